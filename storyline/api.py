@@ -1,0 +1,92 @@
+"""The Python API: one object over a store.
+
+    from storyline import Storyline
+
+    with Storyline("news.db") as sl:
+        sl.ingest("examples/seeds")
+        for story in sl.stories()[:3]:
+            print(story.id, story.headline)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from storyline import views
+from storyline.config import Config, default_db, preset
+from storyline.engine import Engine, Progress
+from storyline.store import Store
+from storyline.types import (
+    IngestReport,
+    Record,
+    SearchHit,
+    StoryChanges,
+    StoryDetail,
+    StorySummary,
+)
+
+
+class Storyline:
+    """A storyline store with its pipeline. ``db`` defaults to ``$STORYLINE_DB``
+    or ``storyline.db``; ``preset`` names a configuration (default, fast, minilm)."""
+
+    def __init__(self, db: str | Path | None = None, preset_name: str = "default",
+                 config: Config | None = None, **overrides) -> None:
+        self.config = config or preset(preset_name, **overrides)
+        self.store = Store(db or default_db())
+        self.engine = Engine(self.store, self.config)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Storyline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- write -------------------------------------------------------------
+
+    def ingest(self, *paths: str | Path, fmt: str | None = None, batch: str | None = None,
+               columns: dict[str, str] | None = None, skip_bad: bool = False,
+               progress: Progress | None = None) -> list[IngestReport]:
+        """Ingest batch files or folders of them (a folder's files in name order)."""
+        return self.engine.ingest_paths([Path(p) for p in paths], fmt=fmt, batch=batch,
+                                        columns=columns, skip_bad=skip_bad, progress=progress)
+
+    def ingest_records(self, records: Iterable[Record | Mapping], batch: str | None = None,
+                       ) -> list[IngestReport]:
+        """Ingest in-memory records (``Record`` or dicts with at least ``text``)."""
+        items = []
+        for n, r in enumerate(records, 1):
+            if not isinstance(r, Record):
+                r = Record(**{"batch": batch or "1", **dict(r)})
+                r.line = r.line or n
+            elif batch:
+                r.batch = batch
+            items.append(r)
+        return self.engine.ingest_records(items, origin="records")
+
+    # -- read --------------------------------------------------------------
+
+    def stories(self, **filters) -> list[StorySummary]:
+        return views.list_stories(self.store, dormant_after=self.config.dormant_after_batches,
+                                  **filters)
+
+    def story(self, story_id: int) -> StoryDetail:
+        return views.story_detail(self.store, story_id, self.config.dormant_after_batches)
+
+    def changes(self, batch: str) -> list[StoryChanges]:
+        return views.batch_changes(self.store, batch)
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        encoder = self.engine.encoder if self.store.counts()["snippets"] else None
+        return views.search(self.store, query, encoder, limit)
+
+    def export(self, fmt: str = "md") -> str:
+        if fmt == "md":
+            return views.export_markdown(self.store)
+        if fmt == "json":
+            return views.export_json(self.store)
+        raise ValueError(f"unknown export format {fmt!r} (md or json)")

@@ -1,0 +1,451 @@
+"""The ``storyline`` command: a thin layer over :mod:`storyline.api` and :mod:`storyline.jobs`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from storyline.config import PRESETS, default_db, preset
+from storyline.pipeline.read import InputError
+
+app = typer.Typer(
+    help="storyline turns streams of news snippets into stories: ingest batches, collapse "
+    "duplicates, cluster stories online, describe them, and serve them.",
+    no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+)
+eval_app = typer.Typer(help="Score clusterings against gold labels.", no_args_is_help=True)
+models_app = typer.Typer(help="Build and inspect the embedding models.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PresetOption = Annotated[
+    str, typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)}.")
+]
+ModelOption = Annotated[
+    Optional[str],
+    typer.Option("--model", help="Encoder: minilm, static, none (words only), st:<path> for a "
+                 "local sentence-transformers model, or a model2vec folder."),
+]
+FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _open(db: Path | None, preset_name: str = "default", model: str | None = None,
+          must_exist: bool = True):
+    from storyline.api import Storyline
+    from storyline.store import StoreError
+
+    path = db or default_db()
+    if must_exist and not path.exists():
+        fail(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
+    try:
+        return Storyline(path, preset_name, model=model)
+    except (StoreError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _print_json(obj) -> None:
+    if isinstance(obj, list):
+        obj = [asdict(o) if hasattr(o, "__dataclass_fields__") else o for o in obj]
+    elif hasattr(obj, "__dataclass_fields__"):
+        obj = asdict(obj)
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+class _Bars:
+    """Rich progress bars fed by the engine's progress callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err, disable=not enabled, transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+        self.batch = ""
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        key = f"{self.batch} {step}"
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(key, total=total)
+        self.progress.update(self.tasks[key], completed=done, total=total)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Batch files, or folders of them "
+                                                "(a folder's files are batches in name order).")],
+    db: DbOption = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="text, jsonl or csv "
+                                               "[default: from the file suffix]")] = None,
+    batch: Annotated[Optional[str], typer.Option(help="Batch name [default: the file name up to "
+                                                 "its first _ or .]")] = None,
+    text_column: Annotated[Optional[str], typer.Option(help="CSV column with the text.")] = None,
+    id_column: Annotated[Optional[str], typer.Option(help="CSV column with the id.")] = None,
+    source_column: Annotated[Optional[str], typer.Option(help="CSV column with the source.")
+                             ] = None,
+    url_column: Annotated[Optional[str], typer.Option(help="CSV column with the url.")] = None,
+    time_column: Annotated[Optional[str], typer.Option(help="CSV column with published_at.")
+                           ] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad lines and report them "
+                                           "instead of stopping.")] = False,
+    preset_name: PresetOption = "default",
+    model: ModelOption = None,
+    fast: FastOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest batches, in order. Each batch is one transaction; re-ingesting a batch is a no-op."""
+    from storyline.engine import IngestError
+    from storyline.models.encoders import ModelNotBuiltError
+
+    columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
+                                 "url": url_column, "published_at": time_column}.items() if v}
+    sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
+    bars = _Bars(enabled=not as_json and err.is_terminal)
+    try:
+        with bars.progress:
+            reports = sl.ingest(*paths, fmt=fmt, batch=batch, columns=columns or None,
+                                skip_bad=skip_bad, progress=bars)
+    except InputError as exc:
+        fail(f"{exc} (nothing from this batch was stored)")
+    except (IngestError, ModelNotBuiltError) as exc:
+        fail(str(exc))
+    finally:
+        sl.close()
+    if as_json:
+        _print_json(reports)
+        return
+    for r in reports:
+        if r.already_ingested:
+            out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
+        else:
+            out.print(
+                f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} new snippets, "
+                f"{r.exact_duplicates} exact and {r.near_duplicates} near copies, "
+                f"{r.new_stories} new stories, {r.merges} merges"
+            )
+        for problem in r.skipped_bad:
+            err.print(f"[yellow]skipped[/] {escape(problem)}")
+
+
+@app.command()
+def stories(
+    db: DbOption = None,
+    batch: Annotated[Optional[str], typer.Option(help="Only stories with news in this batch.")
+                     ] = None,
+    status: Annotated[Optional[str], typer.Option(help="active or dormant.")] = None,
+    text: Annotated[Optional[str], typer.Option(help="Only stories whose headline or summary "
+                                                "holds this text.")] = None,
+    limit: Annotated[int, typer.Option(help="How many.")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    min_size: Annotated[int, typer.Option(help="Only stories of at least this many snippets.")
+                        ] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Stories, biggest first: id, headline, size, sources, batches."""
+    with _open(db) as sl:
+        try:
+            rows = sl.stories(batch=batch, status=status, text=text, limit=limit, offset=offset,
+                              min_size=min_size)
+        except LookupError as exc:
+            fail(str(exc.args[0]))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "size", "copies", "sources", "batches", "status")
+    table.add_column("headline", overflow="ellipsis", no_wrap=True, ratio=1)
+    for s in rows:
+        spark = " ".join(f"{t.batch}:{t.snippets}" for t in s.batches)
+        table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources), spark, s.status,
+                      escape(s.headline))
+    out.print(table)
+
+
+@app.command()
+def show(
+    story: Annotated[int, typer.Argument(help="Story id (an id merged away resolves to its "
+                                         "story).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One story: headline, summary, timeline, sources, snippets with their copies."""
+    with _open(db) as sl:
+        try:
+            detail = sl.story(story)
+        except LookupError as exc:
+            fail(str(exc.args[0]))
+    if as_json:
+        _print_json(detail)
+        return
+    if detail.id != story:
+        out.print(f"[dim]story {story} was merged into story {detail.id}[/]")
+    out.print(f"[bold]{escape(detail.headline)}[/]  (story {detail.id}, {detail.status})")
+    out.print()
+    out.print(escape(detail.summary))
+    out.print()
+    out.print("Timeline: " + ", ".join(f"batch {t.batch}: {t.snippets} arrivals, {t.new} new"
+                                       for t in detail.batches))
+    if detail.source_counts:
+        out.print("Sources: " + ", ".join(f"{escape(s.source)} ({s.snippets})"
+                                          for s in detail.source_counts))
+    if detail.merged_from:
+        out.print("Merged from: " + ", ".join(map(str, detail.merged_from)))
+    out.print()
+    for s in detail.snippets:
+        marks = "" if s.novel else " [dim](nothing new)[/]"
+        cut = " [dim](truncated)[/]" if s.truncated else ""
+        out.print(f"[cyan]{s.batch}[/] #{s.id}{marks}{cut} {escape(s.text)}")
+        for c in s.copies[1:]:
+            out.print(f"      [dim]{c.kind} copy in batch {c.batch}"
+                      f"{' from ' + escape(c.source) if c.source else ''}[/]")
+
+
+@app.command()
+def changes(
+    batch: Annotated[str, typer.Option("--batch", help="The batch to report on.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What is new in a batch, per story: new snippets, and repeats of what was known."""
+    with _open(db) as sl:
+        try:
+            rows = sl.changes(batch)
+        except LookupError as exc:
+            fail(str(exc.args[0]))
+    if as_json:
+        _print_json(rows)
+        return
+    for ch in rows:
+        tag = "new story" if ch.new_story else f"story {ch.story_id}"
+        out.print(f"[bold]{escape(ch.headline)}[/] ({tag}, id {ch.story_id})")
+        for s in ch.new:
+            out.print(f"  [green]new[/]      {escape(s.text)}")
+        for s in ch.repeated:
+            out.print(f"  [dim]repeated {escape(s.text)}[/]")
+        out.print()
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or a question.")],
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="How many stories.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Find stories: keyword (full text) and semantic (embedding) search, fused."""
+    with _open(db) as sl:
+        hits = sl.search(query, limit)
+    if as_json:
+        _print_json(hits)
+        return
+    table = Table("story", "headline", "matching snippet", "score")
+    for h in hits:
+        table.add_row(str(h.story_id), escape(h.headline), escape(h.text), f"{h.score:.3f}")
+    out.print(table)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    db: DbOption = None,
+    output: Annotated[Optional[Path], typer.Option("--out", help="File to write "
+                                                   "[default: standard output].")] = None,
+) -> None:
+    """A briefing of all stories, as Markdown or JSON."""
+    with _open(db) as sl:
+        try:
+            text = sl.export(fmt)
+        except ValueError as exc:
+            fail(str(exc))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The batches in the store, in ingestion order."""
+    with _open(db) as sl:
+        rows = sl.store.batches()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("batch", "order", "records", "ingested", "from")
+    for b in rows:
+        table.add_row(escape(b.name), str(b.seq), str(b.records), b.ingested_at,
+                      escape(b.origin or ""))
+    out.print(table)
+
+
+@app.command()
+def check(db: DbOption = None) -> None:
+    """Check the store's consistency (exit 1 on a problem)."""
+    with _open(db) as sl:
+        problems = sl.store.check()
+        counts = sl.store.counts()
+    out.print(", ".join(f"{v} {k}" for k, v in counts.items()))
+    for p in problems:
+        err.print(f"[red]problem:[/] {p}")
+    if problems:
+        raise typer.Exit(1)
+    out.print("consistent")
+
+
+def _read_items(path: Path):
+    from storyline.pipeline.read import read_file
+
+    try:
+        records = list(read_file(path, fmt="jsonl", batch="1"))
+    except InputError as exc:
+        fail(str(exc))
+    seen = set()
+    for n, r in enumerate(records, 1):
+        if r.id is None:
+            r.id = str(n)
+        if r.id in seen:
+            fail(f"{path}:{r.line}: duplicate id {r.id!r}")
+        seen.add(r.id)
+    return records
+
+
+@app.command()
+def cluster(
+    input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", help="Items: id, text, "
+                                               "optional batch, source, url, published_at, "
+                                               "title.")],
+    output: Annotated[Path, typer.Option("--out", help="OUT.jsonl: id, story, duplicate_of "
+                                         "per item, in input order.")],
+    db: Annotated[Optional[Path], typer.Option("--db", help="Store to use "
+                                               "[default: a fresh temporary one]")] = None,
+    preset_name: PresetOption = "default",
+    model: ModelOption = None,
+    fast: FastOption = False,
+) -> None:
+    """Cluster a JSONL file online, batch after batch (evaluation interface)."""
+    from storyline.engine import IngestError
+    from storyline.jobs import cluster_records
+    from storyline.models.encoders import ModelNotBuiltError
+
+    records = _read_items(input_path)
+    config = preset("fast" if fast else preset_name, model=model)
+    bars = _Bars(enabled=err.is_terminal)
+    try:
+        with bars.progress:
+            rows = cluster_records(records, config, db, progress=bars)
+    except (IngestError, ModelNotBuiltError, InputError) as exc:
+        fail(str(exc))
+    with output.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    stories_n = len({r["story"] for r in rows})
+    dups = sum(r["duplicate_of"] is not None for r in rows)
+    err.print(f"{len(rows)} items → {stories_n} stories, {dups} duplicates; wrote {output}")
+
+
+@app.command()
+def summarize(
+    input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", help="One story's items, "
+                                               "with optional batch.")],
+    output: Annotated[Path, typer.Option("--out", help="OUT.json")],
+    words: Annotated[int, typer.Option("--words", help="At most this many words each.")] = 100,
+    query: Annotated[Optional[str], typer.Option("--query", help="Focus on this question.")
+                     ] = None,
+    preset_name: PresetOption = "default",
+    model: ModelOption = None,
+) -> None:
+    """Summary and update summary per batch of one story (evaluation interface)."""
+    from storyline.jobs import summarize_records
+
+    records = _read_items(input_path)
+    config = preset(preset_name, model=model)
+    result = summarize_records(records, config, words, query)
+    output.write_text(json.dumps({"batches": result}, ensure_ascii=False, indent=2) + "\n",
+                      encoding="utf-8")
+    err.print(f"{len(result)} batches summarised; wrote {output}")
+
+
+@eval_app.command("clusters")
+def eval_clusters(
+    predicted: Annotated[Path, typer.Argument(help="OUT.jsonl of `storyline cluster`.")],
+    gold: Annotated[Path, typer.Option("--gold", help="Gold labels: JSONL with id and story "
+                                       "(or event), or the seeds' gold.json.")],
+    as_json: JsonOption = False,
+) -> None:
+    """B-cubed precision/recall/F1, pairwise F1 and ARI of a clustering."""
+    from storyline.evaluate import load_labels, score_clusters
+
+    try:
+        scores = score_clusters(load_labels(predicted), load_labels(gold))
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json(scores.as_dict())
+        return
+    table = Table("measure", "value")
+    for k, v in scores.as_dict().items():
+        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    out.print(table)
+
+
+@models_app.command("build")
+def models_build(
+    force: Annotated[bool, typer.Option(help="Build again even if built.")] = False,
+    target: Annotated[Optional[Path], typer.Option(help="Folder [default: $STORYLINE_MODELS "
+                                                   "or ~/.local/share/storyline/models]")] = None,
+) -> None:
+    """Build the static and ONNX models from the installed MiniLM package (needs storyline[build])."""
+    from storyline.models.build import build_models
+
+    try:
+        built = build_models(target, force=force)
+    except (ImportError, RuntimeError) as exc:
+        fail(str(exc))
+    for name, path in built.items():
+        out.print(f"{name}: {path}")
+
+
+@models_app.command("list")
+def models_list(as_json: JsonOption = False) -> None:
+    """The models storyline can load here."""
+    from storyline.models.build import models_dir
+
+    root = models_dir()
+    rows = [{"name": p.name, "path": str(p)} for p in sorted(root.glob("*")) if p.is_dir()]
+    if as_json:
+        _print_json(rows)
+        return
+    for r in rows:
+        out.print(f"{r['name']}: {r['path']}")
+    if not rows:
+        out.print(f"no models in {root}: run `storyline models build`")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Every setting in one place, and the named presets.
+
+A preset picks the encoder and the clustering weights; everything else has one
+default for every data set (no per-set thresholds).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from storyline.pipeline.cluster import ClusterWeights
+
+DEFAULT_DB = Path("storyline.db")
+
+
+def default_db() -> Path:
+    """``$STORYLINE_DB`` if set, else ``storyline.db`` in the working folder."""
+    return Path(os.environ.get("STORYLINE_DB") or DEFAULT_DB)
+
+
+@dataclass
+class Config:
+    preset: str = "default"
+    # Encoder name for storyline.models.load_encoder: "minilm" (ONNX),
+    # "static" (model2vec distilled from MiniLM), "none" (words and names only),
+    # "st:<path>" (any local sentence-transformers model) or a model2vec folder.
+    model: str = "minilm"
+    weights: ClusterWeights = field(
+        default_factory=lambda: ClusterWeights(dense=0.5, terms=0.25, names=0.25, threshold=0.2)
+    )
+    lead_words: int = 60  # words of a snippet or article that represent it
+    mean_prior_docs: int = 200  # see Engine._dense_mean
+    near_duplicate_jaccard: float = 0.65  # estimated Jaccard of character 5-grams
+    # A story with no new snippet for this many batches goes dormant: new
+    # snippets no longer join it (a later event of its kind starts a new story).
+    dormant_after_batches: int = 28
+    # A large batch is clustered in chunks of this many new snippets, so memory
+    # and time stay linear in the batch size.
+    chunk_size: int = 1000
+    summary_words: int = 60
+    # Novelty: a snippet is "new" in its batch unless an earlier snippet of its
+    # story covers it at least this well (cosine of the dense view).
+    novelty_cover: float = 0.8
+    extract_facts: bool = True
+
+
+PRESETS: dict[str, Config] = {
+    "default": Config(),
+    "fast": Config(
+        preset="fast", model="static",
+        weights=ClusterWeights(dense=0.5, terms=0.25, names=0.25, threshold=0.15),
+    ),
+    "minilm": Config(
+        preset="minilm", model="minilm",
+        weights=ClusterWeights(dense=1.0, terms=0.0, names=0.0, threshold=0.3),
+    ),
+}
+
+
+def preset(name: str, **overrides) -> Config:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: {', '.join(PRESETS)}")
+    return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,386 @@
+"""The pipeline, run batch by batch over a store.
+
+read → normalise → duplicates → represent → cluster → describe, each stage a
+module of :mod:`storyline.pipeline`; this module only wires them to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from storyline.config import Config, default_db
+from storyline.pipeline import cluster as clustering
+from storyline.pipeline import describe
+from storyline.pipeline.dedupe import DuplicateIndex, signature, signature_bytes
+from storyline.pipeline.normalize import normalize
+from storyline.pipeline.read import InputError, batch_files, read_file
+from storyline.pipeline.represent import Features, TermWeights, names, words
+from storyline.store import Store
+from storyline.types import IngestReport, Record
+
+Progress = Callable[[str, int, int], None]
+
+
+class IngestError(RuntimeError):
+    pass
+
+
+class _NoEncoder:
+    """Words and names only: a one-dimensional zero embedding."""
+
+    name = "none"
+    dim = 1
+
+    def encode(self, texts) -> np.ndarray:
+        return np.zeros((len(texts), 1), dtype=np.float32)
+
+
+def batch_digest(records: list[Record]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for r in records:
+        h.update(json.dumps([r.text, r.id, r.source, r.url, r.published_at, r.title]).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def group_batches(records: Iterable[Record]) -> dict[str, list[Record]]:
+    """Records by batch, batches in order of first appearance, items in order."""
+    out: dict[str, list[Record]] = {}
+    for r in records:
+        out.setdefault(r.batch, []).append(r)
+    return out
+
+
+class Engine:
+    """Ingests batches into a store and keeps its stories up to date."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self._encoder = None
+        self._index: DuplicateIndex | None = None
+        self._terms: TermWeights | None = None
+        self._names: TermWeights | None = None
+
+    # -- lazily built parts -----------------------------------------------
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            if self.config.model == "none":
+                self._encoder = _NoEncoder()
+            else:
+                from storyline.models.encoders import load_encoder
+
+                self._encoder = load_encoder(self.config.model)
+            self._check_model(self._encoder.name)
+        return self._encoder
+
+    def _check_model(self, name: str) -> None:
+        stored = self.store.get_state("model")
+        if stored is None:
+            return
+        stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+        if stored != name:
+            raise IngestError(
+                f"{self.store.path} was built with model {stored!r}, not {name!r}: "
+                f"use --model {stored} (or --preset) with this store, or a new store"
+            )
+
+    def _load_index(self) -> DuplicateIndex:
+        if self._index is None:
+            self._index = DuplicateIndex(self.config.near_duplicate_jaccard)
+            self._index.load(self.store.duplicate_index_rows())
+        return self._index
+
+    def _load_weights(self) -> tuple[TermWeights, TermWeights]:
+        if self._terms is None:
+            self._terms = TermWeights(words, *self._stored_df("terms"))
+            self._names = TermWeights(names, *self._stored_df("names"))
+        return self._terms, self._names
+
+    def _stored_df(self, name: str) -> tuple[np.ndarray | None, int]:
+        blob = self.store.get_state(f"df:{name}")
+        if blob is None:
+            return None, 0
+        data = np.load(io.BytesIO(blob))
+        df = np.zeros(data["size"].item(), dtype=np.int32)
+        df[data["index"]] = data["count"]
+        return df, int(data["docs"])
+
+    def _save_df(self, name: str, weights: TermWeights) -> None:
+        index = np.flatnonzero(weights.df).astype(np.int32)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, index=index, count=weights.df[index], size=len(weights.df),
+                            docs=weights.docs)
+        self.store.set_state(f"df:{name}", buf.getvalue())
+
+    def _discard_caches(self) -> None:
+        """After a failed batch the store rolled back: so must the in-memory state."""
+        self._index = None
+        self._terms = self._names = None
+
+    # -- ingest ------------------------------------------------------------
+
+    def ingest_paths(
+        self, paths: Iterable[Path], *, fmt: str | None = None, batch: str | None = None,
+        columns: dict[str, str] | None = None, skip_bad: bool = False,
+        progress: Progress | None = None,
+    ) -> list[IngestReport]:
+        reports = []
+        files = [f for p in paths for f in batch_files(Path(p))]
+        for file in files:
+            skipped: list[str] = []
+            on_error = (lambda e: skipped.append(str(e))) if skip_bad else None
+            records = list(read_file(file, fmt=fmt, batch=batch, columns=columns,
+                                     on_error=on_error))
+            file_reports = self.ingest_records(records, origin=str(file), progress=progress)
+            if file_reports:
+                file_reports[0].skipped_bad.extend(skipped)
+            else:
+                reports.append(IngestReport(batch=batch or file.name, skipped_bad=skipped))
+            reports.extend(file_reports)
+        return reports
+
+    def ingest_records(
+        self, records: Iterable[Record], *, origin: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[IngestReport]:
+        return [
+            self.ingest_batch(name, batch_records, origin=origin, progress=progress)
+            for name, batch_records in group_batches(records).items()
+        ]
+
+    def ingest_batch(
+        self, name: str, records: list[Record], *, origin: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest one batch in one transaction; a batch already in the store is a no-op."""
+        report = IngestReport(batch=name, records=len(records))
+        digest = batch_digest(records)
+        existing = self.store.batch(name)
+        if existing is not None:
+            if existing.digest != digest:
+                raise IngestError(
+                    f"batch {name!r} is already in {self.store.path} with other content "
+                    f"({existing.records} records); give this batch another name (--batch)"
+                )
+            report.already_ingested = True
+            return report
+        encoder = self.encoder
+        try:
+            with self.store.transaction():
+                self._ingest(name, records, digest, origin, report, progress)
+                self.store.set_state("model", encoder.name)
+        except BaseException:
+            self._discard_caches()
+            raise
+        return report
+
+    def _ingest(self, name: str, records: list[Record], digest: str, origin: str | None,
+                report: IngestReport, progress: Progress | None) -> None:
+        store = self.store
+        seq = store.next_batch_seq()
+        index = self._load_index()
+        new_ids: list[int] = []
+        new_texts: list[str] = []
+        total = len(records)
+        for position, record in enumerate(records):
+            snippet = normalize(record)
+            if not snippet.text:
+                raise InputError(record.origin or name, record.line, "no text left after cleaning")
+            sig = signature(snippet.text)
+            match = index.match(snippet, sig)
+            if match.canonical_id is None:
+                sid = store.add_snippet(snippet.key, snippet.text, snippet.truncated, seq,
+                                        signature_bytes(sig))
+                store.add_copy(sid, seq, position, "original", 1.0, record)
+                index.add(sid, snippet.key, sig)
+                new_ids.append(sid)
+                new_texts.append(snippet.text)
+            else:
+                store.add_copy(match.canonical_id, seq, position, match.kind, match.similarity,
+                               record)
+                if match.kind == "exact":
+                    report.exact_duplicates += 1
+                else:
+                    report.near_duplicates += 1
+            if progress and (position % 200 == 0 or position == total - 1):
+                progress("read", position + 1, total)
+        report.new_snippets = len(new_ids)
+        store.add_batch(name, seq, digest, len(records),
+                        datetime.now(timezone.utc).isoformat(timespec="seconds"), origin)
+        touched: set[int] = set()
+        size = self.config.chunk_size
+        for start in range(0, len(new_ids), size):
+            ids, texts = new_ids[start:start + size], new_texts[start:start + size]
+            touched |= self._cluster_chunk(seq, ids, texts, report)
+            if progress:
+                progress("cluster", min(start + size, len(new_ids)), len(new_ids))
+        self._describe(seq, touched, set(new_ids))
+        terms, names_ = self._load_weights()
+        self._save_df("terms", terms)
+        self._save_df("names", names_)
+
+    def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
+        # Stories are told in leads: a whole article is represented by its
+        # first words, which is also what keeps long items comparable to short ones.
+        limit = self.config.lead_words
+        texts = [t if len(t) < limit * 4 else " ".join(t.split()[:limit]) for t in texts]
+        terms, names_ = self._load_weights()
+        term_counts, name_counts = terms.counts(texts), names_.counts(texts)
+        if learn:
+            terms.learn(term_counts)
+            names_.learn(name_counts)
+        if learn:
+            dense = self.encoder.encode(texts).astype(np.float32)
+            self.store.set_embeddings(zip(ids, dense))
+        else:
+            dense = self.store.embeddings(ids, self.encoder.dim)
+        return Features(dense=dense, terms=terms.weigh(term_counts),
+                        names=names_.weigh(name_counts))
+
+    def _dense_mean(self, new: np.ndarray) -> np.ndarray:
+        """Running mean of all embeddings so far, shrunk towards zero while the
+        stream is young (a prior of ``mean_prior_docs`` zero vectors), so a small
+        first batch is not centred on its own main story."""
+        blob = self.store.get_state("dense_sum")
+        total = np.frombuffer(blob, dtype=np.float64).copy() if blob else np.zeros(new.shape[1])
+        if total.shape[0] != new.shape[1]:
+            total = np.zeros(new.shape[1])
+        total += new.sum(axis=0)
+        docs = int(self.store.get_state("dense_docs") or 0) + len(new)
+        self.store.set_state("dense_sum", total.tobytes())
+        self.store.set_state("dense_docs", docs)
+        return (total / (docs + self.config.mean_prior_docs)).astype(np.float32)
+
+    def _story_state(self, seq: int) -> clustering.StoryState:
+        """The live (not dormant) stories as summed vectors."""
+        live = self.store.live_stories(min_last_seq=seq - self.config.dormant_after_batches)
+        ids = [s.id for s in live]
+        dim = self.encoder.dim
+        if not ids:
+            empty = sparse.csr_matrix((0, 2**20), dtype=np.float32)
+            return clustering.StoryState([], np.zeros((0, dim), np.float32), empty, empty,
+                                         np.zeros(0))
+        members = self.store.snippets_of_stories(ids)
+        feats = self._features([m.id for m in members], [m.text for m in members], learn=False)
+        row = {sid: i for i, sid in enumerate(ids)}
+        indicator = sparse.csr_matrix(
+            (np.ones(len(members), np.float32),
+             ([row[m.story_id] for m in members], np.arange(len(members)))),
+            shape=(len(ids), len(members)),
+        )
+        return clustering.StoryState(
+            ids=ids,
+            dense=self.store.story_centroids(ids, dim),
+            terms=(indicator @ feats.terms).tocsr(),
+            names=(indicator @ feats.names).tocsr(),
+            sizes=np.asarray(indicator.sum(axis=1)).ravel(),
+        )
+
+    def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str],
+                       report: IngestReport) -> set[int]:
+        store = self.store
+        weights = self.config.weights
+        batch = self._features(ids, texts, learn=True)
+        mean = self._dense_mean(batch.dense)
+        state = self._story_state(seq)
+        raw_story_dense, raw_batch_dense = state.dense, batch.dense
+        # Centre the embeddings on the stream's mean: static embeddings of
+        # unrelated texts share a common direction (mean cosine 0.4 on long
+        # leads) that would otherwise count as similarity.
+        state.dense = state.dense - state.sizes[:, None].astype(np.float32) * mean
+        centred = Features(dense=batch.dense - mean, terms=batch.terms, names=batch.names)
+        keep = clustering.candidate_stories(state, centred, weights)
+        state = clustering.StoryState(
+            ids=[state.ids[i] for i in keep], dense=state.dense[keep], terms=state.terms[keep],
+            names=state.names[keep], sizes=state.sizes[keep],
+        )
+        raw_story_dense = raw_story_dense[keep]
+        touched: set[int] = set()
+        for group in clustering.cluster_batch(state, centred, weights):
+            story_ids = [state.ids[i] for i in group.stories]
+            if story_ids:
+                rows = {s: store.story(s) for s in story_ids}
+                # The biggest story keeps its id (the oldest on a tie); the others
+                # are absorbed, and their ids resolve to it from now on.
+                survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
+                for other in story_ids:
+                    if other != survivor:
+                        store.merge(other, survivor, seq, group.similarity)
+                        report.merges += 1
+            else:
+                survivor = store.new_story(seq)
+                report.new_stories += 1
+            member_ids = [ids[i] for i in group.items]
+            store.assign(member_ids, survivor)
+            centroid = raw_story_dense[group.stories].sum(axis=0) if story_ids else 0
+            centroid = centroid + raw_batch_dense[group.items].sum(axis=0)
+            size = sum(store.story(s).size for s in story_ids) + len(member_ids)
+            store.update_story(survivor, size=size, last_seq=seq,
+                               centroid=np.asarray(centroid, dtype=np.float32))
+            touched.add(survivor)
+        return touched
+
+    def _describe(self, seq: int, story_ids: set[int], new_ids: set[int]) -> None:
+        """Headline, summary and novelty of every story the batch touched."""
+        store = self.store
+        dim = self.encoder.dim
+        if not story_ids:
+            return
+        copies = store.copies_of([m.id for sid in story_ids for m in store.story_snippets(sid)])
+        for story_id in sorted(story_ids):
+            members = store.story_snippets(story_id)
+            if not members:
+                continue
+            vectors = store.embeddings([m.id for m in members], dim)
+            texts = [m.text for m in members]
+            counts = [len(copies.get(m.id, [])) or 1 for m in members]
+            head = describe.pick_headline(texts, vectors, counts, [m.truncated for m in members])
+            summary = self._story_summary(members, vectors, counts)
+            store.describe_story(story_id, members[head].id, summary)
+            fresh = [i for i, m in enumerate(members) if m.id in new_ids]
+            old = [i for i, m in enumerate(members) if m.batch_seq < seq]
+            flags = describe.novelty(
+                vectors[fresh], [texts[i] for i in fresh], vectors[old], [texts[i] for i in old],
+                self.config.novelty_cover,
+            )
+            store.set_novel((members[i].id, f) for i, f in zip(fresh, flags))
+
+    def _story_summary(self, members, vectors: np.ndarray, counts: list[int]) -> str:
+        """MMR over the story's sentences; each sentence weighs as its snippet."""
+        if len(members) == 1:
+            return " ".join(describe.sentences(members[0].text)[:2]) or members[0].text
+        sents, rows, order = [], [], []
+        for i, m in enumerate(members):
+            for s in describe.sentences(m.text) or [m.text]:
+                sents.append(s)
+                rows.append(i)
+                order.append(len(order))
+        # Sentences share their snippet's vector: encoding each sentence again
+        # would cost a model call per sentence on every batch.
+        sent_vectors = vectors[rows]
+        summary = describe.summarize_sentences(sents, sent_vectors, self.config.summary_words,
+                                               order=order)
+        return summary.text
+
+
+def open_engine(db: str | Path | None = None, config: Config | None = None) -> Engine:
+    return Engine(Store(db or default_db()), config or Config())
+
+
+def grouped(items, key) -> dict:
+    out = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return out

@@ -1,0 +1,100 @@
+"""Cluster quality scores: B-cubed, pairwise F1 and the adjusted Rand index.
+
+B-cubed (Bagga and Baldwin 1998) is the score the news-clustering literature
+reports; it is written here because scikit-learn has ARI but not B-cubed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class ClusterScores:
+    items: int
+    b3_precision: float
+    b3_recall: float
+    b3_f1: float
+    pairwise_precision: float
+    pairwise_recall: float
+    pairwise_f1: float
+    ari: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def score_clusters(
+    predicted: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]
+) -> ClusterScores:
+    """Scores of ``predicted`` (item -> cluster) against ``gold`` (item -> class).
+
+    Only items present in both are scored.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    items = [item for item in gold if item in predicted]
+    if not items:
+        raise ValueError("no item is both in the prediction and in the gold labels")
+    pred = [predicted[i] for i in items]
+    true = [gold[i] for i in items]
+    joint = Counter(zip(pred, true))
+    pred_size = Counter(pred)
+    true_size = Counter(true)
+    n = len(items)
+    # B-cubed: for each item, the share of its predicted cluster that shares
+    # its gold class (precision) and the share of its class in its cluster (recall).
+    precision = sum(c * c / pred_size[p] for (p, _), c in joint.items()) / n
+    recall = sum(c * c / true_size[t] for (_, t), c in joint.items()) / n
+    pairs_joint = sum(c * (c - 1) / 2 for c in joint.values())
+    pairs_pred = sum(c * (c - 1) / 2 for c in pred_size.values())
+    pairs_true = sum(c * (c - 1) / 2 for c in true_size.values())
+    pw_p = pairs_joint / pairs_pred if pairs_pred else 1.0
+    pw_r = pairs_joint / pairs_true if pairs_true else 1.0
+    return ClusterScores(
+        items=n,
+        b3_precision=precision,
+        b3_recall=recall,
+        b3_f1=_f1(precision, recall),
+        pairwise_precision=pw_p,
+        pairwise_recall=pw_r,
+        pairwise_f1=_f1(pw_p, pw_r),
+        ari=float(adjusted_rand_score(true, pred)),
+    )
+
+
+def load_labels(path: Path, key: str = "story") -> dict[str, str]:
+    """Item -> cluster from a JSONL file of ``{"id": ..., "<key>": ...}`` objects
+    (``storyline cluster`` output, or gold in the same shape), or from the seeds'
+    ``gold.json`` (``{"stories": {name: {"lines": [[batch, line], ...]}}}``),
+    whose items are named ``BATCH:LINE``."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        if "stories" in data:
+            return {
+                f"{batch}:{line}": name
+                for name, story in data["stories"].items()
+                for batch, line in story["lines"]
+            }
+        return {str(k): str(v) for k, v in data.items()}
+    labels: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        for field in (key, "story", "event", "cluster", "label"):
+            if field in obj:
+                labels[str(obj["id"])] = str(obj[field])
+                break
+        else:
+            raise ValueError(f"{path}:{number}: no {key!r} field")
+    return labels

@@ -1,0 +1,127 @@
+"""Whole-file jobs behind the evaluation interface: cluster and summarize.
+
+``cluster`` runs the online engine batch after batch on a store (a fresh
+temporary one unless given) and reports, per input item, its final story and
+the item it duplicates. ``summarize`` treats its input as one story that
+arrives in batches and writes a summary and an update per batch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from storyline.config import Config
+from storyline.engine import Engine, group_batches
+from storyline.pipeline import describe
+from storyline.store import Store
+from storyline.types import Record
+
+
+def cluster_records(
+    records: Sequence[Record], config: Config, db: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[dict]:
+    """``{"id", "story", "duplicate_of"}`` per record, in input order."""
+    with tempfile.TemporaryDirectory(prefix="storyline-") as tmp:
+        store = Store(db or Path(tmp) / "cluster.db")
+        try:
+            engine = Engine(store, config)
+            engine.ingest_records(records, progress=progress)
+            return _assignments(store, records)
+        finally:
+            store.close()
+
+
+def _assignments(store: Store, records: Sequence[Record]) -> list[dict]:
+    batches = {b.name: b.seq for b in store.batches()}
+    # Copies of each batch in order: position i is the batch's i-th record.
+    story_of: dict[int, int] = {}
+    first_copy: dict[int, str] = {}
+    resolved: dict[int, int] = {}
+    out = []
+    positions: dict[str, int] = {}
+    copies_by_batch = {seq: store.batch_copies(seq) for seq in batches.values()}
+    for n, record in enumerate(records):
+        seq = batches[record.batch]
+        position = positions.get(record.batch, 0)
+        positions[record.batch] = position + 1
+        copy = copies_by_batch[seq][position]
+        sid = copy.snippet_id
+        if sid not in story_of:
+            story_of[sid] = store.snippet(sid).story_id
+        story = story_of[sid]
+        if story not in resolved:
+            resolved[story] = store.resolve(story)
+        item_id = record.id if record.id is not None else str(n + 1)
+        duplicate_of = None
+        if copy.kind == "original":
+            first_copy[sid] = item_id
+        else:
+            duplicate_of = first_copy.get(sid)
+            if duplicate_of is None:  # its canonical came from an earlier run on this store
+                canonical = store.copies_of([sid])[sid][0]
+                duplicate_of = canonical.external_id or f"snippet:{sid}"
+        out.append({"id": item_id, "story": str(resolved[story]), "duplicate_of": duplicate_of})
+    return out
+
+
+def summarize_records(
+    records: Sequence[Record], config: Config, words: int, query: str | None = None,
+) -> list[dict]:
+    """Summary (all batches so far) and update (what this batch adds) per batch."""
+    from storyline.models.encoders import load_encoder
+
+    encoder = load_encoder(config.model) if config.model != "none" else None
+    batches = group_batches(records)
+    said: list[np.ndarray] = []
+    seen_sents: list[str] = []
+    seen_vecs: list[np.ndarray] = []
+    query_vec = None
+    if query and encoder is not None:
+        query_vec = encoder.encode([query])[0]
+    out = []
+    for name, batch in batches.items():
+        sents: list[str] = []
+        for r in batch:
+            text = f"{r.title}. {r.text}" if r.title and not r.text.startswith(r.title) else r.text
+            for s in describe.sentences(text):
+                if s not in sents and s not in seen_sents:
+                    sents.append(s)
+        vecs = _encode(encoder, sents)
+        # Update: this batch's sentences, away from everything said before.
+        avoid = np.vstack(said) if said else None
+        update = describe.summarize_sentences(
+            sents, vecs, words, query_vector=query_vec, said=avoid,
+            order=list(range(len(sents))),
+        ) if sents else describe.Summary("", [])
+        seen_sents.extend(sents)
+        seen_vecs.append(vecs)
+        all_vecs = np.vstack(seen_vecs) if seen_sents else np.zeros((0, 1))
+        summary = describe.summarize_sentences(
+            seen_sents, all_vecs, words, query_vector=query_vec,
+            order=list(range(len(seen_sents))),
+        ) if seen_sents else describe.Summary("", [])
+        if not out:
+            update = summary
+        if len(vecs):
+            said.append(all_vecs[[len(seen_sents) - len(sents) + i for i in update.sentence_ids]]
+                        if update is not summary else all_vecs[summary.sentence_ids])
+        out.append({"batch": name, "summary": summary.text, "update": update.text})
+    return out
+
+
+def _encode(encoder, sents: list[str]) -> np.ndarray:
+    if not sents:
+        return np.zeros((0, encoder.dim if encoder else 1), dtype=np.float32)
+    if encoder is None:
+        from storyline.pipeline.represent import TermWeights, words
+
+        weights = TermWeights(words)
+        counts = weights.counts(sents)
+        weights.learn(counts)
+        return weights.weigh(counts).toarray()
+    return encoder.encode(sents)

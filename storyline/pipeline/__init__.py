@@ -1,0 +1,1 @@
+"""The pipeline stages, in order: read, normalize, dedupe, represent, cluster, describe, facts."""

@@ -1,0 +1,86 @@
+"""Stage 3 — find exact and near-identical copies.
+
+Exact copies share the hash of their comparison form (see
+:func:`storyline.pipeline.normalize.comparison_form`). Near copies — the same
+sentence with a word changed, a name spelt differently, a clause added — are
+found with MinHash LSH over character 5-grams (datasketch), then confirmed on
+the estimated Jaccard similarity. Paraphrases (the same fact in other words)
+share few 5-grams and are left to the clusterer: they are different snippets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from storyline.pipeline.normalize import comparison_form
+from storyline.types import DuplicateMatch, Snippet
+
+NUM_PERM = 128
+SHINGLE = 5
+
+
+def shingles(text: str) -> set[bytes]:
+    form = comparison_form(text)
+    if len(form) <= SHINGLE:
+        return {form.encode()}
+    return {form[i : i + SHINGLE].encode() for i in range(len(form) - SHINGLE + 1)}
+
+
+def signature(text: str) -> MinHash:
+    m = MinHash(num_perm=NUM_PERM)
+    m.update_batch(list(shingles(text)))
+    return m
+
+
+def signature_bytes(m: MinHash) -> bytes:
+    return m.hashvalues.astype(np.uint64).tobytes()
+
+
+def signature_from_bytes(blob: bytes) -> MinHash:
+    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64))
+
+
+class DuplicateIndex:
+    """Exact keys and an LSH index over the canonical snippets seen so far."""
+
+    def __init__(self, threshold: float = 0.65) -> None:
+        self.threshold = threshold
+        # The LSH band threshold sits below the confirmation threshold so that
+        # true near copies are rarely missed by banding.
+        self._lsh = MinHashLSH(threshold=max(0.4, threshold - 0.15), num_perm=NUM_PERM)
+        self._keys: dict[str, int] = {}
+        self._signatures: dict[int, MinHash] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def load(self, rows: Iterable[tuple[int, str, bytes | None]]) -> None:
+        """Fill from stored (snippet id, key, signature) rows."""
+        for snippet_id, key, blob in rows:
+            self._keys[key] = snippet_id
+            if blob:
+                self.add(snippet_id, key, signature_from_bytes(blob))
+
+    def add(self, snippet_id: int, key: str, sig: MinHash) -> None:
+        self._keys[key] = snippet_id
+        if snippet_id not in self._signatures:
+            self._signatures[snippet_id] = sig
+            self._lsh.insert(snippet_id, sig)
+
+    def match(self, snippet: Snippet, sig: MinHash) -> DuplicateMatch:
+        """Is ``snippet`` a copy of a canonical snippet already indexed?"""
+        exact = self._keys.get(snippet.key)
+        if exact is not None:
+            return DuplicateMatch(canonical_id=exact, kind="exact")
+        best_id, best = None, 0.0
+        for candidate in self._lsh.query(sig):
+            similarity = sig.jaccard(self._signatures[candidate])
+            if similarity > best or (similarity == best and best_id is not None
+                                     and candidate < best_id):
+                best_id, best = candidate, similarity
+        if best_id is not None and best >= self.threshold:
+            return DuplicateMatch(canonical_id=best_id, kind="near", similarity=best)
+        return DuplicateMatch(canonical_id=None, kind="new", similarity=best)

@@ -1,0 +1,164 @@
+"""Stage 6 — describe a story: headline, summary, and what is new.
+
+* headline: the most central snippet (highest mean similarity to the rest of
+  its story, more copies counting for more), cut to its first sentence;
+* summary: maximal marginal relevance (Carbonell and Goldstein 1998) over the
+  story's sentences, whole sentences only, within a word budget;
+* novelty: a snippet is new in its batch unless what it says is already
+  covered by the story's earlier snippets (close in meaning and adding few
+  content words).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from storyline.pipeline.represent import words
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|St|Jr|Sr|Inc|Ltd|Co|Corp|"
+                     r"U\.S|U\.K|U\.N|No|vs|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.$")
+# Datelines ("KYIV, Ukraine (AP) —"), bylines and source notes are not content.
+_DATELINE = re.compile(r"^(?:[A-Z][A-Za-z .'-]{1,40},\s*)?(?:[A-Z][A-Za-z .'-]{1,30})?\s*"
+                       r"\((?:AP|Reuters|AFP|CNN|UPI|dpa)\)\s*[-:]\s*")
+_BYLINE = re.compile(r"^(?:By|From|Source:|Photo:|Image:|Read more|Details:)\b", re.I)
+_SOURCE_NOTE = re.compile(r"\s*(?:Source|Details|Photo|Image|Read more):.*$")
+
+
+def sentences(text: str) -> list[str]:
+    """Whole sentences of a snippet or article, datelines and bylines removed."""
+    text = _DATELINE.sub("", text.strip())
+    parts: list[str] = []
+    for piece in _SENTENCE.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if parts and _ABBREV.search(parts[-1]):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    out = []
+    for s in parts:
+        s = _SOURCE_NOTE.sub("", s).strip()
+        if len(s.split()) < 4 or _BYLINE.match(s):
+            continue
+        out.append(s)
+    return out
+
+
+def first_sentence(text: str, max_words: int = 30) -> str:
+    parts = sentences(text) or [text.strip()]
+    head = parts[0]
+    tokens = head.split()
+    if len(tokens) > max_words:
+        head = " ".join(tokens[:max_words]).rstrip(",;:") + "…"
+    return head
+
+
+def pick_headline(texts: Sequence[str], vectors: np.ndarray, copies: Sequence[int],
+                  truncated: Sequence[bool]) -> int:
+    """Index of the snippet that best stands for the story."""
+    n = len(texts)
+    if n == 1:
+        return 0
+    sim = vectors @ vectors.T
+    weights = np.asarray(copies, dtype=np.float64)
+    centrality = (sim @ weights - np.diag(sim) * weights) / max(weights.sum() - 1, 1)
+    score = centrality + 0.02 * np.log1p(weights) - 0.1 * np.asarray(truncated, dtype=float)
+    return int(np.argmax(score))
+
+
+def mmr(
+    candidates: np.ndarray,
+    relevance: np.ndarray,
+    lengths: Sequence[int],
+    budget: int,
+    lam: float = 0.7,
+    avoid: np.ndarray | None = None,
+    redundancy_cap: float = 0.85,
+) -> list[int]:
+    """Maximal marginal relevance under a word budget.
+
+    ``candidates`` are unit vectors (rows); ``relevance`` their scores;
+    ``avoid`` rows are already said (earlier summaries) and count as selected
+    for redundancy. Sentences above ``redundancy_cap`` similarity to something
+    already selected are never taken.
+    """
+    chosen: list[int] = []
+    used = 0
+    said = avoid if avoid is not None and len(avoid) else np.zeros((0, candidates.shape[1]))
+    redundancy = (candidates @ said.T).max(axis=1) if len(said) else np.zeros(len(candidates))
+    available = np.ones(len(candidates), dtype=bool)
+    while True:
+        fits = available & (np.asarray(lengths) + used <= budget) & (redundancy < redundancy_cap)
+        if not fits.any():
+            break
+        score = lam * relevance - (1 - lam) * np.maximum(redundancy, 0)
+        score[~fits] = -np.inf
+        best = int(np.argmax(score))
+        chosen.append(best)
+        used += lengths[best]
+        available[best] = False
+        redundancy = np.maximum(redundancy, candidates @ candidates[best])
+    return chosen
+
+
+@dataclass
+class Summary:
+    text: str
+    sentence_ids: list[int]  # indexes into the sentence list given
+
+
+def summarize_sentences(
+    sents: Sequence[str], vectors: np.ndarray, budget: int, *,
+    query_vector: np.ndarray | None = None, said: np.ndarray | None = None,
+    order: Sequence[int] | None = None,
+) -> Summary:
+    """An extractive summary of ``sents`` of at most ``budget`` words.
+
+    Relevance is closeness to the centre of all the sentences (what most
+    sources say), or to the query when one is given; ``said`` holds vectors
+    of what earlier summaries covered, which are then avoided (update mode).
+    Selected sentences come out in ``order`` (their position in the stream).
+    """
+    if not len(sents):
+        return Summary("", [])
+    centre = vectors.mean(axis=0)
+    centre /= np.linalg.norm(centre) or 1.0
+    relevance = vectors @ centre
+    if query_vector is not None:
+        relevance = 0.3 * relevance + 0.7 * (vectors @ query_vector)
+    # Prefer earlier sentences a little: leads carry the news.
+    if order is not None:
+        rank = np.asarray(order, dtype=float)
+        relevance = relevance - 0.02 * rank / max(rank.max(), 1)
+    lengths = [len(s.split()) for s in sents]
+    picked = mmr(vectors, relevance, lengths, budget, avoid=said)
+    if order is not None:
+        picked.sort(key=lambda i: order[i])
+    return Summary(" ".join(sents[i] for i in picked), picked)
+
+
+def novelty(
+    new_vectors: np.ndarray, new_texts: Sequence[str],
+    old_vectors: np.ndarray, old_texts: Sequence[str], cover: float,
+) -> list[bool]:
+    """For each new snippet: does it bring something its story did not hold?
+
+    A snippet is covered (not new) when an earlier snippet is close in meaning
+    (cosine >= ``cover``) and it adds less than a third new content words.
+    """
+    if not len(old_texts):
+        return [True] * len(new_texts)
+    known = {w for t in old_texts for w in words(t)}
+    closest = (new_vectors @ old_vectors.T).max(axis=1)
+    out = []
+    for text, close in zip(new_texts, closest):
+        content = set(words(text))
+        fresh = len(content - known) / max(len(content), 1)
+        out.append(not (close >= cover and fresh < 1 / 3))
+    return out

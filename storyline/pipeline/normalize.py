@@ -1,0 +1,69 @@
+"""Stage 2 — normalise snippet text.
+
+Unicode NFKC, one kind of quote and dash, single spaces, no boilerplate
+prefixes ("BREAKING:", "UPDATE 2-", "WASHINGTON (Reuters) -"), and a flag for
+snippets cut off mid-word (feeds often truncate descriptions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from storyline.types import Record, Snippet
+
+_QUOTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2015": "-", "\u2212": "-",
+    "\u00a0": " ", "\u200b": "", "\ufeff": "",
+})
+_SPACES = re.compile(r"\s+")
+# Prefixes that say how an item was published, not what happened.
+_BOILERPLATE = re.compile(
+    r"^(?:(?:breaking(?: news)?|update(?:d)?(?: \d+)?|exclusive|watch|video|live|opinion|"
+    r"analysis|factbox|explainer|photos?|just in)\s*[:\-|]\s*"
+    r"|[A-Z][A-Z .,'-]{2,40}\((?:AP|Reuters|AFP|UPI|Bloomberg|dpa)\)\s*[-:]\s*"
+    r"|\((?:AP|Reuters|AFP|UPI)\)\s*[-:]\s*)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"""[.!?…"')\]]$""")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def clean_text(text: str) -> str:
+    """NFKC, plain quotes and dashes, single spaces, no boilerplate prefix."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch)[0] != "C")
+    text = _SPACES.sub(" ", text).strip()
+    for _ in range(2):  # "BREAKING: UPDATE 1-..." carries two
+        stripped = _BOILERPLATE.sub("", text, count=1)
+        if stripped == text or not stripped.strip():
+            break
+        text = stripped.strip()
+    return text
+
+
+def comparison_form(text: str) -> str:
+    """Lower-case words only: equal forms are exact duplicates."""
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def is_truncated(text: str) -> bool:
+    """A snippet that stops without closing punctuation was cut off.
+
+    Headlines carry no full stop either, so only longer snippets (more than 20
+    words) that end on a bare word are marked.
+    """
+    if text.endswith(("...", "…")):
+        return True
+    return len(text.split()) > 20 and not _SENTENCE_END.search(text)
+
+
+def normalize(record: Record) -> Snippet:
+    text = clean_text(record.text)
+    key = hashlib.blake2b(comparison_form(text).encode(), digest_size=16).hexdigest()
+    return Snippet(record=record, text=text, key=key, truncated=is_truncated(text))

@@ -1,0 +1,101 @@
+"""Stage 4 — represent snippets as vectors for clustering.
+
+Three views of a snippet, each L2-normalised, combined by the clusterer as a
+weighted sum of cosines:
+
+* ``dense``: a sentence embedding from a pluggable encoder (model2vec static
+  model, MiniLM through ONNX, any local sentence-transformers model);
+* ``terms``: TF-IDF over words, with document frequencies counted over the
+  whole stream so far (the store keeps them), because rare shared words
+  ("Plosser", "MH370") are the strongest sign of one story;
+* ``names``: TF-IDF over names and numbers only (capitalised words inside a
+  sentence, figures), which tells two events of the same kind apart.
+
+Terms are hashed (scikit-learn's HashingVectorizer) so the vocabulary never
+has to be stored or refitted; only a document-frequency array is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+
+N_FEATURES = 2**20
+_WORD = re.compile(r"(?u)\b\w[\w'-]*\b")
+# A name: a capitalised word that does not start a sentence, or a number.
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][\w'-]+|\d[\d,.]*\d|\d)")
+_STOP = frozenset(ENGLISH_STOP_WORDS) | {"says", "said", "say", "new", "report", "reports"}
+
+
+def words(text: str) -> list[str]:
+    """Content words, lower-cased, possessives folded ("Korea's" -> "korea")."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        w = w.removesuffix("'s").strip("'-")
+        if len(w) > 1 and w not in _STOP:
+            out.append(w)
+    return out
+
+
+def names(text: str) -> list[str]:
+    """Names and numbers: what tells one event from another of its kind."""
+    out = []
+    for w in _NAME.findall(text):
+        w = w.lower().removesuffix("'s").strip(".,'-")
+        if w and w not in _STOP:
+            out.append(w)
+    return out
+
+
+@dataclass
+class Features:
+    """The three views of a list of snippets, row-aligned."""
+
+    dense: np.ndarray  # (n, d) float32, rows unit length (zero rows allowed)
+    terms: sparse.csr_matrix  # (n, N_FEATURES), rows unit length
+    names: sparse.csr_matrix
+
+    def __len__(self) -> int:
+        return self.dense.shape[0]
+
+
+class TermWeights:
+    """Streaming TF-IDF: hashed counts weighted by document frequencies so far."""
+
+    def __init__(self, analyzer, df: np.ndarray | None = None, docs: int = 0) -> None:
+        self.hasher = HashingVectorizer(
+            analyzer=analyzer, n_features=N_FEATURES, alternate_sign=False, norm=None
+        )
+        self.df = df if df is not None else np.zeros(N_FEATURES, dtype=np.int32)
+        self.docs = docs
+
+    def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return self.hasher.transform(texts).tocsr()
+
+    def learn(self, counts: sparse.csr_matrix) -> None:
+        """Add documents to the frequencies (call once per new canonical snippet)."""
+        present = counts.copy()
+        present.data[:] = 1
+        np.add.at(self.df, present.indices, 1)
+        self.docs += counts.shape[0]
+
+    def weigh(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Sublinear tf times smoothed idf, rows L2-normalised."""
+        m = counts.astype(np.float32, copy=True)
+        m.data = 1.0 + np.log(m.data)
+        idf = np.log((1.0 + self.docs) / (1.0 + self.df[m.indices])) + 1.0
+        m.data *= idf.astype(np.float32)
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)

@@ -1,0 +1,73 @@
+"""The store's schema, as numbered migrations.
+
+A store records the version it is at in ``schema_version``; opening a store
+applies the migrations it has not seen yet, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: batches, canonical snippets and their copies, stories and merges.
+    """
+    CREATE TABLE batches (
+        name        TEXT PRIMARY KEY,
+        seq         INTEGER NOT NULL UNIQUE,       -- order of ingestion
+        digest      TEXT NOT NULL,                 -- of the records, for idempotent re-ingest
+        records     INTEGER NOT NULL,
+        ingested_at TEXT NOT NULL,
+        origin      TEXT
+    );
+    CREATE TABLE stories (
+        id          INTEGER PRIMARY KEY,
+        merged_into INTEGER REFERENCES stories(id),  -- set when absorbed by another story
+        headline_id INTEGER,                          -- the snippet that heads it
+        summary     TEXT NOT NULL DEFAULT '',
+        size        INTEGER NOT NULL DEFAULT 0,       -- canonical snippets
+        first_seq   INTEGER NOT NULL,
+        last_seq    INTEGER NOT NULL,
+        centroid    BLOB                              -- sum of member embeddings (float32)
+    );
+    CREATE TABLE snippets (
+        id          INTEGER PRIMARY KEY,
+        key         TEXT NOT NULL,                    -- hash of the comparison form
+        text        TEXT NOT NULL,                    -- normalised text
+        truncated   INTEGER NOT NULL DEFAULT 0,
+        batch_seq   INTEGER NOT NULL,                 -- batch it was first seen in
+        story_id    INTEGER REFERENCES stories(id),
+        novel       INTEGER NOT NULL DEFAULT 1,       -- brought something new to its story
+        minhash     BLOB,
+        embedding   BLOB
+    );
+    CREATE UNIQUE INDEX snippets_key ON snippets(key);
+    CREATE INDEX snippets_story ON snippets(story_id);
+    CREATE TABLE copies (
+        id           INTEGER PRIMARY KEY,
+        snippet_id   INTEGER NOT NULL REFERENCES snippets(id),
+        batch_seq    INTEGER NOT NULL,
+        position     INTEGER NOT NULL,                -- order within its batch
+        kind         TEXT NOT NULL,                   -- original, exact or near
+        similarity   REAL NOT NULL DEFAULT 1.0,
+        external_id  TEXT,
+        source       TEXT,
+        url          TEXT,
+        published_at TEXT,
+        title        TEXT,
+        raw_text     TEXT NOT NULL,
+        origin       TEXT,
+        line         INTEGER
+    );
+    CREATE INDEX copies_snippet ON copies(snippet_id);
+    CREATE INDEX copies_batch ON copies(batch_seq, position);
+    CREATE TABLE merges (
+        absorbed   INTEGER NOT NULL REFERENCES stories(id),
+        into_id    INTEGER NOT NULL REFERENCES stories(id),
+        batch_seq  INTEGER NOT NULL,
+        similarity REAL NOT NULL
+    );
+    CREATE TABLE state (
+        name  TEXT PRIMARY KEY,
+        value BLOB
+    );
+    CREATE VIRTUAL TABLE snippets_fts USING fts5(text, content='snippets', content_rowid='id');
+    """,
+]

@@ -1,0 +1,223 @@
+"""Read-side views of a store: story lists, one story, changes per batch, search, export.
+
+The CLI, the Python API and the web server all read through these functions,
+so they show the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+
+from storyline.store import Store
+from storyline.store.sqlite import CopyRow, SnippetRow, StoryRow
+from storyline.types import (
+    CopyView,
+    SearchHit,
+    SnippetView,
+    SourceCount,
+    StoryChanges,
+    StoryDetail,
+    StorySummary,
+    TimelineEntry,
+)
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _headline(store: Store, row: StoryRow) -> str:
+    from storyline.pipeline.describe import first_sentence
+
+    snippet = store.snippet(row.headline_id) if row.headline_id else None
+    return first_sentence(snippet.text) if snippet else ""
+
+
+def _status(row: StoryRow, last_seq: int, dormant_after: int) -> str:
+    return "dormant" if last_seq - row.last_seq >= dormant_after else "active"
+
+
+def list_stories(
+    store: Store, *, batch: str | None = None, status: str | None = None,
+    text: str | None = None, limit: int | None = None, offset: int = 0,
+    min_size: int = 1, dormant_after: int = 28,
+) -> list[StorySummary]:
+    """Live stories, biggest first (then newest)."""
+    names = store.batch_names()
+    last_seq = max(names, default=0)
+    rows = store.live_stories()
+    counts = store.story_batch_counts([r.id for r in rows])
+    sources = store.story_source_counts([r.id for r in rows])
+    wanted_seq = None
+    if batch is not None:
+        found = store.batch(batch)
+        if found is None:
+            raise NotFound(f"no batch {batch!r}")
+        wanted_seq = found.seq
+    out = []
+    for row in rows:
+        timeline = counts[row.id]
+        if row.size < min_size:
+            continue
+        if wanted_seq is not None and wanted_seq not in {seq for seq, _, _ in timeline}:
+            continue
+        story_status = _status(row, last_seq, dormant_after)
+        if status and story_status != status:
+            continue
+        headline = _headline(store, row)
+        if text and text.lower() not in headline.lower() and text.lower() not in row.summary.lower():
+            continue
+        out.append(StorySummary(
+            id=row.id, headline=headline, size=row.size,
+            copies=sum(c for _, c, _ in timeline), sources=len(sources[row.id]),
+            first_batch=names.get(row.first_seq, ""), last_batch=names.get(row.last_seq, ""),
+            status=story_status,
+            batches=[TimelineEntry(names[seq], c, n) for seq, c, n in timeline],
+        ))
+    out.sort(key=lambda s: (-s.size, -s.copies, -s.id))
+    end = None if limit is None else offset + limit
+    return out[offset:end]
+
+
+def _copy_view(c: CopyRow, names: dict[int, str]) -> CopyView:
+    return CopyView(id=c.id, batch=names[c.batch_seq], source=c.source, url=c.url, kind=c.kind,
+                    external_id=c.external_id)
+
+
+def _snippet_view(s: SnippetRow, copies: list[CopyRow], names: dict[int, str]) -> SnippetView:
+    first = copies[0] if copies else None
+    return SnippetView(
+        id=s.id, text=s.text, batch=names[s.batch_seq], source=first.source if first else None,
+        url=first.url if first else None, truncated=s.truncated,
+        copies=[_copy_view(c, names) for c in copies], novel=s.novel,
+        external_id=first.external_id if first else None,
+    )
+
+
+def story_detail(store: Store, story_id: int, dormant_after: int = 28) -> StoryDetail:
+    """One story; an id absorbed by a merge shows the story it lives on in."""
+    live = store.resolve(story_id)
+    if live is None:
+        raise NotFound(f"no story {story_id}")
+    row = store.story(live)
+    names = store.batch_names()
+    snippets = store.story_snippets(live)
+    copies = store.copies_of([s.id for s in snippets])
+    timeline = store.story_batch_counts([live])[live]
+    sources = store.story_source_counts([live])[live]
+    return StoryDetail(
+        id=live, headline=_headline(store, row), size=row.size,
+        copies=sum(c for _, c, _ in timeline), sources=len(sources),
+        first_batch=names.get(row.first_seq, ""), last_batch=names.get(row.last_seq, ""),
+        status=_status(row, max(names, default=0), dormant_after),
+        batches=[TimelineEntry(names[seq], c, n) for seq, c, n in timeline],
+        summary=row.summary,
+        source_counts=[SourceCount(s, n) for s, n in sources],
+        snippets=[_snippet_view(s, copies[s.id], names) for s in snippets],
+        merged_from=store.merged_from(live),
+    )
+
+
+def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
+    """Per story touched by ``batch``: its new snippets, and the copies of older ones."""
+    found = store.batch(batch)
+    if found is None:
+        raise NotFound(f"no batch {batch!r}")
+    names = store.batch_names()
+    arrivals = store.batch_copies(found.seq)
+    by_story: dict[int, StoryChanges] = {}
+    snippet_cache: dict[int, SnippetRow] = {}
+    copies = store.copies_of(sorted({c.snippet_id for c in arrivals}))
+    for c in arrivals:
+        s = snippet_cache.get(c.snippet_id) or store.snippet(c.snippet_id)
+        snippet_cache[c.snippet_id] = s
+        live = store.resolve(s.story_id)
+        if live not in by_story:
+            row = store.story(live)
+            by_story[live] = StoryChanges(story_id=live, headline=_headline(store, row),
+                                          new_story=row.first_seq == found.seq)
+        change = by_story[live]
+        view = _snippet_view(s, copies[s.id], names)
+        if c.kind != "original":
+            if s.batch_seq < found.seq and all(v.id != s.id for v in change.repeated):
+                change.repeated.append(view)
+        elif s.novel:
+            change.new.append(view)
+        else:
+            change.repeated.append(view)
+    return sorted(by_story.values(), key=lambda ch: (-len(ch.new), ch.story_id))
+
+
+def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[SearchHit]:
+    """Keyword (SQLite FTS5, BM25) and semantic (embedding cosine) hits, fused by
+    reciprocal rank (Cormack et al. 2009), best story first."""
+    keyword = store.search_text(query, limit * 3)
+    ranks: dict[int, float] = {}
+    for rank, (sid, _) in enumerate(keyword):
+        ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
+    if encoder is not None and encoder.dim > 1:
+        ids, vectors = store.all_embeddings(encoder.dim)
+        if ids:
+            q = encoder.encode([query])[0]
+            scores = vectors @ q
+            for rank, i in enumerate(np.argsort(-scores)[: limit * 3]):
+                if scores[i] <= 0.2:
+                    break
+                ranks[ids[i]] = ranks.get(ids[i], 0.0) + 1.0 / (60 + rank)
+    hits = []
+    seen_stories: set[int] = set()
+    for sid, score in sorted(ranks.items(), key=lambda kv: -kv[1]):
+        snippet = store.snippet(sid)
+        story = store.resolve(snippet.story_id)
+        if story in seen_stories:
+            continue
+        seen_stories.add(story)
+        hits.append(SearchHit(story_id=story, snippet_id=sid, text=snippet.text, score=score,
+                              headline=_headline(store, store.story(story))))
+        if len(hits) >= limit:
+            break
+    return hits
+
+
+def to_json(obj) -> str:
+    if isinstance(obj, list):
+        return json.dumps([asdict(o) for o in obj], ensure_ascii=False, indent=2)
+    return json.dumps(asdict(obj), ensure_ascii=False, indent=2)
+
+
+def export_markdown(store: Store, min_size: int = 1) -> str:
+    """A briefing: every story with its summary, timeline, sources and snippets."""
+    lines = ["# Briefing", ""]
+    counts = store.counts()
+    lines.append(f"{counts['stories']} stories from {counts['snippets']} snippets "
+                 f"({counts['copies']} arrivals) in {counts['batches']} batches.")
+    lines.append("")
+    for summary in list_stories(store, min_size=min_size):
+        story = story_detail(store, summary.id)
+        lines.append(f"## {story.headline}")
+        lines.append("")
+        timeline = ", ".join(f"{t.batch}: {t.snippets}" for t in story.batches)
+        lines.append(f"*Story {story.id} — {story.size} snippets, {story.copies} arrivals, "
+                     f"batches {timeline}*")
+        lines.append("")
+        if story.summary and story.size > 1:
+            lines.append(story.summary)
+            lines.append("")
+        if story.source_counts:
+            lines.append("Sources: " + ", ".join(f"{s.source} ({s.snippets})"
+                                                 for s in story.source_counts))
+            lines.append("")
+        for s in story.snippets:
+            extra = f" ×{len(s.copies)}" if len(s.copies) > 1 else ""
+            lines.append(f"- [{s.batch}] {s.text}{extra}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def export_json(store: Store, min_size: int = 1) -> str:
+    stories = [asdict(story_detail(store, s.id)) for s in list_stories(store, min_size=min_size)]
+    return json.dumps({"counts": store.counts(), "stories": stories}, ensure_ascii=False,
+                      indent=2)
