@@ -9,7 +9,10 @@ fact of one sentence has a matching fact in the other, both ways:
 * values: quantities with the same unit kind and overlapping value intervals;
 * values+what: the same, and the same :func:`what_key` (what is counted and the event);
 * sources: attribution sources equal up to case, apostrophes and a leading article;
-* entities: canonical entity names (:func:`canonical_entities` over the pair) equal.
+* entities: canonical entity names (:func:`canonical_entities` over the pair) equal;
+* no-conflict: :func:`group_story_facts` over the pair flags no contradiction (pairs where
+  both sentences have quantities). Paraphrases should never conflict; for non-paraphrases,
+  "different" here means a flagged contradiction, which is rarer than a difference.
 
 Only pairs where at least one sentence has a fact of that facet are counted. Reported:
 P(same | paraphrase), P(different | non-paraphrase) and their mean (balanced accuracy).
@@ -30,12 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storyline.pipeline.facts import (  # noqa: E402
     FactExtractor,
+    FactInput,
     Quantity,
     SnippetFacts,
     _fold,
     _unit_kind,
     canonical_entities,
     compatible,
+    group_story_facts,
 )
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared/data/msrp/train.tsv"
@@ -99,11 +104,20 @@ def same_entities(a: SnippetFacts, b: SnippetFacts) -> bool | None:
     return {_fold(names[e.text]) for e in a.entities} == {_fold(names[e.text]) for e in b.entities}
 
 
+def no_contradiction(a: SnippetFacts, b: SnippetFacts) -> bool | None:
+    """Story level: grouping the pair flags no contradiction (both need quantities)."""
+    if not a.quantities or not b.quantities:
+        return None
+    facts = group_story_facts([FactInput(0, "1", "a", a), FactInput(1, "1", "b", b)])
+    return all(f.status != "contradicted" for f in facts)
+
+
 FACETS: dict[str, Callable[[SnippetFacts, SnippetFacts], bool | None]] = {
     "values": same_values,
     "values+what": same_values_what,
     "sources": same_sources,
     "entities": same_entities,
+    "no-conflict": no_contradiction,
 }
 
 
@@ -120,8 +134,10 @@ def main() -> None:
     start = time.perf_counter()
     facts = extractor.extract_many([s for _, a, b in pairs for s in (a, b)])
     elapsed = time.perf_counter() - start
-    print(f"{len(pairs)} pairs ({sum(p for p, _, _ in pairs)} paraphrases), "
-          f"{2 * len(pairs)} sentences in {elapsed:.1f}s")
+    print(
+        f"{len(pairs)} pairs ({sum(p for p, _, _ in pairs)} paraphrases), "
+        f"{2 * len(pairs)} sentences in {elapsed:.1f}s"
+    )
     print(f"{'facet':12} {'pairs para/non':>15} {'same|para':>10} {'diff|non':>9} {'balanced':>9}")
     for name, fn in FACETS.items():
         para_same = para_n = non_diff = non_n = 0

@@ -66,8 +66,10 @@ def score_quantities(gold: dict, facts: dict[tuple[str, int], SnippetFacts]) -> 
             f"  {'OK ' if ok else 'MISS'} {g['value']:>6} {g['what']!r:50} "
             f"qualifier={g.get('qualifier')!s:24} lines {hits}/{len(g['lines'])}"
         )
-    print(f"=> quantities found with right value, what and qualifier on every line: "
-          f"{found_all}/{len(gold['quantities'])}")
+    print(
+        f"=> quantities found with right value, what and qualifier on every line: "
+        f"{found_all}/{len(gold['quantities'])}"
+    )
     return found_all
 
 
@@ -81,11 +83,15 @@ def score_attributions(gold: dict, facts: dict[tuple[str, int], SnippetFacts]) -
         cue_ok = match is not None and _fold(match.cue) == _fold(g["cue"])
         right_cue += cue_ok
         shown = match.source if match else "; ".join(a.source for a in got) or "-"
-        print(f"  {'OK ' if match else 'MISS'} {g['line']} {g['source']!r:52} got {shown!r}"
-              f" cue {'ok' if cue_ok else 'differs'}")
+        print(
+            f"  {'OK ' if match else 'MISS'} {g['line']} {g['source']!r:52} got {shown!r}"
+            f" cue {'ok' if cue_ok else 'differs'}"
+        )
     n = len(gold["attributions"])
-    print(f"=> attributions with the right source: {right_source}/{n}; "
-          f"and the right cue: {right_cue}/{n}")
+    print(
+        f"=> attributions with the right source: {right_source}/{n}; "
+        f"and the right cue: {right_cue}/{n}"
+    )
     return right_source
 
 
@@ -105,9 +111,11 @@ def score_stories(gold: dict, facts: dict[tuple[str, int], SnippetFacts]) -> int
         print(f"story {name}: {len(story_facts)} facts, {len(bad)} contradicted")
         for f in story_facts:
             value = int(f.value) if f.value.is_integer() else f.value
-            print(f"  {f.what:42} {value:>7} {'/'.join(f.qualifiers) or '-':24} "
-                  f"{'; '.join(f.sources) or '-':60.60} snippets={len(f.snippet_ids)} "
-                  f"first={f.first_batch} {f.status}")
+            print(
+                f"  {f.what:42} {value:>7} {'/'.join(f.qualifiers) or '-':24} "
+                f"{'; '.join(f.sources) or '-':60.60} snippets={len(f.snippet_ids)} "
+                f"first={f.first_batch} {f.status}"
+            )
         new = [f.what for f in new_in_batch(story_facts, "002")]
         print(f"  new in 002: {new}")
     print(f"=> false contradictions on the seed stories: {false_contradictions}")
@@ -121,7 +129,7 @@ def main() -> None:
     start = time.perf_counter()
     results = extractor.extract_many([lines[k] for k in keys])
     elapsed = time.perf_counter() - start
-    facts = dict(zip(keys, results))
+    facts = dict(zip(keys, results, strict=True))
     print(f"{len(keys)} seed lines in {elapsed:.2f}s (model load included)\n")
     score_quantities(gold, facts)
     print()

@@ -54,12 +54,18 @@ def main() -> None:
     entities = sum(len(r.entities) for r in results)
     facts = quantities + attributions + entities
     print(f"model load + warm-up: {load:.2f}s")
-    print(f"{len(titles)} titles in {best:.2f}s (batch {args.batch_size}, "
-          f"{args.n_process} process{'es' if args.n_process > 1 else ''})")
-    print(f"facts: {facts} ({quantities} quantities, {attributions} attributions, "
-          f"{entities} entities)")
-    print(f"=> {len(titles) / best:.0f} snippets/s, {facts / best:.0f} facts/s, "
-          f"{quantities / best:.0f} quantities/s")
+    print(
+        f"{len(titles)} titles in {best:.2f}s (batch {args.batch_size}, "
+        f"{args.n_process} process{'es' if args.n_process > 1 else ''})"
+    )
+    print(
+        f"facts: {facts} ({quantities} quantities, {attributions} attributions, "
+        f"{entities} entities)"
+    )
+    print(
+        f"=> {len(titles) / best:.0f} snippets/s, {facts / best:.0f} facts/s, "
+        f"{quantities / best:.0f} quantities/s"
+    )
 
 
 if __name__ == "__main__":

@@ -173,12 +173,15 @@ def stories(
     if as_json:
         _print_json(rows)
         return
-    table = Table("id", "size", "copies", "sources", "batches", "status")
-    table.add_column("headline", overflow="ellipsis", no_wrap=True, ratio=1)
+    table = Table()
+    for name in ("id", "size", "copies", "sources", "batches", "status"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("headline")
     for s in rows:
         spark = " ".join(f"{t.batch}:{t.snippets}" for t in s.batches)
+        headline = s.headline if len(s.headline) <= 60 else s.headline[:59] + "…"
         table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources), spark, s.status,
-                      escape(s.headline))
+                      escape(headline))
     out.print(table)
 
 

@@ -171,7 +171,11 @@ class SentenceTransformerEncoder:
         # download at run time.
         self._model = SentenceTransformer(source, device=device, local_files_only=True)
         self.batch_size = batch_size
-        self.dim: int = int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 5.x renamed get_sentence_embedding_dimension.
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dim: int = int(get_dim())
         self.name: str = f"st:{name_or_path}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -33,6 +33,8 @@ from typing import Any
 
 # --------------------------------------------------------------------------- data
 
+_NO_ID: Any = object()  # to_json() without an id (an explicit None id is kept as null)
+
 
 @dataclass
 class Quantity:
@@ -84,9 +86,9 @@ class SnippetFacts:
     def __bool__(self) -> bool:
         return bool(self.quantities or self.attributions or self.entities)
 
-    def to_json(self, id: Any = None) -> dict[str, Any]:
+    def to_json(self, id: Any = _NO_ID) -> dict[str, Any]:
         """The per-snippet object of ``storyline facts IN --out OUT`` (``id`` first if given)."""
-        out: dict[str, Any] = {} if id is None else {"id": id}
+        out: dict[str, Any] = {} if id is _NO_ID else {"id": id}
         out["quantities"] = [
             {
                 "value": _json_number(q.value),
@@ -176,8 +178,8 @@ _NUMERIC_RE = re.compile(
 # Nouns that make the number after them a label, not a count: "season 4", "Phase One".
 _LABEL_NOUNS = _wordset(
     "season episode phase chapter part round game level version series volume vol page room "
-    "article section channel line terminal gate route flight category class grade stage "
-    "week day act track row lot unit block suite exit highway interstate tier number no. no "
+    "article section channel terminal gate route flight category grade stage act suite exit "
+    "highway interstate tier number no. no "
     "# nos update model generation gen ch. ch chapter"
 )
 # Listicle heads ("3 reasons why ...", "5 things to watch"): counts of the article, not news.
@@ -192,7 +194,6 @@ _CURRENCY_WORDS = {
     "pounds": "GBP", "yen": "JPY", "yuan": "CNY", "rupees": "INR", "roubles": "RUB",
     "rubles": "RUB", "hryvnias": "UAH",
 }  # fmt: skip
-_PERCENT_WORDS = {"%", "percent", "pct", "per cent", "percentage"}
 _TIME_NOUNS = {
     "second", "minute", "hour", "day", "night", "week", "month", "year", "decade", "century",
     "weekend", "season", "mth", "yr", "hr", "wk", "min", "sec",
@@ -269,7 +270,7 @@ _STRONG_CUES = {
 }  # fmt: skip
 _WEAK_CUES = {
     "believe", "think", "suggest", "show", "find", "indicate", "learn", "expect", "fear",
-    "suspect", "assess", "calculate", "project", "say",
+    "suspect", "assess", "calculate", "project",
 }  # fmt: skip
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this"}
 _TITLES = {
@@ -279,6 +280,7 @@ _TITLES = {
 }  # fmt: skip
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC"}
 _PLACE_HEADS = {"region", "oblast", "province", "district", "city", "county", "territory"}
+_MISREAD_PLACES = {"PRODUCT", "PERSON", "ORG", "FAC", "NORP", "WORK_OF_ART", "LOC"}
 # Function words of common non-English news languages, to keep the English model off them.
 _FOREIGN_WORDS = _wordset(
     "le la les des du et est une un que qui dans pour pas sur au aux ont été il elle "
@@ -345,7 +347,7 @@ def _unit_kind(unit: str) -> str:
         return "%"
     if unit in _CURRENCY_WORDS.values():
         return unit
-    if unit.rstrip("s") in _MEASURE_NOUNS or unit in _MEASURE_NOUNS:
+    if unit.rstrip("s") in _MEASURE_NOUNS | _TIME_NOUNS or unit in _MEASURE_NOUNS:
         return unit.rstrip("s")
     return "count"
 
@@ -378,13 +380,17 @@ def what_key(what: str, unit: str = "") -> tuple[str, ...]:
             words = words[: words.index(stop)]
     event = ""
     head = ""
+    neg = ""
     mods: list[str] = []
     for w in words:
         w = re.sub(r"['’]s$", "", w)
+        if w in ("not", "never", "no") and not event:
+            neg = "not "  # "18 people were not injured" is a different fact
+            continue
         lem = _lemma_word(w)
         cls = _EVENTS.get(w) or _EVENTS.get(lem) or _EVENTS.get(_verb_stem(w))
         if cls and not event:
-            event = cls
+            event = neg + cls
             if lem in _EVENT_NOUNS and not head:
                 head = _HEAD_CLASSES.get(_EVENT_NOUNS[lem], _EVENT_NOUNS[lem])
             continue
@@ -397,7 +403,7 @@ def what_key(what: str, unit: str = "") -> tuple[str, ...]:
     ends_with_unit = bool(words) and _lemma_word(words[-1]) == _lemma_word(unit or "-")
     if not event and len(words) > 1 and head and not ends_with_unit:
         # No known event class: the last word is a verb (e.g. "sales rose"); keep it as event.
-        event = _verb_stem(words[-1])
+        event = neg + _verb_stem(words[-1])
         head = _HEAD_CLASSES.get(_lemma_word(words[-2]), _lemma_word(words[-2]))
         mods = mods[:-1]
     mod_key = " ".join(sorted({m[:4] for m in mods if m not in ("the", "a", "an", "of")}))
@@ -445,19 +451,50 @@ def _load_model(name: str) -> Any:
         return _MODELS[name]
 
 
+_PIPE_LOCK = threading.Lock()
+_NER_ONLY = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+
+
+def _inflections(lemmas: Iterable[str]) -> frozenset[str]:
+    forms: set[str] = set()
+    for w in lemmas:
+        forms |= {w, w + "s", w + "es", w + "d", w + "ed", w + "ing", w[:-1] + "ing"}
+        if w.endswith("y"):
+            forms |= {w[:-1] + "ies", w[:-1] + "ied"}
+    return frozenset(forms)
+
+
+# Surface forms that can start a quantity or an attribution. A snippet with none of them
+# (most headlines) needs only entities, so it skips the tagger and parser: the NER component
+# of en_core_web_sm has its own embeddings and does not depend on them.
+_TRIGGERS = (
+    _inflections(_STRONG_CUES | _WEAK_CUES)
+    | frozenset(_UNITS)
+    | frozenset(_VAGUE)
+    | frozenset(_FRACTIONS)
+    | _wordset("said told wrote written thought found shown learnt forecast according source")
+)
+
+
+def _needs_parse(doc: Any) -> bool:
+    return any(c.isdigit() for c in doc.text) or any(
+        t.like_num or t.lower_ in _TRIGGERS for t in doc
+    )
+
+
 class FactExtractor:
     """Reads quantities, attributions and entities off spaCy parses.
 
-    The model loads on first use and is shared by all extractors in the process. Every
-    component of en_core_web_sm is used (tok2vec feeds the tagger and parser; the attribute
-    ruler and lemmatizer give POS and lemmas; NER gives entity types), so only the optional
-    ``senter`` is left out.
+    The model loads on first use and is shared by all extractors in the process. All of
+    en_core_web_sm is used (tok2vec feeds the tagger and parser; the attribute ruler and
+    lemmatizer give POS and lemmas; NER gives entity types) except the optional ``senter``.
+    Snippets with a number or a reporting word go through the whole pipeline; the others
+    (most headlines) only need entities and run through NER alone.
     """
 
     def __init__(self, model: str = "en_core_web_sm", max_chars: int = 20_000) -> None:
         self.model = model
         self.max_chars = max_chars
-        self._lock = threading.Lock()
 
     @property
     def nlp(self) -> Any:
@@ -477,10 +514,17 @@ class FactExtractor:
         if not todo:
             return results
         nlp = self.nlp
-        with self._lock:  # one pipe at a time per extractor (web server threads)
-            docs = nlp.pipe((texts[i] for i in todo), batch_size=batch_size, n_process=n_process)
-            for i, doc in zip(todo, docs):
-                results[i] = _facts_from_doc(doc)
+        opts = {"batch_size": batch_size, "n_process": n_process}
+        with _PIPE_LOCK:  # one pipe at a time over the shared model (web server threads)
+            docs = list(nlp.tokenizer.pipe(texts[i] for i in todo))
+            parse = [k for k, doc in enumerate(docs) if _needs_parse(doc)]
+            wanted = set(parse)
+            rest = [k for k in range(len(docs)) if k not in wanted]
+            for k, doc in zip(parse, nlp.pipe((docs[k] for k in parse), **opts), strict=True):
+                results[todo[k]] = _facts_from_doc(doc)
+            ner_only = nlp.pipe((docs[k] for k in rest), disable=list(_NER_ONLY), **opts)
+            for k, doc in zip(rest, ner_only, strict=True):
+                results[todo[k]] = _facts_from_doc(doc, parsed=False)
         return results
 
     def _prepare(self, text: str | None) -> str:
@@ -516,11 +560,13 @@ def looks_english(text: str) -> bool:
 # --------------------------------------------------------------------------- per-doc rules
 
 
-def _facts_from_doc(doc: Any) -> SnippetFacts:
+def _facts_from_doc(doc: Any, parsed: bool = True) -> SnippetFacts:
     entities = _entities(doc)
     mapping = canonical_entities(entities)
     for e in entities:
         e.canonical = mapping.get(e.text, e.text)
+    if not parsed:
+        return SnippetFacts([], [], entities)
     return SnippetFacts(_quantities(doc), _attributions(doc), entities)
 
 
@@ -532,7 +578,7 @@ def _entities(doc: Any) -> list[Entity]:
         nxt = doc[ent.end] if ent.end < len(doc) else None
         # The small model often calls an oblast a PRODUCT or PERSON ("Kursk region");
         # a proper name heading "region"/"province" is a place.
-        if nxt is not None and nxt.lower_ in _PLACE_HEADS and ent.root.dep_ == "compound":
+        if nxt is not None and nxt.lower_ in _PLACE_HEADS and label in _MISREAD_PLACES:
             label = "GPE"
         if label not in _ENTITY_LABELS:
             continue
@@ -657,7 +703,12 @@ def _number_run_at(doc: Any, i: int) -> _Found | None:
     while j < len(doc):
         w = doc[j].lower_
         words = doc[j - 1].lower_ in _UNITS or _is_scale(doc[j - 1].lower_)
-        if w == "-" and j + 1 < len(doc) and _is_scale(doc[j + 1].lower_) and not doc[j].whitespace_:
+        if (
+            w == "-"
+            and j + 1 < len(doc)
+            and _is_scale(doc[j + 1].lower_)
+            and not doc[j].whitespace_
+        ):
             j += 2  # "$54.9-million"
         elif _is_scale(w, money and j == i + 1) or (
             w in _UNITS and words and doc[j - 1].lower_ in _UNITS
@@ -674,8 +725,8 @@ def _number_run_at(doc: Any, i: int) -> _Found | None:
         else:
             break
     value = _number_value(doc[i:j])
-    if value is None:
-        return None
+    if value is None or not math.isfinite(value) or value > 1e15:
+        return None  # not a number, or a digit string no news count has (IDs, hashes)
     found = _Found(i, j, value, "number")
     # Ranges: "between 300 and 500", "2,000-3,000", "300 to 500 soldiers".
     if j + 1 < len(doc) and doc[j].lower_ in ("-", "–", "to", "and"):
@@ -736,6 +787,8 @@ _NAME_ENTS = {
     "NORP", "ORDINAL", "TIME",
 }  # fmt: skip
 _TIME_AFTER = {"ago", "before", "after", "later", "earlier", "early", "late"}
+# Verbs whose duration is what the sentence says: "served 10 years", "the siege lasted 80 days".
+_DURATION_VERBS = _wordset("serve last spend take wait stay remain sentence jail ban suspend")
 
 
 def _excluded(doc: Any, f: _Found) -> bool:
@@ -756,7 +809,10 @@ def _excluded(doc: Any, f: _Found) -> bool:
         counts_time = (
             last.dep_ == "nummod"
             and head.lemma_ in _TIME_NOUNS
-            and head.dep_ in ("dobj", "nsubj", "nsubjpass", "attr")
+            and (
+                head.dep_ in ("dobj", "nsubj", "nsubjpass", "attr")
+                or (head.dep_ == "npadvmod" and head.head.lemma_ in _DURATION_VERBS)
+            )
             and not any(t.lower_ in _TIME_AFTER for t in head.rights)
         )
         if not counts_time:
@@ -767,19 +823,30 @@ def _excluded(doc: Any, f: _Found) -> bool:
     if f.end - f.start == 1 and _YEAR_RE.match(first.text) and not counts_plural:
         return True
     # Ages: "25-year-old", "25 years old", "aged 25", "John Smith, 45,".
-    if nxt is not None and nxt.text == "-" and nxt2 is not None and nxt2.lower_ in (
-        "year",
-        "years",
+    if (
+        nxt is not None
+        and nxt.text == "-"
+        and nxt2 is not None
+        and nxt2.lower_
+        in (
+            "year",
+            "years",
+        )
     ):
         return True
-    if nxt is not None and nxt.lower_ in ("year", "years") and nxt2 is not None and (
-        nxt2.lower_ in ("old", "-")
+    if (
+        nxt is not None
+        and nxt.lower_ in ("year", "years")
+        and nxt2 is not None
+        and (nxt2.lower_ in ("old", "-"))
     ):
         return True
     if prev is not None and prev.lower_ in ("aged", "age", "ages"):
         return True
-    if last.dep_ in ("appos", "npadvmod", "amod") and last.head.ent_type_ == "PERSON" and (
-        f.value < 120
+    if (
+        last.dep_ in ("appos", "npadvmod", "amod")
+        and last.head.ent_type_ == "PERSON"
+        and (f.value < 120)
     ):
         return True
     # Identifiers and ranks: "No. 5", "#3", "season 4", "Top 5", "UPDATE 1-", "Flight 17".
@@ -892,10 +959,15 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     if f.kind in ("share", "vague"):
         noun = _of_noun(anchor)
         cands = [anchor, noun]
-    elif x.dep_ in ("nummod", "quantmod", "compound", "nmod") and x.head.pos_ in (
-        "NOUN",
-        "PROPN",
-    ) and x.head.i > x.i:
+    elif (
+        x.dep_ in ("nummod", "quantmod", "compound", "nmod")
+        and x.head.pos_
+        in (
+            "NOUN",
+            "PROPN",
+        )
+        and x.head.i > x.i
+    ):
         noun = x.head
         if noun.lemma_ in _MEASURE_NOUNS or noun.lemma_ in _TIME_NOUNS:
             measure, noun = noun, _of_noun(noun)  # "10 tonnes of ammunition"
@@ -929,6 +1001,11 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
             break
     if level is not None:
         event_tok = None  # the level verb ("rose", "hit") is not what happened
+    elif event_tok is None and unit is not None and anchor.dep_ == "pobj":
+        # "rise 16.8 percent to $180.9 billion": a money or share amount reached by a verb.
+        gov = anchor.head.head if anchor.head.dep_ == "prep" else None
+        if gov is not None and gov.pos_ in ("VERB", "NOUN"):
+            event_tok = gov
     if noun is None and unit is None and measure is None:
         return None  # a bare number with nothing counted ("The first 12 were ...") is no fact
     what = _describe(noun, event_tok, f, measure, unit)
@@ -1045,6 +1122,8 @@ def _modifiers(noun: Any, f: _Found) -> list[Any]:
             continue
         if t.lower_ in _CURRENCY_SYMBOLS or t.lower_ in _SCALES or not t.text[:1].isalnum():
             continue
+        if t.lower_ in ("percent", "pct", "per", "cent"):
+            continue
         if t.tag_ in ("VBN", "VBG", "VBD") or t.lower_ in _QUALIFIERS:
             continue  # "wounded", "injured": states, not what is counted
         if t.head.i != noun.i and t.head.dep_ not in ("amod", "compound", "poss"):
@@ -1056,8 +1135,8 @@ def _modifiers(noun: Any, f: _Found) -> list[Any]:
 def _event_word(event_tok: Any, unit: str | None = None) -> str:
     if unit is not None:
         return event_tok.lower_  # money and shares: "sent $179bn" is no troop deployment
-    return _EVENTS.get(event_tok.lemma_.lower()) or _EVENTS.get(event_tok.lower_) or (
-        event_tok.lower_
+    return (
+        _EVENTS.get(event_tok.lemma_.lower()) or _EVENTS.get(event_tok.lower_) or (event_tok.lower_)
     )
 
 
@@ -1069,8 +1148,9 @@ def _place(event_tok: Any) -> str | None:
         sub = list(t.subtree)
         # A proper name heading "region"/"oblast" is more specific than the country.
         inner = [
-            v for v in sub if v.dep_ == "compound" and v.head.lower_ in _PLACE_HEADS
-            and v.pos_ == "PROPN"
+            v
+            for v in sub
+            if v.dep_ == "compound" and v.head.lower_ in _PLACE_HEADS and v.pos_ == "PROPN"
         ]
         if inner:
             return f"{t.lower_} {inner[0].text}"
@@ -1090,13 +1170,17 @@ def _describe(noun: Any, event_tok: Any, f: _Found, measure: Any, unit: str | No
     elif event_tok is not None and event_tok.pos_ in ("VERB", "AUX"):
         # A measure with no counted noun ("sales rose 5%"): name the verb's subject.
         subj = next((c for c in event_tok.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-        if subj is not None and subj.pos_ not in ("PRON", "NUM") and not (
-            f.start <= subj.i < f.end
+        if (
+            subj is not None
+            and subj.pos_ not in ("PRON", "NUM")
+            and not (f.start <= subj.i < f.end)
         ):
             parts += [t.text for t in _modifiers(subj, f)]
             parts.append(subj.text)
     if event_tok is not None and (noun is None or event_tok.i != noun.i):
         word = _event_word(event_tok, unit)
+        if any(c.dep_ == "neg" for c in event_tok.children):
+            parts.append("not")
         parts.append(word)
         if word == "deployed":
             place = _place(event_tok)
@@ -1174,8 +1258,9 @@ def _join(tokens: Sequence[Any]) -> str:
 
 
 def _cue_text(verb: Any) -> str:
-    aux = [c for c in verb.lefts if c.dep_ in ("aux",) and c.lower_ not in ("to", "do", "did",
-                                                                           "does")]
+    aux = [
+        c for c in verb.lefts if c.dep_ in ("aux",) and c.lower_ not in ("to", "do", "did", "does")
+    ]
     prt = [c for c in verb.rights if c.dep_ == "prt"]
     return " ".join(t.text for t in sorted(aux + [verb] + prt, key=lambda t: t.i))
 
@@ -1324,8 +1409,7 @@ def canonical_entities(entities: Iterable[Entity | tuple[str, str]]) -> dict[str
         return labels[t].most_common(1)[0][0]
 
     # 2. People: cluster full names by first name + similar surname.
-    full = [t for t in order if label_of(t) == "PERSON" and len(t.split()) >= 2
-            and mapping[t] == t]
+    full = [t for t in order if label_of(t) == "PERSON" and len(t.split()) >= 2 and mapping[t] == t]
     clusters: list[list[str]] = []
     for name in full:
         first, last = _fold(name.split()[0]), _fold(name.split()[-1])
@@ -1344,8 +1428,14 @@ def canonical_entities(entities: Iterable[Entity | tuple[str, str]]) -> dict[str
         best = cluster_best(cl)
         for f in cl:
             mapping[f] = best
-    singles = [t for t in order if len(t.split()) == 1 and label_of(t) in ("PERSON", "ORG")
-               and mapping[t] == t and not t.isupper()]
+    singles = [
+        t
+        for t in order
+        if len(t.split()) == 1
+        and label_of(t) in ("PERSON", "ORG")
+        and mapping[t] == t
+        and not t.isupper()
+    ]
     for s in singles:
         hits = [cl for cl in clusters if _similar(_fold(cl[0].split()[-1]), _fold(s))]
         if len(hits) == 1:
@@ -1361,8 +1451,9 @@ def canonical_entities(entities: Iterable[Entity | tuple[str, str]]) -> dict[str
                 break
 
     # 3. Acronyms.
-    longs = [t for t in order if len(t.split()) >= 2 and label_of(t) in ("ORG", "GPE", "LOC",
-                                                                         "FAC")]
+    longs = [
+        t for t in order if len(t.split()) >= 2 and label_of(t) in ("ORG", "GPE", "LOC", "FAC")
+    ]
     for t in order:
         letters = t.replace(".", "")
         if not (2 <= len(letters) <= 6 and letters.isalpha() and letters.isupper()):
@@ -1384,8 +1475,9 @@ def _similar(a: str, b: str) -> bool:
 
 
 def _initials(name: str) -> str:
-    words = [w for w in re.split(r"[\s\-]+", name) if w and w.lower() not in ("of", "the",
-                                                                             "and", "for")]
+    words = [
+        w for w in re.split(r"[\s\-]+", name) if w and w.lower() not in ("of", "the", "and", "for")
+    ]
     return "".join(w[0] for w in words if w[0].isupper())
 
 
@@ -1503,9 +1595,7 @@ def _source_for(q: Quantity, facts: SnippetFacts, names: dict[str, str]) -> str 
         if span and span in _fold(a.content):
             src = a.source
             folded = _fold(src)
-            people = [
-                e for e in facts.entities if e.label == "PERSON" and _fold(e.text) in folded
-            ]
+            people = [e for e in facts.entities if e.label == "PERSON" and _fold(e.text) in folded]
             if people:
                 return names.get(people[0].text, people[0].canonical)
             return src

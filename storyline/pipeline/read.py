@@ -194,7 +194,6 @@ def _read_csv(path: Path, batch: str, columns: dict[str, str] | None = None) -> 
                 yield line
 
     reader = csv.DictReader(lines())
-    reader = csv.DictReader(lines)
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:

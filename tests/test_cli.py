@@ -1,0 +1,200 @@
+"""The command end to end on the bundled seeds, in real processes, on real SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from storyline.store import Store
+
+from .conftest import SEEDS, needs_minilm, needs_static, run_cli
+
+SWAP = "Zelensky has said he is willing to release North Korean soldiers"
+TROOPS = "Over 12,000 North Korean troops"
+REPEAT = "Ukraine captured two wounded North Korean soldiers who were fighting"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    db = tmp_path_factory.mktemp("seeds") / "seeds.db"
+    run_cli("ingest", "--db", str(db), str(SEEDS))
+    return db
+
+
+@needs_minilm
+def test_main_story_holds_the_kursk_lines_and_the_repeats_are_copies(seeded):
+    stories = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)
+    main = stories[0]
+    assert "North Korean soldiers" in main["headline"]
+    detail = json.loads(run_cli("show", str(main["id"]), "--db", str(seeded), "--json").stdout)
+    texts = [s["text"] for s in detail["snippets"]]
+    assert any(t.startswith(TROOPS) for t in texts)
+    assert any(SWAP in t for t in texts)
+    repeat = next(s for s in detail["snippets"] if s["text"].startswith(REPEAT))
+    assert [(c["batch"], c["kind"]) for c in repeat["copies"]] == [("000", "original"),
+                                                                 ("002", "exact")]
+    counts = {(t["batch"]): t["snippets"] for t in detail["batches"]}
+    assert counts["000"] >= 5 and counts["002"] >= 5
+    # 24 lines, two of them copies: 22 snippets in all.
+    assert sum(s["size"] for s in stories) == 22
+
+
+@needs_minilm
+def test_changes_of_002_list_the_news_and_not_the_repeat(seeded):
+    changes = json.loads(run_cli("changes", "--batch", "002", "--db", str(seeded),
+                                 "--json").stdout)
+    main = next(c for c in changes if any(s["text"].startswith(TROOPS) for s in c["new"]))
+    new = [s["text"] for s in main["new"]]
+    assert any(SWAP in t for t in new)
+    assert not any(t.startswith(REPEAT) for t in new)
+    assert any(s["text"].startswith(REPEAT) for s in main["repeated"])
+
+
+@needs_minilm
+def test_search_finds_the_swap(seeded):
+    hits = json.loads(run_cli("search", "prisoner swap", "--db", str(seeded), "--json").stdout)
+    assert hits and "swap" in " ".join(h["text"] for h in hits[:2]).lower()
+
+
+@needs_minilm
+def test_export_markdown_and_json(seeded):
+    md = run_cli("export", "--format", "md", "--db", str(seeded)).stdout
+    assert md.startswith("# Briefing") and "North Korean" in md
+    data = json.loads(run_cli("export", "--format", "json", "--db", str(seeded)).stdout)
+    assert data["counts"]["snippets"] == 22 and data["counts"]["copies"] == 24
+
+
+@needs_minilm
+def test_reingest_is_a_no_op(seeded):
+    before = Store(seeded).counts()
+    proc = run_cli("ingest", "--db", str(seeded), str(SEEDS), "--json")
+    assert all(r["already_ingested"] for r in json.loads(proc.stdout))
+    assert Store(seeded).counts() == before
+
+
+@needs_static
+def test_same_batch_name_with_other_content_is_refused(tmp_path):
+    db = tmp_path / "s.db"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "001.txt").write_text("one thing happened\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "001.txt").write_text("another thing happened\n")
+    run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "a"))
+    proc = run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "b"), check=False)
+    assert proc.returncode == 1 and "already in" in proc.stderr
+
+
+@needs_static
+def test_bad_line_stops_the_batch_whole_and_names_it(tmp_path):
+    db = tmp_path / "s.db"
+    bad = tmp_path / "001.jsonl"
+    bad.write_text('{"text": "Fed holds rates"}\n{"text": oops}\n')
+    proc = run_cli("ingest", "--fast", "--db", str(db), str(bad), check=False)
+    assert proc.returncode == 1
+    assert "001.jsonl:2: bad JSON" in proc.stderr
+    assert Store(db).counts()["copies"] == 0
+    proc = run_cli("ingest", "--fast", "--skip-bad", "--db", str(db), str(bad))
+    assert "skipped" in proc.stderr and Store(db).counts()["copies"] == 1
+
+
+@needs_static
+def test_db_from_environment(tmp_path):
+    db = tmp_path / "env.db"
+    run_cli("ingest", "--fast", str(SEEDS / "000_4b9f53198da931bc.txt"),
+            env={"STORYLINE_DB": str(db)})
+    assert Store(db).counts()["copies"] == 12
+
+
+def test_reading_a_missing_store_is_an_error(tmp_path):
+    proc = run_cli("stories", "--db", str(tmp_path / "none.db"), check=False)
+    assert proc.returncode == 1 and "no store" in proc.stderr
+
+
+@needs_static
+def test_kill_mid_ingest_then_rerun_completes_once(tmp_path):
+    db = tmp_path / "kill.db"
+    batch = tmp_path / "001_big.txt"
+    batch.write_text("\n".join(f"Item {i} about topic {i % 97} with words w{i % 13} and "
+                               f"x{i % 7}" for i in range(6_000)) + "\n")
+    env = {**os.environ}
+    proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "ingest", "--fast", "--db",
+                             str(db), str(batch)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(5)
+    killed = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Store(db) as store:
+        assert store.check() == []
+        counts = store.counts()
+        assert counts["batches"] in (0, 1)
+        if killed:
+            assert counts == {"batches": 0, "snippets": 0, "copies": 0, "stories": 0,
+                              "merges": 0}
+    run_cli("ingest", "--fast", "--db", str(db), str(batch))
+    run_cli("ingest", "--fast", "--db", str(db), str(batch))
+    with Store(db) as store:
+        assert store.check() == []
+        assert store.counts()["batches"] == 1 and store.counts()["copies"] == 6_000
+
+
+@needs_static
+def test_cluster_interface_keeps_input_order_and_names_duplicates(tmp_path):
+    items = [
+        {"id": "a", "text": "Fed official says weak data caused by weather", "batch": "2"},
+        {"id": "b", "text": "Apple releases iOS 7.1 with CarPlay", "batch": "2"},
+        {"id": "c", "text": "Fed official says weak data caused by weather", "batch": "1"},
+        {"id": "d", "text": "Fed's Plosser: weak data caused by weather, taper should go on",
+         "batch": "1"},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(i) for i in items))
+    dst = tmp_path / "out.jsonl"
+    run_cli("cluster", str(src), "--out", str(dst), "--fast")
+    rows = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d"]
+    # Batch "2" appears first, so it is processed first: "a" is the canonical copy.
+    assert rows[2]["duplicate_of"] == "a" and rows[0]["duplicate_of"] is None
+    assert rows[0]["story"] == rows[2]["story"] != rows[1]["story"]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps({"id": i, "story": s})
+                              for i, s in zip("abcd", ["fed", "apple", "fed", "fed"])))
+    scores = json.loads(run_cli("eval", "clusters", str(dst), "--gold", str(gold),
+                                "--json").stdout)
+    assert 0 < scores["b3_f1"] <= 1
+
+
+@needs_static
+def test_summarize_interface(tmp_path):
+    items = [
+        {"id": "1", "batch": "1", "text": "An earthquake of magnitude 6.1 struck northern Chile "
+         "on Monday. Buildings shook in the capital. No damage was reported at first."},
+        {"id": "2", "batch": "2", "text": "Rescue teams reached remote villages in northern "
+         "Chile on Tuesday. Three people died and dozens were injured, officials said."},
+        {"id": "3", "batch": "3", "text": "Chile's government declared a state of emergency "
+         "in the region. Aid arrived from neighbouring Peru."},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(i) for i in items))
+    dst = tmp_path / "out.json"
+    run_cli("summarize", str(src), "--words", "25", "--out", str(dst), "--preset", "fast")
+    batches = json.loads(dst.read_text())["batches"]
+    assert [b["batch"] for b in batches] == ["1", "2", "3"]
+    assert batches[0]["summary"] == batches[0]["update"]
+    for b in batches:
+        assert 0 < len(b["summary"].split()) <= 25 and len(b["update"].split()) <= 25
+    assert "Peru" in batches[2]["update"] or "emergency" in batches[2]["update"]
+    assert "earthquake" not in batches[2]["update"]
+
+
+def test_help_documents_every_command():
+    text = run_cli("--help").stdout
+    for command in ("ingest", "stories", "show", "changes", "search", "export", "cluster",
+                    "summarize", "eval", "models", "check", "batches"):
+        assert command in text

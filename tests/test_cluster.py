@@ -1,0 +1,50 @@
+"""Stage 5: online average-link clustering with stories that grow and merge."""
+
+import numpy as np
+from scipy import sparse
+
+from storyline.pipeline.cluster import ClusterWeights, StoryState, cluster_batch
+from storyline.pipeline.represent import N_FEATURES, Features
+
+W = ClusterWeights(dense=1.0, terms=0.0, names=0.0, threshold=0.5)
+
+
+def feats(vectors) -> Features:
+    v = np.asarray(vectors, dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    empty = sparse.csr_matrix((len(v), N_FEATURES), dtype=np.float32)
+    return Features(dense=v, terms=empty, names=empty)
+
+
+def stories(sums, sizes) -> StoryState:
+    sums = np.asarray(sums, dtype=np.float32)
+    empty = sparse.csr_matrix((len(sums), N_FEATURES), dtype=np.float32)
+    return StoryState(ids=list(range(100, 100 + len(sums))), dense=sums, terms=empty,
+                      names=empty, sizes=np.asarray(sizes, dtype=float))
+
+
+def test_new_items_cluster_among_themselves():
+    groups = cluster_batch(stories(np.zeros((0, 3)), []),
+                           feats([[1, 0, 0], [0.9, 0.1, 0], [0, 0, 1]]), W)
+    assert sorted(g.items for g in groups) == [[0, 1], [2]]
+    assert all(not g.stories for g in groups)
+
+
+def test_items_join_the_story_they_are_close_to_on_average():
+    # Story 0 holds two members along x; story 1 one member along y.
+    state = stories([[2, 0, 0], [0, 1, 0]], [2, 1])
+    groups = cluster_batch(state, feats([[1, 0.1, 0], [0.1, 1, 0], [0, 0, 1]]), W)
+    by_items = {tuple(g.items): g.stories for g in groups}
+    assert by_items[(0,)] == [0] and by_items[(1,)] == [1] and by_items[(2,)] == []
+
+
+def test_an_item_between_two_stories_can_merge_them():
+    state = stories([[1, 0.8, 0], [0.8, 1, 0]], [1, 1])
+    state.dense = state.dense / np.linalg.norm(state.dense, axis=1, keepdims=True)
+    groups = cluster_batch(state, feats([[1, 1, 0]]), ClusterWeights(1.0, 0, 0, 0.9))
+    assert len(groups) == 1 and groups[0].stories == [0, 1] and groups[0].items == [0]
+
+
+def test_nothing_merges_below_the_threshold():
+    groups = cluster_batch(stories([[1, 0, 0]], [1]), feats([[0, 1, 0]]), W)
+    assert [(g.stories, g.items) for g in groups] == [([], [0])]

@@ -1,0 +1,487 @@
+"""Fact extraction: quantities, attributions, entities and story-level grouping."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from storyline.pipeline.facts import (
+    Entity,
+    FactExtractor,
+    FactInput,
+    Quantity,
+    SnippetFacts,
+    StoryFact,
+    canonical_entities,
+    compatible,
+    group_story_facts,
+    looks_english,
+    new_in_batch,
+    value_interval,
+    what_key,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "examples" / "seeds"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "facts" / "contradictions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def extractor() -> FactExtractor:
+    return FactExtractor()
+
+
+@pytest.fixture(scope="module")
+def seeds(extractor: FactExtractor) -> tuple[dict, dict[tuple[str, int], SnippetFacts]]:
+    gold = json.loads((SEEDS / "gold.json").read_text())
+    lines = {}
+    for batch, name in gold["batches"].items():
+        for i, line in enumerate((SEEDS / name).read_text().splitlines(), 1):
+            lines[(batch, i)] = line
+    keys = list(lines)
+    facts = dict(zip(keys, extractor.extract_many([lines[k] for k in keys]), strict=True))
+    return gold, facts
+
+
+def _norm(text: str) -> str:
+    text = text.replace("’", "'").casefold().strip()
+    return text[4:] if text.startswith("the ") else text
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def test_seed_quantities_match_gold(seeds):
+    gold, facts = seeds
+    expected_what = {
+        2: "North Korean soldiers captured",
+        300: "North Korean soldiers killed",
+        2700: "North Korean soldiers wounded",
+        12000: "North Korean troops deployed in Kursk",
+    }
+    for g in gold["quantities"]:
+        allowed = {q.strip() for q in g.get("qualifier", "").split("/") if q.strip()}
+        for batch, line in g["lines"]:
+            hits = [q for q in facts[(batch, line)].quantities if q.value == g["value"]]
+            assert hits, f"{g['value']} missing on {batch}/{line}"
+            q = hits[0]
+            assert q.what == expected_what[g["value"]]
+            assert q.key()[:3] == what_key(g["what"], g["unit"])[:3]
+            assert (q.qualifier in allowed) if allowed else q.qualifier is None
+            assert q.unit == g["unit"]
+
+
+def test_seed_quantity_spans_and_qualifiers(seeds):
+    _, facts = seeds
+    q = facts[("000", 3)].quantities
+    assert [(x.value, x.qualifier, x.span) for x in q] == [
+        (300, "approximately", "approximately 300 North Korean soldiers"),
+        (2700, None, "2,700 injured"),
+    ]
+    assert facts[("000", 8)].quantities[0].qualifier == "at least"
+    assert facts[("002", 1)].quantities[0].span == "Over 12,000 North Korean troops"
+
+
+def test_seed_no_false_quantities(seeds):
+    _, facts = seeds
+    # "almost three years ago", "1950-53", "first", "10 days before", "nearly five years ago",
+    # "the 1950s" are dates and ordinals, not counts.
+    for key in [("000", 2), ("000", 11), ("002", 2), ("002", 7), ("002", 9), ("002", 11)]:
+        assert facts[key].quantities == [], key
+    assert [q.value for q in facts[("000", 3)].quantities] == [300, 2700]
+
+
+def test_seed_attributions(seeds):
+    gold, facts = seeds
+    right = 0
+    for g in gold["attributions"]:
+        sources = [_norm(a.source) for a in facts[tuple(g["line"])].attributions]
+        right += _norm(g["source"]) in sources
+    assert right >= 11
+    a = facts[("000", 8)].attributions
+    assert (a[0].source, a[0].cue) == ("South Korean intelligence", "has reported")
+    assert a[0].content.startswith("at least 300 North Korean soldiers have been killed")
+    # The "Source: ..." byline is an attribution too, and its "Details:" label is no name.
+    assert ("South Korean news agency Yonhap", "source") in [(x.source, x.cue) for x in a]
+    according = facts[("000", 2)].attributions[0]
+    assert according.cue == "according to"
+    assert according.content.startswith("The partnership has been essential")
+
+
+def test_seed_negated_cue_is_no_attribution(seeds):
+    _, facts = seeds
+    # "Neither Moscow nor Pyongyang has confirmed the deployment ..."
+    assert facts[("002", 5)].attributions == []
+
+
+def test_seed_story_facts(seeds):
+    gold, facts = seeds
+    lines = [tuple(x) for x in gold["stories"]["nk-troops-in-kursk"]["lines"]]
+    items = [FactInput(k, b, None, facts[(b, i)]) for k, (b, i) in enumerate(lines)]
+    story = group_story_facts(items)
+    by_value = {f.value: f for f in story}
+    assert sorted(by_value) == [2, 300, 2700, 12000]
+    assert [f for f in story if f.status == "contradicted"] == []
+    killed = by_value[300]
+    assert killed.what == "North Korean soldiers killed"
+    assert killed.qualifiers == ["approximately", "at least"]
+    assert killed.status == "corroborated" and len(killed.snippet_ids) == 2
+    assert killed.first_batch == "000"
+    captured = by_value[2]
+    assert len(captured.snippet_ids) == 5 and captured.batches == ["000", "002"]
+    # "Volodymyr Zelensky" and "Volodymyr Zelenskyy" are one source.
+    assert sum("Zelensk" in s for s in captured.sources) == 1
+    troops = by_value[12000]
+    assert troops.status == "single-source" and troops.first_batch == "002"
+    assert troops.sources == ["the United Nations Security Council"]
+    assert [f.value for f in new_in_batch(story, "002")] == [12000]
+    assert troops.bounds[0] == 12000 and math.isinf(troops.bounds[1])
+
+
+def test_seed_all_lines_as_one_story_has_no_contradiction(seeds):
+    _, facts = seeds
+    items = [FactInput(k, b, None, f) for k, ((b, _), f) in enumerate(facts.items())]
+    assert all(f.status != "contradicted" for f in group_story_facts(items))
+
+
+def test_seed_entities_canonical(seeds):
+    _, facts = seeds
+    story_ents = [e for f in facts.values() for e in f.entities]
+    names = canonical_entities(story_ents)
+    assert names["Zelenskyy"] == "Volodymyr Zelenskyy"
+    assert names["Volodymyr Zelensky"] == "Volodymyr Zelenskyy"
+    assert names["NIS"] == "National Intelligence Service"
+    texts = {(e.text, e.label) for e in facts[("000", 6)].entities}
+    assert ("Kursk", "GPE") in texts  # the small model calls it a PRODUCT
+    assert ("South Korea", "GPE") in {(e.text, e.label) for e in facts[("000", 1)].entities}
+
+
+# --------------------------------------------------------------------------- fixture
+
+
+def _fixture_cases() -> list[tuple[str, str, list[dict]]]:
+    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+    return [
+        (case, list(group)[0]["expect"], [r for r in rows if r["case"] == case])
+        for case, group in itertools.groupby(rows, key=lambda r: r["case"])
+    ]
+
+
+def _story(extractor: FactExtractor, rows: list[dict]) -> list[StoryFact]:
+    facts = extractor.extract_many([r["text"] for r in rows])
+    items = [
+        FactInput(k, r["batch"], r["source"], f)
+        for k, (r, f) in enumerate(zip(rows, facts, strict=True))
+    ]
+    return group_story_facts(items)
+
+
+def test_fixture_covers_both_kinds():
+    kinds = [expect for _, expect, _ in _fixture_cases()]
+    assert kinds.count("contradiction") >= 5 and kinds.count("compatible") >= 5
+
+
+@pytest.mark.parametrize(
+    "case,rows",
+    [(c, rows) for c, e, rows in _fixture_cases() if e == "contradiction"],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_fixture_contradictions_flagged(extractor, case, rows):
+    story = _story(extractor, rows)
+    flagged = [f for f in story if f.status == "contradicted"]
+    assert len(flagged) == 2, (case, story)
+    a, b = flagged
+    assert story.index(b) in a.contradicts and story.index(a) in b.contradicts
+    assert what_key(a.what, a.unit) == what_key(b.what, b.unit)
+    assert a.value != b.value
+    # Each side keeps its own outlets.
+    assert a.outlets == [rows[0]["source"]] and b.outlets == [rows[1]["source"]]
+
+
+@pytest.mark.parametrize(
+    "case,rows",
+    [(c, rows) for c, e, rows in _fixture_cases() if e == "compatible"],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_fixture_compatible_not_flagged(extractor, case, rows):
+    story = _story(extractor, rows)
+    assert story, case
+    assert all(f.status != "contradicted" for f in story), (case, story)
+
+
+def test_fixture_details(extractor):
+    cases = {c: rows for c, _, rows in _fixture_cases()}
+    troops = _story(extractor, cases["troops-10k-vs-12k"])
+    assert [(f.value, f.qualifiers, f.sources) for f in troops] == [
+        (10000, ["about"], ["the Pentagon"]),
+        (12000, ["over"], ["the United Nations Security Council"]),
+    ]
+    assert troops[1].first_batch == "002"
+    merged = _story(extractor, cases["troops-about-nearly-over"])
+    assert len(merged) == 1
+    assert merged[0].qualifiers == ["about", "nearly", "more than"]
+    assert merged[0].independent == 3 and merged[0].status == "corroborated"
+    assert merged[0].bounds == (900.0, 1000.0)
+    different = _story(extractor, cases["different-things-not-contradictions"])
+    assert len(different) == 4
+    assert all(f.status == "single-source" for f in different)
+
+
+# --------------------------------------------------------------------------- quantities
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Ukraine says it has captured two North Korean soldiers.", [(2, "soldiers", None)]),
+        (
+            "Officials said 3 million people were displaced by the floods.",
+            [(3_000_000, "people", None)],
+        ),
+        ("Nearly a third of the troops were killed in the assault.", [(33.3, "%", "nearly")]),
+        ("The company raised $2.5bn in new funding.", [(2_500_000_000, "USD", None)]),
+        ("Up to 10,000 troops have been deployed, officials said.", [(10_000, "troops", "up to")]),
+        (
+            "More than 40 people were killed and 120 injured, police said.",
+            [(40, "people", "more than"), (120, "people", None)],
+        ),
+        ("Dozens of civilians died in the shelling.", [(24, "civilians", "dozens")]),
+        ("Sales rose 5 percent in March.", [(5, "%", None)]),
+        ("Between 300 and 500 soldiers were killed.", [(300, "soldiers", "between")]),
+        ("Some 1,200 people were evacuated, the mayor said.", [(1200, "people", "some")]),
+    ],
+)
+def test_quantities_numbers_and_qualifiers(extractor, text, expected):
+    got = [(q.value, q.unit, q.qualifier) for q in extractor.extract(text).quantities]
+    assert got == [(pytest.approx(v), u, ql) for v, u, ql in expected]
+
+
+def test_quantity_what_and_range(extractor):
+    q = extractor.extract("Between 300 and 500 soldiers were killed.").quantities[0]
+    assert q.what == "soldiers killed" and q.upper == 500
+    assert q.interval() == (300, 500)
+    q = extractor.extract("More than 40 people were killed and 120 injured.").quantities
+    assert [x.what for x in q] == ["people killed", "people wounded"]
+    q = extractor.extract("The death toll rose to 41 on Monday.").quantities[0]
+    assert (q.value, q.what) == (41, "death toll")
+    assert q.key()[1:3] == ("killed", "person")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The war began in 2022 and ended three years ago.",
+        "A 25-year-old man was arrested on March 3, 2014 at 10:30 a.m.",
+        "John Smith, 45, won the first prize for the third time.",
+        "Manchester United won 3-1 on Sunday.",
+        "The F-16 flew over Section 230 in the 1950s.",
+        "Season 4 starts on Monday; one of the stars said nothing.",
+        "UPDATE 2-Libyan parliament sacks prime minister",
+        "The two-term president signed the bill 10 days before the vote.",
+    ],
+)
+def test_no_false_quantities(extractor, text):
+    assert extractor.extract(text).quantities == []
+
+
+def test_dates_counted_when_they_are_the_count(extractor):
+    # A duration the sentence counts is a fact; one that places an event in time is not.
+    got = extractor.extract("He served 10 years in prison.").quantities
+    assert [(q.value, q.unit) for q in got] == [(10, "years")]
+
+
+# --------------------------------------------------------------------------- attributions
+
+
+@pytest.mark.parametrize(
+    "text,source,cue",
+    [
+        ("Police said 38 people died in the crash.", "Police", "said"),
+        ("Ukraine captured two soldiers, Zelenskyy said on Saturday.", "Zelenskyy", "said"),
+        (
+            "The town was flooded, according to officials who spoke to ABC News.",
+            "officials who spoke to ABC News",
+            "according to",
+        ),
+        (
+            "The ministry has confirmed that 12 people were arrested.",
+            "The ministry",
+            "has confirmed",
+        ),
+        ("Troops were deployed, officials told Reuters.", "officials", "told"),
+        ("President Joe Biden arrived. He said the talks had failed.", "Joe Biden", "said"),
+    ],
+)
+def test_attributions(extractor, text, source, cue):
+    got = [(a.source, a.cue) for a in extractor.extract(text).attributions]
+    assert (source, cue) in got
+
+
+def test_attribution_content(extractor):
+    a = extractor.extract("Ukraine captured two soldiers, Zelenskyy said on Saturday.")
+    assert a.attributions[0].content == "Ukraine captured two soldiers"
+    a = extractor.extract("Zelensky told reporters the war would end soon.").attributions
+    assert a[0].content == "the war would end soon"
+
+
+def test_no_attribution_without_speaker(extractor):
+    assert extractor.extract("Troops are estimated to be fighting in Kursk.").attributions == []
+    assert extractor.extract("The study found a bug.").attributions == []
+    assert extractor.extract("Moscow has not confirmed the deployment.").attributions == []
+
+
+# --------------------------------------------------------------------------- entities
+
+
+def test_canonical_entities_rules():
+    ents = [
+        ("Volodymyr Zelensky", "PERSON"),
+        ("Volodymyr Zelenskyy", "PERSON"),
+        ("Volodymyr Zelenskyy", "PERSON"),
+        ("Zelensky", "PERSON"),
+        ("Zelenskyy", "ORG"),
+        ("National Intelligence Service", "ORG"),
+        ("NIS", "ORG"),
+        ("United States", "GPE"),
+        ("U.S.", "GPE"),
+        ("Bill Clinton", "PERSON"),
+        ("Hillary Clinton", "PERSON"),
+        ("Clinton", "PERSON"),
+        ("Kyiv", "GPE"),
+        ("kyiv", "GPE"),
+    ]
+    names = canonical_entities(ents)
+    for form in ("Volodymyr Zelensky", "Zelensky", "Zelenskyy"):
+        assert names[form] == "Volodymyr Zelenskyy"
+    assert names["NIS"] == "National Intelligence Service"
+    assert names["U.S."] == "United States"
+    assert names["Clinton"] == "Clinton"  # two different Clintons: left alone
+    assert names["Bill Clinton"] == "Bill Clinton"
+    assert names["kyiv"] == names["Kyiv"]
+
+
+def test_entity_objects_accepted_and_set_on_extraction(extractor):
+    f = extractor.extract("Volodymyr Zelenskyy met Zelensky's aides in Kyiv.")
+    assert all(isinstance(e, Entity) for e in f.entities)
+    assert canonical_entities(f.entities)  # accepts Entity objects too
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def test_value_intervals():
+    assert value_interval(300, "about") == pytest.approx((255, 345))
+    assert value_interval(300, "at least") == (300, math.inf)
+    assert value_interval(12000, "over") == (12000, math.inf)
+    assert value_interval(500, "up to") == (0, 500)
+    assert value_interval(1000, "nearly") == pytest.approx((850, 1000))
+    assert value_interval(300, "between", 500) == (300, 500)
+    assert value_interval(200, "hundreds") == (200, 999)
+    assert value_interval(2, None) == pytest.approx((1.98, 2.02))
+
+
+def _q(value: float, qualifier: str | None, what: str = "soldiers killed") -> Quantity:
+    return Quantity(value, "soldiers", what, qualifier, str(value))
+
+
+def test_compatibility():
+    assert compatible(_q(300, "approximately"), _q(300, "at least"))
+    assert compatible(_q(1000, "about"), _q(900, "more than"))
+    assert not compatible(_q(300, "about"), _q(3000, "some"))
+    assert not compatible(_q(10000, "about"), _q(12000, "over"))
+    assert not compatible(_q(38, None), _q(52, None))
+    assert not compatible(_q(200, "up to"), _q(500, "at least"))
+
+
+def test_what_key_normalises_synonyms():
+    assert what_key("North Korean soldiers injured or wounded", "soldiers") == what_key(
+        "North Korean soldiers wounded", "soldiers"
+    )
+    assert what_key("North Korean troops fighting in the Kursk region", "troops") == what_key(
+        "North Korean troops deployed to Russia", "troops"
+    )
+    assert what_key("deaths", "deaths") == what_key("people killed", "people")
+    assert what_key("Russian soldiers killed", "soldiers") != what_key(
+        "North Korean soldiers killed", "soldiers"
+    )
+    assert what_key("soldiers killed", "%") != what_key("soldiers killed", "soldiers")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def test_to_json_shape(extractor):
+    f = extractor.extract(
+        "South Korea's intelligence agency estimates that approximately 300 North Korean "
+        "soldiers have been killed in Russia's Kursk region."
+    )
+    out = f.to_json(id="a1")
+    assert list(out) == ["id", "quantities", "attributions", "entities"]
+    assert out["quantities"] == [
+        {
+            "value": 300,
+            "unit": "soldiers",
+            "what": "North Korean soldiers killed",
+            "qualifier": "approximately",
+            "span": "approximately 300 North Korean soldiers",
+        }
+    ]
+    assert isinstance(out["quantities"][0]["value"], int)
+    assert out["attributions"][0]["source"] == "South Korea's intelligence agency"
+    assert out["attributions"][0]["cue"] == "estimates"
+    assert {"text": "Kursk", "label": "GPE"} in out["entities"]
+    assert all(set(e) == {"text", "label"} for e in out["entities"])
+    json.dumps(out)
+    assert "id" not in f.to_json()
+
+
+def test_record_roundtrip(extractor):
+    f = extractor.extract("Between 300 and 500 soldiers were killed, Zelensky said.")
+    back = SnippetFacts.from_record(json.loads(json.dumps(f.to_record())))
+    assert back == f
+    assert SnippetFacts.from_record(f.to_json()).quantities[0].value == 300
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_empty_input(extractor):
+    for text in ["", "   ", "\n\t", None]:
+        f = extractor.extract(text)  # type: ignore[arg-type]
+        assert not f and f.to_json() == {"quantities": [], "attributions": [], "entities": []}
+
+
+def test_very_long_input(extractor):
+    garbage = extractor.extract("x" * 200_000)
+    assert not garbage
+    long = ("Police said 38 people died in the crash. " * 6000)[:200_000]
+    f = extractor.extract(long)  # capped at max_chars, no crash
+    assert f.quantities and f.quantities[0].value == 38
+    assert len(f.quantities) < 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le président a déclaré que 300 soldats ont été tués lors de la bataille de Koursk.",
+        "Die Regierung hat bestätigt, dass 300 Soldaten in der Region getötet wurden.",
+        "Около 300 северокорейских солдат были убиты, заявила разведка.",
+        "据韩国情报机构估计，约有300名朝鲜士兵阵亡。",
+        "El gobierno dijo que 300 soldados murieron en la región de Kursk.",
+    ],
+)
+def test_non_english_gives_empty_facts(extractor, text):
+    assert not looks_english(text)
+    assert not extractor.extract(text)
+
+
+def test_extract_many_keeps_order_with_bad_items(extractor):
+    texts = ["", "Police said 38 people died.", "x" * 50_000, "Le chat est sur la table."]
+    out = extractor.extract_many(texts, batch_size=2)
+    assert len(out) == 4
+    assert [bool(f) for f in out] == [False, True, False, False]
+    assert out[1].quantities[0].value == 38

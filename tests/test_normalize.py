@@ -1,0 +1,31 @@
+"""Stage 2: normalisation."""
+
+from storyline.pipeline.normalize import clean_text, comparison_form, is_truncated, normalize
+from storyline.types import Record
+
+
+def test_quotes_dashes_spaces_and_nfkc():
+    assert clean_text("South Korea\u2019s  \u201cspy\u201d agency \u2014 ﬁne\u00a0") == (
+        "South Korea's \"spy\" agency - fine")
+
+
+def test_boilerplate_prefixes_go():
+    assert clean_text("BREAKING: Fed holds rates") == "Fed holds rates"
+    assert clean_text("WASHINGTON (Reuters) - Fed holds rates") == "Fed holds rates"
+    assert clean_text("Update 2: Fed holds rates") == "Fed holds rates"
+
+
+def test_truncated_snippets_are_marked():
+    cut = ("Putin 'ready' for Trump negotiations as Kyiv sets oil refinery ablaze with drone "
+           "strike - Comes as South Korea's military says North Korea is preparing to send more "
+           "troops to join Russia's war in Ukra")
+    assert is_truncated(cut)
+    assert not is_truncated("Fed official says weak data caused by weather")
+    assert not is_truncated(cut + "ine.")
+
+
+def test_equal_comparison_forms_share_a_key():
+    a = normalize(Record(text="Ukraine captured two soldiers.", batch="1"))
+    b = normalize(Record(text="ukraine  captured TWO soldiers", batch="2"))
+    assert a.key == b.key
+    assert comparison_form("It's 12,000!") == "it s 12 000"

@@ -1,0 +1,42 @@
+"""The SQLite store: migrations, transactions, merges."""
+
+import pytest
+
+from storyline.store import Store, StoreError
+from storyline.store.schema import MIGRATIONS
+from storyline.types import Record
+
+
+def test_new_store_is_at_the_latest_schema(db):
+    with Store(db) as store:
+        assert store.schema_version == len(MIGRATIONS)
+    with Store(db) as store:  # reopening migrates nothing twice
+        assert store.schema_version == len(MIGRATIONS)
+
+
+def test_a_store_from_the_future_is_refused(db):
+    with Store(db) as store:
+        store.db.execute("UPDATE schema_version SET version=999")
+    with pytest.raises(StoreError, match="newer than this storyline"):
+        Store(db)
+
+
+def test_a_failed_transaction_leaves_nothing(db):
+    with Store(db) as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add_batch("b", 1, "d", 1, "now", None)
+            sid = store.add_snippet("k", "text", False, 1, None)
+            store.add_copy(sid, 1, 0, "original", 1.0, Record(text="text", batch="b"))
+            raise RuntimeError("crash")
+        assert store.counts() == {"batches": 0, "snippets": 0, "copies": 0, "stories": 0,
+                                  "merges": 0}
+
+
+def test_merged_ids_resolve_to_the_survivor(db):
+    with Store(db) as store, store.transaction():
+        a, b, c = store.new_story(1), store.new_story(1), store.new_story(2)
+        store.merge(a, b, 2, 0.5)
+        store.merge(b, c, 3, 0.4)
+        assert store.resolve(a) == c and store.resolve(c) == c
+        assert store.merged_from(c) == [b]
+        assert store.resolve(999) is None
