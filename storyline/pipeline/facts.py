@@ -21,6 +21,7 @@ two statements about the same thing whose value intervals cannot both hold.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -638,6 +639,9 @@ def _number_value(tokens: Sequence[Any]) -> float | None:
             num = float(m.group(1).replace(",", "") + (m.group(2) or ""))
             if m.group(3):
                 num *= _SCALES[m.group(3).lower()]
+            if re.fullmatch(r"\d{3}", w) and current and not total:
+                current = current * 1000 + num  # "80 937"
+                continue
             current += num
             seen = True
         elif w == "dozen":
@@ -699,6 +703,14 @@ def _number_run_at(doc: Any, i: int) -> _Found | None:
     ):
         return None
     j = i + 1
+    # "80 937 hectares": thousands grouped with a space, as some wires print them.
+    while (
+        j < len(doc)
+        and re.fullmatch(r"\d{1,3}", doc[j - 1].text)
+        and re.fullmatch(r"\d{3}", doc[j].text)
+        and not (j + 1 < len(doc) and doc[j + 1].like_num)
+    ):
+        j += 1
     # Extend over "3 million", "a dozen", "three hundred and fifty", "twenty-five".
     while j < len(doc):
         w = doc[j].lower_
@@ -1522,7 +1534,9 @@ def group_story_facts(items: Sequence[FactInput]) -> list[StoryFact]:
     Two statements are the same fact when they count the same thing (:func:`what_key`) and
     their intervals overlap with the intersection of the group so far; a statement that
     fits no group opens a new one. Groups with the same key are therefore mutually
-    incompatible, and each is marked "contradicted" with the indexes of the others. Otherwise
+    incompatible, and each is marked "contradicted" with the indexes of the others, unless
+    the key is too vague to be one thing: it names no event and no modifier ("cents"), or a
+    single snippet gives it two incompatible values (so it covers two measures). Otherwise
     a fact backed by two or more independent outlets (or, outlets unknown, snippets) is
     "corroborated", else "single-source". Pass items in ingestion order: ``first_batch`` is
     the batch of the first snippet that states the fact.
@@ -1579,9 +1593,21 @@ def group_story_facts(items: Sequence[FactInput]) -> list[StoryFact]:
                 bounds=(g["lo"], g["hi"]),
             )
         )
+    # A key one snippet gives two incompatible values for names different measures, not one
+    # fact ("rose to 25 cents from 12 cents", "36 feet, 8 feet above flood stage").
+    ambiguous = {
+        a.key()
+        for it in items
+        for a, b in itertools.combinations(it.facts.quantities, 2)
+        if a.key() == b.key() and not compatible(a, b)
+    }
     for i, g in enumerate(groups):
+        key = g["key"]
+        # A bare unit ("22 cents" vs "19 cents") says too little to be the same thing.
+        if key in ambiguous or not (key[1] or key[3]):
+            continue
         for j, h in enumerate(groups):
-            if i != j and g["key"] == h["key"]:
+            if i != j and h["key"] == key:
                 facts[i].contradicts.append(j)
                 facts[i].status = "contradicted"
     return facts
