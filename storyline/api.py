@@ -84,6 +84,20 @@ class Storyline:
         encoder = self.engine.encoder if self.store.counts()["snippets"] else None
         return views.search(self.store, query, encoder, limit)
 
+    def facts(self, story_id: int) -> list:
+        """The story's facts (``StoryFact``): quantities grouped across snippets, with
+        their backers, first batch, and contradictions."""
+        from storyline.pipeline.facts import FactExtractor, FactInput, group_story_facts
+
+        detail = self.story(story_id)
+        extracted = FactExtractor().extract_many([s.text for s in detail.snippets])
+        items = [
+            FactInput(snippet_id=s.id, batch=c.batch, outlet=c.source, facts=f)
+            for s, f in zip(detail.snippets, extracted)
+            for c in s.copies[:1]
+        ]
+        return group_story_facts(items)
+
     def export(self, fmt: str = "md") -> str:
         if fmt == "md":
             return views.export_markdown(self.store)

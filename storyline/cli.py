@@ -390,6 +390,50 @@ def summarize(
     err.print(f"{len(result)} batches summarised; wrote {output}")
 
 
+@app.command()
+def facts(
+    target: Annotated[str, typer.Argument(metavar="STORY|IN.jsonl", help="A story id, or a "
+                                          "JSONL file of items (id, text) for per-snippet facts.")],
+    output: Annotated[Optional[Path], typer.Option("--out", help="OUT.jsonl for a JSONL input "
+                                                   "[default: standard output].")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Facts: quantities, who said it, corroboration and contradiction."""
+    from storyline.pipeline.facts import FactExtractor
+
+    if not target.isdigit():
+        records = _read_items(Path(target))
+        extracted = FactExtractor().extract_many([r.text for r in records])
+        lines = (json.dumps(f.to_json(r.id), ensure_ascii=False) + "\n"
+                 for r, f in zip(records, extracted))
+        if output:
+            with output.open("w", encoding="utf-8") as fh:
+                fh.writelines(lines)
+            err.print(f"{len(records)} items; wrote {output}")
+        else:
+            sys.stdout.writelines(lines)
+        return
+    with _open(db) as sl:
+        try:
+            rows = sl.facts(int(target))
+        except LookupError as exc:
+            fail(str(exc.args[0]))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("fact", "value", "qualifier", "attributed to", "outlets / snippets",
+                  "first batch", "status")
+    for f in rows:
+        value = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,}"
+        backers = f"{len(f.outlets)} / {len(f.snippet_ids)}"
+        status = f.status + (f" (vs {', '.join(rows[i].what for i in f.contradicts)})"
+                             if f.contradicts else "")
+        table.add_row(escape(f.what), value, escape(" / ".join(f.qualifiers) or "—"),
+                      escape("; ".join(f.sources) or "—"), backers, f.first_batch, status)
+    out.print(table)
+
+
 @eval_app.command("clusters")
 def eval_clusters(
     predicted: Annotated[Path, typer.Argument(help="OUT.jsonl of `storyline cluster`.")],
@@ -419,7 +463,7 @@ def models_build(
     target: Annotated[Optional[Path], typer.Option(help="Folder [default: $STORYLINE_MODELS "
                                                    "or ~/.local/share/storyline/models]")] = None,
 ) -> None:
-    """Build the static and ONNX models from the installed MiniLM package (needs storyline[build])."""
+    """Build the static and ONNX models from the packaged MiniLM (needs storyline[build])."""
     from storyline.models.build import build_models
 
     try:

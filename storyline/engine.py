@@ -11,7 +11,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +140,7 @@ class Engine:
         files = [f for p in paths for f in batch_files(Path(p))]
         for file in files:
             skipped: list[str] = []
-            on_error = (lambda e: skipped.append(str(e))) if skip_bad else None
+            on_error = (lambda e, into=skipped: into.append(str(e))) if skip_bad else None
             records = list(read_file(file, fmt=fmt, batch=batch, columns=columns,
                                      on_error=on_error))
             file_reports = self.ingest_records(records, origin=str(file), progress=progress)
@@ -218,7 +218,7 @@ class Engine:
                 progress("read", position + 1, total)
         report.new_snippets = len(new_ids)
         store.add_batch(name, seq, digest, len(records),
-                        datetime.now(timezone.utc).isoformat(timespec="seconds"), origin)
+                        datetime.now(UTC).isoformat(timespec="seconds"), origin)
         touched: set[int] = set()
         size = self.config.chunk_size
         for start in range(0, len(new_ids), size):

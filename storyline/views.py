@@ -68,7 +68,8 @@ def list_stories(
         if status and story_status != status:
             continue
         headline = _headline(store, row)
-        if text and text.lower() not in headline.lower() and text.lower() not in row.summary.lower():
+        needle = (text or "").lower()
+        if needle and needle not in headline.lower() and needle not in row.summary.lower():
             continue
         out.append(StorySummary(
             id=row.id, headline=headline, size=row.size,

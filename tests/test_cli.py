@@ -198,3 +198,28 @@ def test_help_documents_every_command():
     for command in ("ingest", "stories", "show", "changes", "search", "export", "cluster",
                     "summarize", "eval", "models", "check", "batches"):
         assert command in text
+
+
+@needs_minilm
+def test_story_facts_on_the_seeds(seeded):
+    main = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)[0]
+    rows = json.loads(run_cli("facts", str(main["id"]), "--db", str(seeded), "--json").stdout)
+    by_value = {r["value"]: r for r in rows}
+    assert by_value[300]["status"] == "corroborated" and len(by_value[300]["snippet_ids"]) == 2
+    assert by_value[12000]["first_batch"] == "002"
+    assert not any(r["status"] == "contradicted" for r in rows)
+
+
+def test_per_snippet_facts_interface(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "x", "text": "Over 12,000 North Korean troops are "
+                              "estimated to be fighting in Russia's Kursk region."}) + "\n"
+                   + json.dumps({"id": "y", "text": ""}) .replace('""', '"  "') + "\n")
+    proc = run_cli("facts", str(src), check=False)
+    assert proc.returncode == 1 and "in.jsonl:2" in proc.stderr  # an empty text is bad input
+    src.write_text(src.read_text().splitlines()[0] + "\n")
+    dst = tmp_path / "out.jsonl"
+    run_cli("facts", str(src), "--out", str(dst))
+    (row,) = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert row["id"] == "x" and row["quantities"][0]["value"] == 12000
+    assert row["quantities"][0]["qualifier"] == "over"

@@ -485,3 +485,42 @@ def test_extract_many_keeps_order_with_bad_items(extractor):
     assert len(out) == 4
     assert [bool(f) for f in out] == [False, True, False, False]
     assert out[1].quantities[0].value == 38
+
+
+def test_negated_event_is_its_own_fact(extractor):
+    q = extractor.extract("The other 18 people were not injured, police said.").quantities
+    assert [(x.value, x.what) for x in q] == [(18, "people not wounded")]
+    assert q[0].key() != what_key("people wounded", "people")
+
+
+def test_vague_or_ambiguous_keys_never_contradict():
+    def facts(*qs: Quantity) -> SnippetFacts:
+        return SnippetFacts(quantities=list(qs))
+
+    bare = [
+        FactInput(0, "1", "a", facts(Quantity(22, "cents", "cents", None, "22 cents"))),
+        FactInput(1, "1", "b", facts(Quantity(19, "cents", "cents", None, "19 cents"))),
+    ]
+    assert all(f.status != "contradicted" for f in group_story_facts(bare))
+    two_in_one = [
+        FactInput(0, "1", "a", facts(_q(300, None), _q(150, None))),
+        FactInput(1, "1", "b", facts(_q(300, "about"))),
+    ]
+    assert all(f.status != "contradicted" for f in group_story_facts(two_in_one))
+    real = [
+        FactInput(0, "1", "a", facts(_q(300, None))),
+        FactInput(1, "2", None, facts(_q(3000, None))),
+    ]
+    story = group_story_facts(real)
+    assert [f.status for f in story] == ["contradicted", "contradicted"]
+    assert story[0].contradicts == [1] and story[1].contradicts == [0]
+    assert story[1].outlets == [] and story[1].independent == 1
+
+
+def test_to_json_keeps_explicit_null_id():
+    assert SnippetFacts().to_json(id=None) == {
+        "id": None,
+        "quantities": [],
+        "attributions": [],
+        "entities": [],
+    }

@@ -63,7 +63,8 @@ def test_bad_jsonl_names_file_and_line(tmp_path, content, message):
 
 
 def test_wrong_encoding_names_the_line(tmp_path):
-    f = write(tmp_path / "latin.txt", "fine\n".encode() + "caf\u00e9 cr\u00e8me\n".encode("latin-1"))
+    latin = "caf\u00e9 cr\u00e8me\n".encode("latin-1")
+    f = write(tmp_path / "latin.txt", b"fine\n" + latin)
     with pytest.raises(InputError, match=r"latin.txt:2: not valid UTF-8"):
         list(read_file(f))
 

@@ -89,9 +89,8 @@ def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield number, InputError(
-                    str(path), number, f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
-                )
+                message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
+                yield number, InputError(str(path), number, message)
                 continue
             if len(text) > MAX_LINE_CHARS:
                 yield number, InputError(
