@@ -105,7 +105,9 @@ def build_models(
     if todo["static"]:
         _atomic_build(paths["static"], lambda tmp: _build_static(tmp, deps, log), log)
     if todo["minilm"]:
-        _atomic_build(paths["minilm"], lambda tmp: _build_onnx(tmp, deps, texts, texts_source, log), log)
+        _atomic_build(
+            paths["minilm"], lambda tmp: _build_onnx(tmp, deps, texts, texts_source, log), log
+        )
     return paths
 
 

@@ -1525,7 +1525,8 @@ class StoryFact:
     independent: int = 0
     upper: float | None = None  # upper end when the fact is a range
     # Values every backing statement allows (intersection of their intervals).
-    bounds: tuple[float, float] = (0.0, math.inf)
+    # None for an open upper end ("over 12,000"), so the fact serialises as plain JSON.
+    bounds: tuple[float, float | None] = (0.0, None)
 
 
 def group_story_facts(items: Sequence[FactInput]) -> list[StoryFact]:
@@ -1590,7 +1591,7 @@ def group_story_facts(items: Sequence[FactInput]) -> list[StoryFact]:
                 contradicts=[],
                 independent=independent,
                 upper=next((q.upper for q in qs if q.upper is not None), None),
-                bounds=(g["lo"], g["hi"]),
+                bounds=(g["lo"], g["hi"] if math.isfinite(g["hi"]) else None),
             )
         )
     # A key one snippet gives two incompatible values for names different measures, not one
