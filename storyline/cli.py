@@ -390,6 +390,26 @@ def summarize(
     err.print(f"{len(result)} batches summarised; wrote {output}")
 
 
+def _read_fact_items(path: Path) -> list[tuple[str, str]]:
+    """(id, text) per line; an empty or missing text gives empty facts, not an error."""
+    if not path.exists():
+        fail(f"{path}: no such file")
+    items = []
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                fail(f"{path}:{number}: bad JSON: {exc.msg} (column {exc.colno})")
+            if not isinstance(obj, dict):
+                fail(f"{path}:{number}: expected a JSON object")
+            text = obj.get("text")
+            items.append((str(obj.get("id", number)), text if isinstance(text, str) else ""))
+    return items
+
+
 @app.command()
 def facts(
     target: Annotated[str, typer.Argument(metavar="STORY|IN.jsonl", help="A story id, or a "
@@ -403,10 +423,11 @@ def facts(
     from storyline.pipeline.facts import FactExtractor
 
     if not target.isdigit():
-        records = _read_items(Path(target))
-        extracted = FactExtractor().extract_many([r.text for r in records])
-        lines = (json.dumps(f.to_json(r.id), ensure_ascii=False) + "\n"
-                 for r, f in zip(records, extracted))
+        items = _read_fact_items(Path(target))
+        extracted = FactExtractor().extract_many([text for _, text in items])
+        lines = (json.dumps(f.to_json(item_id), ensure_ascii=False) + "\n"
+                 for (item_id, _), f in zip(items, extracted))
+        records = items
         if output:
             with output.open("w", encoding="utf-8") as fh:
                 fh.writelines(lines)

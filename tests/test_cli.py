@@ -215,11 +215,12 @@ def test_per_snippet_facts_interface(tmp_path):
     src.write_text(json.dumps({"id": "x", "text": "Over 12,000 North Korean troops are "
                               "estimated to be fighting in Russia's Kursk region."}) + "\n"
                    + json.dumps({"id": "y", "text": ""}) .replace('""', '"  "') + "\n")
-    proc = run_cli("facts", str(src), check=False)
-    assert proc.returncode == 1 and "in.jsonl:2" in proc.stderr  # an empty text is bad input
-    src.write_text(src.read_text().splitlines()[0] + "\n")
     dst = tmp_path / "out.jsonl"
     run_cli("facts", str(src), "--out", str(dst))
-    (row,) = [json.loads(line) for line in dst.read_text().splitlines()]
+    row, empty = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert empty == {"id": "y", "quantities": [], "attributions": [], "entities": []}
     assert row["id"] == "x" and row["quantities"][0]["value"] == 12000
     assert row["quantities"][0]["qualifier"] == "over"
+    src.write_text('{"id": "z", "text": "ok"}\n{broken\n')
+    proc = run_cli("facts", str(src), check=False)
+    assert proc.returncode == 1 and "in.jsonl:2: bad JSON" in proc.stderr
