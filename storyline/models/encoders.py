@@ -172,8 +172,10 @@ class SentenceTransformerEncoder:
         self._model = SentenceTransformer(source, device=device, local_files_only=True)
         self.batch_size = batch_size
         # sentence-transformers 5.x renamed get_sentence_embedding_dimension.
-        get_dim = (getattr(self._model, "get_embedding_dimension", None)
-                   or self._model.get_sentence_embedding_dimension)
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim: int = int(get_dim())
         self.name: str = f"st:{name_or_path}"
 
