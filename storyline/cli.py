@@ -438,6 +438,7 @@ def facts(
     with _open(db) as sl:
         try:
             rows = sl.facts(int(target))
+            story_first = sl.story(int(target)).first_batch
         except LookupError as exc:
             fail(str(exc.args[0]))
     if as_json:
@@ -445,6 +446,9 @@ def facts(
         return
     table = Table("fact", "value", "qualifier", "attributed to", "outlets / snippets",
                   "first batch", "status")
+    for f in rows:
+        if f.first_batch != story_first and f.status != "contradicted":
+            f.status = f"new in {f.first_batch}, {f.status}"
     for f in rows:
         value = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,}"
         backers = f"{len(f.outlets)} / {len(f.snippet_ids)}"
@@ -509,6 +513,11 @@ def models_list(as_json: JsonOption = False) -> None:
         out.print(f"{r['name']}: {r['path']}")
     if not rows:
         out.print(f"no models in {root}: run `storyline models build`")
+
+
+from storyline.web.commands import register  # noqa: E402  (serve, watch)
+
+register(app)
 
 
 def main() -> None:

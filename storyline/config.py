@@ -28,7 +28,10 @@ class Config:
     # "st:<path>" (any local sentence-transformers model) or a model2vec folder.
     model: str = "minilm"
     weights: ClusterWeights = field(
-        default_factory=lambda: ClusterWeights(dense=0.5, terms=0.25, names=0.25, threshold=0.2)
+        default_factory=lambda: ClusterWeights(
+            dense=0.5, terms=0.25, names=0.25, threshold=0.2,
+            profile_merge=0.2, profile_merge_dense=0.3, profile_merge_names=0.1,
+        )
     )
     lead_words: int = 60  # words of a snippet or article that represent it
     mean_prior_docs: int = 200  # see Engine._dense_mean
@@ -43,14 +46,19 @@ class Config:
     # Novelty: a snippet is "new" in its batch unless an earlier snippet of its
     # story covers it at least this well (cosine of the dense view).
     novelty_cover: float = 0.8
+    # Read facts off each new snippet at ingest (spaCy); when off, they are
+    # read on first request instead and stored then.
     extract_facts: bool = True
 
 
 PRESETS: dict[str, Config] = {
     "default": Config(),
     "fast": Config(
-        preset="fast", model="static",
-        weights=ClusterWeights(dense=0.5, terms=0.25, names=0.25, threshold=0.15),
+        preset="fast", model="static", extract_facts=False,
+        weights=ClusterWeights(
+            dense=0.5, terms=0.25, names=0.25, threshold=0.15,
+            profile_merge=0.2, profile_merge_dense=0.3, profile_merge_names=0.1,
+        ),
     ),
     "minilm": Config(
         preset="minilm", model="minilm",

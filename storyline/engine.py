@@ -70,6 +70,7 @@ class Engine:
         self._index: DuplicateIndex | None = None
         self._terms: TermWeights | None = None
         self._names: TermWeights | None = None
+        self._facts = None
 
     # -- lazily built parts -----------------------------------------------
 
@@ -227,9 +228,41 @@ class Engine:
             if progress:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
         self._describe(seq, touched, set(new_ids))
+        if self.config.extract_facts and new_ids:
+            self._store_facts(new_ids, new_texts)
+            if progress:
+                progress("facts", len(new_ids), len(new_ids))
         terms, names_ = self._load_weights()
         self._save_df("terms", terms)
         self._save_df("names", names_)
+
+    @property
+    def fact_extractor(self):
+        if self._facts is None:
+            from storyline.pipeline.facts import FactExtractor
+
+            self._facts = FactExtractor()
+        return self._facts
+
+    def _store_facts(self, ids: list[int], texts: list[str]) -> dict:
+        extracted = self.fact_extractor.extract_many(texts)
+        self.store.set_facts((sid, json.dumps(f.to_record(), ensure_ascii=False))
+                             for sid, f in zip(ids, extracted))
+        return dict(zip(ids, extracted))
+
+    def snippet_facts(self, ids: list[int]) -> dict:
+        """Facts of stored snippets (``SnippetFacts`` by id), extracting and storing
+        those not read yet (stores ingested with facts off, or before facts existed)."""
+        from storyline.pipeline.facts import SnippetFacts
+
+        stored = self.store.facts_of(ids)
+        out = {sid: SnippetFacts.from_record(json.loads(data)) for sid, data in stored.items()}
+        missing = [sid for sid in ids if sid not in out]
+        if missing:
+            texts = [self.store.snippet(sid).text for sid in missing]
+            with self.store.transaction():
+                out.update(self._store_facts(missing, texts))
+        return out
 
     def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
         # Stories are told in leads: a whole article is represented by its

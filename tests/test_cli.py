@@ -204,6 +204,8 @@ def test_help_documents_every_command():
 def test_story_facts_on_the_seeds(seeded):
     main = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)[0]
     rows = json.loads(run_cli("facts", str(main["id"]), "--db", str(seeded), "--json").stdout)
+    with Store(seeded) as store:  # the default preset reads facts at ingest
+        assert len(store.facts_of(list(range(1, 23)))) == 22
     by_value = {r["value"]: r for r in rows}
     assert by_value[300]["status"] == "corroborated" and len(by_value[300]["snippet_ids"]) == 2
     assert by_value[12000]["first_batch"] == "002"

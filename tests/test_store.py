@@ -40,3 +40,21 @@ def test_merged_ids_resolve_to_the_survivor(db):
         assert store.resolve(a) == c and store.resolve(c) == c
         assert store.merged_from(c) == [b]
         assert store.resolve(999) is None
+
+
+def test_an_old_store_is_migrated_forward(db):
+    import sqlite3
+
+    from storyline.store.sqlite import _statements
+
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for statement in _statements(MIGRATIONS[0]):
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1)")
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
+        assert "facts" in tables

@@ -33,6 +33,14 @@ class ClusterWeights:
     # "average": mean pairwise similarity (UPGMA); "centroid": cosine of the
     # clusters' summed vectors, which does not punish a broad story for being broad.
     linkage: str = "average"
+    # Second pass: clusters whose word profiles point the same way (cosine of
+    # summed TF-IDF vectors >= profile_merge) and whose meaning is close enough
+    # (cosine of summed embeddings >= profile_merge_dense) are one story told
+    # from several angles ("Snowden warns…", "Snowden's NSA leaks…"). 0 disables.
+    profile_merge: float = 0.0
+    profile_merge_dense: float = 0.0
+    profile_merge_names: float = 0.0  # and names/numbers profiles must overlap this much
+    profile_merge_min_size: int = 2  # a centroid of one or two snippets is no profile
 
 
 @dataclass
@@ -85,6 +93,7 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
     k = len(stories.ids)
     n = len(batch)
     sizes = np.concatenate([stories.sizes.astype(np.float64), np.ones(n)])
+    unit_sizes = sizes.copy()
     units = Features(
         dense=np.vstack([stories.dense, batch.dense]) if k else batch.dense,
         terms=sparse.vstack([stories.terms, batch.terms]).tocsr() if k else batch.terms,
@@ -143,6 +152,8 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
         better = alive & (sim[:, i] > row_max)
         row_best[better] = i
         row_max[better] = sim[better, i]
+    if w.profile_merge > 0:
+        _merge_on_profile(units, unit_sizes, members, alive, lowest, w)
     groups = []
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
@@ -154,3 +165,61 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
         if group.items or len(group.stories) > 1:
             groups.append(group)
     return groups
+
+
+def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[list[int]],
+                      alive: np.ndarray, lowest: np.ndarray, w: ClusterWeights) -> None:
+    """Merge clusters that share their word profile (see ClusterWeights.profile_merge).
+
+    Average linkage punishes a broad story for its breadth; the centroid of its
+    words, dominated by what the story keeps returning to, does not.
+    """
+    rows = np.array([r for r in np.flatnonzero(alive)
+                     if unit_sizes[members[r]].sum() >= w.profile_merge_min_size], dtype=int)
+    if len(rows) < 2:
+        return
+    indicator = sparse.csr_matrix(
+        (np.ones(sum(len(members[r]) for r in rows), np.float32),
+         (np.repeat(np.arange(len(rows)), [len(members[r]) for r in rows]),
+          np.concatenate([members[r] for r in rows]))),
+        shape=(len(rows), units.names.shape[0]),
+    )
+    term_cos = _centroid_cosines(indicator @ units.terms)
+    names_cos = _centroid_cosines(indicator @ units.names)
+    dense_cos = _centroid_cosines(indicator @ units.dense)
+    # Different events of one kind share words and meaning but not names.
+    close = ((term_cos >= w.profile_merge) & (dense_cos >= w.profile_merge_dense)
+             & (names_cos >= w.profile_merge_names))
+    np.fill_diagonal(close, False)
+    # Union-find over the close pairs, strongest first.
+    parent = list(range(len(rows)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    a_idx, b_idx = np.nonzero(np.triu(close))
+    order = np.argsort(-term_cos[a_idx, b_idx])
+    for a, b in zip(a_idx[order], b_idx[order]):
+        ra, rb = find(int(a)), find(int(b))
+        if ra == rb:
+            continue
+        parent[rb] = ra
+        keep, gone = rows[ra], rows[rb]
+        members[keep].extend(members[gone])
+        members[gone] = []
+        alive[gone] = False
+        lowest[keep] = min(lowest[keep], lowest[gone], float(dense_cos[a, b]))
+
+
+def _centroid_cosines(sums) -> np.ndarray:
+    """Cosines between the rows of a (dense or sparse) matrix of summed vectors."""
+    if sparse.issparse(sums):
+        dots = (sums @ sums.T).toarray()
+    else:
+        dots = np.asarray(sums @ sums.T)
+    norms = np.sqrt(np.maximum(np.diag(dots), 0))
+    norms[norms == 0] = np.inf
+    return dots / np.outer(norms, norms)

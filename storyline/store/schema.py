@@ -70,4 +70,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE VIRTUAL TABLE snippets_fts USING fts5(text, content='snippets', content_rowid='id');
     """,
+    # 2: facts read off each canonical snippet (storyline.pipeline.facts), as JSON.
+    """
+    CREATE TABLE facts (
+        snippet_id INTEGER PRIMARY KEY REFERENCES snippets(id),
+        data       TEXT NOT NULL
+    );
+    """,
 ]

@@ -302,6 +302,23 @@ class Store:
                 vecs.append(np.frombuffer(blob, dtype=np.float32))
         return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
 
+    # -- facts ------------------------------------------------------------
+
+    def set_facts(self, rows: Iterable[tuple[int, str]]) -> None:
+        """(snippet id, JSON of SnippetFacts.to_record()) pairs."""
+        self.db.executemany(
+            "INSERT INTO facts(snippet_id, data) VALUES (?, ?) "
+            "ON CONFLICT(snippet_id) DO UPDATE SET data=excluded.data", rows,
+        )
+
+    def facts_of(self, snippet_ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(snippet_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(
+                f"SELECT snippet_id, data FROM facts WHERE snippet_id IN ({marks})", chunk))
+        return out
+
     # -- stories ----------------------------------------------------------
 
     def new_story(self, seq: int) -> int:

@@ -1,0 +1,382 @@
+"""Watching sources: a folder of batch files, RSS/Atom feeds and article pages.
+
+:class:`Watcher` polls, on an interval, (1) a folder where batch files are dropped (each
+new file is a batch, named as ``storyline ingest`` names it), and (2) feeds and article
+pages, whose new items go into one batch per poll, named by the time
+(``20250118T101500Z``). A feed item becomes a snippet of its title and lead (the
+description, HTML stripped, cut to its first sentences); an article page goes through
+trafilatura for its title and first paragraph. An item already in the store (same link
+or id) is never ingested twice, across restarts too: the store is what remembers.
+``storyline watch`` runs a watcher alone; ``storyline serve --watch-folder/--feed`` runs
+one beside the server, through the server's single writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from calendar import timegm
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import feedparser
+import trafilatura
+
+from storyline.engine import IngestError
+from storyline.pipeline.normalize import normalize
+from storyline.pipeline.read import SUFFIXES, InputError
+from storyline.types import IngestReport, Record
+
+log = logging.getLogger("storyline.feeds")
+
+USER_AGENT = "storyline-watch/0.1 (+https://pypi.org/project/storyline/)"
+MAX_FETCH_BYTES = 10 * 1024 * 1024
+LEAD_WORDS = 60  # as Config.lead_words: stories are told in leads
+_SPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+class FetchError(RuntimeError):
+    pass
+
+
+class Sink(Protocol):
+    """Where a watcher ingests: :class:`storyline.web.access.StoreAccess` is one."""
+
+    def ingest_paths(self, paths: list[Path]) -> list[IngestReport]: ...
+
+    def ingest_records(self, records: list[Record], origin: str) -> list[IngestReport]: ...
+
+    def known_links(self) -> set[str]: ...
+
+    def has_batch(self, name: str) -> bool: ...
+
+
+# -- fetching and parsing ------------------------------------------------------------
+
+
+@dataclass
+class Fetched:
+    content: bytes
+    url: str
+    etag: str | None = None
+    modified: str | None = None
+    not_modified: bool = False
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def fetch(source: str, timeout: float = 20.0, etag: str | None = None,
+          modified: str | None = None) -> Fetched:
+    """A URL's body (http or https, with a timeout and a size cap) or a local file's."""
+    if not is_url(source):
+        path = Path(source.removeprefix("file://")).expanduser()
+        try:
+            return Fetched(path.read_bytes(), path.resolve().as_uri())
+        except OSError as exc:
+            raise FetchError(f"{source}: {exc.strerror or exc}") from None
+    headers = {"User-Agent": USER_AGENT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    request = urllib.request.Request(source, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(MAX_FETCH_BYTES + 1)
+            if len(data) > MAX_FETCH_BYTES:
+                raise FetchError(f"{source}: over {MAX_FETCH_BYTES} bytes")
+            return Fetched(data, response.geturl(), response.headers.get("ETag"),
+                           response.headers.get("Last-Modified"))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304:  # conditional GET: nothing new since the last poll
+            return Fetched(b"", source, etag, modified, not_modified=True)
+        raise FetchError(f"{source}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FetchError(f"{source}: {reason}") from None
+
+
+def html_text(markup: str) -> str:
+    """Text of an HTML fragment (a feed's description), tags dropped, entities decoded."""
+    if "<" not in markup and "&" not in markup:
+        return _SPACE.sub(" ", markup).strip()
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except Exception:  # lxml raises several kinds on broken markup: keep the bare text
+        return _SPACE.sub(" ", re.sub(r"<[^>]*>", " ", markup)).strip()
+    for bad in root.xpath("//script|//style"):
+        bad.drop_tree()
+    # Block elements end paragraphs: the lead is the first one.
+    for block in root.xpath("//p|//div|//br|//li|//h1|//h2|//h3|//h4|//blockquote"):
+        block.tail = "\n" + (block.tail or "")
+    text = root.text_content()
+    return "\n".join(_SPACE.sub(" ", line).strip() for line in text.split("\n")).strip()
+
+
+def lead(text: str, max_words: int = LEAD_WORDS) -> str:
+    """The first paragraph, cut to whole sentences within ``max_words`` (the first
+    sentence is kept whole up to twice that, then cut with an ellipsis)."""
+    paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
+    first = next((p for p in paragraphs if len(p.split()) >= 5), paragraphs[0] if paragraphs
+                 else "")
+    first = _SPACE.sub(" ", first)
+    out: list[str] = []
+    words = 0
+    for sentence in _SENTENCE_END.split(first):
+        n = len(sentence.split())
+        if out and words + n > max_words:
+            break
+        out.append(sentence)
+        words += n
+    result = " ".join(out)
+    tokens = result.split()
+    if len(tokens) > 2 * max_words:
+        result = " ".join(tokens[:max_words]) + "…"
+    return result
+
+
+def snippet_text(title: str, lead_text: str) -> str:
+    """Title and lead as one snippet: "Title. Lead" (the lead alone when it starts with
+    the title, which some feeds do)."""
+    title, lead_text = title.strip(), lead_text.strip()
+    if not lead_text:
+        return title
+    if not title or lead_text.lower().startswith(title.lower().rstrip(".!?…")):
+        return lead_text
+    return f"{title}{'' if title[-1] in '.!?…:' else '.'} {lead_text}"
+
+
+def _iso(parsed: Any) -> str | None:
+    """feedparser's UTC struct_time as ISO 8601."""
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(timegm(parsed), UTC).isoformat(timespec="seconds")
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _host(url: str) -> str | None:
+    host = urlsplit(url).netloc
+    return host.removeprefix("www.") or None
+
+
+def feed_records(content: bytes, url: str) -> list[Record]:
+    """One record per feed item (title + lead), newest-first order kept as given."""
+    parsed = feedparser.parse(content, response_headers={"content-location": url})
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        reason = parsed.get("bozo_exception") or "no items"
+        raise FetchError(f"{url}: not an RSS or Atom feed ({reason})")
+    outlet = html_text(parsed.feed.get("title", "")) or _host(url)
+    records = []
+    for entry in parsed.entries:
+        title = html_text(entry.get("title", ""))
+        summary = entry.get("summary", "")
+        if not summary and entry.get("content"):
+            summary = entry["content"][0].get("value", "")
+        text = snippet_text(title, lead(html_text(summary)))
+        if not text:
+            continue
+        link = entry.get("link")
+        item_source = entry.get("source", {}).get("title") if entry.get("source") else None
+        records.append(Record(
+            text=text, batch="", id=entry.get("id") or link, source=item_source or outlet,
+            url=link, published_at=_iso(entry.get("published_parsed")
+                                         or entry.get("updated_parsed")),
+            title=title or None, origin=url,
+        ))
+    return records
+
+
+def article_record(content: bytes, url: str) -> Record | None:
+    """The snippet of an article page: its title and first paragraph (trafilatura)."""
+    doc = trafilatura.bare_extraction(content, url=url, with_metadata=True)
+    if doc is None:
+        return None
+    title = _SPACE.sub(" ", doc.title or "").strip()
+    paragraphs = [p for p in (doc.text or "").split("\n")
+                  if p.strip() and p.strip().lower() != title.lower()]
+    text = snippet_text(title, lead("\n".join(paragraphs)) or (doc.description or ""))
+    if not text:
+        return None
+    published = doc.date if doc.date and _valid_date(doc.date) else None
+    return Record(text=text, batch="", id=url, source=doc.sitename or _host(url), url=url,
+                  published_at=published, title=title or None, origin=url)
+
+
+def _valid_date(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+# -- the watcher --------------------------------------------------------------------
+
+
+@dataclass
+class PollResult:
+    reports: list[IngestReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Watcher:
+    """Polls a folder, feeds and article pages, and ingests what is new."""
+
+    def __init__(self, sink: Sink, *, folder: Path | None = None, feeds: list[str] = (),
+                 articles: list[str] = (), fetch_articles: bool = False,
+                 settle: float = 2.0, timeout: float = 20.0) -> None:
+        self.sink = sink
+        self.folder = Path(folder) if folder else None
+        self.feeds = list(feeds)
+        self.articles = list(articles)
+        self.fetch_articles = fetch_articles
+        # A file modified less than this long ago may still be being written.
+        self.settle = settle
+        self.timeout = timeout
+        self._files: dict[Path, tuple[int, int]] = {}  # done (or failed) at this version
+        self._known: set[str] | None = None
+        self._validators: dict[str, tuple[str | None, str | None]] = {}
+
+    def run(self, interval: float, stop: threading.Event) -> None:
+        """Poll every ``interval`` seconds until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                result = self.poll()
+                for report in result.reports:
+                    log.info("batch %s: %d records, %d new snippets", report.batch,
+                             report.records, report.new_snippets)
+                for error in result.errors:
+                    log.warning("%s", error)
+            except Exception:  # one bad poll must not end the watching
+                log.exception("poll failed")
+            stop.wait(interval)
+
+    def poll(self) -> PollResult:
+        """One look at every source; what is new is ingested."""
+        result = PollResult()
+        if self.folder is not None:
+            self._poll_folder(result)
+        if self.feeds or self.articles:
+            self._poll_web(result)
+        return result
+
+    def _poll_folder(self, result: PollResult) -> None:
+        assert self.folder is not None
+        if not self.folder.is_dir():
+            result.errors.append(f"{self.folder}: no such folder")
+            return
+        now = time.time()
+        for path in sorted(self.folder.iterdir()):
+            if (path.name.startswith((".", "~")) or path.suffix.lower() not in SUFFIXES
+                    or not path.is_file()):
+                continue
+            try:
+                stat = path.stat()
+            except OSError:
+                continue  # gone since the listing
+            version = (stat.st_mtime_ns, stat.st_size)
+            if self._files.get(path) == version or now - stat.st_mtime < self.settle:
+                continue
+            self._files[path] = version  # a failed file is retried only once it changes
+            try:
+                result.reports.extend(self.sink.ingest_paths([path]))
+            except (InputError, IngestError, OSError) as exc:
+                result.errors.append(f"{path}: {exc}")
+
+    def _poll_web(self, result: PollResult) -> None:
+        if self._known is None:
+            self._known = self.sink.known_links()
+        known = self._known
+        fresh: list[Record] = []
+        taken: set[str] = set()
+
+        def new(record: Record) -> bool:
+            keys = {k for k in (record.id, record.url) if k}
+            if not keys or keys & known or keys & taken:
+                return False
+            if not normalize(record).text:
+                return False
+            taken.update(keys)
+            return True
+
+        for source in self.feeds:
+            try:
+                records = self._feed(source)
+            except FetchError as exc:
+                result.errors.append(str(exc))
+                continue
+            for record in records:
+                if new(record):
+                    fresh.append(self._article_for(record, result) if self.fetch_articles
+                                 else record)
+        for source in self.articles:
+            if source in known or source in taken:
+                continue
+            try:
+                page = fetch(source, self.timeout)
+                record = article_record(page.content, source)
+            except FetchError as exc:
+                result.errors.append(str(exc))
+                continue
+            if record is None:
+                result.errors.append(f"{source}: no article text found")
+                continue
+            if new(record):
+                fresh.append(record)
+        if not fresh:
+            return
+        name = self._batch_name()
+        for record in fresh:
+            record.batch = name
+        try:
+            result.reports.extend(self.sink.ingest_records(fresh, origin="watch"))
+        except (InputError, IngestError) as exc:
+            result.errors.append(f"batch {name}: {exc}")
+            return
+        known.update(k for r in fresh for k in (r.id, r.url) if k)
+
+    def _feed(self, source: str) -> list[Record]:
+        etag, modified = self._validators.get(source, (None, None))
+        page = fetch(source, self.timeout, etag, modified)
+        if page.not_modified:
+            return []
+        self._validators[source] = (page.etag, page.modified)
+        return feed_records(page.content, page.url if is_url(source) else source)
+
+    def _article_for(self, record: Record, result: PollResult) -> Record:
+        """The item's article page as its snippet, when it can be had; else the item."""
+        if not record.url or not is_url(record.url):
+            return record
+        try:
+            page = fetch(record.url, self.timeout)
+            article = article_record(page.content, record.url)
+        except FetchError as exc:
+            result.errors.append(str(exc))
+            return record
+        if article is None:
+            return record
+        article.id, article.source = record.id, record.source
+        article.published_at = record.published_at or article.published_at
+        return article
+
+    def _batch_name(self) -> str:
+        base = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        name, n = base, 1
+        while self.sink.has_batch(name):
+            n += 1
+            name = f"{base}-{n}"
+        return name

@@ -1,0 +1,242 @@
+"""How the web server reaches the store: pooled readers, one serialised writer.
+
+SQLite in WAL mode lets readers run while one writer commits. Each request borrows a
+:class:`~storyline.api.Storyline` of its own (its own connection) from a pool and reads
+inside one read transaction, so every query of a page sees the same snapshot even when a
+batch commits halfway through the page. Ingests (``POST /api/batches`` and the watcher)
+go through one writer under a lock: SQLite takes one writer at a time, and the engine
+keeps in-memory state (the duplicate index) that only one writer may own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storyline.api import Storyline
+from storyline.engine import IngestError, batch_digest, group_batches
+from storyline.store import Store
+from storyline.types import IngestReport, Record, StoryDetail
+from storyline.web.listing import prepare
+
+log = logging.getLogger("storyline.web")
+
+# Encoder names a store records (Engine: store state "model") → the --model that loads it.
+_MODEL_OF_ENCODER = {"static": "static", "minilm-onnx-int8": "minilm",
+                     "minilm-onnx-fp32": "minilm-fp32", "none": "none"}
+
+
+@dataclass
+class WebSettings:
+    """What ``storyline serve`` is told; every field has a command-line option."""
+
+    db: Path
+    token: str | None = None  # POST /api/batches needs it; none set: ingest is refused
+    private: bool = False  # reads need the token too
+    preset_name: str | None = None  # None: from the model the store was built with
+    model: str | None = None
+    facts: bool = True  # the story page's facts table (spaCy, cached per story and batch)
+    max_body_bytes: int = 20 * 1024 * 1024
+    page_size: int = 50
+    # Watching: batch files dropped in a folder, RSS/Atom feeds, article pages.
+    watch_folder: Path | None = None
+    feeds: list[str] = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)
+    fetch_articles: bool = False
+    watch_interval: float = 300.0
+
+
+def stored_model(db: Path) -> str | None:
+    """The ``--model`` that loads the encoder a store was built with, if it says."""
+    if not db.exists():
+        return None
+    with Store(db) as store:
+        value = store.get_state("model")
+    if value is None:
+        return None
+    name = value.decode() if isinstance(value, bytes) else str(value)
+    return _MODEL_OF_ENCODER.get(name, name if name.startswith("st:") else None)
+
+
+class StoreAccess:
+    """Readers, the writer and the caches of one server over one store file."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.settings = settings
+        self.db = Path(settings.db)
+        Store(self.db).close()  # creates (and migrates) the store before any reader opens
+        model = settings.model or stored_model(self.db)
+        self.preset_name = settings.preset_name or ("fast" if model == "static" else "default")
+        self.model = model
+        self._pool: list[Storyline] = []
+        self._opened: list[Storyline] = []
+        self._pool_lock = threading.Lock()
+        self.write_lock = threading.Lock()
+        self._writer: Storyline | None = None
+        self._writer_mark: tuple[int, int] | None = None
+        self._encoder: Any = None
+        self._encoder_failed = False
+        self._encoder_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._facts: OrderedDict[tuple, list] = OrderedDict()
+        self._memo: OrderedDict[tuple, Any] = OrderedDict()
+
+    def _open(self) -> Storyline:
+        sl = Storyline(self.db, self.preset_name, model=self.model)
+        prepare(sl.store.db)
+        return sl
+
+    # -- reading ----------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Storyline]:
+        """A Storyline of this thread's own, inside one read transaction (one snapshot)."""
+        with self._pool_lock:
+            sl = self._pool.pop() if self._pool else None
+        if sl is None:
+            sl = self._open()
+            with self._pool_lock:
+                self._opened.append(sl)
+        db = sl.store.db
+        db.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+        try:
+            yield sl
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")  # read-only: nothing to keep
+            with self._pool_lock:
+                self._pool.append(sl)
+
+    def search_encoder(self) -> Any:
+        """The store's encoder for semantic search, loaded once; None (keyword search
+        only) when it cannot be loaded, e.g. models not built."""
+        with self._encoder_lock:
+            if self._encoder is None and not self._encoder_failed:
+                probe = self._open()
+                try:
+                    self._encoder = probe.engine.encoder
+                except Exception as exc:  # any load failure: search still works by keyword
+                    log.warning("semantic search off: %s", exc)
+                    self._encoder_failed = True
+                finally:
+                    probe.close()
+            return self._encoder
+
+    @staticmethod
+    def version(sl: Storyline) -> tuple[int, ...]:
+        """What the store holds, in the reader's snapshot: every ingest adds a batch,
+        copies and maybe stories and merges, so this changes with every write."""
+        row = sl.store.db.execute(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
+            "(SELECT COALESCE(MAX(id), 0) FROM copies), "
+            "(SELECT COALESCE(MAX(id), 0) FROM stories), (SELECT COUNT(*) FROM merges)")
+        return tuple(row.fetchone())
+
+    def memo(self, sl: Storyline, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept for this version of the store (the story list: its first
+        page is what most requests ask, and it only changes when a batch comes)."""
+        key = (self.version(sl), *key)
+        with self._cache_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._cache_lock:
+            self._memo[key] = value
+            while len(self._memo) > 256:
+                self._memo.popitem(last=False)
+        return value
+
+    def clear_caches(self) -> None:
+        """Forget the story lists and facts kept (the benchmark times cold answers)."""
+        with self._cache_lock:
+            self._memo.clear()
+            self._facts.clear()
+
+    def facts(self, sl: Storyline, detail: StoryDetail) -> list:
+        """``Storyline.facts`` of a story, cached until the story changes (it runs spaCy)."""
+        key = (detail.id, detail.size, detail.copies, detail.last_batch)
+        with self._cache_lock:
+            if key in self._facts:
+                self._facts.move_to_end(key)
+                return self._facts[key]
+        rows = sl.facts(detail.id)
+        with self._cache_lock:
+            self._facts[key] = rows
+            while len(self._facts) > 512:
+                self._facts.popitem(last=False)
+        return rows
+
+    # -- writing ----------------------------------------------------------
+
+    def _current_writer(self) -> Storyline:
+        """The writer, opened afresh when someone else wrote to the store since its last
+        ingest: its engine's duplicate index would not hold their snippets."""
+        mark = self._mark()
+        if self._writer is None or mark != self._writer_mark:
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = self._open()
+        return self._writer
+
+    def _mark(self) -> tuple[int, int]:
+        with Store(self.db) as store:
+            row = store.db.execute("SELECT COALESCE(MAX(seq), 0), "
+                                   "(SELECT COALESCE(MAX(id), 0) FROM copies) FROM batches")
+            return tuple(row.fetchone())  # type: ignore[return-value]
+
+    def ingest_records(self, records: Iterable[Record], origin: str) -> list[IngestReport]:
+        """Ingest records (one batch per batch name), one ingest at a time.
+
+        A batch name already taken by other content is refused before anything is
+        written, so records of several batches go in all or (on a conflict) none."""
+        records = list(records)
+        with self.write_lock:
+            writer = self._current_writer()
+            try:
+                for name, group in group_batches(records).items():
+                    existing = writer.store.batch(name)
+                    if existing is not None and existing.digest != batch_digest(group):
+                        raise IngestError(
+                            f"batch {name!r} is already in the store with other content "
+                            f"({existing.records} records): give this batch another name")
+                return writer.engine.ingest_records(records, origin=origin)
+            finally:
+                self._writer_mark = self._mark()
+
+    def ingest_paths(self, paths: list[Path]) -> list[IngestReport]:
+        """Ingest batch files, one ingest at a time."""
+        with self.write_lock:
+            writer = self._current_writer()
+            try:
+                return writer.ingest(*paths)
+            finally:
+                self._writer_mark = self._mark()
+
+    def known_links(self) -> set[str]:
+        """Every url and external id already in the store (what the watcher skips)."""
+        with self.read() as sl:
+            rows = sl.store.db.execute("SELECT url, external_id FROM copies "
+                                       "WHERE url IS NOT NULL OR external_id IS NOT NULL")
+            return {value for row in rows for value in row if value}
+
+    def has_batch(self, name: str) -> bool:
+        with self.read() as sl:
+            return sl.store.batch(name) is not None
+
+    def close(self) -> None:
+        with self.write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        with self._pool_lock:
+            for sl in self._opened:
+                sl.close()
+            self._opened.clear()
+            self._pool.clear()

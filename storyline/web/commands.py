@@ -1,0 +1,172 @@
+"""``storyline serve`` and ``storyline watch``, registered on the main command by
+:func:`register` (``storyline/cli.py`` calls it)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from storyline.config import PRESETS, default_db
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
+                 show_default=False),
+]
+PresetOption = Annotated[
+    Optional[str],
+    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: fast for a "
+                 "store built with the static model, else default]", show_default=False),
+]
+ModelOption = Annotated[
+    Optional[str],
+    typer.Option("--model", help="Encoder [default: the one the store was built with]"),
+]
+FolderOption = Annotated[
+    Optional[Path],
+    typer.Option("--watch-folder", help="Ingest each batch file dropped in this folder "
+                 "(write it under a name starting with '.' and rename it when complete).",
+                 file_okay=False),
+]
+FeedOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--feed", help="RSS or Atom feed, URL or file; new items become snippets "
+                 "(title + lead). Repeat for more."),
+]
+ArticleOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--article", help="Article page, URL or file: its title and first paragraph "
+                 "become a snippet. Repeat for more."),
+]
+FetchOption = Annotated[
+    bool, typer.Option("--fetch-articles", help="For feed items, fetch the linked page and "
+                       "use its title and first paragraph instead of the feed's description."),
+]
+IntervalOption = Annotated[
+    float, typer.Option("--interval", min=1.0, help="Seconds between polls.")
+]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+    token: Annotated[Optional[str], typer.Option(
+        envvar="STORYLINE_TOKEN", show_envvar=True,
+        help="Token for POST /api/batches (and for reading, with --private); without one, "
+             "ingest over HTTP is off. Prefer the environment variable.")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Reads need the token too "
+                                          "(browsers: any user name, the token as password).")
+                       ] = False,
+    preset_name: PresetOption = None,
+    model: ModelOption = None,
+    facts: Annotated[bool, typer.Option("--facts/--no-facts", help="The story page's facts "
+                                        "table (runs spaCy once per story and batch).")] = True,
+    max_body_mb: Annotated[float, typer.Option(help="Largest POST body, in MiB.", min=0.001)
+                           ] = 20.0,
+    watch_folder: FolderOption = None,
+    feed: FeedOption = None,
+    article: ArticleOption = None,
+    fetch_articles: FetchOption = False,
+    interval: IntervalOption = 300.0,
+) -> None:
+    """Serve the stories: web pages, a JSON API under /api (OpenAPI at /openapi.json),
+    and, with --watch-folder/--feed/--article, ingest on an interval while serving."""
+    import uvicorn
+
+    from storyline.store import StoreError
+    from storyline.web.access import WebSettings
+    from storyline.web.app import create_app
+
+    if preset_name is not None and preset_name not in PRESETS:
+        _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
+    path = db or default_db()
+    settings = WebSettings(
+        db=path, token=token or None, private=private, preset_name=preset_name, model=model,
+        facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024), watch_folder=watch_folder,
+        feeds=feed or [], articles=article or [], fetch_articles=fetch_articles,
+        watch_interval=interval,
+    )
+    if not path.exists():
+        typer.echo(f"no store at {path}: starting an empty one", err=True)
+    try:
+        app = create_app(settings)
+    except (StoreError, ValueError) as exc:
+        _fail(str(exc))
+    reads = "private (token needed)" if private else "open"
+    ingest = "on (token set)" if settings.token else "off (no --token / STORYLINE_TOKEN)"
+    typer.echo(f"storyline: {path} on http://{host}:{port}/ — reads {reads}, ingest {ingest}",
+               err=True)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def watch(
+    db: DbOption = None,
+    watch_folder: Annotated[Optional[Path], typer.Option(
+        "--folder", help="Ingest each batch file dropped in this folder (write it under a "
+        "name starting with '.' and rename it when complete).", file_okay=False)] = None,
+    feed: FeedOption = None,
+    article: ArticleOption = None,
+    fetch_articles: FetchOption = False,
+    interval: IntervalOption = 300.0,
+    once: Annotated[bool, typer.Option("--once", help="Poll once and exit (for cron); exit 1 "
+                                       "if a source failed.")] = False,
+    settle: Annotated[float, typer.Option(help="Seconds a new file must be left unchanged "
+                                          "before it is read.", min=0.0)] = 2.0,
+    preset_name: PresetOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Ingest from a folder of batch files, RSS/Atom feeds and article pages, on an interval."""
+    from storyline.feeds import Watcher
+    from storyline.store import StoreError
+    from storyline.web.access import StoreAccess, WebSettings
+
+    if not (watch_folder or feed or article):
+        _fail("nothing to watch: give --folder, --feed or --article")
+    if preset_name is not None and preset_name not in PRESETS:
+        _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
+    try:
+        access = StoreAccess(WebSettings(db=db or default_db(), preset_name=preset_name,
+                                         model=model))
+    except (StoreError, ValueError) as exc:
+        _fail(str(exc))
+    watcher = Watcher(access, folder=watch_folder, feeds=feed or [], articles=article or [],
+                      fetch_articles=fetch_articles, settle=0.0 if once else settle)
+    stop = threading.Event()
+    try:
+        while True:
+            result = watcher.poll()
+            for r in result.reports:
+                if r.already_ingested:
+                    typer.echo(f"batch {r.batch}: already in the store")
+                else:
+                    typer.echo(f"batch {r.batch}: {r.records} records → {r.new_snippets} new "
+                               f"snippets, {r.new_stories} new stories")
+            for error in result.errors:
+                typer.echo(f"error: {error}", err=True)
+            if once:
+                if result.errors:
+                    raise typer.Exit(1)
+                return
+            if stop.wait(interval):
+                return
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+    finally:
+        access.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Adds ``serve`` and ``watch`` to the ``storyline`` command."""
+    app.command()(serve)
+    app.command()(watch)
