@@ -43,7 +43,8 @@ def run(preset_name: str, weights: ClusterWeights | None, sets,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", action="append", help="default and fast unless given")
-    parser.add_argument("--weights", help="dense,terms,names,threshold[,linkage[,merge_terms,merge_dense,merge_names]]")
+    parser.add_argument("--weights", help="dense,terms,names,threshold"
+                        "[,linkage[,merge_terms,merge_dense,merge_names]] (tuning only)")
     parser.add_argument("--only", help="run only the sets whose name holds this")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a Config field (tuning only), e.g. lead_words=30")
