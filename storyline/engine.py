@@ -20,7 +20,7 @@ from scipy import sparse
 from storyline.config import Config, default_db
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
-from storyline.pipeline.dedupe import DuplicateIndex, signature, signature_bytes
+from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
 from storyline.pipeline.represent import Features, TermWeights, names, words
@@ -71,6 +71,7 @@ class Engine:
         self._terms: TermWeights | None = None
         self._names: TermWeights | None = None
         self._facts = None
+        self._count_cache: dict[int, tuple] = {}
 
     # -- lazily built parts -----------------------------------------------
 
@@ -129,6 +130,7 @@ class Engine:
         """After a failed batch the store rolled back: so must the in-memory state."""
         self._index = None
         self._terms = self._names = None
+        self._count_cache = {}  # rolled-back snippet ids will be reused
 
     # -- ingest ------------------------------------------------------------
 
@@ -195,11 +197,13 @@ class Engine:
         new_ids: list[int] = []
         new_texts: list[str] = []
         total = len(records)
-        for position, record in enumerate(records):
-            snippet = normalize(record)
+        snippets = [normalize(record) for record in records]
+        for snippet in snippets:
             if not snippet.text:
+                record = snippet.record
                 raise InputError(record.origin or name, record.line, "no text left after cleaning")
-            sig = signature(snippet.text)
+        sigs = signatures([s.text for s in snippets])
+        for position, (record, snippet, sig) in enumerate(zip(records, snippets, sigs)):
             match = index.match(snippet, sig)
             if match.canonical_id is None:
                 sid = store.add_snippet(snippet.key, snippet.text, snippet.truncated, seq,
@@ -265,22 +269,40 @@ class Engine:
         return out
 
     def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
-        # Stories are told in leads: a whole article is represented by its
-        # first words, which is also what keeps long items comparable to short ones.
-        limit = self.config.lead_words
-        texts = [t if len(t) < limit * 4 else " ".join(t.split()[:limit]) for t in texts]
+        """The three views of snippets: new ones (``learn``: counted into the
+        document frequencies, encoded and their embeddings stored) or stored ones
+        (words and names only: stories carry their embeddings as sums)."""
         terms, names_ = self._load_weights()
-        term_counts, name_counts = terms.counts(texts), names_.counts(texts)
+        term_counts, name_counts = self._counts(ids, texts)
         if learn:
             terms.learn(term_counts)
             names_.learn(name_counts)
-        if learn:
-            dense = self.encoder.encode(texts).astype(np.float32)
+            dense = self.encoder.encode(self._leads(texts)).astype(np.float32)
             self.store.set_embeddings(zip(ids, dense))
         else:
-            dense = self.store.embeddings(ids, self.encoder.dim)
+            dense = np.zeros((len(ids), self.encoder.dim), dtype=np.float32)
         return Features(dense=dense, terms=terms.weigh(term_counts),
                         names=names_.weigh(name_counts))
+
+    def _leads(self, texts: list[str]) -> list[str]:
+        # Stories are told in leads: a whole article is represented by its
+        # first words, which is also what keeps long items comparable to short ones.
+        limit = self.config.lead_words
+        return [t if len(t) < limit * 4 else " ".join(t.split()[:limit]) for t in texts]
+
+    def _counts(self, ids: list[int], texts: list[str]):
+        """Hashed word and name counts, cached by snippet id: live stories' members
+        are weighed again every batch (document frequencies move), but their
+        counts never change."""
+        terms, names_ = self._load_weights()
+        missing = [i for i, sid in enumerate(ids) if sid not in self._count_cache]
+        if missing:
+            leads = self._leads([texts[i] for i in missing])
+            t_counts, n_counts = terms.counts(leads), names_.counts(leads)
+            for row, i in enumerate(missing):
+                self._count_cache[ids[i]] = (_row(t_counts, row), _row(n_counts, row))
+        rows = [self._count_cache[sid] for sid in ids]
+        return _stack([r[0] for r in rows]), _stack([r[1] for r in rows])
 
     def _dense_mean(self, new: np.ndarray) -> np.ndarray:
         """Running mean of all embeddings so far, shrunk towards zero while the
@@ -406,6 +428,25 @@ class Engine:
         summary = describe.summarize_sentences(sents, sent_vectors, self.config.summary_words,
                                                order=order)
         return summary.text
+
+
+def _row(matrix: sparse.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    start, end = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[start:end].copy(), matrix.data[start:end].copy()
+
+
+def _stack(rows: list[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix:
+    """CSR matrix from (indices, data) rows, without scipy's slow per-row vstack."""
+    from storyline.pipeline.represent import N_FEATURES
+
+    lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    if rows and indptr[-1]:
+        indices = np.concatenate([r[0] for r in rows])
+        data = np.concatenate([r[1] for r in rows])
+    else:
+        indices, data = np.zeros(0, np.int32), np.zeros(0, np.float64)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), N_FEATURES))
 
 
 def open_engine(db: str | Path | None = None, config: Config | None = None) -> Engine:

@@ -10,6 +10,7 @@ share few 5-grams and are left to the clusterer: they are different snippets.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 
 import numpy as np
@@ -29,10 +30,19 @@ def shingles(text: str) -> set[bytes]:
     return {form[i : i + SHINGLE].encode() for i in range(len(form) - SHINGLE + 1)}
 
 
+def _crc32(data: bytes) -> int:
+    # A fast, deterministic 32-bit hash (datasketch's default is SHA-1, ten
+    # times slower); signatures are stored, so Python's salted hash() won't do.
+    return zlib.crc32(data)
+
+
+def signatures(texts: list[str]) -> list[MinHash]:
+    """MinHash signatures of many texts, sharing one set of permutations."""
+    return MinHash.bulk([list(shingles(t)) for t in texts], num_perm=NUM_PERM, hashfunc=_crc32)
+
+
 def signature(text: str) -> MinHash:
-    m = MinHash(num_perm=NUM_PERM)
-    m.update_batch(list(shingles(text)))
-    return m
+    return signatures([text])[0]
 
 
 def signature_bytes(m: MinHash) -> bytes:
