@@ -2,7 +2,7 @@
 
     python benchmarks/cluster_quality.py                 # default and fast presets
     python benchmarks/cluster_quality.py --preset fast
-    python benchmarks/cluster_quality.py --baselines     # + offline baselines
+    python benchmarks/cluster_quality.py --baselines     # + MiniLM agglomerative baseline
 
 Each set runs through ``storyline.jobs.cluster_records`` (the code behind
 ``storyline cluster``) on a fresh store: seeds (2 batches), UCI News dev
@@ -40,12 +40,45 @@ def run(preset_name: str, weights: ClusterWeights | None, sets,
     return rows
 
 
+def minilm_agglomerative(sets) -> list[tuple]:
+    """Offline baseline: MiniLM (ONNX) + average-link agglomerative clustering,
+    the threshold picked on the labels (best of a grid), as in shared/data/README.md."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    from storyline.models.encoders import load_encoder
+
+    encoder = load_encoder("minilm")
+    rows = []
+    for data in sets:
+        started = time.perf_counter()
+        texts = [" ".join(r.text.split()[:60]) for r in data.records]
+        vectors = encoder.encode(texts)
+        distance = 1 - vectors @ vectors.T
+        np.clip(distance, 0, 2, out=distance)
+        encode_seconds = time.perf_counter() - started
+        best = None
+        for threshold in np.arange(0.2, 0.75, 0.05):
+            labels = AgglomerativeClustering(
+                n_clusters=None, metric="precomputed", linkage="average",
+                distance_threshold=1 - threshold,
+            ).fit_predict(distance)
+            scores = score_clusters({r.id: int(lab) for r, lab in zip(data.records, labels)},
+                                    data.gold)
+            if best is None or scores.b3_f1 > best.b3_f1:
+                best = scores
+        rows.append((data.name, "minilm-agglo*", best, len(texts) / encode_seconds))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", action="append", help="default and fast unless given")
     parser.add_argument("--weights", help="dense,terms,names,threshold"
                         "[,linkage[,merge_terms,merge_dense,merge_names]] (tuning only)")
     parser.add_argument("--only", help="run only the sets whose name holds this")
+    parser.add_argument("--baselines", action="store_true",
+                        help="also MiniLM + agglomerative, threshold picked on the labels (*)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a Config field (tuning only), e.g. lead_words=30")
     args = parser.parse_args()
@@ -61,9 +94,18 @@ def main() -> None:
     for preset_name in args.preset or ["default", "fast"]:
         overrides = {k: type(getattr(Config(), k))(v)
                      for k, v in (item.split("=", 1) for item in args.set)}
-        for name, p, s, speed in run(preset_name, weights, sets, overrides):
-            print(f"{name:<14} {p:<8} {s.b3_precision:6.3f} {s.b3_recall:6.3f} {s.b3_f1:6.3f} "
-                  f"{s.pairwise_f1:7.3f} {s.ari:6.3f} {speed:8.0f}", flush=True)
+        for row in run(preset_name, weights, sets, overrides):
+            _print(row)
+    if args.baselines:
+        for row in minilm_agglomerative(sets):
+            _print(row)
+        print("* offline, threshold picked on the labels; items/s counts encoding only")
+
+
+def _print(row: tuple) -> None:
+    name, p, s, speed = row
+    print(f"{name:<14} {p:<8} {s.b3_precision:6.3f} {s.b3_recall:6.3f} {s.b3_f1:6.3f} "
+          f"{s.pairwise_f1:7.3f} {s.ari:6.3f} {speed:8.0f}", flush=True)
 
 
 if __name__ == "__main__":

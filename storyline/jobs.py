@@ -9,6 +9,7 @@ arrives in batches and writes a summary and an update per batch.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,7 +26,12 @@ def cluster_records(
     records: Sequence[Record], config: Config, db: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[dict]:
-    """``{"id", "story", "duplicate_of"}`` per record, in input order."""
+    """``{"id", "story", "duplicate_of"}`` per record, in input order.
+
+    Facts are not part of the answer, so they are not read here; a store kept
+    with ``db`` reads them on first request.
+    """
+    config = replace(config, extract_facts=False)
     with tempfile.TemporaryDirectory(prefix="storyline-") as tmp:
         store = Store(db or Path(tmp) / "cluster.db")
         try:
