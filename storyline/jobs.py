@@ -9,8 +9,8 @@ arrives in batches and writes a summary and an update per batch.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
