@@ -218,8 +218,8 @@ class Store:
                     out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def duplicate_index_rows(self) -> Iterator[tuple[int, str, bytes | None]]:
-        yield from self.db.execute("SELECT id, key, minhash FROM snippets")
+    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None]]:
+        return self.db.execute("SELECT id, key, minhash FROM snippets").fetchall()
 
     def snippet(self, snippet_id: int) -> SnippetRow | None:
         row = self.db.execute(
