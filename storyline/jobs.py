@@ -82,42 +82,46 @@ def summarize_records(
     from storyline.models.encoders import load_encoder
 
     encoder = load_encoder(config.model) if config.model != "none" else None
-    batches = group_batches(records)
-    said: list[np.ndarray] = []
+    query_vec = encoder.encode([query])[0] if query and encoder is not None else None
     seen_sents: list[str] = []
-    seen_vecs: list[np.ndarray] = []
-    query_vec = None
-    if query and encoder is not None:
-        query_vec = encoder.encode([query])[0]
+    seen_pos: list[int] = []
+    seen_vecs = np.zeros((0, encoder.dim if encoder else 1), dtype=np.float32)
     out = []
-    for name, batch in batches.items():
+    for name, batch in group_batches(records).items():
         sents: list[str] = []
+        positions: list[int] = []
         for r in batch:
-            text = f"{r.title}. {r.text}" if r.title and not r.text.startswith(r.title) else r.text
-            for s in describe.sentences(text):
+            for pos, s in enumerate(describe.sentences(_with_title(r))):
                 if s not in sents and s not in seen_sents:
                     sents.append(s)
+                    positions.append(pos)
         vecs = _encode(encoder, sents)
-        # Update: this batch's sentences, away from everything said before.
-        avoid = np.vstack(said) if said else None
-        update = describe.summarize_sentences(
-            sents, vecs, words, query_vector=query_vec, said=avoid,
-            order=list(range(len(sents))),
-        ) if sents else describe.Summary("", [])
-        seen_sents.extend(sents)
-        seen_vecs.append(vecs)
-        all_vecs = np.vstack(seen_vecs) if seen_sents else np.zeros((0, 1))
+        if seen_sents and sents:
+            # Update: this batch's sentences, away from everything the earlier
+            # batches held (not only what their summaries said).
+            update = describe.summarize_sentences(
+                sents, vecs, words, query_vector=query_vec, said=seen_vecs,
+                order=list(range(len(sents))), positions=positions,
+            ).text
+        else:
+            update = None
+        seen_sents += sents
+        seen_pos += positions
+        seen_vecs = np.vstack([seen_vecs, vecs]) if len(vecs) else seen_vecs
         summary = describe.summarize_sentences(
-            seen_sents, all_vecs, words, query_vector=query_vec,
-            order=list(range(len(seen_sents))),
-        ) if seen_sents else describe.Summary("", [])
-        if not out:
-            update = summary
-        if len(vecs):
-            said.append(all_vecs[[len(seen_sents) - len(sents) + i for i in update.sentence_ids]]
-                        if update is not summary else all_vecs[summary.sentence_ids])
-        out.append({"batch": name, "summary": summary.text, "update": update.text})
+            seen_sents, seen_vecs, words, query_vector=query_vec,
+            order=list(range(len(seen_sents))), positions=seen_pos,
+        ).text if seen_sents else ""
+        out.append({"batch": name, "summary": summary,
+                    "update": summary if not out else (update or "")})
     return out
+
+
+def _with_title(record: Record) -> str:
+    if not record.title or record.text.startswith(record.title):
+        return record.text
+    joiner = " " if record.title.rstrip().endswith((".", "!", "?")) else ". "
+    return record.title.rstrip() + joiner + record.text
 
 
 def _encode(encoder, sents: list[str]) -> np.ndarray:

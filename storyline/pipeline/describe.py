@@ -116,14 +116,16 @@ class Summary:
 def summarize_sentences(
     sents: Sequence[str], vectors: np.ndarray, budget: int, *,
     query_vector: np.ndarray | None = None, said: np.ndarray | None = None,
-    order: Sequence[int] | None = None,
+    order: Sequence[int] | None = None, positions: Sequence[int] | None = None,
 ) -> Summary:
     """An extractive summary of ``sents`` of at most ``budget`` words.
 
     Relevance is closeness to the centre of all the sentences (what most
     sources say), or to the query when one is given; ``said`` holds vectors
     of what earlier summaries covered, which are then avoided (update mode).
-    Selected sentences come out in ``order`` (their position in the stream).
+    ``positions`` (a sentence's index within its article) favour leads, which
+    carry the news in news writing. Selected sentences come out in ``order``
+    (their position in the stream).
     """
     if not len(sents):
         return Summary("", [])
@@ -136,8 +138,14 @@ def summarize_sentences(
     if order is not None:
         rank = np.asarray(order, dtype=float)
         relevance = relevance - 0.02 * rank / max(rank.max(), 1)
+    if positions is not None:
+        relevance = relevance + 0.1 / (1.0 + np.asarray(positions, dtype=float))
     lengths = [len(s.split()) for s in sents]
-    picked = mmr(vectors, relevance, lengths, budget, avoid=said)
+    # Very short sentences ("Everyone's digital these days.") are asides, not
+    # news: they may only fill in when nothing longer is left.
+    eligible = [i for i, n in enumerate(lengths) if n >= 7] or list(range(len(sents)))
+    picked = [eligible[i] for i in mmr(vectors[eligible], relevance[eligible],
+                                       [lengths[i] for i in eligible], budget, avoid=said)]
     if order is not None:
         picked.sort(key=lambda i: order[i])
     return Summary(" ".join(sents[i] for i in picked), picked)

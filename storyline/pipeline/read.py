@@ -119,6 +119,9 @@ def _record_or_error(fields: dict, default_batch: str, origin: str, line: int) -
 
 def _record(fields: dict, default_batch: str, origin: str, line: int) -> Record:
     text = fields.get("text")
+    title = _clean(fields.get("title"))
+    if (text is None or (isinstance(text, str) and not text.strip())) and title:
+        text = title  # a headline with no description is a snippet still
     if not isinstance(text, str):
         if text is None:
             raise InputError(origin, line, "missing required field 'text'")
@@ -135,7 +138,7 @@ def _record(fields: dict, default_batch: str, origin: str, line: int) -> Record:
         source=_clean(fields.get("source")),
         url=_clean(fields.get("url")),
         published_at=published,
-        title=_clean(fields.get("title")),
+        title=title,
         origin=origin,
         line=line,
     )

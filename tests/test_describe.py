@@ -1,0 +1,50 @@
+"""Stage 6: sentences, headline, MMR summaries and novelty."""
+
+import numpy as np
+
+from storyline.pipeline.describe import (
+    first_sentence,
+    novelty,
+    pick_headline,
+    sentences,
+    summarize_sentences,
+)
+
+
+def test_sentences_drop_datelines_bylines_and_source_notes():
+    text = ("KYIV, Ukraine (AP) - Ukraine captured two soldiers on Saturday, officials said. "
+            "By John Smith. Dr. Kim met the U.S. envoy in Seoul on Monday morning. "
+            "Source: Yonhap news agency reported it first")
+    assert sentences(text) == [
+        "Ukraine captured two soldiers on Saturday, officials said.",
+        "Dr. Kim met the U.S. envoy in Seoul on Monday morning.",
+    ]
+    assert first_sentence("One two three four five. Six seven eight nine ten.") == (
+        "One two three four five.")
+
+
+def test_headline_is_the_most_central_snippet():
+    vectors = np.array([[0.9, 0.44], [1, 0], [0.9, -0.44]], dtype=float)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert pick_headline(["a", "b", "c"], vectors, [1, 1, 1], [False] * 3) == 1
+
+
+def test_summary_respects_the_budget_and_avoids_repeats():
+    sents = ["The quake struck at dawn near the coast of northern Chile.",
+             "The quake struck at dawn near the northern Chilean coast today.",
+             "Three people died and dozens were hurt, regional officials said."]
+    vectors = np.array([[1, 0, 0], [0.99, 0.14, 0], [0, 0, 1]], dtype=float)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    summary = summarize_sentences(sents, vectors, budget=25, order=[0, 1, 2])
+    assert len(summary.text.split()) <= 25
+    assert not ({0, 1} <= set(summary.sentence_ids))  # never both near-repeats
+    assert 2 in summary.sentence_ids
+
+
+def test_novelty_separates_repeats_from_news():
+    old = ["Ukraine captured two wounded North Korean soldiers in Kursk."]
+    new = ["Ukraine captured two wounded North Korean soldiers in Kursk region.",
+           "Zelensky offered to swap the captured soldiers for Ukrainian prisoners."]
+    vectors_old = np.array([[1.0, 0.0]])
+    vectors_new = np.array([[0.99, 0.14], [0.6, 0.8]])
+    assert novelty(vectors_new, new, vectors_old, old, cover=0.8) == [False, True]
