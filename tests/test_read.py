@@ -96,3 +96,9 @@ def test_directory_is_batches_in_name_order(tmp_path):
         write(tmp_path / name, "x\n")
     assert [p.name for p in batch_files(tmp_path)] == ["002_a.txt", "010_b.txt"]
     assert batch_name(Path("000_4b9f.txt")) == "000"
+
+
+def test_a_title_stands_in_for_a_missing_text(tmp_path):
+    f = write(tmp_path / "t.jsonl", '{"title": "Fed holds rates", "text": ""}\n')
+    (r,) = read_file(f)
+    assert (r.text, r.title) == ("Fed holds rates", "Fed holds rates")
