@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,8 +93,14 @@ def main() -> None:
     print(f"{'set':<14} {'preset':<8} {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6} {'pair F1':>7} "
           f"{'ARI':>6} {'items/s':>8}")
     for preset_name in args.preset or ["default", "fast"]:
-        overrides = {k: type(getattr(Config(), k))(v)
-                     for k, v in (item.split("=", 1) for item in args.set)}
+        overrides = {}
+        for key, value in (item.split("=", 1) for item in args.set):
+            if key.startswith("weights."):  # weights.conflict_penalty=0.1
+                field = key.split(".", 1)[1]
+                base = weights or preset(preset_name).weights
+                weights = replace(base, **{field: type(getattr(base, field))(value)})
+            else:
+                overrides[key] = type(getattr(Config(), key))(value)
         for row in run(preset_name, weights, sets, overrides):
             _print(row)
     if args.baselines:
