@@ -45,42 +45,47 @@ def list_stories(
     text: str | None = None, limit: int | None = None, offset: int = 0,
     min_size: int = 1, dormant_after: int = 28,
 ) -> list[StorySummary]:
-    """Live stories, biggest first (then newest)."""
+    """Live stories, biggest first (then newest).
+
+    Filters run on the story rows first and the page is cut before headlines,
+    timelines and sources are read, so a page costs the same in a large store.
+    """
     names = store.batch_names()
     last_seq = max(names, default=0)
-    rows = store.live_stories()
-    counts = store.story_batch_counts([r.id for r in rows])
-    sources = store.story_source_counts([r.id for r in rows])
-    wanted_seq = None
+    rows = [r for r in store.live_stories() if r.size >= min_size]
+    if status:
+        rows = [r for r in rows if _status(r, last_seq, dormant_after) == status]
     if batch is not None:
         found = store.batch(batch)
         if found is None:
             raise NotFound(f"no batch {batch!r}")
-        wanted_seq = found.seq
-    out = []
-    for row in rows:
-        timeline = counts[row.id]
-        if row.size < min_size:
-            continue
-        if wanted_seq is not None and wanted_seq not in {seq for seq, _, _ in timeline}:
-            continue
-        story_status = _status(row, last_seq, dormant_after)
-        if status and story_status != status:
-            continue
-        headline = _headline(store, row)
-        needle = (text or "").lower()
-        if needle and needle not in headline.lower() and needle not in row.summary.lower():
-            continue
-        out.append(StorySummary(
-            id=row.id, headline=headline, size=row.size,
-            copies=sum(c for _, c, _ in timeline), sources=len(sources[row.id]),
-            first_batch=names.get(row.first_seq, ""), last_batch=names.get(row.last_seq, ""),
-            status=story_status,
-            batches=[TimelineEntry(names[seq], c, n) for seq, c, n in timeline],
-        ))
-    out.sort(key=lambda s: (-s.size, -s.copies, -s.id))
+        touched = store.stories_in_batch(found.seq)
+        rows = [r for r in rows if r.id in touched]
+    rows.sort(key=lambda r: (-r.size, -r.last_seq, -r.id))
+    headlines: dict[int, str] = {}
+    if text:
+        needle = text.lower()
+        kept = []
+        for r in rows:
+            headlines[r.id] = _headline(store, r)
+            if needle in headlines[r.id].lower() or needle in r.summary.lower():
+                kept.append(r)
+        rows = kept
     end = None if limit is None else offset + limit
-    return out[offset:end]
+    page = rows[offset:end]
+    ids = [r.id for r in page]
+    counts = store.story_batch_counts(ids)
+    sources = store.story_source_counts(ids)
+    return [
+        StorySummary(
+            id=r.id, headline=headlines.get(r.id) or _headline(store, r), size=r.size,
+            copies=sum(c for _, c, _ in counts[r.id]), sources=len(sources[r.id]),
+            first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
+            status=_status(r, last_seq, dormant_after),
+            batches=[TimelineEntry(names[seq], c, n) for seq, c, n in counts[r.id]],
+        )
+        for r in page
+    ]
 
 
 def _copy_view(c: CopyRow, names: dict[int, str]) -> CopyView:

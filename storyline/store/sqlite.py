@@ -428,6 +428,14 @@ class Store:
                 out[story_id].append((seq, count, new))
         return out
 
+    def stories_in_batch(self, batch_seq: int) -> set[int]:
+        """Live stories that received a snippet or a copy in the batch."""
+        rows = self.db.execute(
+            "SELECT DISTINCT s.story_id FROM copies c JOIN snippets s ON s.id=c.snippet_id "
+            "WHERE c.batch_seq=?", (batch_seq,),
+        )
+        return {r[0] for r in rows}
+
     def story_source_counts(self, story_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
         out: dict[int, list[tuple[str, int]]] = {sid: [] for sid in story_ids}
         for chunk in _chunks(story_ids, 900):
