@@ -1,0 +1,54 @@
+"""Ingest speed with and without facts, on UCI News dev headlines (6-hour batches).
+
+    python benchmarks/ingest_speed.py [--preset default]
+
+Runs ``Storyline.ingest_records`` (the code behind ``storyline ingest``) on a fresh
+store twice: facts read at ingest, and facts off. The issue asks that facts keep the
+default ingest within 2x of its speed without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.datasets import uci  # noqa: E402
+from storyline import Storyline  # noqa: E402
+
+
+def ingest_seconds(records, preset_name: str, facts: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        with Storyline(Path(tmp) / "speed.db", preset_name, extract_facts=facts) as sl:
+            sl.engine.encoder  # load the model before the clock starts, as a server would
+            if facts:
+                sl.engine.fact_extractor.extract("Warm-up: 3 people were hurt, police said.")
+            started = time.perf_counter()
+            sl.ingest_records(records)
+            return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    args = parser.parse_args()
+    data = uci()
+    if data is None:
+        print("skipped: ../shared/data/uci-news/dev.csv is not there")
+        return
+    records = data.records
+    without = ingest_seconds(records, args.preset, facts=False)
+    with_facts = ingest_seconds(records, args.preset, facts=True)
+    n = len(records)
+    print(f"{n} headlines, preset {args.preset}")
+    print(f"without facts: {n / without:7.0f} records/s ({without:.1f} s)")
+    print(f"with facts:    {n / with_facts:7.0f} records/s ({with_facts:.1f} s)")
+    print(f"slow-down:     {with_facts / without:7.2f}x (the issue allows 2x)")
+
+
+if __name__ == "__main__":
+    main()
