@@ -46,6 +46,9 @@ class Config:
     # Novelty: a snippet is "new" in its batch unless an earlier snippet of its
     # story covers it at least this well (cosine of the dense view).
     novelty_cover: float = 0.8
+    # Headlines, summaries and novelty after each batch; off only where the store
+    # is thrown away after clustering (``storyline cluster`` without --db).
+    describe: bool = True
     # Read facts off each new snippet at ingest (spaCy); when off, they are
     # read on first request instead and stored then.
     extract_facts: bool = True

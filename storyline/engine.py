@@ -231,7 +231,8 @@ class Engine:
             touched |= self._cluster_chunk(seq, ids, texts, report)
             if progress:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
-        self._describe(seq, touched, set(new_ids))
+        if self.config.describe:
+            self._describe(seq, touched, set(new_ids))
         if self.config.extract_facts and new_ids:
             self._store_facts(new_ids, new_texts)
             if progress:

@@ -29,9 +29,10 @@ def cluster_records(
     """``{"id", "story", "duplicate_of"}`` per record, in input order.
 
     Facts are not part of the answer, so they are not read here; a store kept
-    with ``db`` reads them on first request.
+    with ``db`` reads them on first request. A temporary store is not described
+    (headlines, summaries): nobody will read it.
     """
-    config = replace(config, extract_facts=False)
+    config = replace(config, extract_facts=False, describe=db is not None)
     with tempfile.TemporaryDirectory(prefix="storyline-") as tmp:
         store = Store(db or Path(tmp) / "cluster.db")
         try:
