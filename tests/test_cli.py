@@ -226,3 +226,14 @@ def test_per_snippet_facts_interface(tmp_path):
     src.write_text('{"id": "z", "text": "ok"}\n{broken\n')
     proc = run_cli("facts", str(src), check=False)
     assert proc.returncode == 1 and "in.jsonl:2: bad JSON" in proc.stderr
+
+
+@needs_static
+def test_a_later_batch_in_a_new_process_continues_the_store(tmp_path):
+    db = tmp_path / "s.db"
+    run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
+    # A new process: the duplicate index is rebuilt from the stored signatures.
+    run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"))
+    with Store(db) as store:
+        assert store.check() == []
+        assert store.counts()["copies"] == 24 and store.counts()["snippets"] == 22

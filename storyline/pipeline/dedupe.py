@@ -21,6 +21,7 @@ from storyline.types import DuplicateMatch, Snippet
 
 NUM_PERM = 128
 SHINGLE = 5
+SCHEME = "affine32"  # stored signatures must be read back with the scheme that made them
 
 
 def shingles(text: str) -> set[bytes]:
@@ -38,7 +39,8 @@ def _crc32(data: bytes) -> int:
 
 def signatures(texts: list[str]) -> list[MinHash]:
     """MinHash signatures of many texts, sharing one set of permutations."""
-    return MinHash.bulk([list(shingles(t)) for t in texts], num_perm=NUM_PERM, hashfunc=_crc32)
+    return MinHash.bulk([list(shingles(t)) for t in texts], num_perm=NUM_PERM, hashfunc=_crc32,
+                        scheme=SCHEME)
 
 
 def signature(text: str) -> MinHash:
@@ -50,7 +52,8 @@ def signature_bytes(m: MinHash) -> bytes:
 
 
 def signature_from_bytes(blob: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64))
+    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64),
+                   scheme=SCHEME)
 
 
 class DuplicateIndex:
