@@ -46,10 +46,12 @@ def _word(rng: random.Random, parts: int) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(parts))
 
 
-def synthetic_batches(snippets: int, batches: int, seed: int = 7) -> list[list[dict]]:
-    """``snippets`` distinct snippets (plus copies) spread over ``batches`` batches."""
+def synthetic_batches(snippets: int, batches: int, story_size: int = 12, seed: int = 7
+                      ) -> list[list[dict]]:
+    """``snippets`` distinct snippets (plus copies) spread over ``batches`` batches, from
+    topics of ``story_size`` snippets on average."""
     rng = random.Random(seed)
-    topics = max(1, snippets // 12)
+    topics = max(1, snippets // story_size)
     # Zipf-like sizes: a few big stories, many small ones (as news is).
     weights = [1.0 / (k + 1) ** 0.9 for k in range(topics)]
     vocab = [
@@ -78,12 +80,12 @@ def synthetic_batches(snippets: int, batches: int, seed: int = 7) -> list[list[d
     return out
 
 
-def build(db: Path, snippets: int, batches: int) -> None:
+def build(db: Path, snippets: int, batches: int, story_size: int) -> None:
     from storyline import Storyline
 
     start = time.perf_counter()
     with Storyline(db, preset_name="fast") as sl:
-        for number, records in enumerate(synthetic_batches(snippets, batches)):
+        for number, records in enumerate(synthetic_batches(snippets, batches, story_size)):
             sl.ingest_records(records, batch=f"{number:03d}")
             counts = sl.store.counts()
             print(f"  batch {number:03d}: {counts['snippets']} snippets, {counts['stories']} "
@@ -131,6 +133,12 @@ def measure(db: Path, repeats: int) -> None:
             warm = _time(get, repeats)
             print(f"GET {path:<40} {cold[0]:6.1f} ms {cold[1]:6.1f} ms "
                   f"{warm[0]:6.1f} ms {warm[1]:6.1f} ms")
+        for path in ("/api/search?q=officials%20said", "/search?q=officials%20said"):
+            def get(path: str = path) -> None:
+                http.get(path).raise_for_status()
+
+            median, p95 = _time(get, max(3, repeats // 4))
+            print(f"GET {path:<40} {median:6.1f} ms {p95:6.1f} ms   (not cached)")
     with Store(db) as store:
         median, _ = _time(lambda: views.list_stories(store, limit=50), 3)
         print(f"views.list_stories(limit=50) (whole store, for comparison): {median:.0f} ms")
@@ -141,13 +149,15 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"store [{DEFAULT_DB}]")
     parser.add_argument("--snippets", type=int, default=50_000)
     parser.add_argument("--batches", type=int, default=25)
+    parser.add_argument("--story-size", type=int, default=12,
+                        help="mean snippets per synthetic topic (smaller: more stories)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args()
     if not args.db.exists():
         print(f"building {args.db}: {args.snippets} snippets in {args.batches} batches "
               "(preset fast)", flush=True)
-        build(args.db, args.snippets, args.batches)
+        build(args.db, args.snippets, args.batches, args.story_size)
     if not args.build_only:
         measure(args.db, args.repeats)
 

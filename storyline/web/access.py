@@ -11,6 +11,7 @@ keeps in-memory state (the duplicate index) that only one writer may own.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -86,6 +87,9 @@ class StoreAccess:
         self._cache_lock = threading.Lock()
         self._facts: OrderedDict[tuple, list] = OrderedDict()
         self._memo: OrderedDict[tuple, Any] = OrderedDict()
+        # Called (in a thread of their own) after each ingest through this object.
+        self.after_write: list[Callable[[], None]] = []
+        self.closed = False
 
     def _open(self) -> Storyline:
         sl = Storyline(self.db, self.preset_name, model=self.model)
@@ -95,23 +99,31 @@ class StoreAccess:
     # -- reading ----------------------------------------------------------
 
     @contextmanager
-    def read(self) -> Iterator[Storyline]:
-        """A Storyline of this thread's own, inside one read transaction (one snapshot)."""
+    def connection(self) -> Iterator[Storyline]:
+        """A Storyline of this thread's own (its own connection), back to the pool after."""
         with self._pool_lock:
             sl = self._pool.pop() if self._pool else None
         if sl is None:
             sl = self._open()
             with self._pool_lock:
                 self._opened.append(sl)
-        db = sl.store.db
-        db.execute("BEGIN")  # deferred: the snapshot is taken at the first read
         try:
             yield sl
         finally:
-            if db.in_transaction:
-                db.execute("ROLLBACK")  # read-only: nothing to keep
             with self._pool_lock:
                 self._pool.append(sl)
+
+    @contextmanager
+    def read(self) -> Iterator[Storyline]:
+        """A Storyline of this thread's own, inside one read transaction (one snapshot)."""
+        with self.connection() as sl:
+            db = sl.store.db
+            db.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+            try:
+                yield sl
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")  # read-only: nothing to keep
 
     def search_encoder(self) -> Any:
         """The store's encoder for semantic search, loaded once; None (keyword search
@@ -159,14 +171,28 @@ class StoreAccess:
             self._memo.clear()
             self._facts.clear()
 
-    def facts(self, sl: Storyline, detail: StoryDetail) -> list:
-        """``Storyline.facts`` of a story, cached until the story changes (it runs spaCy)."""
+    def facts(self, detail: StoryDetail) -> list | None:
+        """``Storyline.facts`` of a story, kept until the story changes; None when the
+        store is too busy to give them now.
+
+        Not inside a read transaction: on a store whose facts were not read at ingest,
+        ``Storyline.facts`` reads them now (spaCy) and stores them, which is a write.
+        SQLite serialises that write with the ingests (its own lock, waited for up to
+        the store's busy timeout); the engine's in-memory state is not involved.
+        """
         key = (detail.id, detail.size, detail.copies, detail.last_batch)
         with self._cache_lock:
             if key in self._facts:
                 self._facts.move_to_end(key)
                 return self._facts[key]
-        rows = sl.facts(detail.id)
+        with self.connection() as sl:
+            try:
+                rows = sl.facts(detail.id)
+            except sqlite3.OperationalError as exc:  # locked past the timeout by an ingest
+                log.warning("facts of story %d not available now: %s", detail.id, exc)
+                return None
+            except LookupError:  # merged away since: the next page view shows the survivor
+                return None
         with self._cache_lock:
             self._facts[key] = rows
             while len(self._facts) > 512:
@@ -206,18 +232,30 @@ class StoreAccess:
                         raise IngestError(
                             f"batch {name!r} is already in the store with other content "
                             f"({existing.records} records): give this batch another name")
-                return writer.engine.ingest_records(records, origin=origin)
+                reports = writer.engine.ingest_records(records, origin=origin)
             finally:
                 self._writer_mark = self._mark()
+        self._written()
+        return reports
 
     def ingest_paths(self, paths: list[Path]) -> list[IngestReport]:
         """Ingest batch files, one ingest at a time."""
         with self.write_lock:
             writer = self._current_writer()
             try:
-                return writer.ingest(*paths)
+                reports = writer.ingest(*paths)
             finally:
                 self._writer_mark = self._mark()
+        self._written()
+        return reports
+
+    def _written(self) -> None:
+        """Runs the ``after_write`` hooks (the server's warm-up of the story list) in the
+        background: the ingest's caller does not wait for them."""
+        hooks = list(self.after_write)
+        if hooks and not self.closed:
+            threading.Thread(target=_run_hooks, args=(hooks,), name="storyline-warm",
+                             daemon=True).start()
 
     def known_links(self) -> set[str]:
         """Every url and external id already in the store (what the watcher skips)."""
@@ -231,6 +269,7 @@ class StoreAccess:
             return sl.store.batch(name) is not None
 
     def close(self) -> None:
+        self.closed = True
         with self.write_lock:
             if self._writer is not None:
                 self._writer.close()
@@ -240,3 +279,11 @@ class StoreAccess:
                 sl.close()
             self._opened.clear()
             self._pool.clear()
+
+
+def _run_hooks(hooks: list[Callable[[], None]]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a warm-up that fails costs speed, not correctness
+            log.exception("after-ingest hook failed")

@@ -33,10 +33,12 @@ from fastapi.security import (
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storyline import views
 from storyline.engine import IngestError
+from storyline.models.encoders import ModelNotBuiltError
 from storyline.pipeline.facts import StoryFact
 from storyline.pipeline.read import InputError
 from storyline.types import IngestReport, SearchHit, StoryChanges, StoryDetail, StorySummary
@@ -116,6 +118,28 @@ def _html_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in codes}
 
 
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every response (a plain ASGI middleware: it
+    only touches the response's first message)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 # -- template helpers -------------------------------------------------------------
 
 
@@ -164,6 +188,12 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the first request: templates compiled, a connection open, the first
+        # page of the list built; and built again after each ingest, so that the page
+        # most asked for is ready when the batch lands.
+        await run_in_threadpool(warm_up)
+        if warm_list not in access.after_write:
+            access.after_write.append(warm_list)
         thread = None
         if settings.watch_folder or settings.feeds or settings.articles:
             from storyline.feeds import Watcher
@@ -194,12 +224,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     # -- auth ----------------------------------------------------------------------
 
@@ -263,12 +288,16 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
     def batch_names(sl: Any) -> list[str]:
         return [b.name for b in sl.store.batches()]
 
-    def story_out(sl: Any, story_id: int, with_facts: bool) -> StoryOut:
+    def story_detail(sl: Any, story_id: int) -> StoryDetail:
         try:
-            detail = sl.story(story_id)
+            return sl.story(story_id)
         except LookupError as exc:
             raise not_found(exc) from None
-        facts = access.facts(sl, detail) if with_facts and settings.facts else None
+
+    def story_out(detail: StoryDetail, with_facts: bool) -> StoryOut:
+        """The story with its facts, read after (not inside) the story's read transaction:
+        reading facts may store them."""
+        facts = access.facts(detail) if with_facts and settings.facts else None
         return StoryOut(**{f.name: getattr(detail, f.name) for f in fields(detail)},
                         facts=facts)
 
@@ -303,6 +332,18 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
                                compute)
         except LookupError as exc:
             raise not_found(exc) from None
+
+    def warm_list() -> None:
+        if access.closed:  # the server stopped while a batch went in
+            return
+        with access.read() as sl:
+            stories_page(sl, batch=None, status=None, text=None, limit=settings.page_size,
+                         offset=0, min_size=1)
+
+    def warm_up() -> None:
+        for name in templates.env.list_templates(extensions=["html"]):
+            templates.env.get_template(name)
+        warm_list()
 
     # -- API --------------------------------------------------------------------
 
@@ -340,7 +381,8 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
                                                  "who said them, contradictions).")] = True,
     ) -> StoryOut:
         with access.read() as sl:
-            return story_out(sl, story_id, facts)
+            detail = story_detail(sl, story_id)
+        return story_out(detail, facts)
 
     @app.get("/api/batches", response_model=BatchList, tags=["api"], dependencies=readers,
              responses=_problems(*read_401), summary="The batches, in ingestion order")
@@ -381,7 +423,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
 
     @app.post("/api/batches", response_model=IngestResult, tags=["api"],
               dependencies=[Depends(require_write)], openapi_extra=ingest_doc,
-              responses=_problems(400, 401, 403, 409, 413, 415),
+              responses=_problems(400, 401, 403, 409, 413, 415, 503),
               summary="Ingest a batch (needs the token)")
     async def api_ingest(
         request: Request,
@@ -402,6 +444,8 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
             raise HTTPException(400, exc.message) from None
         except IngestError as exc:
             raise HTTPException(409, str(exc)) from None
+        except ModelNotBuiltError as exc:  # the server's set-up, not the request
+            raise HTTPException(503, str(exc)) from None
         return IngestResult(batches=reports)
 
     # -- pages ------------------------------------------------------------------
@@ -451,8 +495,9 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
              responses=_html_problems(404, *read_401), **page_doc)
     def page_story(request: Request, story_id: StoryId) -> Response:
         with access.read() as sl:
-            story = story_out(sl, story_id, True)
+            detail = story_detail(sl, story_id)
             names = batch_names(sl)
+        story = story_out(detail, True)
         last = story.last_batch
         fresh = [s for s in story.snippets if s.batch == last and s.novel]
         repeats = [s for s in story.snippets if (s.batch == last and not s.novel)

@@ -31,17 +31,19 @@ class Chart:
     peak: int = 0
 
 
-def sparkline(timeline: list[TimelineEntry], batches: list[str], width_per_bar: float = 5,
+def sparkline(timeline: list[TimelineEntry], batches: list[str], width: float = 96,
               height: float = 22) -> Chart:
     """Arrivals per batch over ``batches`` (the store's latest ones, shared by every line
     of the list so that the lines compare), one bar each, zero where the story had none."""
+    width_per_bar = min(16.0, width / max(len(batches), 1))
     counts = {t.batch: t.snippets for t in timeline}
     peak = max((counts.get(b, 0) for b in batches), default=0) or 1
     bars = []
     for i, name in enumerate(batches):
         n = counts.get(name, 0)
         h = max(1.0, height * n / peak) if n else 0.0
-        bars.append(Bar(x=i * width_per_bar, y=height - h, width=width_per_bar - 1, height=h,
+        bars.append(Bar(x=i * width_per_bar, y=height - h, width=max(width_per_bar - 1, 1),
+                        height=h,
                         label=f"batch {name}: {n} arrival{'s' if n != 1 else ''}"))
     return Chart(width=max(width_per_bar * len(batches), 1), height=height, bars=bars,
                  first=batches[0] if batches else "", last=batches[-1] if batches else "",

@@ -14,17 +14,17 @@ from storyline.config import PRESETS, default_db
 
 DbOption = Annotated[
     Optional[Path],
-    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
+    typer.Option("--db", help="Store file (default: $STORYLINE_DB or ./storyline.db).",
                  show_default=False),
 ]
 PresetOption = Annotated[
     Optional[str],
-    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: fast for a "
-                 "store built with the static model, else default]", show_default=False),
+    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} (default: fast for a "
+                 "store built with the static model, else default).", show_default=False),
 ]
 ModelOption = Annotated[
     Optional[str],
-    typer.Option("--model", help="Encoder [default: the one the store was built with]"),
+    typer.Option("--model", help="Encoder (default: the one the store was built with)."),
 ]
 FolderOption = Annotated[
     Optional[Path],
@@ -56,6 +56,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _need_web_extra() -> None:
+    """The server and the watcher need the ``web`` extra; say so plainly without it."""
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn", "jinja2", "feedparser", "trafilatura")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"{', '.join(missing)} not installed: pip install 'storyline[web]'")
+
+
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -70,7 +80,7 @@ def serve(
     preset_name: PresetOption = None,
     model: ModelOption = None,
     facts: Annotated[bool, typer.Option("--facts/--no-facts", help="The story page's facts "
-                                        "table (runs spaCy once per story and batch).")] = True,
+                                        "table (facts not read at ingest are read then).")] = True,
     max_body_mb: Annotated[float, typer.Option(help="Largest POST body, in MiB.", min=0.001)
                            ] = 20.0,
     watch_folder: FolderOption = None,
@@ -81,6 +91,7 @@ def serve(
 ) -> None:
     """Serve the stories: web pages, a JSON API under /api (OpenAPI at /openapi.json),
     and, with --watch-folder/--feed/--article, ingest on an interval while serving."""
+    _need_web_extra()
     import uvicorn
 
     from storyline.store import StoreError
@@ -127,6 +138,7 @@ def watch(
     model: ModelOption = None,
 ) -> None:
     """Ingest from a folder of batch files, RSS/Atom feeds and article pages, on an interval."""
+    _need_web_extra()
     from storyline.feeds import Watcher
     from storyline.store import StoreError
     from storyline.web.access import StoreAccess, WebSettings
@@ -141,7 +153,7 @@ def watch(
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
     watcher = Watcher(access, folder=watch_folder, feeds=feed or [], articles=article or [],
-                      fetch_articles=fetch_articles, settle=0.0 if once else settle)
+                      fetch_articles=fetch_articles, settle=settle)
     stop = threading.Event()
     try:
         while True:

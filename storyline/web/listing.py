@@ -1,10 +1,10 @@
-"""The story list, one page at a time.
+"""The story list, one page at a time, with the number of stories on all pages.
 
-:func:`storyline.views.list_stories` builds every live story's line (headline, timeline,
-sources) before it sorts and slices, which is a query or three per story: on a store of
-tens of thousands of stories a page costs seconds. :func:`list_page` returns the same
-lines in the same order (a test holds it to that) but orders and filters in SQL and
-builds the lines of the asked page only.
+:func:`list_page` returns the lines :func:`storyline.views.list_stories` returns, in the
+same order (a test holds it to that), and how many stories match in all: it filters and
+orders in SQL (no story row is built for the stories off the page) and reads the page's
+timelines and sources in one pass, so a page of a large store costs the same as a page
+of a small one.
 """
 
 from __future__ import annotations
@@ -17,19 +17,15 @@ from storyline.store import Store
 from storyline.types import StorySummary, TimelineEntry
 from storyline.views import NotFound
 
-# Copies per live story: the sort key after size, as views.list_stories sorts. Walking
-# snippets by story (their index) and then their copies is the fast way round in SQLite.
+# The order views.list_stories gives: biggest first, then the latest news, then newest.
 _ORDERED = """
-SELECT st.id, st.size, st.headline_id, {summary}, st.first_seq, st.last_seq,
-       COALESCE(cc.n, 0) AS copies
+SELECT st.id, st.size, st.headline_id, {summary}, st.first_seq, st.last_seq
 FROM stories st
-LEFT JOIN (SELECT s.story_id AS sid, COUNT(*) AS n FROM snippets s
-           JOIN copies c ON c.snippet_id = s.id GROUP BY s.story_id) cc ON cc.sid = st.id
 WHERE st.merged_into IS NULL AND st.size >= :min_size {where}
-ORDER BY st.size DESC, copies DESC, st.id DESC
+ORDER BY st.size DESC, st.last_seq DESC, st.id DESC
 """
-# Timeline and sources of the page's stories in one pass over their copies (the store's
-# story_batch_counts and story_source_counts take one pass each).
+# Timeline, arrivals and sources of the page's stories in one pass over their copies (the
+# store's story_batch_counts and story_source_counts take one pass each).
 _DETAILS = """
 SELECT s.story_id, c.batch_seq, c.source, COUNT(*), SUM(c.kind = 'original')
 FROM snippets s JOIN copies c ON c.snippet_id = s.id
@@ -54,7 +50,6 @@ class _Row:
     summary: str
     first_seq: int
     last_seq: int
-    copies: int
 
 
 def _lower(value: str | None) -> str | None:
@@ -117,7 +112,8 @@ def list_page(
         StorySummary(
             id=r.id,
             headline=headlines[r.id] if r.id in headlines else _headline(store, r.headline_id),
-            size=r.size, copies=r.copies, sources=len(sources[r.id]),
+            size=r.size, copies=sum(c for c, _ in counts[r.id].values()),
+            sources=len(sources[r.id]),
             first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
             status="dormant" if last_seq - r.last_seq >= dormant_after else "active",
             batches=[TimelineEntry(names[seq], c, n)

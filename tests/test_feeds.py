@@ -1,0 +1,270 @@
+"""Watching sources: feeds and article pages served over loopback HTTP, a folder of
+batch files, ``storyline watch`` and ``storyline serve --feed``.
+
+The stores use ``model="none"``: these tests are about reading sources, not clustering.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storyline.feeds import (
+    FetchError,
+    Watcher,
+    article_record,
+    feed_records,
+    fetch,
+    html_text,
+    lead,
+    snippet_text,
+)
+from storyline.store import Store
+from storyline.web.access import StoreAccess, WebSettings
+from storyline.web.app import create_app
+from storyline.web.server import BackgroundServer
+
+from .conftest import FIXTURES
+
+FEEDS = FIXTURES / "feeds"
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no access log in the test output
+        pass
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A copy of the feed fixtures, served over HTTP on a free loopback port: tests may
+    change the files (a feed that gains an item) while it serves."""
+    root = tmp_path / "www"
+    shutil.copytree(FEEDS, root)
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def access(tmp_path):
+    store = StoreAccess(WebSettings(db=tmp_path / "watch.db", model="none"))
+    yield store
+    store.close()
+
+
+def _batches(db: Path) -> list[tuple[str, int]]:
+    with Store(db) as store:
+        return [(b.name, b.records) for b in store.batches()]
+
+
+# -- reading feeds and pages ------------------------------------------------------------
+
+
+def test_rss_items_become_title_and_lead():
+    records = feed_records((FEEDS / "rss.xml").read_bytes(), "http://news.example/rss.xml")
+    assert len(records) == 3
+    fire = records[0]
+    assert fire.text == ("Fire breaks out at harbour warehouse. A fire broke out at a warehouse "
+                         "on the east quay early on Saturday, the fire service said. Crews from "
+                         "three stations were called.")
+    assert fire.title == "Fire breaks out at harbour warehouse"
+    assert fire.source == "Harbour Daily"
+    assert fire.id == "harbour-daily-1001"
+    assert fire.url == "http://news.example/articles/warehouse-fire.html"  # made absolute
+    assert fire.published_at == "2025-01-18T09:30:00+00:00"
+    assert "&" in records[1].text and "&amp;" not in records[1].text
+
+
+def test_atom_over_http(served):
+    _, base = served
+    page = fetch(base + "/atom.xml")
+    records = feed_records(page.content, page.url)
+    assert [r.source for r in records] == ["Coast Wire", "Coast Wire"]
+    assert records[0].text.startswith("Warehouse fire on east quay under control. Firefighters "
+                                      "brought the warehouse fire")
+    assert "<b>" not in records[0].text
+    assert records[0].id == "tag:coast-wire.example,2025:fire-under-control"
+
+
+def test_article_page_gives_title_and_first_paragraph(served):
+    _, base = served
+    url = base + "/articles/warehouse-fire.html"
+    record = article_record(fetch(url).content, url)
+    assert record is not None
+    assert record.text.startswith("Fire breaks out at harbour warehouse. A large fire broke out "
+                                  "at a timber warehouse")
+    assert "Crews from three stations" not in record.text  # the lead only
+    assert "Subscribe" not in record.text and "Cookie" not in record.text
+    assert record.source == "Harbour Daily"
+    assert record.published_at == "2025-01-18"
+    assert record.url == record.id == url
+
+
+def test_fetch_errors_say_what_failed(served):
+    _, base = served
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetch(base + "/nothing-here.xml")
+    with pytest.raises(FetchError, match="not an RSS or Atom feed"):
+        feed_records(fetch(base + "/not-a-feed.xml").content, base + "/not-a-feed.xml")
+    with pytest.raises(FetchError, match="no-such-file"):
+        fetch(str(FEEDS / "no-such-file.xml"))
+
+
+def test_lead_and_snippet_text():
+    assert html_text("<p>One &amp; two.</p><p>Three.</p>") == "One & two.\nThree."
+    assert html_text("<script>alert(1)</script>Plain") == "Plain"
+    long = " ".join(["word"] * 50) + ". More " + " ".join(["more"] * 50) + "."
+    assert lead(long) == " ".join(["word"] * 50) + "."
+    assert lead(" ".join(["word"] * 200)).endswith("word…")
+    assert lead("Short line.\nA real first paragraph with enough words in it.") == (
+        "A real first paragraph with enough words in it.")
+    assert snippet_text("Title", "Lead sentence here.") == "Title. Lead sentence here."
+    assert snippet_text("Title?", "Lead.") == "Title? Lead."
+    assert snippet_text("Same start", "Same start of the lead.") == "Same start of the lead."
+    assert snippet_text("Only a title", "") == "Only a title"
+
+
+# -- the watcher ------------------------------------------------------------------------
+
+
+def test_watcher_ingests_each_feed_item_once(served, access):
+    root, base = served
+    feeds = [base + "/rss.xml", base + "/atom.xml"]
+    first = Watcher(access, feeds=feeds).poll()
+    assert first.errors == []
+    assert [r.records for r in first.reports] == [5]
+    assert Watcher(access, feeds=feeds).poll().reports == []  # a restart: the store knows
+    watcher = Watcher(access, feeds=feeds)
+    watcher.poll()
+    # The feed gains an item: the next poll ingests that one alone.
+    rss = (root / "rss.xml").read_text(encoding="utf-8")
+    item = ("<item><title>Harbour reopens to shipping</title><guid>harbour-daily-1004</guid>"
+            "<link>https://harbour-daily.example/reopens</link><description>The harbour "
+            "reopened to shipping on Sunday after the fire.</description></item>")
+    (root / "rss.xml").write_text(rss.replace("<item>", item + "<item>", 1), encoding="utf-8")
+    time.sleep(1.1)  # the server's Last-Modified has one-second resolution
+    second = watcher.poll()
+    assert [r.records for r in second.reports] == [1]
+    names = _batches(access.db)
+    assert len(names) == 2 and names[0][0] != names[1][0]
+    with Store(access.db) as store:
+        assert store.check() == []
+        texts = [s.text for s in store.story_snippets(store.live_stories()[0].id)]
+        assert texts
+
+
+def test_watcher_fetches_articles_when_asked(served, access):
+    _, base = served
+    result = Watcher(access, feeds=[base + "/rss.xml"], fetch_articles=True).poll()
+    # The second item's page is missing: that item keeps its feed text, and it is said.
+    assert any("missing-page.html" in e and "404" in e for e in result.errors)
+    with Store(access.db) as store:
+        texts = [r[0] for r in store.db.execute("SELECT raw_text FROM copies")]
+    assert any(t.startswith("Fire breaks out at harbour warehouse. A large fire broke out at "
+                            "a timber warehouse") for t in texts)
+    assert any(t.startswith("Ferry services suspended after storm.") for t in texts)
+
+
+def test_watcher_reads_article_pages_once(served, access):
+    _, base = served
+    url = base + "/articles/warehouse-fire.html"
+    assert [r.records for r in Watcher(access, articles=[url]).poll().reports] == [1]
+    assert Watcher(access, articles=[url]).poll().reports == []
+
+
+def test_watcher_reports_bad_sources_and_goes_on(served, access):
+    _, base = served
+    result = Watcher(access, feeds=[base + "/not-a-feed.xml", base + "/gone.xml",
+                                    "http://127.0.0.1:9/refused.xml", base + "/atom.xml"]).poll()
+    assert len(result.errors) == 3
+    assert [r.records for r in result.reports] == [2]
+
+
+def test_watcher_ingests_files_dropped_in_a_folder(tmp_path, access):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = Watcher(access, folder=inbox, settle=0.0)
+    (inbox / "001_monday.txt").write_text("Floods close the valley road.\nSchools shut.\n")
+    (inbox / ".002_partial.txt").write_text("Still being written")  # hidden: not yet
+    (inbox / "notes.md").write_text("Not a batch file.")
+    result = watcher.poll()
+    assert [(r.batch, r.records) for r in result.reports] == [("001", 2)]
+    assert watcher.poll().reports == []  # done once
+    (inbox / ".002_partial.txt").rename(inbox / "002_tuesday.txt")
+    (inbox / "003_bad.jsonl").write_text('{"text": "fine"}\n{"text": oops}\n')
+    result = watcher.poll()
+    assert [r.batch for r in result.reports] == ["002"]
+    assert len(result.errors) == 1 and "003_bad.jsonl:2: bad JSON" in result.errors[0]
+    assert watcher.poll().errors == []  # a bad file is not read again until it changes
+    (inbox / "003_bad.jsonl").write_text('{"text": "Now it is fine, and about rain."}\n')
+    assert [r.batch for r in watcher.poll().reports] == ["003"]
+    assert [name for name, _ in _batches(access.db)] == ["001", "002", "003"]
+
+
+def test_watcher_waits_for_files_to_settle(tmp_path, access):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "001_x.txt").write_text("A line that was just written.\n")
+    watcher = Watcher(access, folder=inbox, settle=60.0)
+    assert watcher.poll().reports == []
+    old = time.time() - 120
+    os.utime(inbox / "001_x.txt", (old, old))
+    assert [r.batch for r in watcher.poll().reports] == ["001"]
+
+
+# -- the commands -----------------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "storyline.cli", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_storyline_watch_once(served, tmp_path):
+    _, base = served
+    db = tmp_path / "cli.db"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "001_x.txt").write_text("A dropped line about the harbour.\n")
+    args = ["watch", "--db", str(db), "--model", "none", "--once", "--settle", "0",
+            "--folder", str(inbox), "--feed", base + "/atom.xml"]
+    run = _cli(*args)
+    assert run.returncode == 0, run.stderr
+    assert "batch 001: 1 records" in run.stdout and "2 records" in run.stdout
+    again = _cli(*args)
+    assert again.returncode == 0 and "records →" not in again.stdout
+    bad = _cli(*args, "--feed", base + "/gone.xml")
+    assert bad.returncode == 1 and "HTTP 404" in bad.stderr
+    assert _cli("watch", "--db", str(db)).returncode != 0  # nothing to watch
+
+
+def test_serve_watches_feeds_while_serving(served, tmp_path):
+    _, base = served
+    db = tmp_path / "served.db"
+    app = create_app(WebSettings(db=db, model="none", feeds=[base + "/atom.xml"],
+                                 watch_interval=0.2, facts=False))
+    with BackgroundServer(app) as server:
+        deadline = time.monotonic() + 30
+        while not httpx.get(server.url + "/api/batches").json()["batches"]:
+            assert time.monotonic() < deadline, "the watcher ingested nothing"
+            time.sleep(0.1)
+        stories = httpx.get(server.url + "/api/stories").json()
+        assert stories["total"] >= 1
+        assert httpx.get(server.url + "/").status_code == 200
+    assert len(_batches(db)) == 1
