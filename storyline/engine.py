@@ -93,9 +93,13 @@ class Engine:
             return
         stored = stored.decode() if isinstance(stored, bytes) else str(stored)
         if stored != name:
+            option = self.store.get_state("model_option")
+            option = option.decode() if isinstance(option, bytes) else option
+            hint = f"use --model {option}" if option else "use the model it was built with"
             raise IngestError(
                 f"{self.store.path} was built with model {stored!r}, not {name!r}: "
-                f"use --model {stored} (or --preset) with this store, or a new store"
+                f"{hint} with this store (or --preset fast for the static model), "
+                "or start a new store"
             )
 
     def _load_index(self) -> DuplicateIndex:
@@ -184,6 +188,7 @@ class Engine:
             with self.store.transaction():
                 self._ingest(name, records, digest, origin, report, progress)
                 self.store.set_state("model", encoder.name)
+                self.store.set_state("model_option", self.config.model)
         except BaseException:
             self._discard_caches()
             raise

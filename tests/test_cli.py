@@ -237,3 +237,13 @@ def test_a_later_batch_in_a_new_process_continues_the_store(tmp_path):
     with Store(db) as store:
         assert store.check() == []
         assert store.counts()["copies"] == 24 and store.counts()["snippets"] == 22
+
+
+@needs_minilm
+def test_a_store_refuses_a_different_model(tmp_path):
+    db = tmp_path / "s.db"
+    run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
+    proc = run_cli("ingest", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"),
+                   check=False)
+    assert proc.returncode == 1 and "--model static" in proc.stderr
+    assert Store(db).counts()["batches"] == 1
