@@ -157,6 +157,23 @@ def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
     return sorted(by_story.values(), key=lambda ch: (-len(ch.new), ch.story_id))
 
 
+# Stored embeddings by store file, kept while the store holds the same snippets:
+# reading them all again for every query costs more than the query.
+_EMBEDDINGS: dict[tuple[str, int], tuple[tuple[int, int], list[int], np.ndarray]] = {}
+
+
+def _embedding_index(store: Store, dim: int) -> tuple[list[int], np.ndarray]:
+    key = (str(store.path.resolve()), dim)
+    version = tuple(store.db.execute(
+        "SELECT COALESCE(MAX(id), 0), COUNT(embedding) FROM snippets").fetchone())
+    cached = _EMBEDDINGS.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1], cached[2]
+    ids, vectors = store.all_embeddings(dim)
+    _EMBEDDINGS[key] = (version, ids, vectors)
+    return ids, vectors
+
+
 def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[SearchHit]:
     """Keyword (SQLite FTS5, BM25) and semantic (embedding cosine) hits, fused by
     reciprocal rank (Cormack et al. 2009), best story first."""
@@ -165,7 +182,7 @@ def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[Sear
     for rank, (sid, _) in enumerate(keyword):
         ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
     if encoder is not None and encoder.dim > 1:
-        ids, vectors = store.all_embeddings(encoder.dim)
+        ids, vectors = _embedding_index(store, encoder.dim)
         if ids:
             q = encoder.encode([query])[0]
             scores = vectors @ q
