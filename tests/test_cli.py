@@ -196,7 +196,8 @@ def test_summarize_interface(tmp_path):
 def test_help_documents_every_command():
     text = run_cli("--help").stdout
     for command in ("ingest", "stories", "show", "changes", "search", "export", "cluster",
-                    "summarize", "eval", "models", "check", "batches"):
+                    "summarize", "eval", "models", "check", "batches", "facts", "serve",
+                    "watch"):
         assert command in text
 
 
