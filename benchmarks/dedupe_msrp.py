@@ -3,9 +3,10 @@ and how often such a pair is not even a paraphrase.
 
     python benchmarks/dedupe_msrp.py
 
-A near copy (estimated Jaccard of character 5-grams >= the threshold) should be the
-same sentence lightly edited; MSRP pairs are different sentences, some paraphrases,
-so few should be called copies, and almost all of those should be paraphrases.
+A near copy (estimated Jaccard of character 5-grams >= the threshold, and the same
+figures) should be the same sentence lightly edited; MSRP pairs are different
+sentences, some paraphrases, so few should be called copies, and almost all of those
+should be paraphrases.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.datasets import SHARED  # noqa: E402
 from storyline.config import Config  # noqa: E402
-from storyline.pipeline.dedupe import shingles, signatures  # noqa: E402
+from storyline.pipeline.dedupe import numbers, shingles, signatures  # noqa: E402
 from storyline.pipeline.normalize import clean_text  # noqa: E402
 
 
@@ -36,14 +37,16 @@ def main() -> None:
     for a, b in zip(left, right):
         sa, sb = shingles(a), shingles(b)
         exact.append(len(sa & sb) / len(sa | sb))
-    called = [e >= threshold for e in estimated]
+    same_figures = [numbers(a) == numbers(b) for a, b in zip(left, right)]
+    called = [e >= threshold and f for e, f in zip(estimated, same_figures)]
     paraphrase = [r[0] == "1" for r in rows]
     n_called = sum(called)
     print(f"{len(rows)} MSRP pairs, near-copy threshold {threshold}")
     print(f"called near copies:        {n_called} ({n_called / len(rows):.1%})")
     print(f"  of which paraphrases:    {sum(c and p for c, p in zip(called, paraphrase))}")
     print(f"  of which non-paraphrase: {sum(c and not p for c, p in zip(called, paraphrase))}")
-    agree = sum((e >= threshold) == c for e, c in zip(exact, called)) / len(rows)
+    agree = sum((e >= threshold and f) == c
+                for e, f, c in zip(exact, same_figures, called)) / len(rows)
     print(f"MinHash decision = exact-Jaccard decision: {agree:.1%}")
 
 

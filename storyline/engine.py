@@ -214,7 +214,7 @@ class Engine:
                 sid = store.add_snippet(snippet.key, snippet.text, snippet.truncated, seq,
                                         signature_bytes(sig))
                 store.add_copy(sid, seq, position, "original", 1.0, record)
-                index.add(sid, snippet.key, sig)
+                index.add(sid, snippet.key, sig, snippet.text)
                 new_ids.append(sid)
                 new_texts.append(snippet.text)
             else:

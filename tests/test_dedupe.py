@@ -19,7 +19,7 @@ def _index(texts):
         match = index.match(snippet, sig)
         results.append(match)
         if match.canonical_id is None:
-            index.add(i, snippet.key, sig)
+            index.add(i, snippet.key, sig, snippet.text)
     return results
 
 
@@ -42,3 +42,10 @@ def test_seeds_repeats_found_and_no_paraphrase_collapsed():
     for i, j in combinations(range(len(lines)), 2):
         if (i, j) not in {(1, 13), (0, 19)}:
             assert sigs[i].jaccard(sigs[j]) < 0.5
+
+
+def test_a_changed_figure_is_not_a_copy():
+    base = ("South Korea's intelligence agency estimates that approximately 300 North Korean "
+            "soldiers have been killed and another 2,700 injured while fighting for Russia.")
+    results = _index([base, base.replace("300", "3,000"), base.replace("approximately", "about")])
+    assert [r.kind for r in results] == ["new", "new", "near"]

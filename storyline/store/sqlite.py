@@ -218,8 +218,8 @@ class Store:
                     out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None]]:
-        return self.db.execute("SELECT id, key, minhash FROM snippets").fetchall()
+    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
+        return self.db.execute("SELECT id, key, minhash, text FROM snippets").fetchall()
 
     def snippet(self, snippet_id: int) -> SnippetRow | None:
         row = self.db.execute(
