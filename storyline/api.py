@@ -81,7 +81,7 @@ class Storyline:
         return views.batch_changes(self.store, batch)
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        encoder = self.engine.encoder if self.store.counts()["snippets"] else None
+        encoder = self.engine.encoder if self.store.has_snippets() else None
         return views.search(self.store, query, encoder, limit)
 
     def facts(self, story_id: int) -> list:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from storyline.config import Config, default_db
+from storyline.config import Config
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
@@ -371,8 +370,8 @@ class Engine:
         touched: set[int] = set()
         for group in clustering.cluster_batch(state, centred, weights):
             story_ids = [state.ids[i] for i in group.stories]
+            rows = {s: store.story(s) for s in story_ids}
             if story_ids:
-                rows = {s: store.story(s) for s in story_ids}
                 # The biggest story keeps its id (the oldest on a tie); the others
                 # are absorbed, and their ids resolve to it from now on.
                 survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
@@ -387,7 +386,7 @@ class Engine:
             store.assign(member_ids, survivor)
             centroid = raw_story_dense[group.stories].sum(axis=0) if story_ids else 0
             centroid = centroid + raw_batch_dense[group.items].sum(axis=0)
-            size = sum(store.story(s).size for s in story_ids) + len(member_ids)
+            size = sum(row.size for row in rows.values()) + len(member_ids)
             store.update_story(survivor, size=size, last_seq=seq,
                                centroid=np.asarray(centroid, dtype=np.float32))
             touched.add(survivor)
@@ -399,9 +398,9 @@ class Engine:
         dim = self.encoder.dim
         if not story_ids:
             return
-        copies = store.copies_of([m.id for sid in story_ids for m in store.story_snippets(sid)])
-        for story_id in sorted(story_ids):
-            members = store.story_snippets(story_id)
+        members_of = {sid: store.story_snippets(sid) for sid in sorted(story_ids)}
+        copies = store.copies_of([m.id for members in members_of.values() for m in members])
+        for story_id, members in members_of.items():
             if not members:
                 continue
             vectors = store.embeddings([m.id for m in members], dim)
@@ -453,14 +452,3 @@ def _stack(rows: list[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix:
     else:
         indices, data = np.zeros(0, np.int32), np.zeros(0, np.float64)
     return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), N_FEATURES))
-
-
-def open_engine(db: str | Path | None = None, config: Config | None = None) -> Engine:
-    return Engine(Store(db or default_db()), config or Config())
-
-
-def grouped(items, key) -> dict:
-    out = defaultdict(list)
-    for item in items:
-        out[key(item)].append(item)
-    return out

@@ -451,6 +451,9 @@ class Store:
                 out[story_id].append((source, count))
         return out
 
+    def has_snippets(self) -> bool:
+        return bool(self.db.execute("SELECT EXISTS(SELECT 1 FROM snippets)").fetchone()[0])
+
     def counts(self) -> dict[str, int]:
         q = self.db.execute
         return {

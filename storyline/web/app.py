@@ -316,8 +316,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
         )
 
     def search_hits(sl: Any, q: str, limit: int) -> list[SearchHit]:
-        has_snippets = sl.store.db.execute("SELECT EXISTS(SELECT 1 FROM snippets)").fetchone()[0]
-        encoder = access.search_encoder() if has_snippets else None
+        encoder = access.search_encoder() if sl.store.has_snippets() else None
         return views.search(sl.store, q, encoder, limit)
 
     def stories_page(sl: Any, *, batch: str | None, status: str | None, text: str | None,
