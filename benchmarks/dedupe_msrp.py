@@ -35,7 +35,7 @@ def main() -> None:
     estimated = [a.jaccard(b) for a, b in zip(signatures(left), signatures(right))]
     exact = []
     for a, b in zip(left, right):
-        sa, sb = shingles(a), shingles(b)
+        sa, sb = set(shingles(a)), set(shingles(b))
         exact.append(len(sa & sb) / len(sa | sb))
     same_figures = [numbers(a) == numbers(b) for a, b in zip(left, right)]
     called = [e >= threshold and f for e, f in zip(estimated, same_figures)]

@@ -22,8 +22,9 @@ from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
-from storyline.pipeline.represent import Features, TermWeights, names, words
+from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, names, words
 from storyline.store import Store
+from storyline.store.sqlite import NewSnippet
 from storyline.types import IngestReport, Record
 
 Progress = Callable[[str, int, int], None]
@@ -70,7 +71,9 @@ class Engine:
         self._terms: TermWeights | None = None
         self._names: TermWeights | None = None
         self._facts = None
-        self._count_cache: dict[int, tuple] = {}
+        # snippet id -> (chunk, row) of its hashed counts in self._count_chunks
+        self._count_cache: dict[int, tuple[int, int]] = {}
+        self._count_chunks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]] = []
 
     # -- lazily built parts -----------------------------------------------
 
@@ -134,6 +137,7 @@ class Engine:
         self._index = None
         self._terms = self._names = None
         self._count_cache = {}  # rolled-back snippet ids will be reused
+        self._count_chunks = []
 
     # -- ingest ------------------------------------------------------------
 
@@ -207,24 +211,31 @@ class Engine:
                 record = snippet.record
                 raise InputError(record.origin or name, record.line, "no text left after cleaning")
         sigs = signatures([s.text for s in snippets])
+        next_id = store.next_snippet_id()
+        new_rows: list[NewSnippet] = []
+        copy_rows = []
         for position, (record, snippet, sig) in enumerate(zip(records, snippets, sigs)):
             match = index.match(snippet, sig)
             if match.canonical_id is None:
-                sid = store.add_snippet(snippet.key, snippet.text, snippet.truncated, seq,
-                                        signature_bytes(sig))
-                store.add_copy(sid, seq, position, "original", 1.0, record)
+                sid, next_id = next_id, next_id + 1
+                new_rows.append(NewSnippet(sid, snippet.key, snippet.text, snippet.truncated,
+                                           seq, signature_bytes(sig)))
+                copy_rows.append((sid, seq, position, "original", 1.0, record))
                 index.add(sid, snippet.key, sig, snippet.text)
                 new_ids.append(sid)
                 new_texts.append(snippet.text)
             else:
-                store.add_copy(match.canonical_id, seq, position, match.kind, match.similarity,
-                               record)
+                copy_rows.append((match.canonical_id, seq, position, match.kind,
+                                  match.similarity, record))
                 if match.kind == "exact":
                     report.exact_duplicates += 1
                 else:
                     report.near_duplicates += 1
             if progress and (position % 200 == 0 or position == total - 1):
                 progress("read", position + 1, total)
+        # Written in two statements: one INSERT per record was a fifth of a fast run.
+        store.add_snippets(new_rows)
+        store.add_copies(copy_rows)
         report.new_snippets = len(new_ids)
         store.add_batch(name, seq, digest, len(records),
                         datetime.now(UTC).isoformat(timespec="seconds"), origin)
@@ -303,11 +314,24 @@ class Engine:
         missing = [i for i, sid in enumerate(ids) if sid not in self._count_cache]
         if missing:
             leads = self._leads([texts[i] for i in missing])
-            t_counts, n_counts = terms.counts(leads), names_.counts(leads)
+            chunk = len(self._count_chunks)
+            self._count_chunks.append((terms.counts(leads), names_.counts(leads)))
             for row, i in enumerate(missing):
-                self._count_cache[ids[i]] = (_row(t_counts, row), _row(n_counts, row))
-        rows = [self._count_cache[sid] for sid in ids]
-        return _stack([r[0] for r in rows]), _stack([r[1] for r in rows])
+                self._count_cache[ids[i]] = (chunk, row)
+        # Gather the rows chunk by chunk (scipy row indexing), then restore the order.
+        where = np.array([self._count_cache[sid] for sid in ids], dtype=np.int64).reshape(-1, 2)
+        order = np.argsort(where[:, 0], kind="stable")
+        parts_t, parts_n = [], []
+        for chunk in np.unique(where[:, 0]):
+            rows = where[order, 1][where[order, 0] == chunk]
+            t_counts, n_counts = self._count_chunks[chunk]
+            parts_t.append(t_counts[rows])
+            parts_n.append(n_counts[rows])
+        if not parts_t:
+            empty = sparse.csr_matrix((0, N_FEATURES), dtype=np.float64)
+            return empty, empty
+        restore = np.argsort(order, kind="stable")
+        return (sparse.vstack(parts_t).tocsr()[restore], sparse.vstack(parts_n).tocsr()[restore])
 
     def _dense_mean(self, new: np.ndarray) -> np.ndarray:
         """Running mean of all embeddings so far, shrunk towards zero while the
@@ -435,20 +459,3 @@ class Engine:
         return summary.text
 
 
-def _row(matrix: sparse.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
-    start, end = matrix.indptr[i], matrix.indptr[i + 1]
-    return matrix.indices[start:end].copy(), matrix.data[start:end].copy()
-
-
-def _stack(rows: list[tuple[np.ndarray, np.ndarray]]) -> sparse.csr_matrix:
-    """CSR matrix from (indices, data) rows, without scipy's slow per-row vstack."""
-    from storyline.pipeline.represent import N_FEATURES
-
-    lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    if rows and indptr[-1]:
-        indices = np.concatenate([r[0] for r in rows])
-        data = np.concatenate([r[1] for r in rows])
-    else:
-        indices, data = np.zeros(0, np.int32), np.zeros(0, np.float64)
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), N_FEATURES))

@@ -34,7 +34,7 @@ def cluster_records(
     """
     config = replace(config, extract_facts=False, describe=db is not None)
     with tempfile.TemporaryDirectory(prefix="storyline-") as tmp:
-        store = Store(db or Path(tmp) / "cluster.db")
+        store = Store(db) if db else Store(Path(tmp) / "cluster.db", durable=False)
         try:
             engine = Engine(store, config)
             engine.ingest_records(records, progress=progress)
@@ -46,7 +46,7 @@ def cluster_records(
 def _assignments(store: Store, records: Sequence[Record]) -> list[dict]:
     batches = {b.name: b.seq for b in store.batches()}
     # Copies of each batch in order: position i is the batch's i-th record.
-    story_of: dict[int, int] = {}
+    story_of = store.snippet_stories()
     first_copy: dict[int, str] = {}
     resolved: dict[int, int] = {}
     out = []
@@ -58,8 +58,6 @@ def _assignments(store: Store, records: Sequence[Record]) -> list[dict]:
         positions[record.batch] = position + 1
         copy = copies_by_batch[seq][position]
         sid = copy.snippet_id
-        if sid not in story_of:
-            story_of[sid] = store.snippet(sid).story_id
         story = story_of[sid]
         if story not in resolved:
             resolved[story] = store.resolve(story)

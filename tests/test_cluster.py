@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import sparse
 
-from storyline.pipeline.cluster import ClusterWeights, StoryState, cluster_batch
+from storyline.pipeline.cluster import ClusterWeights, StoryState, average_link, cluster_batch
 from storyline.pipeline.represent import N_FEATURES, Features
 
 W = ClusterWeights(dense=1.0, terms=0.0, names=0.0, threshold=0.5)
@@ -48,3 +48,38 @@ def test_an_item_between_two_stories_can_merge_them():
 def test_nothing_merges_below_the_threshold():
     groups = cluster_batch(stories([[1, 0, 0]], [1]), feats([[0, 1, 0]]), W)
     assert [(g.stories, g.items) for g in groups] == [([], [0])]
+
+
+def _greedy_average_link(sim, sizes, threshold):
+    """The textbook loop: merge the most similar pair until none reaches the threshold."""
+    clusters = {i: [i] for i in range(len(sizes))}
+    weight = {i: float(sizes[i]) for i in range(len(sizes))}
+
+    def link(a, b):
+        total = sum(sizes[x] * sizes[y] * sim[x, y] for x in clusters[a] for y in clusters[b])
+        return total / (weight[a] * weight[b])
+
+    while len(clusters) > 1:
+        s, a, b = max((link(a, b), a, b) for a in clusters for b in clusters if a < b)
+        if s < threshold:
+            break
+        clusters[a] += clusters.pop(b)
+        weight[a] += weight.pop(b)
+    return sorted(sorted(c) for c in clusters.values())
+
+
+def test_nearest_neighbour_chain_gives_the_greedy_clusters():
+    rng = np.random.default_rng(7)
+    for trial in range(30):
+        m = int(rng.integers(2, 25))
+        points = rng.normal(size=(m, 4))
+        points /= np.linalg.norm(points, axis=1, keepdims=True)
+        sim = points @ points.T
+        sizes = rng.integers(1, 4, size=m).astype(float)
+        threshold = float(rng.uniform(0.0, 0.6))
+        members = [[i] for i in range(m)]
+        for keep, gone, _ in average_link(sim.copy(), sizes.copy(), threshold):
+            members[keep] += members[gone]
+            members[gone] = []
+        got = sorted(sorted(c) for c in members if c)
+        assert got == _greedy_average_link(sim, sizes, threshold), trial

@@ -2,7 +2,7 @@
 
 from itertools import combinations
 
-from storyline.pipeline.dedupe import DuplicateIndex, signature
+from storyline.pipeline.dedupe import DuplicateIndex, signature, signature_bytes
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import read_file
 from storyline.types import Record
@@ -49,3 +49,19 @@ def test_a_changed_figure_is_not_a_copy():
             "soldiers have been killed and another 2,700 injured while fighting for Russia.")
     results = _index([base, base.replace("300", "3,000"), base.replace("approximately", "about")])
     assert [r.kind for r in results] == ["new", "new", "near"]
+
+
+def test_stored_signatures_are_read_back_and_old_ones_remade():
+    base = ("Ukraine captured two wounded North Korean soldiers who were fighting on behalf of "
+            "Russia in a Russian border region, South Korea's intelligence service said.")
+    other = "The Federal Reserve held interest rates steady on Wednesday."
+    a, b = normalize(Record(text=base, batch="1")), normalize(Record(text=other, batch="1"))
+    index = DuplicateIndex()
+    # Row 1 as this version stores it; row 2 as an older (datasketch) store did.
+    index.load([(1, a.key, signature_bytes(signature(a.text)), a.text),
+                (2, b.key, bytes(1024), b.text)])
+    for text, expected in [(base.replace("service said", "service says"), 1),
+                           (other.replace("Wednesday", "Wednesday afternoon"), 2)]:
+        snippet = normalize(Record(text=text, batch="2"))
+        match = index.match(snippet, signature(snippet.text))
+        assert (match.kind, match.canonical_id) == ("near", expected)

@@ -8,10 +8,11 @@ Similarity is a weighted sum of cosines over the three views of
 :mod:`storyline.pipeline.represent`. Because it is a sum of dot products of
 unit vectors, the average-link similarity of two clusters is the dot product
 of their *summed* vectors divided by the product of their sizes — exact, and
-cheap: a story is carried as one summed vector per view. The merge loop uses
-the Lance-Williams update for average linkage, weighted by cluster sizes.
-scipy/scikit-learn's agglomerative clustering cannot start from weighted,
-pre-formed clusters, which is why this loop is written here.
+cheap: a story is carried as one summed vector per view. Merges follow the
+nearest-neighbour chain (the algorithm behind scipy's ``linkage``): O(m) work
+per merge, the same clusters as merging the globally closest pair first,
+because average linkage is reducible. scipy/scikit-learn cannot start from
+weighted, pre-formed clusters, which is why the loop is written here.
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ class ClusterWeights:
     terms: float
     names: float
     threshold: float
-    # "average": mean pairwise similarity (UPGMA); "centroid": cosine of the
-    # clusters' summed vectors, which does not punish a broad story for being broad.
-    linkage: str = "average"
     # Second pass: clusters whose word profiles point the same way (cosine of
     # summed TF-IDF vectors >= profile_merge) and whose meaning is close enough
     # (cosine of summed embeddings >= profile_merge_dense) are one story told
@@ -67,10 +65,26 @@ def pairwise(a: Features | StoryState, b: Features | StoryState, w: ClusterWeigh
     """Sum-of-views similarity between the rows of ``a`` and ``b`` (not divided by sizes)."""
     out = w.dense * (a.dense @ b.dense.T)
     if w.terms:
-        out += w.terms * (a.terms @ b.terms.T).toarray()
+        out += w.terms * sparse_dots(a.terms, b.terms)
     if w.names:
-        out += w.names * (a.names @ b.names.T).toarray()
+        out += w.names * sparse_dots(a.names, b.names)
     return np.asarray(out, dtype=np.float64)
+
+
+def sparse_dots(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
+    """``a @ b.T`` as a dense array, over only the columns a or b uses.
+
+    The hashed views have 2**20 columns; scipy's product walks a pointer per
+    column, which made it the slowest step of clustering a batch.
+    """
+    a_idx, b_idx = a.indices[: a.indptr[-1]], b.indices[: b.indptr[-1]]
+    used, inverse = np.unique(np.concatenate([a_idx, b_idx]), return_inverse=True)
+    width = max(len(used), 1)
+    a = sparse.csr_matrix((a.data[: len(a_idx)], inverse[: len(a_idx)], a.indptr),
+                          shape=(a.shape[0], width))
+    b = sparse.csr_matrix((b.data[: len(b_idx)], inverse[len(a_idx):], b.indptr),
+                          shape=(b.shape[0], width))
+    return (a @ b.T).toarray()
 
 
 def candidate_stories(
@@ -93,67 +107,22 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
     k = len(stories.ids)
     n = len(batch)
     sizes = np.concatenate([stories.sizes.astype(np.float64), np.ones(n)])
-    unit_sizes = sizes.copy()
     units = Features(
         dense=np.vstack([stories.dense, batch.dense]) if k else batch.dense,
         terms=sparse.vstack([stories.terms, batch.terms]).tocsr() if k else batch.terms,
         names=sparse.vstack([stories.names, batch.names]).tocsr() if k else batch.names,
     )
-    raw = pairwise(units, units, w)
-    centroid = w.linkage == "centroid"
-    if centroid:
-        norms = np.sqrt(np.maximum(np.diag(raw).copy(), 1e-12))
-        sim = raw / np.outer(norms, norms)
-    else:
-        sim = raw / np.outer(sizes, sizes)
-    np.fill_diagonal(sim, -np.inf)
+    sim = pairwise(units, units, w) / np.outer(sizes, sizes)
     members: list[list[int]] = [[i] for i in range(k + n)]
     lowest = np.ones(k + n)
     alive = np.ones(k + n, dtype=bool)
-    # Row maxima make each step O(m) instead of a full O(m^2) scan.
-    row_best = sim.argmax(axis=1)
-    row_max = sim[np.arange(k + n), row_best]
-    while True:
-        i = int(row_max.argmax())
-        s = row_max[i]
-        if not np.isfinite(s) or s < w.threshold:
-            break
-        j = int(row_best[i])
-        if centroid:
-            # Dot products of sums add up; the merged cluster's norm follows.
-            self_dot = raw[i, i] + 2 * raw[i, j] + raw[j, j]
-            raw[i, :] += raw[j, :]
-            raw[:, i] = raw[i, :]
-            raw[i, i] = self_dot
-            norms[i] = np.sqrt(max(self_dot, 1e-12))
-            merged = raw[i] / (norms[i] * norms)
-        else:
-            # Lance-Williams, average linkage: the merged row is the size-weighted mean.
-            merged = (sizes[i] * sim[i] + sizes[j] * sim[j]) / (sizes[i] + sizes[j])
-        sizes[i] += sizes[j]
-        merged[i] = -np.inf
-        merged[~alive] = -np.inf
-        merged[j] = -np.inf
-        sim[i, :] = merged
-        sim[:, i] = merged
-        sim[j, :] = -np.inf
-        sim[:, j] = -np.inf
-        alive[j] = False
-        members[i].extend(members[j])
-        members[j] = []
-        lowest[i] = min(lowest[i], lowest[j], s)
-        row_max[j] = -np.inf
-        # Rows whose best partner was i or j, and row i itself, need a fresh look.
-        stale = np.flatnonzero(alive & ((row_best == i) | (row_best == j)))
-        stale = np.union1d(stale, [i])
-        row_best[stale] = sim[stale].argmax(axis=1)
-        row_max[stale] = sim[stale, row_best[stale]]
-        # Other rows may have gained i as their best partner.
-        better = alive & (sim[:, i] > row_max)
-        row_best[better] = i
-        row_max[better] = sim[better, i]
+    for keep, gone, s in average_link(sim, sizes.copy(), w.threshold):
+        members[keep].extend(members[gone])
+        members[gone] = []
+        alive[gone] = False
+        lowest[keep] = min(lowest[keep], lowest[gone], s)
     if w.profile_merge > 0:
-        _merge_on_profile(units, unit_sizes, members, alive, lowest, w)
+        _merge_on_profile(units, sizes, members, alive, lowest, w)
     groups = []
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
@@ -165,6 +134,59 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
         if group.items or len(group.stories) > 1:
             groups.append(group)
     return groups
+
+
+def average_link(sim: np.ndarray, sizes: np.ndarray,
+                 threshold: float) -> list[tuple[int, int, float]]:
+    """Average-link merges down to ``threshold``: ``(kept, absorbed, similarity)``.
+
+    ``sim`` holds the average similarities of the starting clusters (weighted by
+    ``sizes``) and is overwritten. Nearest-neighbour chain: follow each cluster
+    to its most similar one until two clusters are each other's best, and merge
+    them. A cluster whose best similarity is under the threshold is done for
+    good: merging others can only average its similarities down.
+    """
+    np.fill_diagonal(sim, -np.inf)
+    merges: list[tuple[int, int, float]] = []
+    open_ = np.ones(len(sizes), dtype=bool)
+    next_start = 0
+    chain: list[int] = []
+    while True:
+        if not chain:
+            while next_start < len(sizes) and not open_[next_start]:
+                next_start += 1
+            if next_start == len(sizes):
+                return merges
+            chain.append(next_start)
+        a = chain[-1]
+        row = sim[a]
+        b = int(row.argmax())
+        s = row[b]
+        if len(chain) > 1 and row[chain[-2]] >= s:  # ties go back down the chain
+            b, s = chain[-2], row[chain[-2]]
+        if s < threshold:
+            chain.pop()
+            open_[a] = False
+            sim[a, :] = -np.inf
+            sim[:, a] = -np.inf
+            continue
+        if len(chain) < 2 or b != chain[-2]:
+            chain.append(b)
+            continue
+        chain.pop()
+        chain.pop()
+        keep, gone = min(a, b), max(a, b)
+        # Lance-Williams for average linkage: the size-weighted mean of the two rows.
+        merged = (sizes[keep] * sim[keep] + sizes[gone] * sim[gone]) / (sizes[keep] + sizes[gone])
+        sizes[keep] += sizes[gone]
+        merged[keep] = -np.inf
+        merged[~open_] = -np.inf
+        sim[keep, :] = merged
+        sim[:, keep] = merged
+        sim[gone, :] = -np.inf
+        sim[:, gone] = -np.inf
+        open_[gone] = False
+        merges.append((keep, gone, float(s)))
 
 
 def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[list[int]],
@@ -217,7 +239,8 @@ def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[lis
 def _centroid_cosines(sums) -> np.ndarray:
     """Cosines between the rows of a (dense or sparse) matrix of summed vectors."""
     if sparse.issparse(sums):
-        dots = (sums @ sums.T).toarray()
+        sums = sparse.csr_matrix(sums)
+        dots = sparse_dots(sums, sums)
     else:
         dots = np.asarray(sums @ sums.T)
     norms = np.sqrt(np.maximum(np.diag(dots), 0))

@@ -3,48 +3,46 @@
 Exact copies share the hash of their comparison form (see
 :func:`storyline.pipeline.normalize.comparison_form`). Near copies — the same
 sentence with a word changed, a name spelt differently, a clause added — are
-found with MinHash LSH over character 5-grams (datasketch), then confirmed on
-the estimated Jaccard similarity. Paraphrases (the same fact in other words)
-share few 5-grams and are left to the clusterer: they are different snippets.
+found with MinHash LSH over character 5-grams (rensa, a Rust MinHash: about
+twenty times faster than datasketch here, which made dedupe the slowest stage),
+then confirmed on the estimated Jaccard similarity and on the figures stated.
+Paraphrases (the same fact in other words) share few 5-grams and are left to
+the clusterer: they are different snippets.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterable
 
-import numpy as np
-from datasketch import MinHash, MinHashLSH
+from rensa import RMinHash, RMinHashLSH
 
 from storyline.pipeline.normalize import comparison_form
 from storyline.types import DuplicateMatch, Snippet
 
 NUM_PERM = 128
+SEED = 42  # stored signatures are compared with new ones: never change it
 SHINGLE = 5
-SCHEME = "affine32"  # stored signatures must be read back with the scheme that made them
+# 32 bands of 4 rows: a pair becomes a candidate with probability 1-(1-J^4)^32,
+# above 0.5 from J = 0.42, above 0.99 from J = 0.59 — below the 0.65 confirmation
+# threshold, so banding rarely hides a true near copy.
+NUM_BANDS = 32
+_STATE_PREFIX = b"Rensa:"  # older stores kept datasketch hash values instead
 
 
-def shingles(text: str) -> set[bytes]:
+def shingles(text: str) -> list[str]:
     form = comparison_form(text)
     if len(form) <= SHINGLE:
-        return {form.encode()}
-    return {form[i : i + SHINGLE].encode() for i in range(len(form) - SHINGLE + 1)}
+        return [form]
+    return [form[i : i + SHINGLE] for i in range(len(form) - SHINGLE + 1)]
 
 
-def _crc32(data: bytes) -> int:
-    # A fast, deterministic 32-bit hash (datasketch's default is SHA-1, ten
-    # times slower); signatures are stored, so Python's salted hash() won't do.
-    return zlib.crc32(data)
+def signatures(texts: list[str]) -> list[RMinHash]:
+    """MinHash signatures of many texts (one call into rensa for all of them)."""
+    return RMinHash.from_token_sets([shingles(t) for t in texts], NUM_PERM, SEED)
 
 
-def signatures(texts: list[str]) -> list[MinHash]:
-    """MinHash signatures of many texts, sharing one set of permutations."""
-    return MinHash.bulk([list(shingles(t)) for t in texts], num_perm=NUM_PERM, hashfunc=_crc32,
-                        scheme=SCHEME)
-
-
-def signature(text: str) -> MinHash:
+def signature(text: str) -> RMinHash:
     return signatures([text])[0]
 
 
@@ -56,13 +54,18 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(n.replace(",", "") for n in _NUMBER.findall(text))
 
 
-def signature_bytes(m: MinHash) -> bytes:
-    return m.hashvalues.astype(np.uint64).tobytes()
+def signature_bytes(m: RMinHash) -> bytes:
+    """rensa's own versioned serialisation (what pickle stores)."""
+    return m.__getstate__()
 
 
-def signature_from_bytes(blob: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64),
-                   scheme=SCHEME)
+def signature_from_bytes(blob: bytes) -> RMinHash | None:
+    """The stored signature, or None where an older storyline made it."""
+    if not blob.startswith(_STATE_PREFIX):
+        return None
+    m = RMinHash(NUM_PERM, SEED)
+    m.__setstate__(blob)  # the inverse of signature_bytes, as pickle uses it
+    return m
 
 
 class DuplicateIndex:
@@ -70,11 +73,9 @@ class DuplicateIndex:
 
     def __init__(self, threshold: float = 0.65) -> None:
         self.threshold = threshold
-        # The LSH band threshold sits below the confirmation threshold so that
-        # true near copies are rarely missed by banding.
-        self._lsh = MinHashLSH(threshold=max(0.4, threshold - 0.15), num_perm=NUM_PERM)
+        self._lsh = RMinHashLSH(threshold, NUM_PERM, NUM_BANDS)
         self._keys: dict[str, int] = {}
-        self._signatures: dict[int, MinHash] = {}
+        self._signatures: dict[int, RMinHash] = {}
         self._numbers: dict[int, frozenset[str]] = {}
 
     def __len__(self) -> int:
@@ -82,19 +83,26 @@ class DuplicateIndex:
 
     def load(self, rows: Iterable[tuple[int, str, bytes | None, str]]) -> None:
         """Fill from stored (snippet id, key, signature, text) rows."""
+        stale: list[tuple[int, str, str]] = []
         for snippet_id, key, blob, text in rows:
             self._keys[key] = snippet_id
-            if blob:
-                self.add(snippet_id, key, signature_from_bytes(blob), text)
+            sig = signature_from_bytes(blob) if blob else None
+            if sig is None:
+                stale.append((snippet_id, key, text))
+            else:
+                self.add(snippet_id, key, sig, text)
+        # Signatures from an older format are recomputed from the text (cheap).
+        for (snippet_id, key, text), sig in zip(stale, signatures([t for _, _, t in stale])):
+            self.add(snippet_id, key, sig, text)
 
-    def add(self, snippet_id: int, key: str, sig: MinHash, text: str) -> None:
+    def add(self, snippet_id: int, key: str, sig: RMinHash, text: str) -> None:
         self._keys[key] = snippet_id
         self._numbers[snippet_id] = numbers(text)
         if snippet_id not in self._signatures:
             self._signatures[snippet_id] = sig
             self._lsh.insert(snippet_id, sig)
 
-    def match(self, snippet: Snippet, sig: MinHash) -> DuplicateMatch:
+    def match(self, snippet: Snippet, sig: RMinHash) -> DuplicateMatch:
         """Is ``snippet`` a copy of a canonical snippet already indexed?"""
         exact = self._keys.get(snippet.key)
         if exact is not None:

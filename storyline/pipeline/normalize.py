@@ -37,7 +37,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def clean_text(text: str) -> str:
     """NFKC, plain quotes and dashes, single spaces, no boilerplate prefix."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch)[0] != "C")
+    if not text.isprintable():  # rare: walk the characters only then
+        text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch)[0] != "C")
     text = _SPACES.sub(" ", text).strip()
     for _ in range(2):  # "BREAKING: UPDATE 1-..." carries two
         stripped = _BOILERPLATE.sub("", text, count=1)

@@ -16,10 +16,23 @@ from pathlib import Path
 import numpy as np
 
 from storyline.store.schema import MIGRATIONS
+from storyline.types import Record
 
 
 class StoreError(RuntimeError):
     pass
+
+
+@dataclass
+class NewSnippet:
+    """A canonical snippet about to be written (its id handed out beforehand)."""
+
+    id: int
+    key: str
+    text: str
+    truncated: bool
+    batch_seq: int
+    minhash: bytes | None
 
 
 @dataclass
@@ -72,7 +85,9 @@ class StoryRow:
 class Store:
     """One storyline database. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+        """``durable=False`` is for a throwaway store (``storyline cluster``
+        without --db): no waiting for the disk, which a crash would make unreadable."""
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
@@ -81,7 +96,7 @@ class Store:
         )
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
         self._migrate()
@@ -177,27 +192,42 @@ class Store:
 
     # -- snippets and copies ----------------------------------------------
 
+    def next_snippet_id(self) -> int:
+        """The id the next added snippet gets (ids are handed out in order, so a
+        batch can number its snippets before writing them all at once)."""
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM snippets").fetchone()[0]
+
+    def add_snippets(self, rows: Iterable[NewSnippet]) -> None:
+        """Write canonical snippets with the ids given (see next_snippet_id)."""
+        rows = list(rows)
+        self.db.executemany(
+            "INSERT INTO snippets(id, key, text, truncated, batch_seq, minhash) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((r.id, r.key, r.text, int(r.truncated), r.batch_seq, r.minhash) for r in rows),
+        )
+        self.db.executemany("INSERT INTO snippets_fts(rowid, text) VALUES (?, ?)",
+                            ((r.id, r.text) for r in rows))
+
     def add_snippet(self, key: str, text: str, truncated: bool, batch_seq: int,
                     minhash: bytes | None) -> int:
-        cur = self.db.execute(
-            "INSERT INTO snippets(key, text, truncated, batch_seq, minhash) VALUES (?, ?, ?, ?, ?)",
-            (key, text, int(truncated), batch_seq, minhash),
-        )
-        snippet_id = cur.lastrowid
-        self.db.execute("INSERT INTO snippets_fts(rowid, text) VALUES (?, ?)", (snippet_id, text))
+        snippet_id = self.next_snippet_id()
+        self.add_snippets([NewSnippet(snippet_id, key, text, truncated, batch_seq, minhash)])
         return snippet_id
 
-    def add_copy(self, snippet_id: int, batch_seq: int, position: int, kind: str,
-                 similarity: float, record) -> int:
-        cur = self.db.execute(
+    def add_copies(self, rows: Iterable[tuple[int, int, int, str, float, Record]]) -> None:
+        """(snippet id, batch seq, position, kind, similarity, record) rows."""
+        self.db.executemany(
             "INSERT INTO copies(snippet_id, batch_seq, position, kind, similarity, external_id, "
             "source, url, published_at, title, raw_text, origin, line) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (snippet_id, batch_seq, position, kind, similarity, record.id, record.source,
-             record.url, record.published_at, record.title, record.text, record.origin,
-             record.line),
+            ((sid, seq, position, kind, similarity, r.id, r.source, r.url, r.published_at,
+              r.title, r.text, r.origin, r.line)
+             for sid, seq, position, kind, similarity, r in rows),
         )
-        return cur.lastrowid
+
+    def add_copy(self, snippet_id: int, batch_seq: int, position: int, kind: str,
+                 similarity: float, record: Record) -> None:
+        self.add_copies([(snippet_id, batch_seq, position, kind, similarity, record)])
 
     def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         self.db.executemany(
@@ -227,6 +257,10 @@ class Store:
             (snippet_id,),
         ).fetchone()
         return _snippet_row(row) if row else None
+
+    def snippet_stories(self) -> dict[int, int]:
+        """Snippet id -> the story it was put in (before following merges)."""
+        return dict(self.db.execute("SELECT id, story_id FROM snippets").fetchall())
 
     def story_snippets(self, story_id: int) -> list[SnippetRow]:
         rows = self.db.execute(
