@@ -356,12 +356,15 @@ class Engine:
             empty = sparse.csr_matrix((0, 2**20), dtype=np.float32)
             return clustering.StoryState([], np.zeros((0, dim), np.float32), empty, empty,
                                          np.zeros(0))
-        members = self.store.snippets_of_stories(ids)
-        feats = self._features([m.id for m in members], [m.text for m in members], learn=False)
+        members = self.store.members_of_stories(ids)
+        member_ids = [sid for sid, _ in members]
+        # Texts are read only where the counts are not cached (a new process).
+        texts = self.store.snippet_texts([s for s in member_ids if s not in self._count_cache])
+        feats = self._features(member_ids, [texts.get(s, "") for s in member_ids], learn=False)
         row = {sid: i for i, sid in enumerate(ids)}
         indicator = sparse.csr_matrix(
             (np.ones(len(members), np.float32),
-             ([row[m.story_id] for m in members], np.arange(len(members)))),
+             ([row[story] for _, story in members], np.arange(len(members)))),
             shape=(len(ids), len(members)),
         )
         return clustering.StoryState(

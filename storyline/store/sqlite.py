@@ -260,7 +260,7 @@ class Store:
 
     def snippet_stories(self) -> dict[int, int]:
         """Snippet id -> the story it was put in (before following merges)."""
-        return dict(self.db.execute("SELECT id, story_id FROM snippets").fetchall())
+        return {r[0]: r[1] for r in self.db.execute("SELECT id, story_id FROM snippets")}
 
     def story_snippets(self, story_id: int) -> list[SnippetRow]:
         rows = self.db.execute(
@@ -270,13 +270,22 @@ class Store:
         )
         return [_snippet_row(r) for r in rows]
 
-    def snippets_of_stories(self, story_ids: list[int]) -> list[SnippetRow]:
-        out: list[SnippetRow] = []
+    def members_of_stories(self, story_ids: list[int]) -> list[tuple[int, int]]:
+        """(snippet id, story id) of every snippet in these stories, by snippet id."""
+        out: list[tuple[int, int]] = []
         for chunk in _chunks(story_ids, 900):
             marks = ",".join("?" * len(chunk))
-            out.extend(_snippet_row(r) for r in self.db.execute(
-                f"SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
-                f"WHERE story_id IN ({marks}) ORDER BY id", chunk))
+            out.extend((r[0], r[1]) for r in self.db.execute(
+                f"SELECT id, story_id FROM snippets WHERE story_id IN ({marks})", chunk))
+        out.sort()
+        return out
+
+    def snippet_texts(self, snippet_ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(snippet_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            out.update((r[0], r[1]) for r in self.db.execute(
+                f"SELECT id, text FROM snippets WHERE id IN ({marks})", chunk))
         return out
 
     def copies_of(self, snippet_ids: list[int]) -> dict[int, list[CopyRow]]:
