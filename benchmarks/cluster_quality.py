@@ -3,6 +3,7 @@
     python benchmarks/cluster_quality.py                 # default and fast presets
     python benchmarks/cluster_quality.py --preset fast
     python benchmarks/cluster_quality.py --baselines     # + MiniLM agglomerative baseline
+                                                         #   and BERTopic (the bench extra)
 
 Each set runs through ``storyline.jobs.cluster_records`` (the code behind
 ``storyline cluster``) on a fresh store: seeds (2 batches), UCI News dev
@@ -76,19 +77,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", action="append", help="default and fast unless given")
     parser.add_argument("--weights", help="dense,terms,names,threshold"
-                        "[,linkage[,merge_terms,merge_dense,merge_names]] (tuning only)")
+                        "[,merge_terms,merge_dense,merge_names] (tuning only)")
     parser.add_argument("--only", help="run only the sets whose name holds this")
     parser.add_argument("--baselines", action="store_true",
-                        help="also MiniLM + agglomerative, threshold picked on the labels (*)")
+                        help="also MiniLM + agglomerative, threshold picked on the labels (*), "
+                        "and BERTopic where installed (pip install -e .[bench])")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a Config field (tuning only), e.g. lead_words=30")
     args = parser.parse_args()
     weights = None
     if args.weights:
-        d, t, n, th, link, *merge = args.weights.split(",") + ["average"][: 5 - len(
-            args.weights.split(","))]
-        weights = ClusterWeights(float(d), float(t), float(n), float(th), link,
-                                 *(float(x) for x in merge))
+        values = [float(x) for x in args.weights.split(",")]
+        weights = ClusterWeights(*values)
     sets = [s for s in all_sets() if not args.only or args.only in s.name]
     print(f"{'set':<14} {'preset':<8} {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6} {'pair F1':>7} "
           f"{'ARI':>6} {'items/s':>8}")
@@ -107,6 +107,16 @@ def main() -> None:
         for row in minilm_agglomerative(sets):
             _print(row)
         print("* offline, threshold picked on the labels; items/s counts encoding only")
+        try:
+            import bertopic  # noqa: F401
+        except ImportError:
+            print("BERTopic skipped: not installed (pip install -e .[bench])")
+        else:
+            from benchmarks.baseline_bertopic import NOTE, bertopic_baseline
+
+            for row in bertopic_baseline(sets):
+                _print(row)
+            print(NOTE)
 
 
 def _print(row: tuple) -> None:
