@@ -29,8 +29,9 @@ class Config:
     model: str = "minilm"
     weights: ClusterWeights = field(
         default_factory=lambda: ClusterWeights(
-            dense=0.5, terms=0.25, names=0.25, threshold=0.2,
+            dense=0.5, terms=0.25, names=0.25, threshold=0.175,
             profile_merge=0.2, profile_merge_dense=0.3, profile_merge_names=0.1,
+            distinct_min_size=5,
         )
     )
     lead_words: int = 60  # words of a snippet or article that represent it
@@ -61,6 +62,7 @@ PRESETS: dict[str, Config] = {
         weights=ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.15,
             profile_merge=0.2, profile_merge_dense=0.3, profile_merge_names=0.1,
+            distinct_min_size=5,
         ),
     ),
     "minilm": Config(

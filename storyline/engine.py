@@ -367,12 +367,15 @@ class Engine:
              ([row[story] for _, story in members], np.arange(len(members)))),
             shape=(len(ids), len(members)),
         )
+        present = feats.names.copy()
+        present.data[:] = 1
         return clustering.StoryState(
             ids=ids,
             dense=self.store.story_centroids(ids, dim),
             terms=(indicator @ feats.terms).tocsr(),
             names=(indicator @ feats.names).tocsr(),
             sizes=np.asarray(indicator.sum(axis=1)).ravel(),
+            named_by=(indicator @ present).tocsr(),
         )
 
     def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str],
@@ -392,6 +395,7 @@ class Engine:
         state = clustering.StoryState(
             ids=[state.ids[i] for i in keep], dense=state.dense[keep], terms=state.terms[keep],
             names=state.names[keep], sizes=state.sizes[keep],
+            named_by=state.named_by[keep] if state.named_by is not None else None,
         )
         raw_story_dense = raw_story_dense[keep]
         touched: set[int] = set()

@@ -83,3 +83,51 @@ def test_nearest_neighbour_chain_gives_the_greedy_clusters():
             members[gone] = []
         got = sorted(sorted(c) for c in members if c)
         assert got == _greedy_average_link(sim, sizes, threshold), trial
+
+
+def _event_features(groups):
+    """Items with near-identical embeddings; group g names name 0 (shared) and 1+2g, 2+2g."""
+    rows, cols = [], []
+    dense = []
+    for g, size in enumerate(groups):
+        for _ in range(size):
+            r = len(dense)
+            dense.append([1.0, 0.05 * g, 0.0])
+            rows += [r, r, r]
+            cols += [0, 1 + 2 * g, 2 + 2 * g]
+    names = sparse.csr_matrix((np.full(len(rows), 1 / np.sqrt(3), np.float32), (rows, cols)),
+                              shape=(len(dense), N_FEATURES))
+    f = feats(dense)
+    return Features(dense=f.dense, terms=f.terms, names=names)
+
+
+def test_two_events_of_one_kind_stay_apart():
+    # Ten near-identical snippets, five naming one pair of participants and five
+    # another: one story by similarity, two events by their names.
+    w = ClusterWeights(dense=0.5, terms=0.0, names=0.5, threshold=0.3, distinct_min_size=5)
+    batch = _event_features([5, 5])
+    groups = cluster_batch(stories(np.zeros((0, 3)), []), batch, w)
+    assert sorted(g.items for g in groups) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    # Without the rule, or below the size where names are evidence, they merge.
+    for rule in (ClusterWeights(dense=0.5, terms=0.0, names=0.5, threshold=0.3),
+                 ClusterWeights(dense=0.5, terms=0.0, names=0.5, threshold=0.3,
+                                distinct_min_size=6)):
+        assert [g.items for g in cluster_batch(stories(np.zeros((0, 3)), []), batch, rule)] \
+            == [list(range(10))]
+
+
+def test_a_story_keeps_apart_from_a_new_event_of_its_kind():
+    w = ClusterWeights(dense=0.5, terms=0.0, names=0.5, threshold=0.3, distinct_min_size=5)
+    old = _event_features([6])
+    new = _event_features([0, 5])
+    present = old.names.copy()
+    present.data[:] = 1
+    story = StoryState(ids=[100], dense=old.dense.sum(axis=0, keepdims=True),
+                       terms=sparse.csr_matrix((1, N_FEATURES), dtype=np.float32),
+                       names=sparse.csr_matrix(old.names.sum(axis=0)), sizes=np.array([6.0]),
+                       named_by=sparse.csr_matrix(present.sum(axis=0)))
+    groups = cluster_batch(story, new, w)
+    assert [(g.stories, g.items) for g in groups] == [([], [0, 1, 2, 3, 4])]
+    # The same five snippets naming the story's participants join it.
+    same = _event_features([5])
+    assert [(g.stories, g.items) for g in cluster_batch(story, same, w)] == [([0], [0, 1, 2, 3, 4])]

@@ -17,6 +17,7 @@ weighted, pre-formed clusters, which is why the loop is written here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,16 @@ class ClusterWeights:
     profile_merge_dense: float = 0.0
     profile_merge_names: float = 0.0  # and names/numbers profiles must overlap this much
     profile_merge_min_size: int = 2  # a centroid of one or two snippets is no profile
+    # Two events of one kind ("Jackman to host the Oscars", "DeGeneres to host the
+    # Oscars") share words and meaning; what tells them apart is that each keeps
+    # naming its own participants, places and figures. Two clusters of at least
+    # ``distinct_min_size`` snippets stay apart when each has ``distinct_names``
+    # names of its own: named by at least ``distinct_share`` of its snippets and
+    # by at most ``distinct_other`` of the other's. 0 disables.
+    distinct_min_size: int = 0
+    distinct_names: int = 2
+    distinct_share: float = 0.5
+    distinct_other: float = 0.1
 
 
 @dataclass
@@ -50,6 +61,8 @@ class StoryState:
     terms: sparse.csr_matrix  # (k, V) sums
     names: sparse.csr_matrix
     sizes: np.ndarray  # (k,) members in the sums
+    # (k, V) how many members name each name (ClusterWeights.distinct_*); None: unknown
+    named_by: sparse.csr_matrix | None = None
 
 
 @dataclass
@@ -113,16 +126,19 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
         names=sparse.vstack([stories.names, batch.names]).tocsr() if k else batch.names,
     )
     sim = pairwise(units, units, w) / np.outer(sizes, sizes)
+    keep_apart = None
+    if w.distinct_min_size:
+        keep_apart = DistinctEvents(_named_by(stories, batch), sizes, w)
     members: list[list[int]] = [[i] for i in range(k + n)]
     lowest = np.ones(k + n)
     alive = np.ones(k + n, dtype=bool)
-    for keep, gone, s in average_link(sim, sizes.copy(), w.threshold):
+    for keep, gone, s in average_link(sim, sizes.copy(), w.threshold, keep_apart):
         members[keep].extend(members[gone])
         members[gone] = []
         alive[gone] = False
         lowest[keep] = min(lowest[keep], lowest[gone], s)
     if w.profile_merge > 0:
-        _merge_on_profile(units, sizes, members, alive, lowest, w)
+        _merge_on_profile(units, sizes, members, alive, lowest, w, keep_apart)
     groups = []
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
@@ -136,8 +152,10 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
     return groups
 
 
-def average_link(sim: np.ndarray, sizes: np.ndarray,
-                 threshold: float) -> list[tuple[int, int, float]]:
+def average_link(
+    sim: np.ndarray, sizes: np.ndarray, threshold: float,
+    keep_apart: Callable[[list[int], list[int]], bool] | None = None,
+) -> list[tuple[int, int, float]]:
     """Average-link merges down to ``threshold``: ``(kept, absorbed, similarity)``.
 
     ``sim`` holds the average similarities of the starting clusters (weighted by
@@ -145,9 +163,12 @@ def average_link(sim: np.ndarray, sizes: np.ndarray,
     to its most similar one until two clusters are each other's best, and merge
     them. A cluster whose best similarity is under the threshold is done for
     good: merging others can only average its similarities down.
+    ``keep_apart(members_a, members_b)`` may veto a merge; the two clusters, and
+    any clusters they grow into, then stay apart.
     """
     np.fill_diagonal(sim, -np.inf)
     merges: list[tuple[int, int, float]] = []
+    members = [[i] for i in range(len(sizes))]
     open_ = np.ones(len(sizes), dtype=bool)
     next_start = 0
     chain: list[int] = []
@@ -173,6 +194,11 @@ def average_link(sim: np.ndarray, sizes: np.ndarray,
         if len(chain) < 2 or b != chain[-2]:
             chain.append(b)
             continue
+        if keep_apart is not None and keep_apart(members[a], members[b]):
+            # -inf survives the averaging below: what holds a stays apart from b.
+            sim[a, b] = sim[b, a] = -np.inf
+            chain = [a]
+            continue
         chain.pop()
         chain.pop()
         keep, gone = min(a, b), max(a, b)
@@ -186,11 +212,59 @@ def average_link(sim: np.ndarray, sizes: np.ndarray,
         sim[gone, :] = -np.inf
         sim[:, gone] = -np.inf
         open_[gone] = False
+        members[keep].extend(members[gone])
+        members[gone] = []
         merges.append((keep, gone, float(s)))
 
 
+class DistinctEvents:
+    """The veto of ClusterWeights.distinct_*: are two clusters two events of one kind?
+
+    ``named_by`` row u counts the snippets of starting cluster u that name each
+    name (columns); ``sizes`` their snippets.
+    """
+
+    def __init__(self, named_by: sparse.csr_matrix, sizes: np.ndarray, w: ClusterWeights) -> None:
+        self.named_by = named_by
+        self.sizes = sizes
+        self.w = w
+
+    def _share(self, units: list[int]) -> tuple[float, np.ndarray]:
+        size = float(self.sizes[units].sum())
+        counts = np.asarray(self.named_by[units].sum(axis=0)).ravel()
+        return size, counts / size
+
+    def __call__(self, a: list[int], b: list[int]) -> bool:
+        w = self.w
+        if (self.sizes[a].sum() < w.distinct_min_size
+                or self.sizes[b].sum() < w.distinct_min_size):
+            return False
+        _, share_a = self._share(a)
+        _, share_b = self._share(b)
+        own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
+        if own_a < w.distinct_names:
+            return False
+        own_b = np.count_nonzero((share_b >= w.distinct_share) & (share_a <= w.distinct_other))
+        return own_b >= w.distinct_names
+
+
+def _named_by(stories: StoryState, batch: Features) -> sparse.csr_matrix:
+    """Per starting cluster, how many snippets name each name, over the names used."""
+    present = batch.names.copy().tocsr()
+    present.data[:] = 1
+    if len(stories.ids):
+        named = stories.named_by
+        if named is None:
+            named = sparse.csr_matrix((len(stories.ids), present.shape[1]), dtype=np.float32)
+        present = sparse.vstack([named, present]).tocsr()
+    used, inverse = np.unique(present.indices[: present.indptr[-1]], return_inverse=True)
+    return sparse.csr_matrix((present.data[: len(inverse)].astype(np.float32), inverse,
+                              present.indptr), shape=(present.shape[0], max(len(used), 1)))
+
+
 def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[list[int]],
-                      alive: np.ndarray, lowest: np.ndarray, w: ClusterWeights) -> None:
+                      alive: np.ndarray, lowest: np.ndarray, w: ClusterWeights,
+                      keep_apart: Callable[[list[int], list[int]], bool] | None = None) -> None:
     """Merge clusters that share their word profile (see ClusterWeights.profile_merge).
 
     Average linkage punishes a broad story for its breadth; the centroid of its
@@ -227,6 +301,8 @@ def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[lis
     for a, b in zip(a_idx[order], b_idx[order]):
         ra, rb = find(int(a)), find(int(b))
         if ra == rb:
+            continue
+        if keep_apart is not None and keep_apart(members[rows[ra]], members[rows[rb]]):
             continue
         parent[rb] = ra
         keep, gone = rows[ra], rows[rb]
