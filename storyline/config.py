@@ -30,7 +30,7 @@ class Config:
     weights: ClusterWeights = field(
         default_factory=lambda: ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.175,
-            profile_merge=0.2, profile_merge_dense=0.3, profile_merge_names=0.1,
+            profile_merge=0.15, profile_merge_dense=0.3, profile_merge_names=0.1,
             distinct_min_size=5,
         )
     )
@@ -61,7 +61,7 @@ PRESETS: dict[str, Config] = {
         preset="fast", model="static", extract_facts=False,
         weights=ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.15,
-            profile_merge=0.2, profile_merge_dense=0.3, profile_merge_names=0.1,
+            profile_merge=0.15, profile_merge_dense=0.3, profile_merge_names=0.1,
             distinct_min_size=5,
         ),
     ),
