@@ -228,19 +228,29 @@ class DistinctEvents:
         self.named_by = named_by
         self.sizes = sizes
         self.w = w
+        # Name counts per cluster, by its first unit. Clusters only grow, at the
+        # end of their unit lists, so a count is brought up to date by its tail.
+        self._counts: dict[int, tuple[int, np.ndarray, float]] = {}
 
-    def _share(self, units: list[int]) -> tuple[float, np.ndarray]:
-        size = float(self.sizes[units].sum())
-        counts = np.asarray(self.named_by[units].sum(axis=0)).ravel()
-        return size, counts / size
+    def _share(self, units: list[int]) -> np.ndarray:
+        seen, counts, size = self._counts.get(units[0], (0, 0.0, 0.0))
+        if seen < len(units):
+            tail = units[seen:]
+            m = self.named_by
+            # Row slices by hand: scipy's fancy indexing costs more than the sum.
+            cols = np.concatenate([m.indices[m.indptr[u]:m.indptr[u + 1]] for u in tail])
+            vals = np.concatenate([m.data[m.indptr[u]:m.indptr[u + 1]] for u in tail])
+            counts = counts + np.bincount(cols, weights=vals, minlength=m.shape[1])
+            size = size + float(self.sizes[tail].sum())
+            self._counts[units[0]] = (len(units), counts, size)
+        return counts / size
 
     def __call__(self, a: list[int], b: list[int]) -> bool:
         w = self.w
         if (self.sizes[a].sum() < w.distinct_min_size
                 or self.sizes[b].sum() < w.distinct_min_size):
             return False
-        _, share_a = self._share(a)
-        _, share_b = self._share(b)
+        share_a, share_b = self._share(a), self._share(b)
         own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
         if own_a < w.distinct_names:
             return False
