@@ -126,17 +126,16 @@ def test_kill_mid_ingest_then_rerun_completes_once(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "ingest", "--fast", "--db",
                              str(db), str(batch)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    time.sleep(5)
-    killed = proc.poll() is None
+    time.sleep(3)  # start-up takes about one second, the batch several
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with Store(db) as store:
         assert store.check() == []
         counts = store.counts()
-        assert counts["batches"] in (0, 1)
-        if killed:
-            assert counts == {"batches": 0, "snippets": 0, "copies": 0, "stories": 0,
-                              "merges": 0}
+        # All or nothing: the batch is one transaction (the kill may, rarely, come
+        # after its commit).
+        assert counts == {"batches": 0, "snippets": 0, "copies": 0, "stories": 0,
+                          "merges": 0} or (counts["batches"], counts["copies"]) == (1, 6_000)
     run_cli("ingest", "--fast", "--db", str(db), str(batch))
     run_cli("ingest", "--fast", "--db", str(db), str(batch))
     with Store(db) as store:
