@@ -35,7 +35,9 @@ class Config:
         )
     )
     lead_words: int = 60  # words of a snippet or article that represent it
-    mean_prior_docs: int = 200  # see Engine._dense_mean
+    # Embeddings are centred on the stream's running mean, shrunk towards zero by
+    # this many zero vectors while the stream is young (see Engine._dense_mean).
+    mean_prior_docs: int = 200
     near_duplicate_jaccard: float = 0.65  # estimated Jaccard of character 5-grams
     # A story with no new snippet for this many batches goes dormant: new
     # snippets no longer join it (a later event of its kind starts a new story).
@@ -59,6 +61,9 @@ PRESETS: dict[str, Config] = {
     "default": Config(),
     "fast": Config(
         preset="fast", model="static", extract_facts=False,
+        # Static embeddings of unrelated texts share a strong common direction
+        # (mean cosine about 0.4): centre them early, or a young stream is one story.
+        mean_prior_docs=20,
         weights=ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.15,
             profile_merge=0.15, profile_merge_dense=0.3, profile_merge_names=0.1,
