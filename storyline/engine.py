@@ -20,6 +20,7 @@ from storyline.config import Config
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
+from storyline.pipeline.facts_worker import read_facts
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
 from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, names, words
@@ -239,6 +240,8 @@ class Engine:
         report.new_snippets = len(new_ids)
         store.add_batch(name, seq, digest, len(records),
                         datetime.now(UTC).isoformat(timespec="seconds"), origin)
+        # Facts are read by a worker process while this one clusters the batch.
+        facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
         touched: set[int] = set()
         size = self.config.chunk_size
         for start in range(0, len(new_ids), size):
@@ -248,8 +251,8 @@ class Engine:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
         if self.config.describe:
             self._describe(seq, touched, set(new_ids))
-        if self.config.extract_facts and new_ids:
-            self._store_facts(new_ids, new_texts)
+        if facts_job is not None:
+            self.store.set_facts(zip(new_ids, facts_job.result()))
             if progress:
                 progress("facts", len(new_ids), len(new_ids))
         terms, names_ = self._load_weights()

@@ -526,3 +526,46 @@ def test_to_json_keeps_explicit_null_id():
         "attributions": [],
         "entities": [],
     }
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def test_worker_reads_the_same_facts(extractor):
+    from storyline.pipeline.facts_worker import read_facts
+
+    texts = ["About 300 North Korean soldiers were killed, South Korea's spy agency said.",
+             "", "Fed holds rates steady"]
+    expected = [json.dumps(f.to_record(), ensure_ascii=False)
+                for f in extractor.extract_many(texts)]
+    assert read_facts(texts).result() == expected
+
+
+def test_worker_leaves_with_its_engine_process(tmp_path):
+    """kill -9 the process that started the worker: the worker does not linger."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys\n"
+              "from storyline.pipeline import facts_worker\n"
+              "facts_worker.warm_up()\n"
+              "print(*[p.pid for p in facts_worker._POOL._processes.values()], flush=True)\n"
+              "sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    worker = int(proc.stdout.readline())
+    os.kill(worker, 0)  # alive
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the facts worker outlived its engine's process")
