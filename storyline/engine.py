@@ -269,8 +269,7 @@ class Engine:
 
     def _store_facts(self, ids: list[int], texts: list[str]) -> dict:
         extracted = self.fact_extractor.extract_many(texts)
-        self.store.set_facts((sid, json.dumps(f.to_record(), ensure_ascii=False))
-                             for sid, f in zip(ids, extracted))
+        self.store.set_facts((sid, f.to_stored()) for sid, f in zip(ids, extracted))
         return dict(zip(ids, extracted))
 
     def snippet_facts(self, ids: list[int]) -> dict:
@@ -282,7 +281,8 @@ class Engine:
         out = {sid: SnippetFacts.from_record(json.loads(data)) for sid, data in stored.items()}
         missing = [sid for sid in ids if sid not in out]
         if missing:
-            texts = [self.store.snippet(sid).text for sid in missing]
+            by_id = self.store.snippet_texts(missing)
+            texts = [by_id[sid] for sid in missing]
             with self.store.transaction():
                 out.update(self._store_facts(missing, texts))
         return out
@@ -324,9 +324,10 @@ class Engine:
         # Gather the rows chunk by chunk (scipy row indexing), then restore the order.
         where = np.array([self._count_cache[sid] for sid in ids], dtype=np.int64).reshape(-1, 2)
         order = np.argsort(where[:, 0], kind="stable")
+        chunks, rows_of = where[order, 0], where[order, 1]
         parts_t, parts_n = [], []
-        for chunk in np.unique(where[:, 0]):
-            rows = where[order, 1][where[order, 0] == chunk]
+        for chunk in np.unique(chunks):
+            rows = rows_of[chunks == chunk]
             t_counts, n_counts = self._count_chunks[chunk]
             parts_t.append(t_counts[rows])
             parts_n.append(n_counts[rows])
@@ -370,15 +371,13 @@ class Engine:
              ([row[story] for _, story in members], np.arange(len(members)))),
             shape=(len(ids), len(members)),
         )
-        present = feats.names.copy()
-        present.data[:] = 1
         return clustering.StoryState(
             ids=ids,
             dense=self.store.story_centroids(ids, dim),
             terms=(indicator @ feats.terms).tocsr(),
             names=(indicator @ feats.names).tocsr(),
             sizes=np.asarray(indicator.sum(axis=1)).ravel(),
-            named_by=(indicator @ present).tocsr(),
+            named_by=(indicator @ clustering.mentions(feats.names)).tocsr(),
         )
 
     def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str],

@@ -4,6 +4,7 @@ import pytest
 
 from storyline.store import Store, StoreError
 from storyline.store.schema import MIGRATIONS
+from storyline.store.sqlite import NewSnippet
 from storyline.types import Record
 
 
@@ -25,8 +26,9 @@ def test_a_failed_transaction_leaves_nothing(db):
     with Store(db) as store:
         with pytest.raises(RuntimeError), store.transaction():
             store.add_batch("b", 1, "d", 1, "now", None)
-            sid = store.add_snippet("k", "text", False, 1, None)
-            store.add_copy(sid, 1, 0, "original", 1.0, Record(text="text", batch="b"))
+            sid = store.next_snippet_id()
+            store.add_snippets([NewSnippet(sid, "k", "text", False, 1, None)])
+            store.add_copies([(sid, 1, 0, "original", 1.0, Record(text="text", batch="b"))])
             raise RuntimeError("crash")
         assert store.counts() == {"batches": 0, "snippets": 0, "copies": 0, "stories": 0,
                                   "merges": 0}

@@ -90,14 +90,28 @@ def sparse_dots(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
     The hashed views have 2**20 columns; scipy's product walks a pointer per
     column, which made it the slowest step of clustering a batch.
     """
-    a_idx, b_idx = a.indices[: a.indptr[-1]], b.indices[: b.indptr[-1]]
-    used, inverse = np.unique(np.concatenate([a_idx, b_idx]), return_inverse=True)
-    width = max(len(used), 1)
-    a = sparse.csr_matrix((a.data[: len(a_idx)], inverse[: len(a_idx)], a.indptr),
-                          shape=(a.shape[0], width))
-    b = sparse.csr_matrix((b.data[: len(b_idx)], inverse[len(a_idx):], b.indptr),
-                          shape=(b.shape[0], width))
+    a, b = compact_columns(a, b)
     return (a @ b.T).toarray()
+
+
+def compact_columns(*matrices: sparse.csr_matrix) -> list[sparse.csr_matrix]:
+    """The CSR matrices renumbered onto the columns any of them uses, in order."""
+    indices = [m.indices[: m.indptr[-1]] for m in matrices]
+    used, inverse = np.unique(np.concatenate(indices), return_inverse=True)
+    width = max(len(used), 1)
+    out, start = [], 0
+    for m, idx in zip(matrices, indices):
+        out.append(sparse.csr_matrix((m.data[: len(idx)], inverse[start:start + len(idx)],
+                                      m.indptr), shape=(m.shape[0], width)))
+        start += len(idx)
+    return out
+
+
+def mentions(names: sparse.csr_matrix) -> sparse.csr_matrix:
+    """1 where a snippet names a name (the names view, weights dropped)."""
+    present = sparse.csr_matrix(names, dtype=np.float32, copy=True)
+    present.data[:] = 1
+    return present
 
 
 def candidate_stories(
@@ -260,16 +274,13 @@ class DistinctEvents:
 
 def _named_by(stories: StoryState, batch: Features) -> sparse.csr_matrix:
     """Per starting cluster, how many snippets name each name, over the names used."""
-    present = batch.names.copy().tocsr()
-    present.data[:] = 1
+    present = mentions(batch.names)
     if len(stories.ids):
         named = stories.named_by
         if named is None:
             named = sparse.csr_matrix((len(stories.ids), present.shape[1]), dtype=np.float32)
         present = sparse.vstack([named, present]).tocsr()
-    used, inverse = np.unique(present.indices[: present.indptr[-1]], return_inverse=True)
-    return sparse.csr_matrix((present.data[: len(inverse)].astype(np.float32), inverse,
-                              present.indptr), shape=(present.shape[0], max(len(used), 1)))
+    return compact_columns(present)[0]
 
 
 def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[list[int]],

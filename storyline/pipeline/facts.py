@@ -22,6 +22,7 @@ two statements about the same thing whose value intervals cannot both hold.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 import threading
@@ -109,6 +110,10 @@ class SnippetFacts:
     def to_record(self) -> dict[str, Any]:
         """Lossless dict (canonical names and range bounds included), for storage."""
         return asdict(self)
+
+    def to_stored(self) -> str:
+        """:meth:`to_record` as the JSON the store keeps."""
+        return json.dumps(self.to_record(), ensure_ascii=False)
 
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> SnippetFacts:

@@ -10,7 +10,6 @@ started, or it dies, the facts are read in this process.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import threading
@@ -30,7 +29,7 @@ def facts_json(texts: list[str]) -> list[str]:
         from storyline.pipeline.facts import FactExtractor
 
         _EXTRACTOR = FactExtractor()
-    return [json.dumps(f.to_record(), ensure_ascii=False) for f in _EXTRACTOR.extract_many(texts)]
+    return [f.to_stored() for f in _EXTRACTOR.extract_many(texts)]
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -208,12 +208,6 @@ class Store:
         self.db.executemany("INSERT INTO snippets_fts(rowid, text) VALUES (?, ?)",
                             ((r.id, r.text) for r in rows))
 
-    def add_snippet(self, key: str, text: str, truncated: bool, batch_seq: int,
-                    minhash: bytes | None) -> int:
-        snippet_id = self.next_snippet_id()
-        self.add_snippets([NewSnippet(snippet_id, key, text, truncated, batch_seq, minhash)])
-        return snippet_id
-
     def add_copies(self, rows: Iterable[tuple[int, int, int, str, float, Record]]) -> None:
         """(snippet id, batch seq, position, kind, similarity, record) rows."""
         self.db.executemany(
@@ -224,10 +218,6 @@ class Store:
               r.title, r.text, r.origin, r.line)
              for sid, seq, position, kind, similarity, r in rows),
         )
-
-    def add_copy(self, snippet_id: int, batch_seq: int, position: int, kind: str,
-                 similarity: float, record: Record) -> None:
-        self.add_copies([(snippet_id, batch_seq, position, kind, similarity, record)])
 
     def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         self.db.executemany(

@@ -65,6 +65,32 @@ def stored_model(db: Path) -> str | None:
     return _MODEL_OF_ENCODER.get(name, name if name.startswith("st:") else None)
 
 
+class _Recent:
+    """The last ``size`` answers used, safe to share between request threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[bool, Any]:
+        with self._lock:
+            if key not in self._items:
+                return False, None
+            self._items.move_to_end(key)
+            return True, self._items[key]
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 class StoreAccess:
     """Readers, the writer and the caches of one server over one store file."""
 
@@ -84,9 +110,8 @@ class StoreAccess:
         self._encoder: Any = None
         self._encoder_failed = False
         self._encoder_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._facts: OrderedDict[tuple, list] = OrderedDict()
-        self._memo: OrderedDict[tuple, Any] = OrderedDict()
+        self._facts = _Recent(512)
+        self._memo = _Recent(256)
         # Called (in a thread of their own) after each ingest through this object.
         self.after_write: list[Callable[[], None]] = []
         self.closed = False
@@ -154,22 +179,16 @@ class StoreAccess:
         """``compute()``, kept for this version of the store (the story list: its first
         page is what most requests ask, and it only changes when a batch comes)."""
         key = (self.version(sl), *key)
-        with self._cache_lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
-        value = compute()
-        with self._cache_lock:
-            self._memo[key] = value
-            while len(self._memo) > 256:
-                self._memo.popitem(last=False)
+        found, value = self._memo.get(key)
+        if not found:
+            value = compute()
+            self._memo.put(key, value)
         return value
 
     def clear_caches(self) -> None:
         """Forget the story lists and facts kept (the benchmark times cold answers)."""
-        with self._cache_lock:
-            self._memo.clear()
-            self._facts.clear()
+        self._memo.clear()
+        self._facts.clear()
 
     def facts(self, detail: StoryDetail) -> list | None:
         """``Storyline.facts`` of a story, kept until the story changes; None when the
@@ -181,10 +200,9 @@ class StoreAccess:
         the store's busy timeout); the engine's in-memory state is not involved.
         """
         key = (detail.id, detail.size, detail.copies, detail.last_batch)
-        with self._cache_lock:
-            if key in self._facts:
-                self._facts.move_to_end(key)
-                return self._facts[key]
+        found, rows = self._facts.get(key)
+        if found:
+            return rows
         with self.connection() as sl:
             try:
                 rows = sl.facts(detail.id)
@@ -193,10 +211,7 @@ class StoreAccess:
                 return None
             except LookupError:  # merged away since: the next page view shows the survivor
                 return None
-        with self._cache_lock:
-            self._facts[key] = rows
-            while len(self._facts) > 512:
-                self._facts.popitem(last=False)
+        self._facts.put(key, rows)
         return rows
 
     # -- writing ----------------------------------------------------------
