@@ -31,7 +31,7 @@ class Config:
         default_factory=lambda: ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.175,
             profile_merge=0.15, profile_merge_dense=0.3, profile_merge_names=0.1,
-            distinct_min_size=5,
+            distinct_min_size=5, split_ratio=0.7,
         )
     )
     lead_words: int = 60  # words of a snippet or article that represent it
@@ -67,7 +67,7 @@ PRESETS: dict[str, Config] = {
         weights=ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.15,
             profile_merge=0.15, profile_merge_dense=0.3, profile_merge_names=0.1,
-            distinct_min_size=5,
+            distinct_min_size=5, split_ratio=0.7,
         ),
     ),
     "minilm": Config(

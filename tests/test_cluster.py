@@ -3,7 +3,13 @@
 import numpy as np
 from scipy import sparse
 
-from storyline.pipeline.cluster import ClusterWeights, StoryState, average_link, cluster_batch
+from storyline.pipeline.cluster import (
+    ClusterWeights,
+    StoryState,
+    average_link,
+    cluster_batch,
+    two_events,
+)
 from storyline.pipeline.represent import N_FEATURES, Features
 
 W = ClusterWeights(dense=1.0, terms=0.0, names=0.0, threshold=0.5)
@@ -131,3 +137,52 @@ def test_a_story_keeps_apart_from_a_new_event_of_its_kind():
     # The same five snippets naming the story's participants join it.
     same = _event_features([5])
     assert [(g.stories, g.items) for g in cluster_batch(story, same, w)] == [([0], [0, 1, 2, 3, 4])]
+
+
+def _two_kinds(spread: float) -> Features:
+    """Six snippets of one event and six of another: names of their own, embeddings
+    ``spread`` apart."""
+    f = _event_features([6, 6])
+    dense = np.array([[1.0, spread if i < 6 else -spread, 0.0] for i in range(12)], np.float32)
+    return Features(dense=dense / np.linalg.norm(dense, axis=1, keepdims=True),
+                    terms=f.terms, names=f.names)
+
+
+def test_a_cluster_holding_two_events_is_split_by_their_names():
+    w = ClusterWeights(dense=0.5, terms=0.0, names=0.5, threshold=0.3, distinct_min_size=5,
+                       split_ratio=0.7)
+    batch = _two_kinds(spread=0.3)
+    named = sparse.csr_matrix(batch.names)
+    named.data[:] = 1
+    in_a = two_events(np.arange(12), batch, named, w)
+    assert in_a is not None and sorted([list(np.flatnonzero(in_a)), list(np.flatnonzero(~in_a))]) \
+        == [list(range(6)), list(range(6, 12))]
+    # Halves that are as close across as within are one story told two ways.
+    close = ClusterWeights(dense=0.8, terms=0.0, names=0.2, threshold=0.3, distinct_min_size=5,
+                           split_ratio=0.7)
+    assert two_events(np.arange(12), _two_kinds(spread=0.0), named, close) is None
+    # One event (everyone names the same names) has no split.
+    one = _event_features([12])
+    named_one = sparse.csr_matrix(one.names)
+    named_one.data[:] = 1
+    assert two_events(np.arange(12), one, named_one, w) is None
+
+
+def test_cluster_batch_splits_a_mixed_cluster_but_never_a_story():
+    # Snippet 6 names the second event's names but reads like the first, so it
+    # joins the first event while the second is still too small for the veto,
+    # and the second event follows it in. The split pass parts them again.
+    w = ClusterWeights(dense=0.8, terms=0.0, names=0.2, threshold=0.3, distinct_min_size=6)
+    batch = _two_kinds(spread=0.5)
+    batch.dense[6] = batch.dense[0]
+    merged = cluster_batch(stories(np.zeros((0, 3)), []), batch, w)
+    assert [g.items for g in merged] == [list(range(12))]
+    split = ClusterWeights(dense=0.8, terms=0.0, names=0.2, threshold=0.3, distinct_min_size=6,
+                           split_ratio=0.8)
+    groups = cluster_batch(stories(np.zeros((0, 3)), []), batch, split)
+    assert sorted(g.items for g in groups) == [list(range(6)), list(range(6, 12))]
+    # The same snippets joining a live story stay with it: stories never split.
+    state = stories([[1.0, 0.0, 0.0]], [1])
+    state.named_by = sparse.csr_matrix((1, N_FEATURES), dtype=np.float32)
+    groups = cluster_batch(state, batch, split)
+    assert [(g.stories, g.items) for g in groups] == [([0], list(range(12)))]

@@ -50,6 +50,13 @@ class ClusterWeights:
     distinct_names: int = 2
     distinct_share: float = 0.5
     distinct_other: float = 0.1
+    # The veto comes too late where one event's first snippets joined the other
+    # while both were small. So a new cluster of at least twice
+    # ``distinct_min_size`` snippets is split in two when two of its names part
+    # it into halves that pass the veto and are far closer within than between:
+    # the mean similarity across the halves at most ``split_ratio`` times the
+    # mean within the looser half. 0 disables.
+    split_ratio: float = 0.0
 
 
 @dataclass
@@ -153,6 +160,8 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
         lowest[keep] = min(lowest[keep], lowest[gone], s)
     if w.profile_merge > 0:
         _merge_on_profile(units, sizes, members, alive, lowest, w, keep_apart)
+    if keep_apart is not None and w.split_ratio > 0:
+        _split_two_events(units, k, members, alive, lowest, keep_apart.named_by, w)
     groups = []
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
@@ -270,6 +279,77 @@ class DistinctEvents:
             return False
         own_b = np.count_nonzero((share_b >= w.distinct_share) & (share_a <= w.distinct_other))
         return own_b >= w.distinct_names
+
+
+def _split_two_events(units: Features, k: int, members: list[list[int]], alive: np.ndarray,
+                      lowest: np.ndarray, named_by: sparse.csr_matrix, w: ClusterWeights) -> None:
+    """Split new clusters that hold two events (see ClusterWeights.split_ratio).
+
+    Clusters holding a live story are left whole: stories never split.
+    """
+    free = [j for j in range(len(members)) if not alive[j] and not members[j]]
+    for idx in np.flatnonzero(alive):
+        unit_ids = members[idx]
+        if min(unit_ids) < k or len(unit_ids) < 2 * w.distinct_min_size:
+            continue
+        in_a = two_events(np.asarray(unit_ids), units, named_by, w)
+        if in_a is None:
+            continue
+        spare = free.pop()  # every merge freed a slot, and this cluster took several
+        members[idx] = [u for u, a in zip(unit_ids, in_a) if a]
+        members[spare] = [u for u, a in zip(unit_ids, in_a) if not a]
+        alive[spare] = True
+        lowest[spare] = lowest[idx]
+
+
+def two_events(ids: np.ndarray, units: Features, named_by: sparse.csr_matrix,
+               w: ClusterWeights, candidates: int = 16) -> np.ndarray | None:
+    """The best split of single snippets ``ids`` into two events, as a mask of
+    the first half, or None when no split passes ClusterWeights.split_ratio.
+
+    Each pair of often-named names that are (almost) never named together
+    seeds a split: the snippets naming one or the other, the rest going to the
+    half they are closer to on average. The split whose halves are furthest
+    apart for their cohesion wins.
+    """
+    named = compact_columns(named_by[ids].tocsr())[0].toarray() > 0
+    cover = named.sum(axis=0)
+    names_ = np.flatnonzero(cover >= w.distinct_share * w.distinct_min_size)
+    names_ = names_[np.argsort(-cover[names_], kind="stable")[:candidates]]
+    if len(names_) < 2:
+        return None
+    seeds = named[:, names_]
+    together = seeds.T.astype(np.float32) @ seeds.astype(np.float32)
+    sim = pairwise(Features(dense=units.dense[ids], terms=units.terms[ids],
+                            names=units.names[ids]), Features(
+        dense=units.dense[ids], terms=units.terms[ids], names=units.names[ids]), w)
+    self_sim = np.diag(sim)
+    share = named.astype(np.float32)
+    best, best_ratio = None, w.split_ratio
+    for i in range(len(names_)):
+        for j in range(i + 1, len(names_)):
+            if together[i, j] > w.distinct_other * min(together[i, i], together[j, j]):
+                continue
+            seed_a, seed_b = seeds[:, i] & ~seeds[:, j], seeds[:, j] & ~seeds[:, i]
+            in_a = sim[:, seed_a].mean(axis=1) >= sim[:, seed_b].mean(axis=1)
+            in_a[seed_a], in_a[seed_b] = True, False
+            n_a = int(in_a.sum())
+            n_b = len(ids) - n_a
+            if min(n_a, n_b) < w.distinct_min_size:
+                continue
+            share_a, share_b = share[in_a].mean(axis=0), share[~in_a].mean(axis=0)
+            own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
+            own_b = np.count_nonzero((share_b >= w.distinct_share) & (share_a <= w.distinct_other))
+            if min(own_a, own_b) < w.distinct_names:
+                continue
+            a, b = in_a.astype(np.float64), (~in_a).astype(np.float64)
+            to_a = sim @ a
+            within_a = (a @ to_a - self_sim @ a) / (n_a * (n_a - 1))
+            within_b = (b @ sim @ b - self_sim @ b) / (n_b * (n_b - 1))
+            ratio = (b @ to_a) / (n_a * n_b) / min(within_a, within_b)
+            if 0 < ratio <= best_ratio:
+                best, best_ratio = in_a, ratio
+    return best
 
 
 def _named_by(stories: StoryState, batch: Features) -> sparse.csr_matrix:
