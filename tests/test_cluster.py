@@ -154,18 +154,18 @@ def test_a_cluster_holding_two_events_is_split_by_their_names():
     batch = _two_kinds(spread=0.3)
     named = sparse.csr_matrix(batch.names)
     named.data[:] = 1
-    in_a = two_events(np.arange(12), batch, named, w)
+    in_a = two_events(np.arange(12), batch, np.ones(12), named, w)
     assert in_a is not None and sorted([list(np.flatnonzero(in_a)), list(np.flatnonzero(~in_a))]) \
         == [list(range(6)), list(range(6, 12))]
     # Halves that are as close across as within are one story told two ways.
     close = ClusterWeights(dense=0.8, terms=0.0, names=0.2, threshold=0.3, distinct_min_size=5,
                            split_ratio=0.7)
-    assert two_events(np.arange(12), _two_kinds(spread=0.0), named, close) is None
+    assert two_events(np.arange(12), _two_kinds(spread=0.0), np.ones(12), named, close) is None
     # One event (everyone names the same names) has no split.
     one = _event_features([12])
     named_one = sparse.csr_matrix(one.names)
     named_one.data[:] = 1
-    assert two_events(np.arange(12), one, named_one, w) is None
+    assert two_events(np.arange(12), one, np.ones(12), named_one, w) is None
 
 
 def test_cluster_batch_splits_a_mixed_cluster_but_never_a_story():
@@ -181,8 +181,17 @@ def test_cluster_batch_splits_a_mixed_cluster_but_never_a_story():
                            split_ratio=0.8)
     groups = cluster_batch(stories(np.zeros((0, 3)), []), batch, split)
     assert sorted(g.items for g in groups) == [list(range(6)), list(range(6, 12))]
-    # The same snippets joining a live story stay with it: stories never split.
-    state = stories([[1.0, 0.0, 0.0]], [1])
-    state.named_by = sparse.csr_matrix((1, N_FEATURES), dtype=np.float32)
-    groups = cluster_batch(state, batch, split)
-    assert [(g.stories, g.items) for g in groups] == [([0], list(range(12)))]
+    # A live story is split from nothing, but the new event that slipped into it
+    # parts from it: the story holds the first event's six snippets.
+    first = _two_kinds(spread=0.5)
+    present = first.names[:6].copy()
+    present.data[:] = 1
+    story = StoryState(ids=[100], dense=first.dense[:6].sum(axis=0, keepdims=True),
+                       terms=sparse.csr_matrix((1, N_FEATURES), dtype=np.float32),
+                       names=sparse.csr_matrix(first.names[:6].sum(axis=0)),
+                       sizes=np.array([6.0]), named_by=sparse.csr_matrix(present.sum(axis=0)))
+    second = Features(dense=batch.dense[6:], terms=batch.terms[6:], names=batch.names[6:])
+    assert [(g.stories, g.items) for g in cluster_batch(story, second, w)] \
+        == [([0], list(range(6)))]
+    assert [(g.stories, g.items) for g in cluster_batch(story, second, split)] \
+        == [([], list(range(6)))]

@@ -161,7 +161,7 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
     if w.profile_merge > 0:
         _merge_on_profile(units, sizes, members, alive, lowest, w, keep_apart)
     if keep_apart is not None and w.split_ratio > 0:
-        _split_two_events(units, k, members, alive, lowest, keep_apart.named_by, w)
+        _split_two_events(units, sizes, members, alive, lowest, keep_apart.named_by, w)
     groups = []
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
@@ -281,72 +281,88 @@ class DistinctEvents:
         return own_b >= w.distinct_names
 
 
-def _split_two_events(units: Features, k: int, members: list[list[int]], alive: np.ndarray,
-                      lowest: np.ndarray, named_by: sparse.csr_matrix, w: ClusterWeights) -> None:
-    """Split new clusters that hold two events (see ClusterWeights.split_ratio).
+def _split_two_events(units: Features, sizes: np.ndarray, members: list[list[int]],
+                      alive: np.ndarray, lowest: np.ndarray, named_by: sparse.csr_matrix,
+                      w: ClusterWeights) -> None:
+    """Split clusters that hold two events (see ClusterWeights.split_ratio).
 
-    Clusters holding a live story are left whole: stories never split.
+    A live story is one unit: it goes to one half whole, so stories never split,
+    but a story and the new snippets that joined it may part again.
     """
     free = [j for j in range(len(members)) if not alive[j] and not members[j]]
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
-        if min(unit_ids) < k or len(unit_ids) < 2 * w.distinct_min_size:
+        if len(unit_ids) < 2 or sizes[unit_ids].sum() < 2 * w.distinct_min_size:
             continue
-        in_a = two_events(np.asarray(unit_ids), units, named_by, w)
+        in_a = two_events(np.asarray(unit_ids), units, sizes, named_by, w)
         if in_a is None:
             continue
-        spare = free.pop()  # every merge freed a slot, and this cluster took several
+        spare = free.pop()  # each unit absorbed freed a slot; a split takes one
         members[idx] = [u for u, a in zip(unit_ids, in_a) if a]
         members[spare] = [u for u, a in zip(unit_ids, in_a) if not a]
         alive[spare] = True
         lowest[spare] = lowest[idx]
 
 
-def two_events(ids: np.ndarray, units: Features, named_by: sparse.csr_matrix,
-               w: ClusterWeights, candidates: int = 16) -> np.ndarray | None:
-    """The best split of single snippets ``ids`` into two events, as a mask of
-    the first half, or None when no split passes ClusterWeights.split_ratio.
+def two_events(ids: np.ndarray, units: Features, sizes: np.ndarray,
+               named_by: sparse.csr_matrix, w: ClusterWeights,
+               candidates: int = 16) -> np.ndarray | None:
+    """The best split of the units ``ids`` (stories and snippets) into two
+    events, as a mask of the first half; None when no split passes
+    ClusterWeights.split_ratio.
 
     Each pair of often-named names that are (almost) never named together
-    seeds a split: the snippets naming one or the other, the rest going to the
+    seeds a split: the units naming one or the other, the rest going to the
     half they are closer to on average. The split whose halves are furthest
     apart for their cohesion wins.
     """
-    named = compact_columns(named_by[ids].tocsr())[0].toarray() > 0
-    cover = named.sum(axis=0)
+    size = sizes[ids].astype(np.float64)
+    counts = compact_columns(named_by[ids].tocsr())[0].toarray().astype(np.float64)
+    cover = counts.sum(axis=0)
     names_ = np.flatnonzero(cover >= w.distinct_share * w.distinct_min_size)
     names_ = names_[np.argsort(-cover[names_], kind="stable")[:candidates]]
     if len(names_) < 2:
         return None
-    seeds = named[:, names_]
-    together = seeds.T.astype(np.float32) @ seeds.astype(np.float32)
-    sim = pairwise(Features(dense=units.dense[ids], terms=units.terms[ids],
-                            names=units.names[ids]), Features(
-        dense=units.dense[ids], terms=units.terms[ids], names=units.names[ids]), w)
-    self_sim = np.diag(sim)
-    share = named.astype(np.float32)
+    # A unit names a name when most of its snippets do.
+    seeds = counts[:, names_] >= 0.5 * size[:, None]
+    seeds_f = seeds * size[:, None]
+    together = seeds.T.astype(np.float64) @ seeds_f  # snippets naming both
+    rows = Features(dense=units.dense[ids], terms=units.terms[ids], names=units.names[ids])
+    sim = pairwise(rows, rows, w)  # summed over the members of each pair of units
+    # What a snippet's similarity to itself adds to a unit's own sum.
+    self_sim = np.where(size == 1, np.diag(sim), size * (w.dense + w.terms + w.names))
+    to_seeds = sim @ seeds.astype(np.float64)
+    total = float(size.sum())
     best, best_ratio = None, w.split_ratio
     for i in range(len(names_)):
         for j in range(i + 1, len(names_)):
             if together[i, j] > w.distinct_other * min(together[i, i], together[j, j]):
                 continue
-            seed_a, seed_b = seeds[:, i] & ~seeds[:, j], seeds[:, j] & ~seeds[:, i]
-            in_a = sim[:, seed_a].mean(axis=1) >= sim[:, seed_b].mean(axis=1)
-            in_a[seed_a], in_a[seed_b] = True, False
-            n_a = int(in_a.sum())
-            n_b = len(ids) - n_a
+            both = seeds[:, i] & seeds[:, j]
+            # Mean similarity to the snippets naming one name and not the other.
+            to_a, to_b = to_seeds[:, i], to_seeds[:, j]
+            if both.any():
+                overlap = sim[:, both].sum(axis=1)
+                to_a, to_b = to_a - overlap, to_b - overlap
+            n_seed_a = together[i, i] - together[i, j]
+            n_seed_b = together[j, j] - together[i, j]
+            in_a = to_a * n_seed_b >= to_b * n_seed_a
+            in_a[seeds[:, i] & ~both], in_a[seeds[:, j] & ~both] = True, False
+            a = in_a.astype(np.float64)
+            b = 1.0 - a
+            n_a = float(a @ size)
+            n_b = total - n_a
             if min(n_a, n_b) < w.distinct_min_size:
                 continue
-            share_a, share_b = share[in_a].mean(axis=0), share[~in_a].mean(axis=0)
+            share_a, share_b = (a @ counts) / n_a, (b @ counts) / n_b
             own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
             own_b = np.count_nonzero((share_b >= w.distinct_share) & (share_a <= w.distinct_other))
             if min(own_a, own_b) < w.distinct_names:
                 continue
-            a, b = in_a.astype(np.float64), (~in_a).astype(np.float64)
-            to_a = sim @ a
-            within_a = (a @ to_a - self_sim @ a) / (n_a * (n_a - 1))
+            sim_a = sim @ a
+            within_a = (a @ sim_a - self_sim @ a) / (n_a * (n_a - 1))
             within_b = (b @ sim @ b - self_sim @ b) / (n_b * (n_b - 1))
-            ratio = (b @ to_a) / (n_a * n_b) / min(within_a, within_b)
+            ratio = (b @ sim_a) / (n_a * n_b) / min(within_a, within_b)
             if 0 < ratio <= best_ratio:
                 best, best_ratio = in_a, ratio
     return best
