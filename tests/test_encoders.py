@@ -207,3 +207,22 @@ def test_onnx_matches_sentence_transformers() -> None:
     if INT8_BUILT:
         int8 = load_encoder("minilm").encode(texts)
         assert np.sum(int8 * expected, axis=1).mean() >= 0.98
+
+
+@pytest.mark.skipif(not STATIC_BUILT, reason=NOT_BUILT)
+def test_static_encoder_gives_model2vecs_vectors() -> None:
+    # StaticEncoder takes the token-vector mean itself (no model2vec import at
+    # run time); it must agree with model2vec on every kind of input.
+    from model2vec import StaticModel
+
+    texts = [t for pair in PARAPHRASES for t in pair] + UNRELATED + [
+        "", "   ", "[UNK] ☃ 漢字 émigré", "x" * 30_000, "Kursk " * 2000,
+    ]
+    ours = StaticEncoder(MODELS / STATIC_DIR).encode(texts)
+    reference = StaticModel.from_pretrained(MODELS / STATIC_DIR).encode(
+        texts, use_multiprocessing=False).astype(np.float32)
+    norms = np.linalg.norm(reference, axis=1, keepdims=True)
+    reference = np.where(norms > 0, reference / np.maximum(norms, 1e-12), 0)
+    # model2vec averages in float16, hence the tolerance.
+    assert np.abs(ours - reference).max() < 2e-3
+    assert np.array_equal(np.linalg.norm(ours, axis=1) == 0, norms.ravel() == 0)
