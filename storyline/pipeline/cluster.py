@@ -327,45 +327,48 @@ def two_events(ids: np.ndarray, units: Features, sizes: np.ndarray,
     seeds = counts[:, names_] >= 0.5 * size[:, None]
     seeds_f = seeds * size[:, None]
     together = seeds.T.astype(np.float64) @ seeds_f  # snippets naming both
+    # Every pair of names (almost) never named together at once: column p of
+    # each (units x pairs) array below is the split seeded by first[p], second[p].
+    first, second = np.triu_indices(len(names_), 1)
+    apart = together[first, second] <= w.distinct_other * np.minimum(
+        together[first, first], together[second, second])
+    first, second = first[apart], second[apart]
+    if not len(first):
+        return None
     rows = Features(dense=units.dense[ids], terms=units.terms[ids], names=units.names[ids])
     sim = pairwise(rows, rows, w)  # summed over the members of each pair of units
     # What a snippet's similarity to itself adds to a unit's own sum.
     self_sim = np.where(size == 1, np.diag(sim), size * (w.dense + w.terms + w.names))
-    to_seeds = sim @ seeds.astype(np.float64)
     total = float(size.sum())
-    best, best_ratio = None, w.split_ratio
-    for i in range(len(names_)):
-        for j in range(i + 1, len(names_)):
-            if together[i, j] > w.distinct_other * min(together[i, i], together[j, j]):
-                continue
-            both = seeds[:, i] & seeds[:, j]
-            # Mean similarity to the snippets naming one name and not the other.
-            to_a, to_b = to_seeds[:, i], to_seeds[:, j]
-            if both.any():
-                overlap = sim[:, both].sum(axis=1)
-                to_a, to_b = to_a - overlap, to_b - overlap
-            n_seed_a = together[i, i] - together[i, j]
-            n_seed_b = together[j, j] - together[i, j]
-            in_a = to_a * n_seed_b >= to_b * n_seed_a
-            in_a[seeds[:, i] & ~both], in_a[seeds[:, j] & ~both] = True, False
-            a = in_a.astype(np.float64)
-            b = 1.0 - a
-            n_a = float(a @ size)
-            n_b = total - n_a
-            if min(n_a, n_b) < w.distinct_min_size:
-                continue
-            share_a, share_b = (a @ counts) / n_a, (b @ counts) / n_b
-            own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
-            own_b = np.count_nonzero((share_b >= w.distinct_share) & (share_a <= w.distinct_other))
-            if min(own_a, own_b) < w.distinct_names:
-                continue
-            sim_a = sim @ a
-            within_a = (a @ sim_a - self_sim @ a) / (n_a * (n_a - 1))
-            within_b = (b @ sim @ b - self_sim @ b) / (n_b * (n_b - 1))
-            ratio = (b @ sim_a) / (n_a * n_b) / min(within_a, within_b)
-            if 0 < ratio <= best_ratio:
-                best, best_ratio = in_a, ratio
-    return best
+    # Mean similarity to the snippets naming one name, against the other.
+    to_seeds = sim @ seeds.astype(np.float64)
+    in_a = (to_seeds[:, first] * together[second, second]
+            >= to_seeds[:, second] * together[first, first])
+    only_a = seeds[:, first] & ~seeds[:, second]
+    only_b = seeds[:, second] & ~seeds[:, first]
+    in_a = (in_a | only_a) & ~only_b
+    a = in_a.astype(np.float64)
+    n_a = size @ a
+    n_b = total - n_a
+    share_a = (counts.T @ a) / np.maximum(n_a, 1)
+    share_b = (counts.sum(axis=0)[:, None] - counts.T @ a) / np.maximum(n_b, 1)
+    own_a = ((share_a >= w.distinct_share) & (share_b <= w.distinct_other)).sum(axis=0)
+    own_b = ((share_b >= w.distinct_share) & (share_a <= w.distinct_other)).sum(axis=0)
+    ok = ((np.minimum(n_a, n_b) >= w.distinct_min_size)
+          & (np.minimum(own_a, own_b) >= w.distinct_names))
+    if not ok.any():
+        return None
+    a, b, n_a, n_b = a[:, ok], 1.0 - a[:, ok], n_a[ok], n_b[ok]
+    sim_a = sim @ a
+    sim_b = sim.sum(axis=1)[:, None] - sim_a
+    within_a = ((a * sim_a).sum(axis=0) - self_sim @ a) / (n_a * (n_a - 1))
+    within_b = ((b * sim_b).sum(axis=0) - self_sim @ b) / (n_b * (n_b - 1))
+    ratio = (b * sim_a).sum(axis=0) / (n_a * n_b) / np.minimum(within_a, within_b)
+    ratio[ratio <= 0] = np.inf
+    best = int(ratio.argmin())
+    if ratio[best] > w.split_ratio:
+        return None
+    return in_a[:, np.flatnonzero(ok)[best]]
 
 
 def _named_by(stories: StoryState, batch: Features) -> sparse.csr_matrix:
