@@ -8,6 +8,7 @@ from storyline.pipeline.cluster import (
     StoryState,
     average_link,
     cluster_batch,
+    pairwise,
     two_events,
 )
 from storyline.pipeline.represent import N_FEATURES, Features
@@ -154,18 +155,19 @@ def test_a_cluster_holding_two_events_is_split_by_their_names():
     batch = _two_kinds(spread=0.3)
     named = sparse.csr_matrix(batch.names)
     named.data[:] = 1
-    in_a = two_events(np.arange(12), batch, np.ones(12), named, w)
+    in_a = two_events(np.arange(12), pairwise(batch, batch, w), np.ones(12), named, w)
     assert in_a is not None and sorted([list(np.flatnonzero(in_a)), list(np.flatnonzero(~in_a))]) \
         == [list(range(6)), list(range(6, 12))]
     # Halves that are as close across as within are one story told two ways.
     close = ClusterWeights(dense=0.8, terms=0.0, names=0.2, threshold=0.3, distinct_min_size=5,
                            split_ratio=0.7)
-    assert two_events(np.arange(12), _two_kinds(spread=0.0), np.ones(12), named, close) is None
+    same = _two_kinds(spread=0.0)
+    assert two_events(np.arange(12), pairwise(same, same, close), np.ones(12), named, close) is None
     # One event (everyone names the same names) has no split.
     one = _event_features([12])
     named_one = sparse.csr_matrix(one.names)
     named_one.data[:] = 1
-    assert two_events(np.arange(12), one, np.ones(12), named_one, w) is None
+    assert two_events(np.arange(12), pairwise(one, one, w), np.ones(12), named_one, w) is None
 
 
 def test_cluster_batch_splits_a_mixed_cluster_but_never_a_story():

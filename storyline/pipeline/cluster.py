@@ -153,15 +153,17 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
     members: list[list[int]] = [[i] for i in range(k + n)]
     lowest = np.ones(k + n)
     alive = np.ones(k + n, dtype=bool)
-    for keep, gone, s in average_link(sim, sizes.copy(), w.threshold, keep_apart):
+    splitting = keep_apart is not None and w.split_ratio > 0
+    link_sim = sim.copy() if splitting else sim  # the linkage overwrites its matrix
+    for keep, gone, s in average_link(link_sim, sizes.copy(), w.threshold, keep_apart):
         members[keep].extend(members[gone])
         members[gone] = []
         alive[gone] = False
         lowest[keep] = min(lowest[keep], lowest[gone], s)
     if w.profile_merge > 0:
         _merge_on_profile(units, sizes, members, alive, lowest, w, keep_apart)
-    if keep_apart is not None and w.split_ratio > 0:
-        _split_two_events(units, sizes, members, alive, lowest, keep_apart.named_by, w)
+    if splitting:
+        _split_two_events(sim, sizes, members, alive, lowest, keep_apart.named_by, w)
     groups = []
     for idx in np.flatnonzero(alive):
         unit_ids = members[idx]
@@ -281,7 +283,7 @@ class DistinctEvents:
         return own_b >= w.distinct_names
 
 
-def _split_two_events(units: Features, sizes: np.ndarray, members: list[list[int]],
+def _split_two_events(sim: np.ndarray, sizes: np.ndarray, members: list[list[int]],
                       alive: np.ndarray, lowest: np.ndarray, named_by: sparse.csr_matrix,
                       w: ClusterWeights) -> None:
     """Split clusters that hold two events (see ClusterWeights.split_ratio).
@@ -294,7 +296,7 @@ def _split_two_events(units: Features, sizes: np.ndarray, members: list[list[int
         unit_ids = members[idx]
         if len(unit_ids) < 2 or sizes[unit_ids].sum() < 2 * w.distinct_min_size:
             continue
-        in_a = two_events(np.asarray(unit_ids), units, sizes, named_by, w)
+        in_a = two_events(np.asarray(unit_ids), sim, sizes, named_by, w)
         if in_a is None:
             continue
         spare = free.pop()  # each unit absorbed freed a slot; a split takes one
@@ -304,12 +306,13 @@ def _split_two_events(units: Features, sizes: np.ndarray, members: list[list[int
         lowest[spare] = lowest[idx]
 
 
-def two_events(ids: np.ndarray, units: Features, sizes: np.ndarray,
+def two_events(ids: np.ndarray, sim: np.ndarray, sizes: np.ndarray,
                named_by: sparse.csr_matrix, w: ClusterWeights,
                candidates: int = 16) -> np.ndarray | None:
     """The best split of the units ``ids`` (stories and snippets) into two
     events, as a mask of the first half; None when no split passes
-    ClusterWeights.split_ratio.
+    ClusterWeights.split_ratio. ``sim`` holds the average similarities between
+    all units (pairwise / sizes), ``sizes`` their snippets.
 
     Each pair of often-named names that are (almost) never named together
     seeds a split: the units naming one or the other, the rest going to the
@@ -335,8 +338,7 @@ def two_events(ids: np.ndarray, units: Features, sizes: np.ndarray,
     first, second = first[apart], second[apart]
     if not len(first):
         return None
-    rows = Features(dense=units.dense[ids], terms=units.terms[ids], names=units.names[ids])
-    sim = pairwise(rows, rows, w)  # summed over the members of each pair of units
+    sim = sim[np.ix_(ids, ids)] * np.outer(size, size)  # summed over the members of each pair
     # What a snippet's similarity to itself adds to a unit's own sum.
     self_sim = np.where(size == 1, np.diag(sim), size * (w.dense + w.terms + w.names))
     total = float(size.sum())
