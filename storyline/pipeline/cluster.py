@@ -194,7 +194,12 @@ def average_link(
     np.fill_diagonal(sim, -np.inf)
     merges: list[tuple[int, int, float]] = []
     members = [[i] for i in range(len(sizes))]
-    open_ = np.ones(len(sizes), dtype=bool)
+    # A cluster's similarity to a merged pair is a mean of its similarities to
+    # the two, so one with no partner at the threshold never merges: close all
+    # of those at once rather than one chain step each.
+    open_ = sim.max(axis=1) >= threshold if len(sizes) else np.ones(0, dtype=bool)
+    sim[~open_, :] = -np.inf
+    sim[:, ~open_] = -np.inf
     next_start = 0
     chain: list[int] = []
     while True:
