@@ -127,7 +127,7 @@ class Engine:
         return df, int(data["docs"])
 
     def _save_df(self, name: str, weights: TermWeights) -> None:
-        index = np.flatnonzero(weights.df).astype(np.int32)
+        index = weights.columns.astype(np.int32)
         buf = io.BytesIO()
         np.savez_compressed(buf, index=index, count=weights.df[index], size=len(weights.df),
                             docs=weights.docs)

@@ -1,5 +1,6 @@
 """Stage 4: the hashed views keep scikit-learn's columns (stored frequencies depend on it)."""
 
+import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
 
 from storyline.pipeline.represent import (
@@ -29,3 +30,13 @@ def test_hashed_counts_are_scikit_learns():
 
 def test_stop_words_are_scikit_learns():
     assert _ENGLISH_STOP_WORDS == ENGLISH_STOP_WORDS
+
+
+def test_term_weights_keep_the_columns_in_use() -> None:
+    weights = TermWeights(words)
+    weights.learn(weights.counts(["Kursk soldiers captured", "soldiers swap"]))
+    assert np.array_equal(weights.columns, np.flatnonzero(weights.df))
+    weights.learn(weights.counts(["prisoner swap offer", ""]))
+    assert np.array_equal(weights.columns, np.flatnonzero(weights.df))
+    reloaded = TermWeights(words, weights.df.copy(), weights.docs)
+    assert np.array_equal(reloaded.columns, weights.columns)

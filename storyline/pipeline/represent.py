@@ -80,6 +80,7 @@ class TermWeights:
         self.analyzer = analyzer
         self.df = df if df is not None else np.zeros(N_FEATURES, dtype=np.int32)
         self.docs = docs
+        self._columns = np.flatnonzero(self.df)  # the columns in use, kept as they fill
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Token counts per text, in hashed columns."""
@@ -98,18 +99,34 @@ class TermWeights:
         """Add documents to the frequencies (call once per new canonical snippet)."""
         present = counts.copy()
         present.data[:] = 1
+        fresh = np.unique(present.indices[self.df[present.indices] == 0])
         np.add.at(self.df, present.indices, 1)
         self.docs += counts.shape[0]
+        if len(fresh):
+            self._columns = np.union1d(self._columns, fresh)
+
+    @property
+    def columns(self) -> np.ndarray:
+        """The columns any document so far uses, ascending (what has to be stored)."""
+        return self._columns
 
     def weigh(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         """Sublinear tf times smoothed idf, rows L2-normalised."""
-        m = counts.astype(np.float32, copy=True)
+        m = sparse.csr_matrix(counts, dtype=np.float32, copy=True)
+        m.sum_duplicates()
         m.data = 1.0 + np.log(m.data)
         idf = np.log((1.0 + self.docs) / (1.0 + self.df[m.indices])) + 1.0
         m.data *= idf.astype(np.float32)
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        # Rows scaled in place: a diagonal-matrix product cost more than the rest.
+        per_row = np.diff(m.indptr)
+        squares = np.zeros(m.shape[0], dtype=np.float64)
+        filled = per_row > 0
+        if filled.any():
+            squares[filled] = np.add.reduceat(m.data.astype(np.float64) ** 2, m.indptr[:-1][filled])
+        norms = np.sqrt(squares)
         norms[norms == 0] = 1.0
-        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
+        m.data /= np.repeat(norms, per_row).astype(np.float32)
+        return m
 
 
 def hashed_column(token: str) -> int:
