@@ -30,7 +30,7 @@ import feedparser
 import trafilatura
 
 from storyline.engine import IngestError
-from storyline.pipeline.normalize import normalize
+from storyline.pipeline.normalize import normalize, titled_text
 from storyline.pipeline.read import SUFFIXES, InputError
 from storyline.types import IngestReport, Record
 
@@ -147,17 +147,6 @@ def lead(text: str, max_words: int = LEAD_WORDS) -> str:
     return result
 
 
-def snippet_text(title: str, lead_text: str) -> str:
-    """Title and lead as one snippet: "Title. Lead" (the lead alone when it starts with
-    the title, which some feeds do)."""
-    title, lead_text = title.strip(), lead_text.strip()
-    if not lead_text:
-        return title
-    if not title or lead_text.lower().startswith(title.lower().rstrip(".!?…")):
-        return lead_text
-    return f"{title}{'' if title[-1] in '.!?…:' else '.'} {lead_text}"
-
-
 def _iso(parsed: Any) -> str | None:
     """feedparser's UTC struct_time as ISO 8601."""
     if not parsed:
@@ -185,7 +174,7 @@ def feed_records(content: bytes, url: str) -> list[Record]:
         summary = entry.get("summary", "")
         if not summary and entry.get("content"):
             summary = entry["content"][0].get("value", "")
-        text = snippet_text(title, lead(html_text(summary)))
+        text = titled_text(title, lead(html_text(summary)))
         if not text:
             continue
         link = entry.get("link")
@@ -207,7 +196,7 @@ def article_record(content: bytes, url: str) -> Record | None:
     title = _SPACE.sub(" ", doc.title or "").strip()
     paragraphs = [p for p in (doc.text or "").split("\n")
                   if p.strip() and p.strip().lower() != title.lower()]
-    text = snippet_text(title, lead("\n".join(paragraphs)) or (doc.description or ""))
+    text = titled_text(title, lead("\n".join(paragraphs)) or (doc.description or ""))
     if not text:
         return None
     published = doc.date if doc.date and _valid_date(doc.date) else None

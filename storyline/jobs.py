@@ -18,6 +18,7 @@ import numpy as np
 from storyline.config import Config
 from storyline.engine import Engine, group_batches
 from storyline.pipeline import describe
+from storyline.pipeline.normalize import titled_text
 from storyline.store import Store
 from storyline.types import Record
 
@@ -90,7 +91,7 @@ def summarize_records(
         sents: list[str] = []
         positions: list[int] = []
         for r in batch:
-            for pos, s in enumerate(describe.sentences(_with_title(r))):
+            for pos, s in enumerate(describe.sentences(titled_text(r.title, r.text))):
                 if s not in sents and s not in seen_sents:
                     sents.append(s)
                     positions.append(pos)
@@ -114,13 +115,6 @@ def summarize_records(
         out.append({"batch": name, "summary": summary,
                     "update": summary if not out else (update or "")})
     return out
-
-
-def _with_title(record: Record) -> str:
-    if not record.title or record.text.startswith(record.title):
-        return record.text
-    joiner = " " if record.title.rstrip().endswith((".", "!", "?")) else ". "
-    return record.title.rstrip() + joiner + record.text
 
 
 def _encode(encoder, sents: list[str]) -> np.ndarray:

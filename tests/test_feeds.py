@@ -27,8 +27,8 @@ from storyline.feeds import (
     fetch,
     html_text,
     lead,
-    snippet_text,
 )
+from storyline.pipeline.normalize import titled_text
 from storyline.store import Store
 from storyline.web.access import StoreAccess, WebSettings
 from storyline.web.app import create_app
@@ -126,7 +126,7 @@ def test_fetch_errors_say_what_failed(served):
         fetch(str(FEEDS / "no-such-file.xml"))
 
 
-def test_lead_and_snippet_text():
+def test_lead_and_titled_text():
     assert html_text("<p>One &amp; two.</p><p>Three.</p>") == "One & two.\nThree."
     assert html_text("<script>alert(1)</script>Plain") == "Plain"
     long = " ".join(["word"] * 50) + ". More " + " ".join(["more"] * 50) + "."
@@ -134,10 +134,10 @@ def test_lead_and_snippet_text():
     assert lead(" ".join(["word"] * 200)).endswith("word…")
     assert lead("Short line.\nA real first paragraph with enough words in it.") == (
         "A real first paragraph with enough words in it.")
-    assert snippet_text("Title", "Lead sentence here.") == "Title. Lead sentence here."
-    assert snippet_text("Title?", "Lead.") == "Title? Lead."
-    assert snippet_text("Same start", "Same start of the lead.") == "Same start of the lead."
-    assert snippet_text("Only a title", "") == "Only a title"
+    assert titled_text("Title", "Lead sentence here.") == "Title. Lead sentence here."
+    assert titled_text("Title?", "Lead.") == "Title? Lead."
+    assert titled_text("Same start", "Same start of the lead.") == "Same start of the lead."
+    assert titled_text("Only a title", "") == "Only a title"
 
 
 # -- the watcher ------------------------------------------------------------------------

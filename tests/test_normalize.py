@@ -29,3 +29,17 @@ def test_equal_comparison_forms_share_a_key():
     b = normalize(Record(text="ukraine  captured TWO soldiers", batch="2"))
     assert a.key == b.key
     assert comparison_form("It's 12,000!") == "it s 12 000"
+
+
+def test_a_title_is_part_of_the_snippet():
+    # JSONL/CSV items with a title and a lead are represented like feed items.
+    item = normalize(Record(text="Four men rammed their car into a store.", batch="1",
+                            title="Paris thieves nab $2.5 million of jewellery"))
+    assert item.text == ("Paris thieves nab $2.5 million of jewellery. "
+                         "Four men rammed their car into a store.")
+    # A text that already opens with its title, or a title alone, is not doubled.
+    same = normalize(Record(text="Paris heist. Four men rammed a store.", batch="1",
+                            title="Paris heist"))
+    assert same.text == "Paris heist. Four men rammed a store."
+    assert normalize(Record(text="", batch="1", title="Only a title")).text == "Only a title"
+    assert normalize(Record(text="No title here.", batch="1")).text == "No title here."

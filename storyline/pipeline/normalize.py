@@ -64,7 +64,20 @@ def is_truncated(text: str) -> bool:
     return len(text.split()) > 20 and not _SENTENCE_END.search(text)
 
 
+def titled_text(title: str | None, lead_text: str) -> str:
+    """Title and lead as one snippet: "Title. Lead" (the lead alone when it starts
+    with the title, as some feeds and article texts do; the title alone when there
+    is no lead). A headline is the densest line of an item: it must be part of
+    what is clustered and summarised, not only shown."""
+    title, lead_text = (title or "").strip(), lead_text.strip()
+    if not lead_text:
+        return title
+    if not title or lead_text.lower().startswith(title.lower().rstrip(".!?…")):
+        return lead_text
+    return f"{title}{'' if title[-1] in '.!?…:' else '.'} {lead_text}"
+
+
 def normalize(record: Record) -> Snippet:
-    text = clean_text(record.text)
+    text = clean_text(titled_text(record.title, record.text))
     key = hashlib.blake2b(comparison_form(text).encode(), digest_size=16).hexdigest()
     return Snippet(record=record, text=text, key=key, truncated=is_truncated(text))
