@@ -67,6 +67,7 @@ def _warm_up(min_topic_size: int) -> None:
 
 def bertopic_baseline(sets, min_topic_size: int = MIN_TOPIC_SIZE) -> list[tuple]:
     """Rows ``(set name, "bertopic", scores, items/s)`` as ``minilm_agglomerative``'s."""
+    from benchmarks.datasets import item_text
     from storyline.evaluate import score_clusters
     from storyline.models.encoders import load_encoder
 
@@ -75,7 +76,7 @@ def bertopic_baseline(sets, min_topic_size: int = MIN_TOPIC_SIZE) -> list[tuple]
     rows = []
     for data in sets:
         started = time.perf_counter()
-        texts = [" ".join(r.text.split()[:60]) for r in data.records]
+        texts = [" ".join(item_text(r).split()[:60]) for r in data.records]
         vectors = encoder.encode(texts)
         topics = _fit(texts, vectors, min_topic_size)
         seconds = time.perf_counter() - started

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.datasets import all_sets  # noqa: E402
+from benchmarks.datasets import all_sets, item_text  # noqa: E402
 from storyline.config import Config, preset  # noqa: E402
 from storyline.evaluate import score_clusters  # noqa: E402
 from storyline.jobs import cluster_records  # noqa: E402
@@ -54,7 +54,7 @@ def minilm_agglomerative(sets) -> list[tuple]:
     rows = []
     for data in sets:
         started = time.perf_counter()
-        texts = [" ".join(r.text.split()[:60]) for r in data.records]
+        texts = [" ".join(item_text(r).split()[:60]) for r in data.records]
         vectors = encoder.encode(texts)
         distance = 1 - vectors @ vectors.T
         np.clip(distance, 0, 2, out=distance)

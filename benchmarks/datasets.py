@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from storyline.pipeline.normalize import titled_text
 from storyline.pipeline.read import read_file
 from storyline.types import Record
 
@@ -60,11 +61,18 @@ def ecbplus() -> Dataset | None:
         return None
     rows = [json.loads(line) for line in path.open(encoding="utf-8")]
     records = [
-        Record(text=f"{r['title']} {r['text']}".strip(), batch="1", id=r["doc_id"],
+        # Title and text as the two fields a user's JSONL would carry: the
+        # snippet is "Title. text" (storyline.pipeline.normalize.titled_text).
+        Record(text=r["text"] or "", title=r["title"] or None, batch="1", id=r["doc_id"],
                url=None if r.get("url") in (None, "None") else r["url"])
         for r in rows
     ]
     return Dataset("ecbplus dev", records, {r["doc_id"]: r["event"] for r in rows})
+
+
+def item_text(record: Record) -> str:
+    """What storyline reads of a record (title and text), for the baselines."""
+    return titled_text(record.title, record.text)
 
 
 def all_sets() -> list[Dataset]:
