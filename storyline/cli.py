@@ -108,6 +108,10 @@ def ingest(
     url_column: Annotated[Optional[str], typer.Option(help="CSV column with the url.")] = None,
     time_column: Annotated[Optional[str], typer.Option(help="CSV column with published_at.")
                            ] = None,
+    title_column: Annotated[Optional[str], typer.Option(help="CSV column with the title.")
+                            ] = None,
+    batch_column: Annotated[Optional[str], typer.Option(help="CSV column with the batch.")
+                            ] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad lines and report them "
                                            "instead of stopping.")] = False,
     preset_name: PresetOption = "default",
@@ -120,7 +124,8 @@ def ingest(
     from storyline.models.encoders import ModelNotBuiltError
 
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
-                                 "url": url_column, "published_at": time_column}.items() if v}
+                                 "url": url_column, "published_at": time_column,
+                                 "title": title_column, "batch": batch_column}.items() if v}
     sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
     bars = _Bars(enabled=not as_json and err.is_terminal)
     try:

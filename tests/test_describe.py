@@ -23,6 +23,16 @@ def test_sentences_drop_datelines_bylines_and_source_notes():
         "One two three four five.")
 
 
+def test_abbreviations_and_initials_end_no_sentence():
+    assert sentences("Bitcoin exchange Mt. Gox files for bankruptcy in the US. "
+                     "Author J. K. Rowling will write more, she said. "
+                     "Polls open at 9 a.m. Sunday in every district.") == [
+        "Bitcoin exchange Mt. Gox files for bankruptcy in the US.",
+        "Author J. K. Rowling will write more, she said.",
+        "Polls open at 9 a.m. Sunday in every district.",
+    ]
+
+
 def test_headline_is_the_most_central_snippet():
     vectors = np.array([[0.9, 0.44], [1, 0], [0.9, -0.44]], dtype=float)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -43,6 +43,17 @@ def test_csv_with_column_mapping(tmp_path):
     assert (r.text, r.source, r.line) == ("Fed holds rates, again", "Reuters", 2)
 
 
+def test_headline_only_csv_reads_its_titles(tmp_path):
+    # UCI-style files: a title column and no text column.
+    f = write(tmp_path / "news.csv", 'id,title,publisher\n7,"Mt. Gox files for bankruptcy",AP\n')
+    (r,) = read_file(f, columns={"source": "publisher"})
+    assert (r.id, r.text, r.title, r.source) == ("7", "Mt. Gox files for bankruptcy",
+                                                 "Mt. Gox files for bankruptcy", "AP")
+    g = write(tmp_path / "other.csv", 'headline,window\n"Fed holds rates",w001\n')
+    (r,) = read_file(g, columns={"title": "headline", "batch": "window"})
+    assert (r.text, r.batch) == ("Fed holds rates", "w001")
+
+
 def test_csv_without_text_column_names_it(tmp_path):
     f = write(tmp_path / "feed.csv", "headline\nx\n")
     with pytest.raises(InputError, match="feed.csv:1: no column 'text'"):

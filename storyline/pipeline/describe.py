@@ -20,8 +20,10 @@ import numpy as np
 from storyline.pipeline.represent import words
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|St|Jr|Sr|Inc|Ltd|Co|Corp|"
-                     r"U\.S|U\.K|U\.N|No|vs|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.$")
+# A full stop after these (titles, initials, "Mt. Gox", "9 a.m.") ends no sentence.
+_ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Maj|Adm|Cmdr|Rev|"
+                     r"Hon|Pres|Det|Mt|Ft|St|Jr|Sr|Inc|Ltd|Co|Corp|U\.S|U\.K|U\.N|No|vs|"
+                     r"Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|a\.m|p\.m|[A-Z])\.$")
 # Datelines ("KYIV, Ukraine (AP) —"), bylines and source notes are not content.
 _DATELINE = re.compile(r"^(?:[A-Z][A-Za-z .'-]{1,40},\s*)?(?:[A-Z][A-Za-z .'-]{1,30})?\s*"
                        r"\((?:AP|Reuters|AFP|CNN|UPI|dpa)\)\s*[-:]\s*")

@@ -200,9 +200,11 @@ def _read_csv(path: Path, batch: str, columns: dict[str, str] | None = None) -> 
         header = reader.fieldnames or []
     except csv.Error as exc:
         raise InputError(str(path), 1, f"bad CSV header: {exc}") from None
-    if mapping["text"] not in header:
+    if mapping["text"] not in header and mapping["title"] not in header:
+        # A headline-only file (a title column, no text) is snippets still.
         raise InputError(str(path), 1, f"no column {mapping['text']!r} for the snippet text "
-                         f"(columns: {', '.join(header)}); map one with --text-column")
+                         f"nor {mapping['title']!r} for a title (columns: {', '.join(header)}); "
+                         "map one with --text-column or --title-column")
     while True:
         try:
             row = next(reader)
