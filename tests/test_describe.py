@@ -51,6 +51,18 @@ def test_summary_respects_the_budget_and_avoids_repeats():
     assert 2 in summary.sentence_ids
 
 
+def test_a_summary_of_headlines_reads_as_sentences():
+    heads = ["Bitcoin exchange Mt. Gox files for US bankruptcy",
+             "Hackers claim Mt. Gox still has its coins ...",
+             "Is Bitcoin finished after the Mt. Gox collapse?"]
+    vectors = np.array([[1, 1, 0], [1, 0, 1], [1, -1, 0]], dtype=float)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    summary = summarize_sentences(heads, vectors, budget=40, order=[0, 1, 2])
+    assert summary.text == ("Bitcoin exchange Mt. Gox files for US bankruptcy. Hackers claim Mt. "
+                            "Gox still has its coins … Is Bitcoin finished after the Mt. Gox "
+                            "collapse?")
+
+
 def test_novelty_separates_repeats_from_news():
     old = ["Ukraine captured two wounded North Korean soldiers in Kursk."]
     new = ["Ukraine captured two wounded North Korean soldiers in Kursk region.",

@@ -150,7 +150,15 @@ def summarize_sentences(
                                        [lengths[i] for i in eligible], budget, avoid=said)]
     if order is not None:
         picked.sort(key=lambda i: order[i])
-    return Summary(" ".join(sents[i] for i in picked), picked)
+    return Summary(" ".join(_as_sentence(sents[i]) for i in picked), picked)
+
+
+def _as_sentence(text: str) -> str:
+    """Headlines carry no full stop; joined bare they would read as one long sentence."""
+    text = text.rstrip()
+    if text.endswith("..."):  # a cut headline stays visibly cut
+        text = text[:-3].rstrip() + " …"
+    return text if not text or text[-1] in ".!?…\"')»" else f"{text}."
 
 
 def novelty(
