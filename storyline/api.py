@@ -26,15 +26,43 @@ from storyline.types import (
     StorySummary,
 )
 
+# Encoder names a store records (state "model") -> the ``model`` option that
+# loads them, for stores written before the option itself was recorded.
+_MODEL_OF_ENCODER = {"static": "static", "minilm-onnx-int8": "minilm",
+                     "minilm-onnx-fp32": "minilm-fp32", "none": "none"}
+
+
+def built_with(store: Store) -> tuple[str | None, str | None]:
+    """The preset and the ``model`` option a store was built with (None where it
+    does not say: a new store, or one written before it recorded them)."""
+    def text(name: str) -> str | None:
+        value = store.get_state(name)
+        return None if value is None else (
+            value.decode() if isinstance(value, bytes) else str(value))
+
+    model = text("model_option")
+    if model is None and (encoder := text("model")) is not None:
+        model = _MODEL_OF_ENCODER.get(encoder, encoder if encoder.startswith("st:") else None)
+    return text("preset"), model
+
 
 class Storyline:
     """A storyline store with its pipeline. ``db`` defaults to ``$STORYLINE_DB``
-    or ``storyline.db``; ``preset`` names a configuration (default, fast, minilm)."""
+    or ``storyline.db``; ``preset`` names a configuration (default, fast, minilm).
+    Without a preset, a store opens with the preset and model it was built with
+    (a new store: ``default``), so reading a ``--fast`` store needs no flag."""
 
-    def __init__(self, db: str | Path | None = None, preset_name: str = "default",
+    def __init__(self, db: str | Path | None = None, preset_name: str | None = None,
                  config: Config | None = None, **overrides) -> None:
-        self.config = config or preset(preset_name, **overrides)
         self.store = Store(db or default_db())
+        if config is None:
+            if preset_name is None:
+                stored_preset, stored_model = built_with(self.store)
+                preset_name = stored_preset or ("fast" if stored_model == "static" else "default")
+                if overrides.get("model") is None:
+                    overrides["model"] = stored_model
+            config = preset(preset_name, **overrides)
+        self.config = config
         self.engine = Engine(self.store, self.config)
 
     def close(self) -> None:

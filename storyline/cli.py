@@ -38,7 +38,9 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PresetOption = Annotated[
-    str, typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)}.")
+    Optional[str],
+    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: the one "
+                 "the store was built with; default for a new store].", show_default=False),
 ]
 ModelOption = Annotated[
     Optional[str],
@@ -53,7 +55,7 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _open(db: Path | None, preset_name: str = "default", model: str | None = None,
+def _open(db: Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
     from storyline.store import StoreError
@@ -115,7 +117,7 @@ def ingest(
                             ] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad lines and report them "
                                            "instead of stopping.")] = False,
-    preset_name: PresetOption = "default",
+    preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
     as_json: JsonOption = False,
@@ -351,7 +353,7 @@ def cluster(
                                          "per item, in input order.")],
     db: Annotated[Optional[Path], typer.Option("--db", help="Store to use "
                                                "[default: a fresh temporary one]")] = None,
-    preset_name: PresetOption = "default",
+    preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
 ) -> None:
@@ -361,7 +363,11 @@ def cluster(
     from storyline.models.encoders import ModelNotBuiltError
 
     records = _read_items(input_path)
-    config = preset("fast" if fast else preset_name, model=model)
+    if not fast and preset_name is None and db is not None and db.exists():
+        with _open(db, model=model) as sl:  # a kept store goes on as it was built
+            config = sl.config
+    else:
+        config = preset("fast" if fast else preset_name or "default", model=model)
     bars = _Bars(enabled=err.is_terminal)
     try:
         with bars.progress:
@@ -384,14 +390,14 @@ def summarize(
     words: Annotated[int, typer.Option("--words", help="At most this many words each.")] = 100,
     query: Annotated[Optional[str], typer.Option("--query", help="Focus on this question.")
                      ] = None,
-    preset_name: PresetOption = "default",
+    preset_name: PresetOption = None,
     model: ModelOption = None,
 ) -> None:
     """Summary and update summary per batch of one story (evaluation interface)."""
     from storyline.jobs import summarize_records
 
     records = _read_items(input_path)
-    config = preset(preset_name, model=model)
+    config = preset(preset_name or "default", model=model)
     result = summarize_records(records, config, words, query)
     output.write_text(json.dumps({"batches": result}, ensure_ascii=False, indent=2) + "\n",
                       encoding="utf-8")
@@ -529,7 +535,16 @@ register(app)
 
 
 def main() -> None:
-    app()
+    from storyline.engine import IngestError
+    from storyline.models.encoders import ModelNotBuiltError
+
+    # What a user can fix (a store built with another model, a model not built)
+    # is said in one line from any command, not as a traceback.
+    try:
+        app()
+    except (IngestError, ModelNotBuiltError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

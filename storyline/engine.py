@@ -193,6 +193,7 @@ class Engine:
                 self._ingest(name, records, digest, origin, report, progress)
                 self.store.set_state("model", encoder.name)
                 self.store.set_state("model_option", self.config.model)
+                self.store.set_state("preset", self.config.preset)
         except BaseException:
             self._discard_caches()
             raise

@@ -243,7 +243,25 @@ def test_a_later_batch_in_a_new_process_continues_the_store(tmp_path):
 def test_a_store_refuses_a_different_model(tmp_path):
     db = tmp_path / "s.db"
     run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
-    proc = run_cli("ingest", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"),
-                   check=False)
+    proc = run_cli("ingest", "--preset", "default", "--db", str(db),
+                   str(SEEDS / "002_f7d9a4acb61229ed.txt"), check=False)
     assert proc.returncode == 1 and "--model static" in proc.stderr
     assert Store(db).counts()["batches"] == 1
+
+
+@needs_static
+def test_a_store_goes_on_with_the_preset_it_was_built_with(tmp_path):
+    # Built with --fast; every later command, without the flag, reads and writes it so.
+    db = tmp_path / "s.db"
+    run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
+    run_cli("ingest", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"))
+    hits = json.loads(run_cli("search", "prisoner swap", "--db", str(db), "--json").stdout)
+    assert hits and "North Korean" in hits[0]["headline"] + hits[0]["text"]
+    with Store(db) as store:
+        assert store.counts()["batches"] == 2
+        assert store.get_state("preset") in ("fast", b"fast")
+    # A model that is not there is one line and exit 1, not a traceback.
+    proc = run_cli("search", "swap", "--db", str(db), check=False,
+                   env={"STORYLINE_MODELS": str(tmp_path / "no-models")})
+    assert proc.returncode == 1 and "storyline models build" in proc.stderr
+    assert "Traceback" not in proc.stderr

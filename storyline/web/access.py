@@ -20,18 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storyline.api import Storyline
+from storyline.api import Storyline, built_with
 from storyline.engine import IngestError, batch_digest, group_batches
 from storyline.store import Store
 from storyline.types import IngestReport, Record, StoryDetail
 from storyline.web.listing import prepare
 
 log = logging.getLogger("storyline.web")
-
-# Encoder names a store records (Engine: store state "model") → the --model that loads it.
-_MODEL_OF_ENCODER = {"static": "static", "minilm-onnx-int8": "minilm",
-                     "minilm-onnx-fp32": "minilm-fp32", "none": "none"}
-
 
 @dataclass
 class WebSettings:
@@ -51,18 +46,6 @@ class WebSettings:
     articles: list[str] = field(default_factory=list)
     fetch_articles: bool = False
     watch_interval: float = 300.0
-
-
-def stored_model(db: Path) -> str | None:
-    """The ``--model`` that loads the encoder a store was built with, if it says."""
-    if not db.exists():
-        return None
-    with Store(db) as store:
-        value = store.get_state("model")
-    if value is None:
-        return None
-    name = value.decode() if isinstance(value, bytes) else str(value)
-    return _MODEL_OF_ENCODER.get(name, name if name.startswith("st:") else None)
 
 
 class _Recent:
@@ -98,8 +81,11 @@ class StoreAccess:
         self.settings = settings
         self.db = Path(settings.db)
         Store(self.db).close()  # creates (and migrates) the store before any reader opens
-        model = settings.model or stored_model(self.db)
-        self.preset_name = settings.preset_name or ("fast" if model == "static" else "default")
+        with Store(self.db) as store:
+            stored_preset, stored_model = built_with(store)
+        model = settings.model or stored_model
+        self.preset_name = (settings.preset_name or stored_preset
+                            or ("fast" if model == "static" else "default"))
         self.model = model
         self._pool: list[Storyline] = []
         self._opened: list[Storyline] = []
