@@ -16,6 +16,7 @@ from rich.table import Table
 
 from storyline.config import PRESETS, default_db, preset
 from storyline.pipeline.read import InputError
+from storyline.views import sources_line
 
 app = typer.Typer(
     help="storyline turns streams of news snippets into stories: ingest batches, collapse "
@@ -29,7 +30,6 @@ app.add_typer(models_app, name="models")
 
 out = Console()
 err = Console(stderr=True)
-SOURCES_SHOWN = 12  # a wire story has hundreds of outlets: the top ones, then a count
 
 DbOption = Annotated[
     Optional[Path],
@@ -218,10 +218,7 @@ def show(
     out.print("Timeline: " + ", ".join(f"batch {t.batch}: {t.snippets} arrivals, {t.new} new"
                                        for t in detail.batches))
     if detail.source_counts:
-        shown = detail.source_counts[:SOURCES_SHOWN]
-        more = len(detail.source_counts) - len(shown)
-        out.print("Sources: " + ", ".join(f"{escape(s.source)} ({s.snippets})" for s in shown)
-                  + (f" and {more} more (--json lists all)" if more else ""))
+        out.print(escape(sources_line(detail.source_counts)))
     if detail.merged_from:
         out.print("Merged from: " + ", ".join(map(str, detail.merged_from)))
     out.print()

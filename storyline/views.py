@@ -230,14 +230,23 @@ def export_markdown(store: Store, min_size: int = 1) -> str:
             lines.append(story.summary)
             lines.append("")
         if story.source_counts:
-            lines.append("Sources: " + ", ".join(f"{s.source} ({s.snippets})"
-                                                 for s in story.source_counts))
+            lines.append(sources_line(story.source_counts))
             lines.append("")
         for s in story.snippets:
             extra = f" ×{len(s.copies)}" if len(s.copies) > 1 else ""
             lines.append(f"- [{s.batch}] {s.text}{extra}")
         lines.append("")
     return "\n".join(lines)
+
+
+SOURCES_SHOWN = 12  # a wire story has hundreds of outlets: the top ones, then a count
+
+
+def sources_line(counts: list, shown: int = SOURCES_SHOWN) -> str:
+    """"Sources: Reuters (5), AP (4) and 170 more" from a story's source counts."""
+    more = len(counts) - shown
+    return ("Sources: " + ", ".join(f"{s.source} ({s.snippets})" for s in counts[:shown])
+            + (f" and {more} more" if more > 0 else ""))
 
 
 def export_json(store: Store, min_size: int = 1) -> str:
