@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from storyline import views
-from storyline.config import Config, default_db, preset
+from storyline.config import Config, default_db, dormancy, preset
 from storyline.engine import Engine, Progress
 from storyline.store import Store
 from storyline.types import (
@@ -99,11 +99,10 @@ class Storyline:
     # -- read --------------------------------------------------------------
 
     def stories(self, **filters) -> list[StorySummary]:
-        return views.list_stories(self.store, dormant_after=self.config.dormant_after_batches,
-                                  **filters)
+        return views.list_stories(self.store, dormancy=dormancy(self.config), **filters)
 
     def story(self, story_id: int) -> StoryDetail:
-        return views.story_detail(self.store, story_id, self.config.dormant_after_batches)
+        return views.story_detail(self.store, story_id, dormancy(self.config))
 
     def changes(self, batch: str) -> list[StoryChanges]:
         return views.batch_changes(self.store, batch)

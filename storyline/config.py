@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from storyline.pipeline.cluster import ClusterWeights
+from storyline.types import DormancyRule
 
 DEFAULT_DB = Path("storyline.db")
 
@@ -39,8 +40,11 @@ class Config:
     # this many zero vectors while the stream is young (see Engine._dense_mean).
     mean_prior_docs: int = 200
     near_duplicate_jaccard: float = 0.65  # estimated Jaccard of character 5-grams
-    # A story with no new snippet for this many batches goes dormant: new
-    # snippets no longer join it (a later event of its kind starts a new story).
+    # A story with no news for this many days goes dormant: new snippets no
+    # longer join it (a later event of its kind starts a new story). Days are
+    # counted by the records' published_at; where a stream gives no dates, a
+    # story goes dormant after this many batches instead.
+    dormant_after_days: float | None = 7.0
     dormant_after_batches: int = 28
     # A large batch is clustered in chunks of this many new snippets, so memory
     # and time stay linear in the batch size.
@@ -75,6 +79,10 @@ PRESETS: dict[str, Config] = {
         weights=ClusterWeights(dense=1.0, terms=0.0, names=0.0, threshold=0.3),
     ),
 }
+
+
+def dormancy(config: Config) -> DormancyRule:
+    return DormancyRule(config.dormant_after_batches, config.dormant_after_days)
 
 
 def preset(name: str, **overrides) -> Config:

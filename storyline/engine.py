@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from storyline.config import Config
+from storyline.config import Config, dormancy
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
@@ -25,7 +25,7 @@ from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
 from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, names, words
 from storyline.store import Store
-from storyline.store.sqlite import NewSnippet
+from storyline.store.sqlite import NewSnippet, parse_clock
 from storyline.types import IngestReport, Record
 
 Progress = Callable[[str, int, int], None]
@@ -43,6 +43,13 @@ class _NoEncoder:
 
     def encode(self, texts) -> np.ndarray:
         return np.zeros((len(texts), 1), dtype=np.float32)
+
+
+def batch_clock(records: Iterable[Record], ingested: datetime) -> str | None:
+    """The latest published_at of a batch's records in UTC, none later than its
+    ingestion (a date in the future is a feed's mistake); None if none has one."""
+    times = [t for t in (parse_clock(r.published_at) for r in records) if t is not None]
+    return min(max(times), ingested).isoformat(timespec="seconds") if times else None
 
 
 def batch_digest(records: list[Record]) -> str:
@@ -239,8 +246,9 @@ class Engine:
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
         report.new_snippets = len(new_ids)
-        store.add_batch(name, seq, digest, len(records),
-                        datetime.now(UTC).isoformat(timespec="seconds"), origin)
+        now = datetime.now(UTC)
+        store.add_batch(name, seq, digest, len(records), now.isoformat(timespec="seconds"),
+                        origin, batch_clock(records, now))
         # Facts are read by a worker process while this one clusters the batch.
         facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
         touched: set[int] = set()
@@ -354,7 +362,9 @@ class Engine:
 
     def _story_state(self, seq: int) -> clustering.StoryState:
         """The live (not dormant) stories as summed vectors."""
-        live = self.store.live_stories(min_last_seq=seq - self.config.dormant_after_batches)
+        clock = self.store.batch_clock(seq)
+        live = self.store.live_stories(
+            self.store.dormant_seqs(dormancy(self.config), seq, clock))
         ids = [s.id for s in live]
         dim = self.encoder.dim
         if not ids:

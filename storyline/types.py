@@ -141,6 +141,17 @@ class SearchHit:
     headline: str
 
 
+@dataclass(frozen=True)
+class DormancyRule:
+    """When a story goes dormant (new snippets no longer join it; a later event
+    of its kind starts a new story): after ``after_days`` days without news
+    where the stream says when things were published (``published_at``), and
+    after ``after_batches`` batches without news where it does not."""
+
+    after_batches: int = 28
+    after_days: float | None = 7.0
+
+
 @dataclass
 class IngestReport:
     batch: str

@@ -15,6 +15,7 @@ from storyline.store import Store
 from storyline.store.sqlite import CopyRow, SnippetRow, StoryRow
 from storyline.types import (
     CopyView,
+    DormancyRule,
     SearchHit,
     SnippetView,
     SourceCount,
@@ -36,14 +37,14 @@ def _headline(store: Store, row: StoryRow) -> str:
     return first_sentence(snippet.text) if snippet else ""
 
 
-def _status(row: StoryRow, last_seq: int, dormant_after: int) -> str:
-    return "dormant" if last_seq - row.last_seq >= dormant_after else "active"
+def _status(row: StoryRow, dormant_seqs: set[int]) -> str:
+    return "dormant" if row.last_seq in dormant_seqs else "active"
 
 
 def list_stories(
     store: Store, *, batch: str | None = None, status: str | None = None,
     text: str | None = None, limit: int | None = None, offset: int = 0,
-    min_size: int = 1, dormant_after: int = 28,
+    min_size: int = 1, dormancy: DormancyRule = DormancyRule(),
 ) -> list[StorySummary]:
     """Live stories, biggest first (then newest).
 
@@ -51,10 +52,10 @@ def list_stories(
     timelines and sources are read, so a page costs the same in a large store.
     """
     names = store.batch_names()
-    last_seq = max(names, default=0)
+    dormant = store.dormant_seqs(dormancy)
     rows = [r for r in store.live_stories() if r.size >= min_size]
     if status:
-        rows = [r for r in rows if _status(r, last_seq, dormant_after) == status]
+        rows = [r for r in rows if _status(r, dormant) == status]
     if batch is not None:
         found = store.batch(batch)
         if found is None:
@@ -81,7 +82,7 @@ def list_stories(
             id=r.id, headline=headlines.get(r.id) or _headline(store, r), size=r.size,
             copies=sum(c for _, c, _ in counts[r.id]), sources=len(sources[r.id]),
             first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
-            status=_status(r, last_seq, dormant_after),
+            status=_status(r, dormant),
             batches=[TimelineEntry(names[seq], c, n) for seq, c, n in counts[r.id]],
         )
         for r in page
@@ -103,7 +104,8 @@ def _snippet_view(s: SnippetRow, copies: list[CopyRow], names: dict[int, str]) -
     )
 
 
-def story_detail(store: Store, story_id: int, dormant_after: int = 28) -> StoryDetail:
+def story_detail(store: Store, story_id: int,
+                 dormancy: DormancyRule = DormancyRule()) -> StoryDetail:
     """One story; an id absorbed by a merge shows the story it lives on in."""
     live = store.resolve(story_id)
     if live is None:
@@ -118,7 +120,7 @@ def story_detail(store: Store, story_id: int, dormant_after: int = 28) -> StoryD
         id=live, headline=_headline(store, row), size=row.size,
         copies=sum(c for _, c, _ in timeline), sources=len(sources),
         first_batch=names.get(row.first_seq, ""), last_batch=names.get(row.last_seq, ""),
-        status=_status(row, max(names, default=0), dormant_after),
+        status=_status(row, store.dormant_seqs(dormancy)),
         batches=[TimelineEntry(names[seq], c, n) for seq, c, n in timeline],
         summary=row.summary,
         source_counts=[SourceCount(s, n) for s, n in sources],

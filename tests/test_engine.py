@@ -43,6 +43,46 @@ def test_a_dormant_story_takes_no_new_snippets(db):
         assert {s.status for s in volcano} == {"active", "dormant"}
 
 
+VOLCANO = "Volcano on Iceland's Reykjanes peninsula erupts again near Grindavik"
+ERUPTS = "Reykjanes volcano erupts for a fifth time; Grindavik is evacuated"
+
+
+def test_with_dates_a_story_is_dormant_after_days_not_batches(db):
+    # Dated records: many batches within a week keep a story live; a gap of more
+    # than a week without news makes it dormant, however few batches passed.
+    with Storyline(db, dormant_after_batches=1, dormant_after_days=7, **WORDS_ONLY) as sl:
+        sl.ingest_records([{"text": VOLCANO, "published_at": "2025-01-01T08:00:00Z"}],
+                          batch="1")
+        for day in (2, 3, 4):
+            sl.ingest_records([{"text": f"Chile's central bank meets, day {day}",
+                                "published_at": f"2025-01-0{day}T09:00:00+01:00"}],
+                              batch=str(day))
+        sl.ingest_records([{"text": ERUPTS, "published_at": "2025-01-05T10:00:00Z"}],
+                          batch="5")
+        volcano = [s for s in sl.stories() if "olcano" in s.headline]
+        assert len(volcano) == 1 and volcano[0].size == 2  # four batches, but four days
+        sl.ingest_records([{"text": "Reykjanes volcano erupts again; lava nears Grindavik",
+                            "published_at": "2025-01-20T10:00:00Z"}], batch="6")
+        volcano = [s for s in sl.stories() if "olcano" in s.headline]
+        assert sorted(s.size for s in volcano) == [1, 2]  # fifteen days: a new story
+        assert {s.status for s in volcano} == {"active", "dormant"}
+
+
+def test_a_batch_clock_is_its_latest_date_never_in_the_future(db):
+    from datetime import UTC, datetime
+
+    from storyline.engine import batch_clock
+
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    records = [Record(text="a", batch="b", published_at="2025-02-27"),
+               Record(text="b", batch="b", published_at="2025-02-28T23:30:00-02:00"),
+               Record(text="c", batch="b")]
+    assert batch_clock(records, now) == "2025-03-01T01:30:00+00:00"
+    future = [Record(text="d", batch="b", published_at="2031-01-01T00:00:00Z")]
+    assert batch_clock(future, now) == "2025-03-01T12:00:00+00:00"
+    assert batch_clock([Record(text="e", batch="b")], now) is None
+
+
 def test_records_and_dicts_are_both_accepted(db):
     with Storyline(db, **WORDS_ONLY) as sl:
         reports = sl.ingest_records([Record(text="A first snippet about ports", batch="x"),

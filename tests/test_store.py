@@ -60,3 +60,5 @@ def test_an_old_store_is_migrated_forward(db):
         assert store.schema_version == len(MIGRATIONS)
         tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
         assert "facts" in tables
+        columns = {r[1] for r in store.db.execute("PRAGMA table_info(batches)")}
+        assert "clock" in columns

@@ -34,6 +34,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from storyline import Storyline, views
 from storyline.store import Store
+from storyline.types import DormancyRule
 from storyline.web.access import WebSettings
 from storyline.web.app import create_app
 from storyline.web.listing import list_page, prepare
@@ -117,7 +118,7 @@ def test_list_page_gives_the_lines_views_give(tmp_path, seeded, filters):
     for db in (seeded, _synthetic(tmp_path / "synthetic.db")):
         with Store(db) as store:
             prepare(store.db)
-            args = {"dormant_after": 2, **filters}
+            args = {"dormancy": DormancyRule(after_batches=2), **filters}
             if "batch" in filters and store.batch(filters["batch"]) is None:
                 with pytest.raises(LookupError):
                     views.list_stories(store, **args)

@@ -77,4 +77,9 @@ MIGRATIONS: list[str] = [
         data       TEXT NOT NULL
     );
     """,
+    # 3: a batch's clock: the latest published_at of its records (UTC, no later
+    # than its ingestion), what dormancy counts days by; NULL where none is given.
+    """
+    ALTER TABLE batches ADD COLUMN clock TEXT;
+    """,
 ]

@@ -7,20 +7,33 @@ it was before that batch, and the next run ingests it again.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from storyline.store.schema import MIGRATIONS
-from storyline.types import Record
+from storyline.types import DormancyRule, Record
 
 
 class StoreError(RuntimeError):
     pass
+
+
+def parse_clock(value: str | None) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive times are taken as UTC)."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass
@@ -43,6 +56,7 @@ class BatchRow:
     records: int
     ingested_at: str
     origin: str | None
+    clock: str | None = None  # latest published_at of its records, UTC (see DormancyRule)
 
 
 @dataclass
@@ -183,12 +197,36 @@ class Store:
         return self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0]
 
     def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
-                  origin: str | None) -> None:
+                  origin: str | None, clock: str | None = None) -> None:
         self.db.execute(
-            "INSERT INTO batches(name, seq, digest, records, ingested_at, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (name, seq, digest, records, when, origin),
+            "INSERT INTO batches(name, seq, digest, records, ingested_at, origin, clock) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, seq, digest, records, when, origin, clock),
         )
+
+    def batch_clock(self, seq: int) -> str | None:
+        row = self.db.execute("SELECT clock FROM batches WHERE seq=?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None,
+                     now_clock: str | None = None) -> set[int]:
+        """The batches whose stories are dormant for batch ``now_seq`` with clock
+        ``now_clock`` (a story is as old as the last batch that brought it news).
+        Without ``now_seq``: for the next batch after the last one stored."""
+        batches = self.db.execute("SELECT seq, clock FROM batches ORDER BY seq").fetchall()
+        if now_seq is None:
+            now_seq = (batches[-1][0] if batches else 0) + 1
+            now_clock = batches[-1][1] if batches else None
+        now = parse_clock(now_clock)
+        out = set()
+        for seq, clock in batches:
+            then = parse_clock(clock)
+            if now is not None and then is not None and rule.after_days is not None:
+                if (now - then).total_seconds() > rule.after_days * 86400:
+                    out.add(seq)
+            elif now_seq - seq > rule.after_batches:
+                out.add(seq)
+        return out
 
     # -- snippets and copies ----------------------------------------------
 
@@ -386,11 +424,13 @@ class Store:
             seen.add(story_id)
             story_id = row.merged_into
 
-    def live_stories(self, min_last_seq: int = 0) -> list[StoryRow]:
+    def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
+        """Stories not merged away, but for those last seen in ``dormant_seqs``."""
         rows = self.db.execute(
             "SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq FROM stories "
-            "WHERE merged_into IS NULL AND last_seq >= ? ORDER BY id",
-            (min_last_seq,),
+            "WHERE merged_into IS NULL AND last_seq NOT IN (SELECT value FROM json_each(?)) "
+            "ORDER BY id",
+            (json.dumps(sorted(dormant_seqs)),),
         )
         return [StoryRow(**dict(r)) for r in rows]
 

@@ -37,6 +37,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storyline import views
+from storyline.config import dormancy
 from storyline.engine import IngestError
 from storyline.models.encoders import ModelNotBuiltError
 from storyline.pipeline.facts import StoryFact
@@ -324,7 +325,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
         def compute() -> tuple[int, list[StorySummary]]:
             return list_page(sl.store, batch=batch, status=status, text=text, limit=limit,
                              offset=offset, min_size=min_size,
-                             dormant_after=sl.config.dormant_after_batches)
+                             dormancy=dormancy(sl.config))
 
         try:
             return access.memo(sl, ("list", batch, status, text, limit, offset, min_size),

@@ -9,12 +9,13 @@ of a small one.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
 from storyline.pipeline.describe import first_sentence
 from storyline.store import Store
-from storyline.types import StorySummary, TimelineEntry
+from storyline.types import DormancyRule, StorySummary, TimelineEntry
 from storyline.views import NotFound
 
 # The order views.list_stories gives: biggest first, then the latest news, then newest.
@@ -33,9 +34,9 @@ WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, c.source
 """
 _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = :batch_seq)")
-# A story is dormant once ``dormant_after`` batches passed without news (views._status).
-_ACTIVE = " AND st.last_seq > :last_seq - :dormant_after"
-_DORMANT = " AND st.last_seq <= :last_seq - :dormant_after"
+# A story is dormant when its last batch is (Store.dormant_seqs, as views._status).
+_ACTIVE = " AND st.last_seq NOT IN (SELECT value FROM json_each(:dormant))"
+_DORMANT = " AND st.last_seq IN (SELECT value FROM json_each(:dormant))"
 # Superset of the text filter (the headline is a part of its snippet's text); the exact
 # test on the headline runs in Python on what this lets through.
 _TEXT = (" AND (instr(storyline_lower(st.summary), :needle) OR instr(storyline_lower("
@@ -64,7 +65,7 @@ def prepare(db: sqlite3.Connection) -> None:
 def list_page(
     store: Store, *, batch: str | None = None, status: str | None = None,
     text: str | None = None, limit: int | None = 50, offset: int = 0, min_size: int = 1,
-    dormant_after: int = 28,
+    dormancy: DormancyRule = DormancyRule(),
 ) -> tuple[int, list[StorySummary]]:
     """(number of stories that match, the lines of the asked page), biggest first.
 
@@ -72,9 +73,8 @@ def list_page(
     connection must have been through :func:`prepare` for ``text``.
     """
     names = store.batch_names()
-    last_seq = max(names, default=0)
-    params: dict[str, object] = {"min_size": min_size, "last_seq": last_seq,
-                                 "dormant_after": dormant_after}
+    dormant = store.dormant_seqs(dormancy)
+    params: dict[str, object] = {"min_size": min_size, "dormant": json.dumps(sorted(dormant))}
     where = ""
     if batch is not None:
         found = store.batch(batch)
@@ -115,7 +115,7 @@ def list_page(
             size=r.size, copies=sum(c for c, _ in counts[r.id].values()),
             sources=len(sources[r.id]),
             first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
-            status="dormant" if last_seq - r.last_seq >= dormant_after else "active",
+            status="dormant" if r.last_seq in dormant else "active",
             batches=[TimelineEntry(names[seq], c, n)
                      for seq, (c, n) in sorted(counts[r.id].items())],
         )
