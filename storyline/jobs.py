@@ -18,7 +18,6 @@ import numpy as np
 from storyline.config import Config
 from storyline.engine import Engine, group_batches
 from storyline.pipeline import describe
-from storyline.pipeline.normalize import titled_text
 from storyline.store import Store
 from storyline.types import Record
 
@@ -91,7 +90,7 @@ def summarize_records(
         sents: list[str] = []
         positions: list[int] = []
         for r in batch:
-            for pos, s in enumerate(describe.sentences(titled_text(r.title, r.text))):
+            for pos, s in enumerate(describe.sentences(r.text or r.title or "")):
                 if s not in sents and s not in seen_sents:
                     sents.append(s)
                     positions.append(pos)

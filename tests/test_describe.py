@@ -4,6 +4,7 @@ import numpy as np
 
 from storyline.pipeline.describe import (
     first_sentence,
+    headline_like,
     novelty,
     pick_headline,
     sentences,
@@ -61,6 +62,21 @@ def test_a_summary_of_headlines_reads_as_sentences():
     assert summary.text == ("Bitcoin exchange Mt. Gox files for US bankruptcy. Hackers claim Mt. "
                             "Gox still has its coins … Is Bitcoin finished after the Mt. Gox "
                             "collapse?")
+
+
+def test_summaries_prefer_sentences_to_headlines():
+    sents = ["Paris Thieves Nab $2.5 Million Worth Of Jewellery In Dawn Raid",
+             "Four men rammed their car into a jewellery store in central Paris on Monday.",
+             "They made off with two million euros in gems and watches, police said."]
+    vectors = np.array([[1, 0.1, 0], [1, 0, 0.1], [0.9, 0.2, 0.1]])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert headline_like(sents[0]) and not headline_like(sents[1])
+    summary = summarize_sentences(sents, vectors, budget=60, order=[0, 1, 2])
+    assert 0 not in summary.sentence_ids and summary.sentence_ids
+    # A story told in headlines only is summarised from its headlines.
+    heads = summarize_sentences([sents[0], "Jewel Thieves Ram Car Into Paris Store At Dawn"],
+                                vectors[:2], budget=60, order=[0, 1])
+    assert heads.sentence_ids
 
 
 def test_novelty_separates_repeats_from_news():

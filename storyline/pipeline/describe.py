@@ -52,6 +52,14 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def headline_like(text: str) -> bool:
+    """Title Case: most of the longer words capitalised (a headline, not a sentence)."""
+    long_words = [w for w in re.findall(r"[A-Za-z][\w'-]*", text) if len(w) > 3]
+    if len(long_words) < 3:
+        return False
+    return sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.7
+
+
 def first_sentence(text: str, max_words: int = 30) -> str:
     parts = sentences(text) or [text.strip()]
     head = parts[0]
@@ -145,7 +153,10 @@ def summarize_sentences(
     lengths = [len(s.split()) for s in sents]
     # Very short sentences ("Everyone's digital these days.") are asides, not
     # news: they may only fill in when nothing longer is left.
-    eligible = [i for i, n in enumerate(lengths) if n >= 7] or list(range(len(sents)))
+    # Headlines ("Paris : Jewellery Stolen In Costly Shop Raid") are not sentences
+    # either: they fill in only where a story has nothing else (headline feeds).
+    eligible = ([i for i, n in enumerate(lengths) if n >= 7 and not headline_like(sents[i])]
+                or [i for i, n in enumerate(lengths) if n >= 7] or list(range(len(sents))))
     picked = [eligible[i] for i in mmr(vectors[eligible], relevance[eligible],
                                        [lengths[i] for i in eligible], budget, avoid=said)]
     if order is not None:
