@@ -509,8 +509,9 @@ def test_storyline_serve_serves_and_takes_a_batch(fresh):
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
             time.sleep(0.2)
+        # The first ingest starts the facts worker (spaCy loads): allow for a slow machine.
         r = httpx.post(base + "/api/batches?batch=003", content="A line from the command.",
-                       headers={**AUTH, "Content-Type": "text/plain"})
+                       headers={**AUTH, "Content-Type": "text/plain"}, timeout=60)
         assert r.status_code == 200, r.text
         assert httpx.post(base + "/api/batches?batch=004", content="x",
                           headers={"Content-Type": "text/plain"}).status_code == 401

@@ -176,8 +176,10 @@ def test_hostile_snippets_are_shown_as_text_never_run(tmp_path, page):
         sl.ingest(SEEDS)
     with _serve(db, "none") as server:
         body = "\n".join(json.dumps(x) for x in HOSTILE)
+        # The first ingest starts the facts worker (spaCy loads): allow for a slow machine.
         r = httpx.post(server.url + "/api/batches?batch=900", content=body, headers={
-            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"})
+            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"},
+            timeout=60)
         assert r.status_code == 200, r.text
         hits = httpx.get(server.url + "/api/search", params={"q": "harbour fire"}).json()
         stories = {h["story_id"] for h in hits["hits"]}
