@@ -195,6 +195,23 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
         await run_in_threadpool(warm_up)
         if warm_list not in access.after_write:
             access.after_write.append(warm_list)
+        ingesting = bool(settings.token or settings.watch_folder or settings.feeds
+                         or settings.articles)
+        with access.read() as sl:
+            reads_facts = sl.config.extract_facts
+        if ingesting and reads_facts:
+            # The facts worker loads spaCy (seconds): start it now, in the background,
+            # rather than in the first batch's request.
+            from storyline.pipeline import facts_worker
+
+            def warm_facts() -> None:
+                try:
+                    facts_worker.warm_up()
+                except Exception:  # the first batch will say what is wrong, in its answer
+                    log.warning("could not start the facts worker", exc_info=True)
+
+            threading.Thread(target=warm_facts, name="storyline-facts-warm-up",
+                             daemon=True).start()
         thread = None
         if settings.watch_folder or settings.feeds or settings.articles:
             from storyline.feeds import Watcher
