@@ -303,10 +303,11 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         _print_json(rows)
         return
-    table = Table("batch", "order", "records", "ingested", "from")
+    # "latest date": the newest published_at of its records, the clock dormancy counts by.
+    table = Table("batch", "order", "records", "latest date", "ingested", "from")
     for b in rows:
-        table.add_row(escape(b.name), str(b.seq), str(b.records), b.ingested_at,
-                      escape(b.origin or ""))
+        table.add_row(escape(b.name), str(b.seq), str(b.records), b.clock or "",
+                      b.ingested_at, escape(b.origin or ""))
     out.print(table)
 
 
