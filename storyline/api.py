@@ -35,15 +35,10 @@ _MODEL_OF_ENCODER = {"static": "static", "minilm-onnx-int8": "minilm",
 def built_with(store: Store) -> tuple[str | None, str | None]:
     """The preset and the ``model`` option a store was built with (None where it
     does not say: a new store, or one written before it recorded them)."""
-    def text(name: str) -> str | None:
-        value = store.get_state(name)
-        return None if value is None else (
-            value.decode() if isinstance(value, bytes) else str(value))
-
-    model = text("model_option")
-    if model is None and (encoder := text("model")) is not None:
+    model = store.get_text_state("model_option")
+    if model is None and (encoder := store.get_text_state("model")) is not None:
         model = _MODEL_OF_ENCODER.get(encoder, encoder if encoder.startswith("st:") else None)
-    return text("preset"), model
+    return store.get_text_state("preset"), model
 
 
 class Storyline:

@@ -98,13 +98,11 @@ class Engine:
         return self._encoder
 
     def _check_model(self, name: str) -> None:
-        stored = self.store.get_state("model")
+        stored = self.store.get_text_state("model")
         if stored is None:
             return
-        stored = stored.decode() if isinstance(stored, bytes) else str(stored)
         if stored != name:
-            option = self.store.get_state("model_option")
-            option = option.decode() if isinstance(option, bytes) else option
+            option = self.store.get_text_state("model_option")
             hint = f"use --model {option}" if option else "use the model it was built with"
             raise IngestError(
                 f"{self.store.path} was built with model {stored!r}, not {name!r}: "
@@ -362,9 +360,7 @@ class Engine:
 
     def _story_state(self, seq: int) -> clustering.StoryState:
         """The live (not dormant) stories as summed vectors."""
-        clock = self.store.batch_clock(seq)
-        live = self.store.live_stories(
-            self.store.dormant_seqs(dormancy(self.config), seq, clock))
+        live = self.store.live_stories(self.store.dormant_seqs(dormancy(self.config), seq))
         ids = [s.id for s in live]
         dim = self.encoder.dim
         if not ids:

@@ -97,10 +97,10 @@ class TermWeights:
 
     def learn(self, counts: sparse.csr_matrix) -> None:
         """Add documents to the frequencies (call once per new canonical snippet)."""
-        present = counts.copy()
-        present.data[:] = 1
-        fresh = np.unique(present.indices[self.df[present.indices] == 0])
-        np.add.at(self.df, present.indices, 1)
+        # Counts are summed per row, so each (row, column) appears once: one document.
+        used = counts.indices[: counts.indptr[-1]]
+        fresh = np.unique(used[self.df[used] == 0])
+        np.add.at(self.df, used, 1)
         self.docs += counts.shape[0]
         if len(fresh):
             self._columns = np.union1d(self._columns, fresh)

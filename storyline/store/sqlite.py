@@ -174,6 +174,12 @@ class Store:
         row = self.db.execute("SELECT value FROM state WHERE name=?", (name,)).fetchone()
         return row[0] if row else None
 
+    def get_text_state(self, name: str) -> str | None:
+        """A state value stored as text (set_state keeps str as given, bytes as bytes)."""
+        value = self.get_state(name)
+        return None if value is None else (
+            value.decode() if isinstance(value, bytes) else str(value))
+
     def set_state(self, name: str, value: bytes | str | int) -> None:
         self.db.execute(
             "INSERT INTO state(name, value) VALUES (?, ?) "
@@ -204,20 +210,17 @@ class Store:
             (name, seq, digest, records, when, origin, clock),
         )
 
-    def batch_clock(self, seq: int) -> str | None:
-        row = self.db.execute("SELECT clock FROM batches WHERE seq=?", (seq,)).fetchone()
-        return row[0] if row else None
-
-    def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None,
-                     now_clock: str | None = None) -> set[int]:
-        """The batches whose stories are dormant for batch ``now_seq`` with clock
-        ``now_clock`` (a story is as old as the last batch that brought it news).
-        Without ``now_seq``: for the next batch after the last one stored."""
+    def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:
+        """The batches whose stories are dormant for stored batch ``now_seq``, by
+        its clock (a story is as old as the last batch that brought it news).
+        Without ``now_seq``: for the next batch, on the last stored one's clock."""
         batches = self.db.execute("SELECT seq, clock FROM batches ORDER BY seq").fetchall()
+        clocks = dict(batches)
         if now_seq is None:
-            now_seq = (batches[-1][0] if batches else 0) + 1
-            now_clock = batches[-1][1] if batches else None
-        now = parse_clock(now_clock)
+            last = batches[-1][0] if batches else 0
+            now_seq, now = last + 1, parse_clock(clocks.get(last))
+        else:
+            now = parse_clock(clocks.get(now_seq))
         out = set()
         for seq, clock in batches:
             then = parse_clock(clock)

@@ -80,7 +80,7 @@ class StoreAccess:
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
         self.db = Path(settings.db)
-        Store(self.db).close()  # creates (and migrates) the store before any reader opens
+        # Creates (and migrates) the store before any reader opens.
         with Store(self.db) as store:
             stored_preset, stored_model = built_with(store)
         model = settings.model or stored_model

@@ -173,6 +173,7 @@ def _templates() -> Jinja2Templates:
     env.filters["number"] = _number
     env.filters["host"] = lambda url: urlsplit(url).netloc or url if safe_href(url) else url
     env.filters["plural"] = lambda n, one, many=None: one if n == 1 else (many or one + "s")
+    env.globals["sources_shown"] = views.SOURCES_SHOWN
     return Jinja2Templates(env=env)
 
 
