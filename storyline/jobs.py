@@ -45,32 +45,29 @@ def cluster_records(
 
 def _assignments(store: Store, records: Sequence[Record]) -> list[dict]:
     batches = {b.name: b.seq for b in store.batches()}
-    # Copies of each batch in order: position i is the batch's i-th record.
-    story_of = store.snippet_stories()
+    # Copies in arrival order: the i-th copy of a batch is the batch's i-th record.
+    copies = {(seq, position): (sid, kind, story)
+              for seq, position, sid, kind, story in store.copy_stories()}
     first_copy: dict[int, str] = {}
-    resolved: dict[int, int] = {}
+    resolved: dict[int, str] = {}
     out = []
     positions: dict[str, int] = {}
-    copies_by_batch = {seq: store.batch_copies(seq) for seq in batches.values()}
     for n, record in enumerate(records):
-        seq = batches[record.batch]
         position = positions.get(record.batch, 0)
         positions[record.batch] = position + 1
-        copy = copies_by_batch[seq][position]
-        sid = copy.snippet_id
-        story = story_of[sid]
+        sid, kind, story = copies[batches[record.batch], position]
         if story not in resolved:
-            resolved[story] = store.resolve(story)
+            resolved[story] = str(store.resolve(story))
         item_id = record.id if record.id is not None else str(n + 1)
         duplicate_of = None
-        if copy.kind == "original":
+        if kind == "original":
             first_copy[sid] = item_id
         else:
             duplicate_of = first_copy.get(sid)
             if duplicate_of is None:  # its canonical came from an earlier run on this store
                 canonical = store.copies_of([sid])[sid][0]
                 duplicate_of = canonical.external_id or f"snippet:{sid}"
-        out.append({"id": item_id, "story": str(resolved[story]), "duplicate_of": duplicate_of})
+        out.append({"id": item_id, "story": resolved[story], "duplicate_of": duplicate_of})
     return out
 
 

@@ -170,6 +170,27 @@ def test_cluster_interface_keeps_input_order_and_names_duplicates(tmp_path):
 
 
 @needs_static
+def test_cluster_on_a_kept_store_names_canonicals_of_earlier_runs(tmp_path):
+    db = tmp_path / "kept.db"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(json.dumps({"id": "x1", "batch": "1",
+                                 "text": "Fed official says weak data caused by weather"}))
+    second.write_text("\n".join(json.dumps(i) for i in [
+        {"id": "y1", "batch": "2", "text": "Apple releases iOS 7.1 with CarPlay"},
+        {"id": "y2", "batch": "2", "text": "Fed official says weak data caused by weather"},
+    ]))
+    run_cli("cluster", str(first), "--out", str(tmp_path / "o1.jsonl"), "--db", str(db),
+            "--fast")
+    run_cli("cluster", str(second), "--out", str(tmp_path / "o2.jsonl"), "--db", str(db),
+            "--fast")
+    (x1,) = [json.loads(line) for line in (tmp_path / "o1.jsonl").read_text().splitlines()]
+    y1, y2 = [json.loads(line) for line in (tmp_path / "o2.jsonl").read_text().splitlines()]
+    # y2 repeats x1, stored by the first run: it names x1 and joins x1's story.
+    assert y2 == {"id": "y2", "story": x1["story"], "duplicate_of": "x1"}
+    assert y1["duplicate_of"] is None and y1["story"] != x1["story"]
+
+
+@needs_static
 def test_summarize_interface(tmp_path):
     items = [
         {"id": "1", "batch": "1", "text": "An earthquake of magnitude 6.1 struck northern Chile "

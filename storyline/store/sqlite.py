@@ -289,10 +289,6 @@ class Store:
         ).fetchone()
         return _snippet_row(row) if row else None
 
-    def snippet_stories(self) -> dict[int, int]:
-        """Snippet id -> the story it was put in (before following merges)."""
-        return {r[0]: r[1] for r in self.db.execute("SELECT id, story_id FROM snippets")}
-
     def story_snippets(self, story_id: int) -> list[SnippetRow]:
         rows = self.db.execute(
             "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
@@ -338,6 +334,14 @@ class Store:
             (batch_seq,),
         )
         return [CopyRow(**dict(r)) for r in rows]
+
+    def copy_stories(self) -> list[tuple[int, int, int, str, str | None]]:
+        """Every copy as (batch seq, position, snippet id, kind, the snippet's story
+        before merges), in arrival order: what ``storyline cluster`` reports."""
+        return self.db.execute(
+            "SELECT c.batch_seq, c.position, c.snippet_id, c.kind, s.story_id FROM copies c "
+            "JOIN snippets s ON s.id = c.snippet_id ORDER BY c.batch_seq, c.position"
+        ).fetchall()
 
     def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None:
         self.db.executemany(
