@@ -81,7 +81,7 @@ def summarize_records(
     query_vec = encoder.encode([query])[0] if query and encoder is not None else None
     seen_sents: list[str] = []
     seen_pos: list[int] = []
-    seen_vecs = np.zeros((0, encoder.dim if encoder else 1), dtype=np.float32)
+    seen_vecs = np.zeros((0, _dim(encoder)), dtype=np.float32)
     out = []
     for name, batch in group_batches(records).items():
         sents: list[str] = []
@@ -113,14 +113,22 @@ def summarize_records(
     return out
 
 
+_WORDS_DIM = 4096  # a hashed bag of words stands in where there is no encoder (--model none)
+
+
+def _dim(encoder) -> int:
+    return encoder.dim if encoder is not None else _WORDS_DIM
+
+
 def _encode(encoder, sents: list[str]) -> np.ndarray:
     if not sents:
-        return np.zeros((0, encoder.dim if encoder else 1), dtype=np.float32)
+        return np.zeros((0, _dim(encoder)), dtype=np.float32)
     if encoder is None:
-        from storyline.pipeline.represent import TermWeights, words
+        from storyline.pipeline.represent import hashed_column, unit_rows, words
 
-        weights = TermWeights(words)
-        counts = weights.counts(sents)
-        weights.learn(counts)
-        return weights.weigh(counts).toarray()
+        out = np.zeros((len(sents), _WORDS_DIM), dtype=np.float32)
+        for i, s in enumerate(sents):
+            for w in words(s):
+                out[i, hashed_column(w) % _WORDS_DIM] += 1.0
+        return unit_rows(out)
     return encoder.encode(sents)

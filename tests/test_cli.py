@@ -213,6 +213,21 @@ def test_summarize_interface(tmp_path):
     assert "earthquake" not in batches[2]["update"]
 
 
+def test_summarize_runs_without_an_encoder(tmp_path):
+    items = [
+        {"id": "1", "batch": "1", "text": "An earthquake of magnitude 6.1 struck northern Chile "
+         "on Monday. Buildings shook across the capital for a minute."},
+        {"id": "2", "batch": "2", "text": "Rescue teams reached remote villages in northern "
+         "Chile on Tuesday. Three people died and dozens were injured, officials said."},
+    ]
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.json"
+    src.write_text("\n".join(json.dumps(i) for i in items))
+    run_cli("summarize", str(src), "--words", "30", "--out", str(dst), "--model", "none")
+    first, second = json.loads(dst.read_text())["batches"]
+    assert "earthquake" in first["summary"] and "earthquake" not in second["update"]
+    assert "Rescue teams" in second["update"] and len(second["summary"].split()) <= 30
+
+
 def test_help_documents_every_command():
     text = run_cli("--help").stdout
     for command in ("ingest", "stories", "show", "changes", "search", "export", "cluster",
