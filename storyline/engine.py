@@ -392,12 +392,14 @@ class Engine:
         store = self.store
         weights = self.config.weights
         batch = self._features(ids, texts, learn=True)
-        mean = self._dense_mean(batch.dense)
+        mean = self._dense_mean(batch.dense)  # kept up to date either way
+        if not self.config.centre_embeddings:
+            mean = np.zeros_like(mean)
         state = self._story_state(seq)
         raw_story_dense, raw_batch_dense = state.dense, batch.dense
-        # Centre the embeddings on the stream's mean: static embeddings of
-        # unrelated texts share a common direction (mean cosine 0.4 on long
-        # leads) that would otherwise count as similarity.
+        # Centre the embeddings on the stream's mean (Config.centre_embeddings):
+        # static embeddings of unrelated texts share a common direction (mean
+        # cosine 0.4 on long leads) that would otherwise count as similarity.
         state.dense = state.dense - state.sizes[:, None].astype(np.float32) * mean
         centred = Features(dense=batch.dense - mean, terms=batch.terms, names=batch.names)
         keep = clustering.candidate_stories(state, centred, weights)

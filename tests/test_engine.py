@@ -90,3 +90,35 @@ def test_records_and_dicts_are_both_accepted(db):
                                     batch="b")
         assert [r.batch for r in reports] == ["b"] and reports[0].records == 2
         assert sl.store.counts()["copies"] == 2
+
+
+def _two_topic_model(folder) -> str:
+    """A two-dimensional model2vec folder: every word shares one direction (as
+    static embeddings of unrelated texts do), the other tells two topics apart."""
+    import numpy as np
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"[UNK]": 0, "harbour": 1, "crane": 2, "bank": 3, "rates": 4}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    folder.mkdir()
+    tokenizer.save(str(folder / "tokenizer.json"))
+    vectors = np.array([[0, 0], [1, 0.1], [1, 0.1], [1, -0.1], [1, -0.1]], dtype=np.float32)
+    save_file({"embeddings": vectors}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text('{"max_length": 512}')
+    return str(folder)
+
+
+def test_centring_removes_the_direction_all_snippets_share(db, tmp_path):
+    model = _two_topic_model(tmp_path / "model")
+    weights = ClusterWeights(dense=1.0, terms=0.0, names=0.0, threshold=0.5)
+    batch = [{"text": "harbour crane"}, {"text": "bank rates"}]
+    for centre, stories in ((False, 1), (True, 2)):
+        path = tmp_path / f"centre-{centre}.db"
+        with Storyline(path, model=model, weights=weights, centre_embeddings=centre,
+                       mean_prior_docs=0) as sl:
+            sl.ingest_records(batch, batch="1")
+            # Raw cosine 0.98: one story. Centred on the stream's mean, what is
+            # left points apart: two.
+            assert len(sl.stories()) == stories
