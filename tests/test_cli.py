@@ -190,21 +190,26 @@ def test_cluster_on_a_kept_store_names_canonicals_of_earlier_runs(tmp_path):
     assert y1["duplicate_of"] is None and y1["story"] != x1["story"]
 
 
+QUAKE = [
+    {"id": "1", "batch": "1", "text": "An earthquake of magnitude 6.1 struck northern Chile "
+     "on Monday. Buildings shook in the capital. No damage was reported at first."},
+    {"id": "2", "batch": "2", "text": "Rescue teams reached remote villages in northern "
+     "Chile on Tuesday. Three people died and dozens were injured, officials said."},
+    {"id": "3", "batch": "3", "text": "Chile's government declared a state of emergency "
+     "in the region. Aid arrived from neighbouring Peru."},
+]
+
+
+def summarize_cli(tmp_path, items: list[dict], *options: str) -> list[dict]:
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.json"
+    src.write_text("\n".join(json.dumps(i) for i in items))
+    run_cli("summarize", str(src), "--out", str(dst), *options)
+    return json.loads(dst.read_text())["batches"]
+
+
 @needs_static
 def test_summarize_interface(tmp_path):
-    items = [
-        {"id": "1", "batch": "1", "text": "An earthquake of magnitude 6.1 struck northern Chile "
-         "on Monday. Buildings shook in the capital. No damage was reported at first."},
-        {"id": "2", "batch": "2", "text": "Rescue teams reached remote villages in northern "
-         "Chile on Tuesday. Three people died and dozens were injured, officials said."},
-        {"id": "3", "batch": "3", "text": "Chile's government declared a state of emergency "
-         "in the region. Aid arrived from neighbouring Peru."},
-    ]
-    src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(json.dumps(i) for i in items))
-    dst = tmp_path / "out.json"
-    run_cli("summarize", str(src), "--words", "25", "--out", str(dst), "--preset", "fast")
-    batches = json.loads(dst.read_text())["batches"]
+    batches = summarize_cli(tmp_path, QUAKE, "--words", "25", "--preset", "fast")
     assert [b["batch"] for b in batches] == ["1", "2", "3"]
     assert batches[0]["summary"] == batches[0]["update"]
     for b in batches:
@@ -214,18 +219,10 @@ def test_summarize_interface(tmp_path):
 
 
 def test_summarize_runs_without_an_encoder(tmp_path):
-    items = [
-        {"id": "1", "batch": "1", "text": "An earthquake of magnitude 6.1 struck northern Chile "
-         "on Monday. Buildings shook across the capital for a minute."},
-        {"id": "2", "batch": "2", "text": "Rescue teams reached remote villages in northern "
-         "Chile on Tuesday. Three people died and dozens were injured, officials said."},
-    ]
-    src, dst = tmp_path / "in.jsonl", tmp_path / "out.json"
-    src.write_text("\n".join(json.dumps(i) for i in items))
-    run_cli("summarize", str(src), "--words", "30", "--out", str(dst), "--model", "none")
-    first, second = json.loads(dst.read_text())["batches"]
+    first, second, third = summarize_cli(tmp_path, QUAKE, "--words", "30", "--model", "none")
     assert "earthquake" in first["summary"] and "earthquake" not in second["update"]
     assert "Rescue teams" in second["update"] and len(second["summary"].split()) <= 30
+    assert "emergency" in third["update"]
 
 
 def test_help_documents_every_command():
