@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storyline import views
 from storyline.config import Config, default_db, dormancy, preset
-from storyline.engine import Engine, Progress
 from storyline.store import Store
 from storyline.types import (
     IngestReport,
@@ -25,6 +25,9 @@ from storyline.types import (
     StoryDetail,
     StorySummary,
 )
+
+if TYPE_CHECKING:
+    from storyline.engine import Engine, Progress
 
 # Encoder names a store records (state "model") -> the ``model`` option that
 # loads them, for stores written before the option itself was recorded.
@@ -58,7 +61,17 @@ class Storyline:
                     overrides["model"] = stored_model
             config = preset(preset_name, **overrides)
         self.config = config
-        self.engine = Engine(self.store, self.config)
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The pipeline over this store, built on first use: reading needs none of it
+        (nor its numerical libraries, which are most of a command's start-up)."""
+        if self._engine is None:
+            from storyline.engine import Engine
+
+            self._engine = Engine(self.store, self.config)
+        return self._engine
 
     def close(self) -> None:
         self.store.close()

@@ -10,10 +10,44 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from storyline.pipeline.cluster import ClusterWeights
 from storyline.types import DormancyRule
 
 DEFAULT_DB = Path("storyline.db")
+
+
+@dataclass
+class ClusterWeights:
+    """How the cluster stage (storyline.pipeline.cluster) weighs and decides."""
+
+    dense: float
+    terms: float
+    names: float
+    threshold: float
+    # Second pass: clusters whose word profiles point the same way (cosine of
+    # summed TF-IDF vectors >= profile_merge) and whose meaning is close enough
+    # (cosine of summed embeddings >= profile_merge_dense) are one story told
+    # from several angles ("Snowden warns…", "Snowden's NSA leaks…"). 0 disables.
+    profile_merge: float = 0.0
+    profile_merge_dense: float = 0.0
+    profile_merge_names: float = 0.0  # and names/numbers profiles must overlap this much
+    profile_merge_min_size: int = 2  # a centroid of one or two snippets is no profile
+    # Two events of one kind ("Jackman to host the Oscars", "DeGeneres to host the
+    # Oscars") share words and meaning; what tells them apart is that each keeps
+    # naming its own participants, places and figures. Two clusters of at least
+    # ``distinct_min_size`` snippets stay apart when each has ``distinct_names``
+    # names of its own: named by at least ``distinct_share`` of its snippets and
+    # by at most ``distinct_other`` of the other's. 0 disables.
+    distinct_min_size: int = 0
+    distinct_names: int = 2
+    distinct_share: float = 0.5
+    distinct_other: float = 0.1
+    # The veto comes too late where one event's first snippets joined the other
+    # while both were small. So a new cluster of at least twice
+    # ``distinct_min_size`` snippets is split in two when two of its names part
+    # it into halves that pass the veto and are far closer within than between:
+    # the mean similarity across the halves at most ``split_ratio`` times the
+    # mean within the looser half. 0 disables.
+    split_ratio: float = 0.0
 
 
 def default_db() -> Path:
