@@ -24,10 +24,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mmh3
 import numpy as np
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 N_FEATURES = 2**20
 _WORD = re.compile(r"(?u)\b\w[\w'-]*\b")
@@ -84,6 +87,8 @@ class TermWeights:
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Token counts per text, in hashed columns."""
+        from scipy import sparse  # here: the words and names alone need no scipy
+
         indptr, indices = [0], []
         for text in texts:
             indices.extend(hashed_column(token) for token in self.analyzer(text))
@@ -112,6 +117,8 @@ class TermWeights:
 
     def weigh(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         """Sublinear tf times smoothed idf, rows L2-normalised."""
+        from scipy import sparse
+
         m = sparse.csr_matrix(counts, dtype=np.float32, copy=True)
         m.sum_duplicates()
         m.data = 1.0 + np.log(m.data)
