@@ -335,7 +335,7 @@ class Store:
         )
         return [CopyRow(**dict(r)) for r in rows]
 
-    def copy_stories(self) -> list[tuple[int, int, int, str, str | None]]:
+    def copy_stories(self) -> list[tuple[int, int, int, str, int | None]]:
         """Every copy as (batch seq, position, snippet id, kind, the snippet's story
         before merges), in arrival order: what ``storyline cluster`` reports."""
         return self.db.execute(
