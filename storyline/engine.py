@@ -20,7 +20,7 @@ from storyline.config import Config, dormancy
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
-from storyline.pipeline.facts_worker import read_facts
+from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
 from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, names, words
@@ -82,6 +82,10 @@ class Engine:
         # snippet id -> (chunk, row) of its hashed counts in self._count_chunks
         self._count_cache: dict[int, tuple[int, int]] = {}
         self._count_chunks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]] = []
+        # Facts the worker is still reading, per batch: (snippet ids, job); see
+        # finish_facts.
+        self._facts_pending: list[tuple[list[int], FactsJob]] = []
+        self._facts_started = False
 
     # -- lazily built parts -----------------------------------------------
 
@@ -154,33 +158,64 @@ class Engine:
     ) -> list[IngestReport]:
         reports = []
         files = [f for p in paths for f in batch_files(Path(p))]
-        for file in files:
-            skipped: list[str] = []
-            on_error = (lambda e, into=skipped: into.append(str(e))) if skip_bad else None
-            records = list(read_file(file, fmt=fmt, batch=batch, columns=columns,
-                                     on_error=on_error))
-            file_reports = self.ingest_records(records, origin=str(file), progress=progress)
-            if file_reports:
-                file_reports[0].skipped_bad.extend(skipped)
-            else:
-                reports.append(IngestReport(batch=batch or file.name, skipped_bad=skipped))
-            reports.extend(file_reports)
+        try:
+            for file in files:
+                skipped: list[str] = []
+                on_error = (lambda e, into=skipped: into.append(str(e))) if skip_bad else None
+                records = list(read_file(file, fmt=fmt, batch=batch, columns=columns,
+                                         on_error=on_error))
+                file_reports = [self._ingest_batch(name, batch_records, origin=str(file),
+                                                   progress=progress)
+                                for name, batch_records in group_batches(records).items()]
+                if file_reports:
+                    file_reports[0].skipped_bad.extend(skipped)
+                else:
+                    reports.append(IngestReport(batch=batch or file.name, skipped_bad=skipped))
+                reports.extend(file_reports)
+        finally:
+            self.finish_facts(progress)
         return reports
 
     def ingest_records(
         self, records: Iterable[Record], *, origin: str | None = None,
         progress: Progress | None = None,
     ) -> list[IngestReport]:
-        return [
-            self.ingest_batch(name, batch_records, origin=origin, progress=progress)
-            for name, batch_records in group_batches(records).items()
-        ]
+        try:
+            return [
+                self._ingest_batch(name, batch_records, origin=origin, progress=progress)
+                for name, batch_records in group_batches(records).items()
+            ]
+        finally:
+            self.finish_facts(progress)
 
     def ingest_batch(
         self, name: str, records: list[Record], *, origin: str | None = None,
         progress: Progress | None = None,
     ) -> IngestReport:
         """Ingest one batch in one transaction; a batch already in the store is a no-op."""
+        try:
+            return self._ingest_batch(name, records, origin=origin, progress=progress)
+        finally:
+            self.finish_facts(progress)
+
+    def finish_facts(self, progress: Progress | None = None) -> None:
+        """Write the facts the worker has been reading, in a transaction of their
+        own: a batch's facts are written once the next batch has clustered (the
+        worker reads them meanwhile), the last batch's when the ingest call ends.
+        Facts a crash loses in between are read again when first asked for."""
+        if not self._facts_pending:
+            return
+        pending, self._facts_pending = self._facts_pending, []
+        with self.store.transaction():
+            for ids, job in pending:
+                self.store.set_facts(zip(ids, job.result()))
+                if progress:
+                    progress("facts", len(ids), len(ids))
+
+    def _ingest_batch(
+        self, name: str, records: list[Record], *, origin: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
         report = IngestReport(batch=name, records=len(records))
         digest = batch_digest(records)
         existing = self.store.batch(name)
@@ -192,20 +227,30 @@ class Engine:
                 )
             report.already_ingested = True
             return report
+        if self.config.extract_facts and not self._facts_started:
+            # spaCy loads in the worker while the encoder loads here.
+            warm_up(wait=False)
+            self._facts_started = True
         encoder = self.encoder
         try:
             with self.store.transaction():
-                self._ingest(name, records, digest, origin, report, progress)
+                facts = self._ingest(name, records, digest, origin, report, progress)
                 self.store.set_state("model", encoder.name)
                 self.store.set_state("model_option", self.config.model)
                 self.store.set_state("preset", self.config.preset)
         except BaseException:
             self._discard_caches()
             raise
+        # The earlier batches' facts, read by the worker while this batch clustered.
+        self.finish_facts(progress)
+        if facts is not None:
+            self._facts_pending.append(facts)
         return report
 
     def _ingest(self, name: str, records: list[Record], digest: str, origin: str | None,
-                report: IngestReport, progress: Progress | None) -> None:
+                report: IngestReport, progress: Progress | None
+                ) -> tuple[list[int], FactsJob] | None:
+        """The batch's stages; returns its facts job (the worker reads them)."""
         store = self.store
         seq = store.next_batch_seq()
         index = self._load_index()
@@ -258,13 +303,10 @@ class Engine:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
         if self.config.describe:
             self._describe(seq, touched, set(new_ids))
-        if facts_job is not None:
-            self.store.set_facts(zip(new_ids, facts_job.result()))
-            if progress:
-                progress("facts", len(new_ids), len(new_ids))
         terms, names_ = self._load_weights()
         self._save_df("terms", terms)
         self._save_df("names", names_)
+        return (new_ids, facts_job) if facts_job is not None else None
 
     @property
     def fact_extractor(self):

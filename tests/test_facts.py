@@ -541,6 +541,21 @@ def test_worker_reads_the_same_facts(extractor):
     assert read_facts(texts).result() == expected
 
 
+def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch):
+    from storyline.pipeline import facts_worker
+
+    monkeypatch.setattr(facts_worker, "_MIN_CHUNK", 1)
+    texts = [f"{n} people were hurt in the {place} fire, police said."
+             for n, place in zip(range(2, 9), ["Lyon", "Oslo", "Kyiv", "Lima", "Pune",
+                                                "Cork", "Bonn"])]
+    job = facts_worker.read_facts(texts)
+    assert job.futures is not None and len(job.futures) == min(len(texts),
+                                                               facts_worker.WORKERS)
+    expected = [json.dumps(f.to_record(), ensure_ascii=False)
+                for f in extractor.extract_many(texts)]
+    assert job.result() == expected
+
+
 def test_worker_leaves_with_its_engine_process(tmp_path):
     """kill -9 the process that started the worker: the worker does not linger."""
     import os
@@ -556,16 +571,20 @@ def test_worker_leaves_with_its_engine_process(tmp_path):
               "sys.stdin.read()\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
-    worker = int(proc.stdout.readline())
-    os.kill(worker, 0)  # alive
+    workers = [int(pid) for pid in proc.stdout.readline().split()]
+    assert workers
+    for worker in workers:
+        os.kill(worker, 0)  # alive
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(worker, 0)
-        except ProcessLookupError:
-            return
+    while workers and time.monotonic() < deadline:
+        for worker in list(workers):
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                workers.remove(worker)
         time.sleep(0.2)
-    os.kill(worker, signal.SIGKILL)
-    raise AssertionError("the facts worker outlived its engine's process")
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    assert not workers, "a facts worker outlived its engine's process"

@@ -1,11 +1,13 @@
-"""Facts read in a worker process, while the engine encodes and clusters the batch.
+"""Facts read in worker processes, while the engine encodes and clusters the batch.
 
 spaCy is the slowest stage of a default ingest and holds the interpreter for most
-of its work, so a thread does not help. One long-lived worker process (spawned, never
-forked: the web server runs threads) loads the model once and parses each batch on
-the second core (`python benchmarks/ingest_speed.py`: ingest with facts took 2.2x the
-time without them in this process, 1.8x with the worker). Where no worker can be
-started, or it dies, the facts are read in this process.
+of its work, so a thread does not help. Long-lived worker processes (spawned, never
+forked: the web server runs threads), one a core and at most four, load the model
+once and share each batch's snippets; a batch's facts are collected after the next
+batch has clustered (Engine.finish_facts). `python benchmarks/ingest_speed.py`: ingest
+with facts took 2.2x the time without them in this process, 1.8-2.1x with one
+worker on the second core, 1.5-1.8x with two. Where no worker can be started, or one
+dies, the facts are read in this process.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+# Workers, one a core (at most four): the engine's own process clusters meanwhile,
+# then waits for the facts, so on two cores two workers share what is left.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+_MIN_CHUNK = 64  # a batch is split among the workers in parts of at least this many
 _POOL: ProcessPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _EXTRACTOR = None  # this process's FactExtractor, loaded on first use
@@ -44,17 +50,17 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class FactsJob:
-    """Facts of a batch being read elsewhere; :meth:`result` waits for them."""
+    """Facts of a batch being read elsewhere, in parts; :meth:`result` waits for them."""
 
-    def __init__(self, texts: list[str], future: Future | None) -> None:
+    def __init__(self, texts: list[str], futures: list[Future] | None) -> None:
         self.texts = texts
-        self.future = future
+        self.futures = futures
 
     def result(self) -> list[str]:
-        if self.future is not None:
+        if self.futures is not None:
             try:
-                return self.future.result()
-            except BrokenProcessPool:  # the worker died (killed, out of memory)
+                return [facts for future in self.futures for facts in future.result()]
+            except BrokenProcessPool:  # a worker died (killed, out of memory)
                 _reset()
         return facts_json(self.texts)
 
@@ -65,16 +71,27 @@ def read_facts(texts: list[str]) -> FactsJob:
     pool = _pool()
     if pool is None:
         return FactsJob(texts, None)
+    size = max(_MIN_CHUNK, -(-len(texts) // WORKERS))
     try:
-        return FactsJob(texts, pool.submit(facts_json, texts))
+        return FactsJob(texts, [pool.submit(facts_json, texts[i:i + size])
+                                for i in range(0, max(len(texts), 1), size)])
     except (BrokenProcessPool, RuntimeError):
         _reset()
         return FactsJob(texts, None)
 
 
-def warm_up() -> None:
-    """Start the worker and load its model now (a server does, before its first batch)."""
-    read_facts(["Warm-up: 3 people were hurt, police said."]).result()
+def warm_up(wait: bool = True) -> None:
+    """Start the worker and load its model now (a server does, before its first batch;
+    an ingest, without waiting, while it loads its own model)."""
+    pool = _pool()
+    if pool is None:
+        return
+    # One part a worker, so that each loads its model now.
+    jobs = [pool.submit(facts_json, ["Warm-up: 3 people were hurt, police said."])
+            for _ in range(WORKERS)]
+    if wait:
+        for job in jobs:
+            job.result()
 
 
 def _pool() -> ProcessPoolExecutor | None:
@@ -83,7 +100,7 @@ def _pool() -> ProcessPoolExecutor | None:
         if _POOL is None:
             try:
                 _POOL = ProcessPoolExecutor(
-                    1, mp_context=multiprocessing.get_context("spawn"),
+                    WORKERS, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_exit_with_parent, initargs=(os.getpid(),),
                 )
             except (OSError, NotImplementedError, ImportError):  # no processes here
