@@ -164,9 +164,7 @@ class Engine:
                 on_error = (lambda e, into=skipped: into.append(str(e))) if skip_bad else None
                 records = list(read_file(file, fmt=fmt, batch=batch, columns=columns,
                                          on_error=on_error))
-                file_reports = [self._ingest_batch(name, batch_records, origin=str(file),
-                                                   progress=progress)
-                                for name, batch_records in group_batches(records).items()]
+                file_reports = self._ingest_batches(records, str(file), progress)
                 if file_reports:
                     file_reports[0].skipped_bad.extend(skipped)
                 else:
@@ -181,22 +179,14 @@ class Engine:
         progress: Progress | None = None,
     ) -> list[IngestReport]:
         try:
-            return [
-                self._ingest_batch(name, batch_records, origin=origin, progress=progress)
-                for name, batch_records in group_batches(records).items()
-            ]
+            return self._ingest_batches(records, origin, progress)
         finally:
             self.finish_facts(progress)
 
-    def ingest_batch(
-        self, name: str, records: list[Record], *, origin: str | None = None,
-        progress: Progress | None = None,
-    ) -> IngestReport:
-        """Ingest one batch in one transaction; a batch already in the store is a no-op."""
-        try:
-            return self._ingest_batch(name, records, origin=origin, progress=progress)
-        finally:
-            self.finish_facts(progress)
+    def _ingest_batches(self, records: Iterable[Record], origin: str | None,
+                        progress: Progress | None) -> list[IngestReport]:
+        return [self._ingest_batch(name, batch_records, origin=origin, progress=progress)
+                for name, batch_records in group_batches(records).items()]
 
     def finish_facts(self, progress: Progress | None = None) -> None:
         """Write the facts the worker has been reading, in a transaction of their
@@ -216,6 +206,8 @@ class Engine:
         self, name: str, records: list[Record], *, origin: str | None = None,
         progress: Progress | None = None,
     ) -> IngestReport:
+        """Ingest one batch in one transaction; a batch already in the store is a no-op.
+        Its facts are left to finish_facts, which the callers run when they end."""
         report = IngestReport(batch=name, records=len(records))
         digest = batch_digest(records)
         existing = self.store.batch(name)
@@ -435,15 +427,14 @@ class Engine:
         weights = self.config.weights
         batch = self._features(ids, texts, learn=True)
         mean = self._dense_mean(batch.dense)  # kept up to date either way
-        if not self.config.centre_embeddings:
-            mean = np.zeros_like(mean)
         state = self._story_state(seq)
         raw_story_dense, raw_batch_dense = state.dense, batch.dense
-        # Centre the embeddings on the stream's mean (Config.centre_embeddings):
-        # static embeddings of unrelated texts share a common direction (mean
-        # cosine 0.4 on long leads) that would otherwise count as similarity.
-        state.dense = state.dense - state.sizes[:, None].astype(np.float32) * mean
-        centred = Features(dense=batch.dense - mean, terms=batch.terms, names=batch.names)
+        centred = batch
+        if self.config.centre_embeddings:
+            # Static embeddings of unrelated texts share a common direction (mean
+            # cosine 0.4 on long leads) that would otherwise count as similarity.
+            state.dense = state.dense - state.sizes[:, None].astype(np.float32) * mean
+            centred = Features(dense=batch.dense - mean, terms=batch.terms, names=batch.names)
         keep = clustering.candidate_stories(state, centred, weights)
         state = clustering.StoryState(
             ids=[state.ids[i] for i in keep], dense=state.dense[keep], terms=state.terms[keep],
