@@ -23,7 +23,7 @@ from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signature
 from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
-from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, names, words
+from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, leads, names, words
 from storyline.store import Store
 from storyline.store.sqlite import NewSnippet, parse_clock
 from storyline.types import IngestReport, Record
@@ -345,10 +345,7 @@ class Engine:
                         names=names_.weigh(name_counts))
 
     def _leads(self, texts: list[str]) -> list[str]:
-        # Stories are told in leads: a whole article is represented by its
-        # first words, which is also what keeps long items comparable to short ones.
-        limit = self.config.lead_words
-        return [t if len(t) < limit * 4 else " ".join(t.split()[:limit]) for t in texts]
+        return leads(texts, self.config.lead_words)
 
     def _counts(self, ids: list[int], texts: list[str]):
         """Hashed word and name counts, cached by snippet id: live stories' members

@@ -43,6 +43,15 @@ _ENGLISH_STOP_WORDS = frozenset(
 _STOP = _ENGLISH_STOP_WORDS | {"says", "said", "say", "new", "report", "reports"}
 
 
+def leads(texts: Sequence[str], limit: int) -> list[str]:
+    """The first ``limit`` words of each text: what represents it.
+
+    Stories are told in leads: a whole article is represented by its first
+    words, which is also what keeps long items comparable to short ones.
+    """
+    return [t if len(t) < limit * 4 else " ".join(t.split()[:limit]) for t in texts]
+
+
 def words(text: str) -> list[str]:
     """Content words, lower-cased, possessives folded ("Korea's" -> "korea")."""
     out = []
