@@ -24,6 +24,44 @@ def test_sentences_drop_datelines_bylines_and_source_notes():
         "One two three four five.")
 
 
+def test_newswire_datelines_are_cut_whatever_their_form():
+    lead = "the Senate voted 52-48 on Tuesday to confirm the nominee."
+    for dateline in ("WASHINGTON (AP) _ ", "WASHINGTON, Dec. 1 (Reuters) - ",
+                     "BEIJING, March 3 (Xinhua) -- ", "LOS ANGELES (AP) \u2014 ", "(CNN) -- ",
+                     "NEW YORK _ ", "LONDON -- ", "SAN JUAN, Puerto Rico \u2013 "):
+        assert sentences(dateline + lead.capitalize()) == [lead.capitalize()], dateline
+
+
+def test_a_capitalised_word_and_a_dash_in_a_headline_is_no_dateline():
+    for headline in ("NATO - Russia council meets in Brussels",
+                     "US - China talks resume after a pause in Geneva on trade.",
+                     "FOREX-Dollar slips as traders wait for the Fed"):
+        assert sentences(headline) == [headline]
+
+
+def test_bylines_stamps_credits_links_and_editors_notes_are_no_sentences():
+    article = ("Quake Hits Northern Japan\n"
+               "By JANE DOE, Associated Press Writer\n"
+               "Updated 10:14 a.m. ET Thursday\n"
+               "TOKYO (AP) _ A strong earthquake shook northern Japan on Friday, officials\n"
+               "said. No tsunami warning was issued.\n\n"
+               "(STORY CAN END HERE. OPTIONAL 2ND TAKE FOLLOWS.)\n\n"
+               "Mar 14, 2013 10:41 AM EDT.\n"
+               "By the end of the day, rescuers had reached every village.\n"
+               "From the outset, the coast guard led the search.\n\n"
+               "AP writer Jim Doe in Osaka contributed to this report.\n"
+               "On the Net: http://www.usgs.gov\n"
+               "Copyright 2013 The Associated Press. All rights reserved. This material "
+               "may not be published, broadcast, rewritten or redistributed.")
+    assert sentences(article) == [
+        "Quake Hits Northern Japan",  # a headline (summaries take it only where all are)
+        "A strong earthquake shook northern Japan on Friday, officials said.",
+        "No tsunami warning was issued.",
+        "By the end of the day, rescuers had reached every village.",
+        "From the outset, the coast guard led the search.",
+    ]
+
+
 def test_abbreviations_and_initials_end_no_sentence():
     assert sentences("Bitcoin exchange Mt. Gox files for bankruptcy in the US. "
                      "Author J. K. Rowling will write more, she said. "

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from storyline.pipeline.normalize import plain_characters
 from storyline.pipeline.represent import words
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
@@ -24,16 +25,71 @@ _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Maj|Adm|Cmdr|Rev|"
                      r"Hon|Pres|Det|Mt|Ft|St|Jr|Sr|Inc|Ltd|Co|Corp|U\.S|U\.K|U\.N|No|vs|"
                      r"Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|a\.m|p\.m|[A-Z])\.$")
-# Datelines ("KYIV, Ukraine (AP) —"), bylines and source notes are not content.
-_DATELINE = re.compile(r"^(?:[A-Z][A-Za-z .'-]{1,40},\s*)?(?:[A-Z][A-Za-z .'-]{1,30})?\s*"
-                       r"\((?:AP|Reuters|AFP|CNN|UPI|dpa)\)\s*[-:]\s*")
-_BYLINE = re.compile(r"^(?:By|From|Source:|Photo:|Image:|Read more|Details:)\b", re.I)
+# News agencies that put their name in a dateline: "WASHINGTON (AP) _".
+_AGENCY = (r"(?:AP|Reuters|AFP|CNN|UPI|dpa|DPA|Xinhua|Bloomberg|BBC|IANS|PTI|ANI|Kyodo|"
+           r"Yonhap|TASS|EFE|ANSA|AAP|NYT|CP)")
+# Datelines are not content. With an agency, the place may be written any way:
+# "BEIJING, March 3 (Xinhua) --", "KYIV, Ukraine (AP) -", "(CNN) --". Without one,
+# only a place in capitals and a dash: "NEW YORK _", "LONDON --", "SAN JUAN, Puerto Rico -"
+# (en and em dashes are plain dashes by now, see normalize.plain_characters).
+_AGENCY_DATELINE = re.compile(
+    rf"^(?:[A-Z][\w.'&-]*(?:,? [A-Z0-9][\w.'&-]*){{0,6}},? ?)?\({_AGENCY}\) ?(?:_|-{{1,3}}|:)? ?")
+_PLACE_DATELINE = re.compile(
+    r"^([A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,3})(?:, [A-Z][\w.'-]*(?: [A-Z0-9][\w.'-]*){0,3})?"
+    r" (?:_|-{1,3}) (?=[A-Z0-9\"'])")
+# Whole sentences that are no content: bylines are tested apart (_is_byline).
+_STAMP = re.compile(r"^(?:Posted|Published|Updated|Last (?:updated|modified)|Filed|Created)\b",
+                    re.I)
+_CREDIT = re.compile(r"contributed (?:to this report|reporting)|all rights reserved|"
+                     r"may not be (?:published|reproduced|redistributed)|"
+                     r"^(?:copyright\b|©|\(c\) ?\d{4}|c\. ?\d{4})|"
+                     r"^from (?:staff|wire|news) (?:reports|services)", re.I)
+_WEB = re.compile(r"^(?:On the Net|Click here|Follow (?:us|him|her|me|them) on|Sign up|"
+                  r"Subscribe|Share this|Advertisement|Read more|See also|Related:|Photo:|"
+                  r"Image:|Source:|Details:)|https?://|www\.", re.I)
 _SOURCE_NOTE = re.compile(r"\s*(?:Source|Details|Photo|Image|Read more):.*$")
+_DATE_WORD = re.compile(
+    r"^(?:\d[\d:,./-]*(?:st|nd|rd|th)?|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|"
+    r"june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    r"mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|"
+    r"sat(?:urday)?|sun(?:day)?|[ap]\.?m\.?|[ecmp][sd]?t|gmt|utc|bst|cet|cest|ist|jst|"
+    r"at|on|of|the|local|time|hrs?)$", re.I)
+_BYLINE_GLUE = {"and", "of", "the", "for", "in", "&"}
 
 
 def sentences(text: str) -> list[str]:
-    """Whole sentences of a snippet or article, datelines and bylines removed."""
-    text = _DATELINE.sub("", text.strip())
+    """Whole sentences of a snippet or article, without datelines, bylines,
+    time stamps, credits, links or editors' notes."""
+    out = []
+    for piece in _pieces(plain_characters(text)):
+        for s in _split_sentences(piece):
+            s = _strip_dateline(_SOURCE_NOTE.sub("", s).strip())
+            if len(s.split()) >= 4 and not _is_boilerplate(s):
+                out.append(s)
+    return out
+
+
+def _pieces(text: str) -> list[str]:
+    """Paragraphs, one line each. A line break inside a paragraph is wrapping,
+    except after a short line that ends on a word (a headline, a byline or a
+    dateline on a line of its own), which is a piece of its own."""
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        current: list[str] = []
+        for line in block.split("\n"):
+            line = " ".join(line.split())
+            if not line:
+                continue
+            current.append(line)
+            if len(line) < 50 and line[-1] not in ".!?\"'),;:":
+                out.append(" ".join(current))
+                current = []
+        if current:
+            out.append(" ".join(current))
+    return out
+
+
+def _split_sentences(text: str) -> list[str]:
     parts: list[str] = []
     for piece in _SENTENCE.split(text):
         piece = piece.strip()
@@ -43,13 +99,41 @@ def sentences(text: str) -> list[str]:
             parts[-1] = f"{parts[-1]} {piece}"
         else:
             parts.append(piece)
-    out = []
-    for s in parts:
-        s = _SOURCE_NOTE.sub("", s).strip()
-        if len(s.split()) < 4 or _BYLINE.match(s):
-            continue
-        out.append(s)
-    return out
+    return parts
+
+
+def _strip_dateline(s: str) -> str:
+    stripped = _AGENCY_DATELINE.sub("", s, count=1)
+    if stripped != s:
+        return stripped
+    place = _PLACE_DATELINE.match(s)
+    # A place in capitals and a dash also starts headlines ("NATO - Russia talks"):
+    # only a sentence that goes on to a full stop has a dateline.
+    if place and sum(c.isalpha() for c in place.group(1)) >= 4:
+        rest = s[place.end():]
+        if len(rest.split()) >= 6 and rest[-1] in ".!?\"'":
+            return rest
+    return s
+
+
+def _is_boilerplate(s: str) -> bool:
+    if _STAMP.match(s) and len(s.split()) <= 15 or _CREDIT.search(s) or _WEB.search(s):
+        return True
+    tokens = re.findall(r"[\w.:/&-]+", s)
+    if sum(bool(_DATE_WORD.match(t.rstrip(".,"))) for t in tokens) >= 0.8 * len(tokens):
+        return True  # "Mar 14, 2013 10:41 AM EDT."
+    letters = [c for c in s if c.isalpha()]
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.9 * len(letters):
+        return True  # "(STORY CAN END HERE. OPTIONAL 2ND TAKE FOLLOWS.)"
+    return _is_byline(tokens)
+
+
+def _is_byline(tokens: list[str]) -> bool:
+    """"By John Smith, Associated Press Writer": "By" and names only
+    (not "By Monday, the storm had passed.")."""
+    if not tokens or tokens[0] != "By" or not 2 <= len(tokens) <= 10:
+        return False
+    return all(t[0].isupper() or t.lower() in _BYLINE_GLUE for t in tokens[1:])
 
 
 def headline_like(text: str) -> bool:

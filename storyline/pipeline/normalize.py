@@ -34,9 +34,14 @@ _SENTENCE_END = re.compile(r"""[.!?…"')\]]$""")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def plain_characters(text: str) -> str:
+    """NFKC, with one kind of quote and of dash (line breaks kept)."""
+    return unicodedata.normalize("NFKC", text).translate(_QUOTES)
+
+
 def clean_text(text: str) -> str:
     """NFKC, plain quotes and dashes, single spaces, no boilerplate prefix."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = plain_characters(text)
     if not text.isprintable():  # rare: walk the characters only then
         text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch)[0] != "C")
     text = _SPACES.sub(" ", text).strip()
