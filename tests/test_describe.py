@@ -72,6 +72,14 @@ def test_abbreviations_and_initials_end_no_sentence():
     ]
 
 
+def test_a_snippet_repeated_by_many_outlets_heads_a_two_snippet_story():
+    vectors = np.array([[1, 0], [0.6, 0.8]], dtype=float)
+    # Alike, each is as central as the other to the other; the one that arrived
+    # three times is also close to its own two copies.
+    assert pick_headline(["wire copy", "aside"], vectors, [3, 1], [False] * 2) == 0
+    assert pick_headline(["aside", "wire copy"], vectors[::-1], [1, 3], [False] * 2) == 1
+
+
 def test_headline_is_the_most_central_snippet():
     vectors = np.array([[0.9, 0.44], [1, 0], [0.9, -0.44]], dtype=float)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

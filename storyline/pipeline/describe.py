@@ -161,7 +161,9 @@ def pick_headline(texts: Sequence[str], vectors: np.ndarray, copies: Sequence[in
         return 0
     sim = vectors @ vectors.T
     weights = np.asarray(copies, dtype=np.float64)
-    centrality = (sim @ weights - np.diag(sim) * weights) / max(weights.sum() - 1, 1)
+    # Mean similarity to every other arrival of the story, a snippet's own
+    # other copies included (they say the same, at similarity 1).
+    centrality = (sim @ weights - np.diag(sim)) / max(weights.sum() - 1, 1)
     score = centrality + 0.02 * np.log1p(weights) - 0.1 * np.asarray(truncated, dtype=float)
     return int(np.argmax(score))
 
