@@ -2,6 +2,7 @@
 
     python benchmarks/summary_quality.py             # default preset (MiniLM), 100 words
     python benchmarks/summary_quality.py --preset fast --words 50
+    python benchmarks/summary_quality.py --query     # query focus
 
 No reference summaries ship here (the held-back benchmark has them), so this is a
 proxy. Each ECB+ dev event with at least 9 articles is taken as a story arriving in
@@ -13,7 +14,10 @@ articles' text; ROUGE-2 recall (rouge-score, Porter stemming) is taken per batch
 for the summary (against the held-out leads of that batch and earlier ones) and the
 update (against those of that batch), then averaged over events, beside LEAD: the
 first N words of the batch's latest article, the baseline of the DUC/TAC update
-tasks. Needs rouge-score (pip install -e .[bench]).
+tasks. With ``--query``, each ECB+ topic's two events (two of one kind: two
+earthquakes) arrive mixed, the query is the first sentence of event A's first
+article, and summaries are scored against event A's held-out leads, with the
+query and without it. Needs rouge-score (pip install -e .[bench]).
 """
 
 from __future__ import annotations
@@ -61,6 +65,39 @@ def events(min_articles: int = 9) -> list[tuple[list[Record], list[list[str]]]]:
     return out
 
 
+def mixed_events(min_articles: int = 6) -> list[tuple[list[Record], list[list[str]], str]]:
+    """Query focus: per ECB+ topic, its two events (two of one kind) mixed in one
+    input, the query the first sentence of event A's first article, and per batch
+    the held-out leads of event A only."""
+    path = SHARED / "ecbplus" / "dev.jsonl"
+    by_event: dict[str, list[dict]] = defaultdict(list)
+    for line in path.open(encoding="utf-8"):
+        row = json.loads(line)
+        by_event[row["event"]].append(row)
+    out = []
+    for event, rows in sorted(by_event.items()):
+        if not event.endswith("_ecb"):
+            continue
+        other = by_event.get(event.removesuffix("_ecb") + "_ecbplus", [])
+        if len(rows) < min_articles or len(other) < min_articles:
+            continue
+        records, leads = [], [[] for _ in range(BATCHES)]
+        query = None
+        for own, group in ((True, rows), (False, other)):
+            for i, row in enumerate(group):
+                batch = i * BATCHES // len(group)
+                if i % 4 == 3:
+                    if own:
+                        leads[batch].append(row["title"])
+                    continue
+                query = query or (row["title"] if own else None)
+                records.append(Record(text=row["text"] or "", batch=f"b{batch}",
+                                      id=row["doc_id"]))
+        records.sort(key=lambda r: r.batch)  # the two events arrive side by side
+        out.append((records, leads, query))
+    return out
+
+
 def lead_baseline(records: list[Record], words: int) -> list[dict]:
     """The first ``words`` words of each batch's latest article, whole sentences."""
     out = []
@@ -81,18 +118,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
     parser.add_argument("--words", type=int, default=100)
+    parser.add_argument("--query", action="store_true",
+                        help="query focus: two events mixed, summaries asked about one")
     args = parser.parse_args()
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rouge2"], use_stemmer=True)
     config = preset(args.preset)
-    data = events()
-    systems = {
-        "storyline": lambda recs: summarize_records(recs, config, args.words),
-        "lead": lambda recs: lead_baseline(recs, args.words),
-    }
-    print(f"{len(data)} ECB+ events in {BATCHES} batches, {args.words}-word summaries, "
-          f"preset {args.preset}; ROUGE-2 recall against held-out leads")
+    if args.query:
+        data = mixed_events()
+        systems = {
+            "query": lambda recs, q: summarize_records(recs, config, args.words, q),
+            "no query": lambda recs, q: summarize_records(recs, config, args.words),
+        }
+        print(f"{len(data)} ECB+ topics, two events mixed in {BATCHES} batches, "
+              f"{args.words}-word summaries asked about one of them, preset {args.preset}; "
+              "ROUGE-2 recall against its held-out leads")
+    else:
+        data = [(records, leads, None) for records, leads in events()]
+        systems = {
+            "storyline": lambda recs, q: summarize_records(recs, config, args.words),
+            "lead": lambda recs, q: lead_baseline(recs, args.words),
+        }
+        print(f"{len(data)} ECB+ events in {BATCHES} batches, {args.words}-word summaries, "
+              f"preset {args.preset}; ROUGE-2 recall against held-out leads")
     print(f"{'system':<10} " + " ".join(f"{'sum ' + str(b + 1):>7}" for b in range(BATCHES))
           + " " + " ".join(f"{'upd ' + str(b + 1):>7}" for b in range(1, BATCHES))
           + f" {'mean':>7} {'s/event':>8}")
@@ -100,8 +149,8 @@ def main() -> None:
         totals = defaultdict(float)
         counts = defaultdict(int)
         started = time.perf_counter()
-        for records, leads in data:
-            for b, result in enumerate(run(records)):
+        for records, leads, query in data:
+            for b, result in enumerate(run(records, query)):
                 seen = [lead for batch in leads[: b + 1] for lead in batch]
                 if seen:
                     totals[f"sum{b}"] += scorer.score("\n".join(seen),

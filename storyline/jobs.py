@@ -96,7 +96,7 @@ def summarize_records(
             # Update: this batch's sentences, away from everything the earlier
             # batches held (not only what their summaries said).
             update = describe.summarize_sentences(
-                sents, vecs, words, query_vector=query_vec, said=seen_vecs,
+                sents, vecs, words, query_vector=query_vec, query_text=query, said=seen_vecs,
                 order=list(range(len(sents))), positions=positions,
             ).text
         else:
@@ -105,7 +105,7 @@ def summarize_records(
         seen_pos += positions
         seen_vecs = np.vstack([seen_vecs, vecs]) if len(vecs) else seen_vecs
         summary = describe.summarize_sentences(
-            seen_sents, seen_vecs, words, query_vector=query_vec,
+            seen_sents, seen_vecs, words, query_vector=query_vec, query_text=query,
             order=list(range(len(seen_sents))), positions=seen_pos,
         ).text if seen_sents else ""
         out.append({"batch": name, "summary": summary,
