@@ -225,6 +225,32 @@ def test_summarize_runs_without_an_encoder(tmp_path):
     assert "emergency" in third["update"]
 
 
+# Two events of one kind in one input: a query asks about one of them.
+TWO_FIRES = [
+    {"id": "1", "batch": "1", "text": "A fire destroyed a dairy warehouse in Palmer, Alaska, "
+     "on Tuesday morning. Firefighters from three towns fought the blaze for hours."},
+    {"id": "2", "batch": "1", "text": "A fire gutted a supermarket in Wellington, Somerset, "
+     "overnight. Police charged a 24-year-old man with arson on Friday."},
+    {"id": "3", "batch": "1", "text": "The Palmer warehouse, built in 1935, was on the "
+     "national register of historic places. Its owners had planned to restore it."},
+    {"id": "4", "batch": "1", "text": "The Somerset supermarket will stay closed for months, "
+     "its owners said. Dozens of staff were moved to other stores in the county."},
+]
+
+
+@pytest.mark.parametrize("model", [
+    pytest.param("static", marks=needs_static),
+    "none",  # words alone
+])
+def test_summarize_focuses_on_the_query(tmp_path, model):
+    (only,) = summarize_cli(tmp_path, TWO_FIRES, "--words", "40", "--model", model,
+                            "--query", "the fire at the Somerset supermarket")
+    assert "Somerset" in only["summary"] and "Palmer" not in only["summary"]
+    (other,) = summarize_cli(tmp_path, TWO_FIRES, "--words", "40", "--model", model,
+                             "--query", "Palmer dairy warehouse fire in Alaska")
+    assert "Palmer" in other["summary"] and "Somerset" not in other["summary"]
+
+
 def test_help_documents_every_command():
     text = run_cli("--help").stdout
     for command in ("ingest", "stories", "show", "changes", "search", "export", "cluster",

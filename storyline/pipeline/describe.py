@@ -237,15 +237,6 @@ def summarize_sentences(
     # 0.3, 0.165 at 0.6, 0.166 at 1.6).
     words_ = SentenceWords(sents)
     relevance = relevance + words_.centrality()
-    if query_vector is not None or query_text:
-        # The query, too, in meaning and in words: summary_quality.py --query,
-        # 0.187 with its meaning alone, 0.198 with its words too.
-        to_query = np.zeros(len(sents))
-        if query_vector is not None:
-            to_query += vectors @ query_vector
-        if query_text:
-            to_query += words_.cosines(query_text)
-        relevance = 0.3 * relevance + 0.7 * to_query
     # Prefer earlier sentences a little: leads carry the news.
     if order is not None:
         rank = np.asarray(order, dtype=float)
@@ -256,13 +247,30 @@ def summarize_sentences(
         # 0.1 scored 0.141, 0.2 scored 0.160; 0.3 only 0.163, not taken, since the
         # proxy's references are leads themselves).
         relevance = relevance + 0.2 / (1.0 + np.asarray(positions, dtype=float))
+    if query_vector is not None or query_text:
+        # What matters in general (centre, leads) gives way to the query, in
+        # meaning and in words: summary_quality.py --query, 0.187 with its meaning
+        # alone, 0.197 with its words too.
+        to_query = np.zeros(len(sents))
+        if query_vector is not None:
+            to_query += vectors @ query_vector
+        if query_text:
+            to_query += words_.cosines(query_text)
+        relevance = 0.3 * relevance + 0.7 * to_query
+        # Sentences further from the query than the average one answer something
+        # else: a focused summary may come out shorter rather than stray.
+        on_query = to_query >= to_query.mean()
+    else:
+        on_query = np.ones(len(sents), dtype=bool)
     lengths = [len(s.split()) for s in sents]
     # Very short sentences ("Everyone's digital these days.") are asides, not
     # news: they may only fill in when nothing longer is left.
     # Headlines ("Paris : Jewellery Stolen In Costly Shop Raid") are not sentences
     # either: they fill in only where a story has nothing else (headline feeds).
-    eligible = ([i for i, n in enumerate(lengths) if n >= 7 and not headline_like(sents[i])]
-                or [i for i, n in enumerate(lengths) if n >= 7] or list(range(len(sents))))
+    eligible = ([i for i, n in enumerate(lengths)
+                 if n >= 7 and on_query[i] and not headline_like(sents[i])]
+                or [i for i, n in enumerate(lengths) if n >= 7 and on_query[i]]
+                or [i for i in range(len(sents)) if on_query[i]])
     picked = [eligible[i] for i in mmr(vectors[eligible], relevance[eligible],
                                        [lengths[i] for i in eligible], budget, avoid=said)]
     if order is not None:
