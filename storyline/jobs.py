@@ -87,10 +87,13 @@ def summarize_records(
         sents: list[str] = []
         positions: list[int] = []
         for r in batch:
-            for pos, s in enumerate(describe.sentences(r.text or r.title or "")):
+            pos = 0  # the lead is the first sentence after any headline line
+            for s in describe.sentences(r.text or r.title or ""):
                 if s not in sents and s not in seen_sents:
                     sents.append(s)
                     positions.append(pos)
+                if not describe.headline_like(s):
+                    pos += 1
         vecs = _encode(encoder, sents)
         if seen_sents and sents:
             # Update: this batch's sentences, away from everything the earlier

@@ -251,6 +251,26 @@ def test_summarize_focuses_on_the_query(tmp_path, model):
     assert "Palmer" in other["summary"] and "Somerset" not in other["summary"]
 
 
+@needs_static
+def test_summaries_of_wire_articles_start_from_their_leads(tmp_path):
+    articles = [
+        {"id": "1", "text": "Quake Hits Northern Japan\nBy JANE DOE, Associated Press Writer\n"
+         "TOKYO (AP) _ A strong earthquake of magnitude 6.8 shook northern Japan on Friday, "
+         "officials said.\nHouses collapsed in two coastal towns, and power was cut to "
+         "thousands of homes across the region for hours.\nThe weather agency said more "
+         "aftershocks could follow, and urged people to stay away from the coast."},
+        {"id": "2", "text": "Strong Quake Rattles Japan\nTOKYO _ Rescuers searched collapsed "
+         "houses on Saturday after a magnitude 6.8 earthquake hit northern Japan.\nThe prime "
+         "minister promised help for the towns, which many older residents had never seen "
+         "so badly damaged."},
+    ]
+    (only,) = summarize_cli(tmp_path, articles, "--words", "40", "--model", "static")
+    assert only["summary"].startswith("A strong earthquake of magnitude 6.8 shook")
+    assert "Rescuers searched collapsed houses" in only["summary"]
+    for furniture in ("TOKYO", "(AP)", "JANE DOE", "Quake Hits", "Rattles"):
+        assert furniture not in only["summary"]
+
+
 def test_help_documents_every_command():
     text = run_cli("--help").stdout
     for command in ("ingest", "stories", "show", "changes", "search", "export", "cluster",
