@@ -282,21 +282,21 @@ class SentenceWords:
     """The sentences' content words, weighted TF-IDF with the sentences as documents."""
 
     def __init__(self, sents: Sequence[str]) -> None:
-        self.bags = [Counter(words(s)) for s in sents]
-        df = Counter(w for bag in self.bags for w in bag)
-        n = len(self.bags)
+        bags = [Counter(words(s)) for s in sents]
+        df = Counter(w for bag in bags for w in bag)
+        n = len(bags)
         self._unseen_idf = math.log(1 + n) + 1  # a word no sentence uses
         self.idf = {w: math.log((1 + n) / (1 + d)) + 1 for w, d in df.items()}
+        self.vectors = [self._vector(bag) for bag in bags]
+        self._norms = [_norm(v) for v in self.vectors]
 
     def _vector(self, bag: Counter) -> dict[str, float]:
         return {w: c * self.idf.get(w, self._unseen_idf) for w, c in bag.items()}
 
     def _cosines(self, target: dict[str, float]) -> np.ndarray:
-        norm_t = math.sqrt(sum(v * v for v in target.values())) or 1.0
-        out = np.zeros(len(self.bags))
-        for i, bag in enumerate(self.bags):
-            vec = self._vector(bag)
-            norm = math.sqrt(sum(v * v for v in vec.values()))
+        norm_t = _norm(target) or 1.0
+        out = np.zeros(len(self.vectors))
+        for i, (vec, norm) in enumerate(zip(self.vectors, self._norms)):
             if norm:
                 out[i] = sum(v * target.get(w, 0.0) for w, v in vec.items()) / (norm * norm_t)
         return out
@@ -305,14 +305,17 @@ class SentenceWords:
         """Cosine of each sentence with the centroid of all of them (MEAD's
         centroid score, Radev et al. 2004): what most sentences keep saying."""
         centroid: Counter = Counter()
-        for bag in self.bags:
-            for w, v in self._vector(bag).items():
-                centroid[w] += v
+        for vec in self.vectors:
+            centroid.update(vec)
         return self._cosines(centroid)
 
     def cosines(self, text: str) -> np.ndarray:
         """Cosine of each sentence with ``text`` (a query)."""
         return self._cosines(self._vector(Counter(words(text))))
+
+
+def _norm(vector: dict[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vector.values()))
 
 
 def _as_sentence(text: str) -> str:
@@ -342,4 +345,3 @@ def novelty(
         fresh = len(content - known) / max(len(content), 1)
         out.append(not (close >= cover and fresh < 1 / 3))
     return out
-
