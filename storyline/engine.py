@@ -31,8 +31,7 @@ from storyline.types import IngestReport, Record
 Progress = Callable[[str, int, int], None]
 
 
-class IngestError(RuntimeError):
-    pass
+from storyline.errors import IngestError  # noqa: E402  (re-exported)
 
 
 class _NoEncoder:

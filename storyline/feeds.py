@@ -43,8 +43,7 @@ _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
-class FetchError(RuntimeError):
-    pass
+from storyline.errors import FetchError  # noqa: E402  (re-exported)
 
 
 class Sink(Protocol):

@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from storyline.errors import NotFoundError
 from storyline.store import Store
 from storyline.store.sqlite import CopyRow, SnippetRow, StoryRow
 from storyline.types import (
@@ -25,9 +26,7 @@ from storyline.types import (
     TimelineEntry,
 )
 
-
-class NotFound(LookupError):
-    pass
+NotFound = NotFoundError
 
 
 def _headline(store: Store, row: StoryRow) -> str:

@@ -30,6 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from storyline.errors import ModelError
+
 STATIC_DIR = "static-minilm"
 ONNX_DIR = "minilm-onnx"
 ONNX_FP32 = "model.onnx"
@@ -57,7 +59,7 @@ INT8_FLOOR_COSINE = 0.95
 FP32_MIN_COSINE = 0.99
 
 
-class BuildDependencyError(ImportError):
+class BuildDependencyError(ModelError, ImportError):
     """A package needed to build the models is not installed."""
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from scipy import sparse
 
+from storyline.errors import ModelError
 from storyline.models.build import (
     MANIFEST,
     MAX_LENGTH,
@@ -42,7 +43,7 @@ class Encoder(Protocol):
         ...
 
 
-class ModelNotBuiltError(FileNotFoundError):
+class ModelNotBuiltError(ModelError, FileNotFoundError):
     """A model that ``storyline models build`` makes is not there."""
 
     def __init__(self, what: str, path: Path) -> None:

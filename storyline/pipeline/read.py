@@ -14,24 +14,16 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from storyline.errors import InputError
 from storyline.types import Record
+
+__all__ = ["InputError", "SUFFIXES", "batch_files", "batch_name", "read_file"]
 
 FIELDS = ("text", "id", "batch", "source", "url", "published_at", "title")
 SUFFIXES = {".txt": "text", ".text": "text", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 # A snippet is a lead sentence or a description: anything longer than this is
 # not a snippet but a broken file (a missing newline, binary data).
 MAX_LINE_CHARS = 100_000
-
-
-class InputError(ValueError):
-    """Bad input, with the file and line it was found at."""
-
-    def __init__(self, origin: str, line: int | None, message: str) -> None:
-        where = f"{origin}:{line}" if line is not None else origin
-        super().__init__(f"{where}: {message}")
-        self.origin = origin
-        self.line = line
-        self.message = message
 
 
 def batch_name(path: Path) -> str:

@@ -17,12 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from storyline.errors import StoreError  # noqa: E402  (re-exported)
 from storyline.store.schema import MIGRATIONS
 from storyline.types import DormancyRule, Record
-
-
-class StoreError(RuntimeError):
-    pass
 
 
 def parse_clock(value: str | None) -> datetime | None:

@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from storyline.errors import StorylineError
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, read_file
 from storyline.types import Record
@@ -33,12 +34,12 @@ FORMATS = {
 ORIGIN = "POST /api/batches"
 
 
-class BodyError(ValueError):
+class BodyError(StorylineError, ValueError):
     """A body refused, with the HTTP status and the message to send back."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.status = self.http_status = status
         self.message = message
 
 
