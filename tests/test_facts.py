@@ -532,7 +532,7 @@ def test_to_json_keeps_explicit_null_id():
 
 
 def test_worker_reads_the_same_facts(extractor):
-    from storyline.pipeline.facts_worker import read_facts
+    from storyline.pipeline.facts.worker import read_facts
 
     texts = ["About 300 North Korean soldiers were killed, South Korea's spy agency said.",
              "", "Fed holds rates steady"]
@@ -542,7 +542,7 @@ def test_worker_reads_the_same_facts(extractor):
 
 
 def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch):
-    from storyline.pipeline import facts_worker
+    from storyline.pipeline.facts import worker as facts_worker
 
     monkeypatch.setattr(facts_worker, "_MIN_CHUNK", 1)
     texts = [f"{n} people were hurt in the {place} fire, police said."
@@ -565,9 +565,9 @@ def test_worker_leaves_with_its_engine_process(tmp_path):
     import time
 
     script = ("import os, sys\n"
-              "from storyline.pipeline import facts_worker\n"
-              "facts_worker.warm_up()\n"
-              "print(*[p.pid for p in facts_worker._POOL._processes.values()], flush=True)\n"
+              "from storyline.pipeline.facts import worker\n"
+              "worker.warm_up()\n"
+              "print(*worker.worker_pids(), flush=True)\n"
               "sys.stdin.read()\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
@@ -588,3 +588,37 @@ def test_worker_leaves_with_its_engine_process(tmp_path):
     for worker in workers:
         os.kill(worker, signal.SIGKILL)
     assert not workers, "a facts worker outlived its engine's process"
+
+
+@pytest.mark.slow
+def test_readme_python_snippet_runs_once_as_a_plain_script(tmp_path):
+    """The README's Python API snippet, saved as a script with no ``__main__`` guard and
+    run with ``python snippet.py``: the facts workers must not run the script again."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import models_built
+
+    if not models_built("minilm"):
+        pytest.skip("ONNX MiniLM not built: run `storyline models build`")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(from storyline import Storyline\n.*?)```", readme, re.S)
+    assert snippet, "the README has no `from storyline import Storyline` snippet"
+    assert "__main__" not in snippet.group(1)
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet.group(1) + "print('snippet done', flush=True)\n",
+                      encoding="utf-8")
+    shutil.copytree(SEEDS, tmp_path / "examples" / "seeds")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "RuntimeError" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("snippet done") == 1, proc.stdout
+    story_lines = [line for line in proc.stdout.splitlines() if re.match(r"\d+ \d+ ", line)]
+    assert 0 < len(story_lines) <= 5, proc.stdout
+    assert len(set(story_lines)) == len(story_lines), proc.stdout

@@ -22,6 +22,7 @@ from typing import Any
 
 from storyline.api import Storyline, built_with
 from storyline.engine import IngestError, batch_digest, group_batches
+from storyline.pipeline.facts import story_facts
 from storyline.store import Store
 from storyline.types import IngestReport, Record, StoryDetail
 from storyline.web.listing import prepare
@@ -181,7 +182,7 @@ class StoreAccess:
         store is too busy to give them now.
 
         Not inside a read transaction: on a store whose facts were not read at ingest,
-        ``Storyline.facts`` reads them now (spaCy) and stores them, which is a write.
+        ``story_facts`` reads them now (spaCy) and stores them, which is a write.
         SQLite serialises that write with the ingests (its own lock, waited for up to
         the store's busy timeout); the engine's in-memory state is not involved.
         """
@@ -191,7 +192,7 @@ class StoreAccess:
             return rows
         with self.connection() as sl:
             try:
-                rows = sl.facts(detail.id)
+                rows = story_facts(sl.store, detail)
             except sqlite3.OperationalError as exc:  # locked past the timeout by an ingest
                 log.warning("facts of story %d not available now: %s", detail.id, exc)
                 return None

@@ -203,7 +203,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
         if ingesting and reads_facts:
             # The facts worker loads spaCy (seconds): start it now, in the background,
             # rather than in the first batch's request.
-            from storyline.pipeline import facts_worker
+            from storyline.pipeline.facts import worker as facts_worker
 
             def warm_facts() -> None:
                 try:
