@@ -556,6 +556,25 @@ def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch)
     assert job.result() == expected
 
 
+def test_a_dead_worker_leaves_its_part_to_this_process(extractor):
+    import os
+    import signal
+
+    from storyline.pipeline.facts import worker
+
+    texts = ["About 300 North Korean soldiers were killed, South Korea's spy agency said.",
+             "Fed holds rates steady"]
+    expected = [json.dumps(f.to_record(), ensure_ascii=False)
+                for f in extractor.extract_many(texts)]
+    worker.warm_up()
+    pids = worker.worker_pids()
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert worker.read_facts(texts).result() == expected
+    assert not set(worker.worker_pids()) & set(pids)
+
+
 def test_worker_leaves_with_its_engine_process(tmp_path):
     """kill -9 the process that started the worker: the worker does not linger."""
     import os

@@ -72,9 +72,9 @@ class _Worker:
             self.process.stdin.write(json.dumps(texts) + "\n")
             self.process.stdin.flush()
             line = self.process.stdout.readline()
-        except (OSError, ValueError) as exc:  # a broken or closed pipe
-            raise WorkerGone(str(exc)) from exc
-        answer = json.loads(line) if line else None
+            answer = json.loads(line) if line else None
+        except (OSError, ValueError) as exc:  # a broken or closed pipe, a garbled line
+            raise WorkerGone(f"facts worker {self.process.pid}: {exc}") from exc
         if not isinstance(answer, list):
             raise WorkerGone(f"facts worker {self.process.pid} gave no facts: {answer!r}")
         return answer
@@ -206,8 +206,10 @@ def serve(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when workers end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # stray prints from libraries must not break the protocol
+    # The answers go out on a copy of stdout; stdout itself becomes stderr, so that
+    # stray prints (Python's or a library's own) cannot break the protocol.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     facts_json([])
     try:
         _ = _EXTRACTOR.nlp  # the model loads now, while the parent starts its batch
