@@ -528,6 +528,33 @@ def test_to_json_keeps_explicit_null_id():
     }
 
 
+# --------------------------------------------------------------------------- stored stories
+
+
+def test_a_stored_story_s_facts_are_read_without_the_engine(tmp_path, extractor):
+    """Showing a story's facts reads the store, never the write-side engine; snippets
+    stored without facts (ingested with facts off) have theirs read then, and kept."""
+    from storyline import Storyline
+    from storyline.pipeline.facts import story_facts
+
+    db = tmp_path / "nofacts.db"
+    with Storyline(db, "fast", model="none", extract_facts=False) as sl:
+        sl.ingest(str(SEEDS))
+        assert not sl.store.facts_of(list(range(1, 40)))
+    with Storyline(db) as sl:
+        main = max(sl.stories(), key=lambda s: s.size)
+        facts = sl.facts(main.id)
+        assert sl._engine is None
+        detail = sl.story(main.id)
+        stored = sl.store.facts_of([s.id for s in detail.snippets])
+        assert len(stored) == len(detail.snippets)
+        assert story_facts(sl.store, detail) == facts
+        assert sl._engine is None
+    assert any("North Korean" in f.what for f in facts), [f.what for f in facts]
+    ids = {s.id for s in detail.snippets}
+    assert all(set(f.snippet_ids) <= ids for f in facts)
+
+
 # --------------------------------------------------------------------------- worker
 
 
