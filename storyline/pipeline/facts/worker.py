@@ -80,13 +80,18 @@ class _Worker:
         return answer
 
     def close(self) -> None:
+        # Ended first: a thread waiting for its answer then sees the pipe close.
+        if self.process.poll() is None:
+            self.process.terminate()
         for pipe in (self.process.stdin, self.process.stdout):
             try:
                 pipe.close()
             except OSError:
                 pass
-        if self.process.poll() is None:
-            self.process.terminate()
+        try:
+            self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass  # SIGTERM ends it shortly; nothing needs to wait for that
 
 
 class _WorkerPool:
