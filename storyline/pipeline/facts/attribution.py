@@ -18,6 +18,7 @@ from storyline.pipeline.facts.lexicon import (
     _DOCUMENT_NOUNS,
     _LABEL_FURNITURE,
     _NOUN_CUES,
+    _STANCE_ADJECTIVES,
     _STRONG_CUES,
     _WEAK_CUES,
 )
@@ -144,11 +145,17 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
         toks = [t for t in verb.head.subtree if t.i not in own]
     if not toks:
         toks = _after_colon(verb)
+    if not toks and strong:
+        # "O'Neill said, \"Not going to go into that.\"": the quotation the parse left loose.
+        toks = [verb.doc[i] for i in sorted(_quoted_in(verb.sent))]
     return [t for t in toks if t.i not in skip]
 
 
 def _is_time_phrase(tok: Any) -> bool:
-    return tok.dep_ == "prep" and any(t.ent_type_ in ("DATE", "TIME") for t in tok.subtree)
+    """ "on Sunday", "in August": a preposition whose object is a date or time."""
+    return tok.dep_ == "prep" and any(
+        c.dep_ == "pobj" and c.ent_type_ in ("DATE", "TIME") for c in tok.children
+    )
 
 
 def _subject(verb: Any) -> Any | None:
@@ -157,11 +164,11 @@ def _subject(verb: Any) -> Any | None:
     subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
     if subj is not None:
         return subj
+    agent = next((c for c in verb.children if c.dep_ == "agent"), None)
+    if agent is not None:  # "was rejected by the council"
+        return next((c for c in agent.children if c.dep_ == "pobj"), None)
     if any(c.dep_ in ("nsubjpass", "csubj", "expl") for c in verb.children):
         return None
-    agent = next((c for c in verb.children if c.dep_ == "agent"), None)
-    if agent is not None:
-        return next((c for c in agent.children if c.dep_ == "pobj"), None)
     head = verb.head
     if head.i == verb.i or verb.tag_ == "VBN":  # "when asked": the subject was asked
         return None
@@ -206,6 +213,21 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not source:
         return None
     return Attribution(source[0], _cue_text(tok), content, source[1])
+
+
+def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
+    """ "Graham has been critical of Trump": the subject of a stance adjective."""
+    if tok.dep_ != "acomp" or tok.lemma_.lower() not in _STANCE_ADJECTIVES:
+        return None
+    verb = tok.head
+    if verb.lemma_ != "be" or any(c.dep_ == "neg" for c in verb.children):
+        return None
+    subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    content = _join([t for t in tok.subtree if t.i > tok.i])
+    source = _source_text(subj, doc) if subj is not None and content else None
+    if not source:
+        return None
+    return Attribution(source[0], _cue_text(verb) + " " + tok.text, content, source[1])
 
 
 def _calls_something(verb: Any) -> bool:
@@ -256,7 +278,12 @@ def _attributions(doc: Any) -> list[Attribution]:
     found: list[tuple[int, Attribution]] = []
     contents: list[set[int]] = []
     for tok in doc:
-        a = _according_to(tok, doc) or _verb_attribution(tok, doc) or _noun_attribution(tok, doc)
+        a = (
+            _according_to(tok, doc)
+            or _verb_attribution(tok, doc)
+            or _noun_attribution(tok, doc)
+            or _stance_attribution(tok, doc)
+        )
         if a is not None:
             found.append((tok.i, a))
             contents.append(_content_span(tok, a))
@@ -272,7 +299,7 @@ def _attributions(doc: Any) -> list[Attribution]:
     quoted = _quoted(doc)
     if labels or any(i not in quoted for i, _ in found):
         found = [(i, a) for i, a in found if i not in quoted]
-    return [a for _, a in found] + labels + _source_labels(doc)
+    return [a for _, a in found] + labels + _dash_signatures(doc) + _source_labels(doc)
 
 
 def _content_span(cue: Any, a: Attribution) -> set[int]:
@@ -327,6 +354,24 @@ def _speaker_labels(doc: Any) -> list[Attribution]:
         content = _join(toks[colon + 1 :])
         if content:
             out.append(Attribution(_join(label), ":", content))
+    return out
+
+
+def _dash_signatures(doc: Any) -> list[Attribution]:
+    """ "... a real disgrace." ― Azucena Gonzalez': a name signed after a quotation."""
+    out = []
+    for tok in doc:
+        if tok.text not in ("―", "—", "–") or tok.i == 0 or not doc[tok.i - 1].is_quote:
+            continue
+        name = []
+        for t in doc[tok.i + 1 : tok.i + 6]:
+            if t.pos_ != "PROPN" and not (name and t.text == "."):
+                break
+            name.append(t)
+        quoted = sorted(i for i in _quoted(doc) if i < tok.i)
+        if name and quoted:
+            content = _join([doc[i] for i in quoted if i >= quoted[-1] - 60])
+            out.append(Attribution(_join(name), tok.text, content))
     return out
 
 

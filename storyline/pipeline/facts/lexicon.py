@@ -138,11 +138,20 @@ _STRONG_CUES = _wordset(
     "denounce condemn blast slam mock dismiss reiterate concede contend counter retort joke "
     "boast lament characterize characterise label charge caution assure observe remark "
     "comment recall discuss reference echo agree disagree insinuate hint signal "
-    "decry rebuke scold challenge pressure plead implore wonder speculate"
+    "decry rebuke scold challenge pressure plead implore wonder speculate promote point offer speak"
+    " publish detail document want"
 )
 _WEAK_CUES = _wordset(
     "believe think show find indicate learn expect fear suspect assess calculate "
     "project worry hope doubt feel assume realize realise know"
+)
+# Stance adjectives: "Graham has been critical of Trump", "Democrats are afraid that ...":
+# the subject holds a view, an attribution in the wide sense (thoughts and feelings count).
+_STANCE_ADJECTIVES = _wordset(
+    "critical concerned worried afraid confident sure certain skeptical sceptical optimistic "
+    "pessimistic convinced hopeful fearful angry upset supportive opposed eager reluctant "
+    "adamant doubtful proud pleased disappointed furious outraged grateful complimentary "
+    "dismissive defensive circumspect passionate unhappy frustrated wary insistent"
 )
 # Nouns of saying: "Trump's claim that ...", "his statement": the possessor is the source.
 _NOUN_CUES = _wordset(
