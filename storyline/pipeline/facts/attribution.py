@@ -187,10 +187,10 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     lemma = tok.lemma_.lower()
     if tok.pos_ not in ("VERB", "AUX"):
         return None
-    colon = bool(_after_colon(tok))
     strong = lemma in _STRONG_CUES
-    if not (strong or lemma in _WEAK_CUES or colon):
+    if not (strong or lemma in _WEAK_CUES):
         return None
+    colon = bool(_after_colon(tok))
     if any(c.dep_ == "neg" for c in tok.children):
         return None  # "has not confirmed" attributes nothing
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
@@ -334,6 +334,23 @@ def _quoted_in(sent: Any) -> set[int]:
     return inside
 
 
+def _speaker_label(label: list[Any]) -> bool:
+    """A label that names a speaker: a person or organisation ("PENCE", "Mark Carney",
+    "SoftBank CEO"), or a document or group ("Report", "Police"); not headline furniture
+    ("The Latest", "Bachelor Preview")."""
+    words = [t.lower_ for t in label if t.is_alpha]
+    if not words or words[0] in ("source", "the") or set(words) & _LABEL_FURNITURE:
+        return False
+    if not label[0].text[:1].isupper() or any(t.pos_ in ("VERB", "AUX") for t in label):
+        return False
+    if words[-1] in _DOCUMENT_NOUNS:
+        return True  # "Report:", "Police:", "SoftBank CEO:"
+    names = [t for t in label if t.pos_ == "PROPN"]
+    return bool(names) and all(
+        t.ent_type_ in ("PERSON", "ORG", "NORP", "GPE") for t in names
+    ) and len(names) >= len(label) - 1
+
+
 def _speaker_labels(doc: Any) -> list[Attribution]:
     """ "PENCE: Well, look ...", "Politifact: Trump is right": a name that opens a line or
     a sentence, then a colon, then what they say."""
@@ -344,16 +361,10 @@ def _speaker_labels(doc: Any) -> list[Attribution]:
         if not colon or colon + 1 >= len(toks):
             continue
         label = toks[:colon]
-        words = [t.lower_ for t in label if t.is_alpha]
-        if not words or words[0] in ("source", "the") or set(words) & _LABEL_FURNITURE:
-            continue
-        names = all(t.pos_ == "PROPN" or t.text in ("'s", "’s", ".") for t in label)
-        document = len(label) == 1 and words[0] in _DOCUMENT_NOUNS
-        if not (names or document) or not label[0].text[:1].isupper():
-            continue
-        content = _join(toks[colon + 1 :])
-        if content:
-            out.append(Attribution(_join(label), ":", content))
+        if _speaker_label(label):
+            content = _join(toks[colon + 1 :])
+            if content:
+                out.append(Attribution(_join(label), ":", content))
     return out
 
 

@@ -134,12 +134,11 @@ _STRONG_CUES = _wordset(
     "disclose admit acknowledge allege warn declare insist assert testify tweet write add note "
     "explain argue forecast accuse stress emphasise emphasize conclude quote brief inform cite "
     "post ask urge demand blame defend question complain call describe mention suggest "
-    "respond reply propose recommend vow pledge promise threaten criticize criticise praise "
+    "respond reply propose recommend vow pledge promise criticize criticise praise "
     "denounce condemn blast slam mock dismiss reiterate concede contend counter retort joke "
     "boast lament characterize characterise label charge caution assure observe remark "
-    "comment recall discuss reference echo agree disagree insinuate hint signal "
-    "decry rebuke scold challenge pressure plead implore wonder speculate promote point offer speak"
-    " publish detail document want"
+    "comment recall discuss reference echo agree disagree insinuate hint "
+    "decry rebuke plead implore wonder speculate publish detail document"
 )
 _WEAK_CUES = _wordset(
     "believe think show find indicate learn expect fear suspect assess calculate "
@@ -165,8 +164,12 @@ _LABEL_FURNITURE = _wordset(
     "latest update updated breaking watch exclusive opinion analysis editorial video photos "
     "photo live listen read factbox timeline explainer correction"
 )
-# Nouns that are documents or polls when they open a "Poll: ..." label.
-_DOCUMENT_NOUNS = _wordset("poll survey report study sources officials police witnesses")
+# Nouns that are sources when they open a "Poll: ..." label (documents, groups, roles).
+_DOCUMENT_NOUNS = _wordset(
+    "poll survey report study sources source officials official police witnesses experts "
+    "analysts researchers ceo chairman chief spokesman spokeswoman spokesperson governor "
+    "minister president lawyer lawyers memo filing document documents"
+)
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this"}
 _TITLES = {
     "mr", "mrs", "ms", "dr", "sir", "dame", "president", "prime", "minister", "sen", "senator",
