@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from storyline import views
 from storyline.config import Config, default_db, dormancy, preset
-from storyline.store import Store
+from storyline.store import Store, open_store
 from storyline.types import (
     IngestReport,
     Record,
@@ -44,6 +44,18 @@ def built_with(store: Store) -> tuple[str | None, str | None]:
     return store.get_text_state("preset"), model
 
 
+def resolve_preset(store: Store, preset_name: str | None = None,
+                   model: str | None = None) -> tuple[str, str | None]:
+    """The preset and model to open ``store`` with: those asked, else those it was
+    built with (a store built with the static model: ``fast``; a new store:
+    ``default``). A preset asked without a model keeps the preset's own model."""
+    if preset_name is not None:
+        return preset_name, model
+    stored_preset, stored_model = built_with(store)
+    return (stored_preset or ("fast" if stored_model == "static" else "default"),
+            model or stored_model)
+
+
 class Storyline:
     """A storyline store with its pipeline. ``db`` defaults to ``$STORYLINE_DB``
     or ``storyline.db``; ``preset`` names a configuration (default, fast, minilm).
@@ -52,13 +64,10 @@ class Storyline:
 
     def __init__(self, db: str | Path | None = None, preset_name: str | None = None,
                  config: Config | None = None, **overrides) -> None:
-        self.store = Store(db or default_db())
+        self.store = open_store(db or default_db())
         if config is None:
-            if preset_name is None:
-                stored_preset, stored_model = built_with(self.store)
-                preset_name = stored_preset or ("fast" if stored_model == "static" else "default")
-                if overrides.get("model") is None:
-                    overrides["model"] = stored_model
+            preset_name, overrides["model"] = resolve_preset(
+                self.store, preset_name, overrides.get("model"))
             config = preset(preset_name, **overrides)
         self.config = config
         self._engine: Engine | None = None
