@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from storyline.config import PRESETS, default_db, preset
+from storyline.config import default_db, preset
+from storyline.options import DbOption, FastOption, JsonOption, ModelOption, PresetOption
 from storyline.pipeline.read import InputError
 from storyline.views import sources_line
 
@@ -31,23 +32,6 @@ app.add_typer(models_app, name="models")
 out = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
-                 show_default=False),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-PresetOption = Annotated[
-    Optional[str],
-    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: the one "
-                 "the store was built with; default for a new store].", show_default=False),
-]
-ModelOption = Annotated[
-    Optional[str],
-    typer.Option("--model", help="Encoder: minilm, static, none (words only), st:<path> for a "
-                 "local sentence-transformers model, or a model2vec folder."),
-]
-FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
 
 
 def fail(message: str, code: int = 1) -> None:
