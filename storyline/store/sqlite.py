@@ -57,12 +57,6 @@ class SQLiteStore(SQLiteReads, Store):
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing; nested calls join the outer transaction."""

@@ -49,26 +49,7 @@ class WebSettings:
     watch_interval: float = 300.0
 
 
-class _Recent:
-    """The last ``size`` answers used (cachetools' LRU), safe to share between request
-    threads."""
-
-    def __init__(self, size: int) -> None:
-        self._items: LRUCache[tuple, Any] = LRUCache(maxsize=size)
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[bool, Any]:
-        with self._lock:
-            found = key in self._items
-            return found, self._items[key] if found else None
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+_MISSING = object()
 
 
 class StoreAccess:
@@ -90,8 +71,10 @@ class StoreAccess:
         self._encoder: Any = None
         self._encoder_failed = False
         self._encoder_lock = threading.Lock()
-        self._facts = _Recent(512)
-        self._memo = _Recent(256)
+        # The last answers used (story lists by store version, facts by story state).
+        self._facts: LRUCache[tuple, Any] = LRUCache(maxsize=512)
+        self._memo: LRUCache[tuple, Any] = LRUCache(maxsize=256)
+        self._cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
         # Called (in a thread of their own) after each ingest through this object.
         self.after_write: list[Callable[[], None]] = []
         self.closed = False
@@ -141,16 +124,19 @@ class StoreAccess:
         """``compute()``, kept for this version of the store (the story list: its first
         page is what most requests ask, and it only changes when a batch comes)."""
         key = (sl.store.version(), *key)
-        found, value = self._memo.get(key)
-        if not found:
+        with self._cache_lock:
+            value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
             value = compute()
-            self._memo.put(key, value)
+            with self._cache_lock:
+                self._memo[key] = value
         return value
 
     def clear_caches(self) -> None:
         """Forget the story lists and facts kept (the benchmark times cold answers)."""
-        self._memo.clear()
-        self._facts.clear()
+        with self._cache_lock:
+            self._memo.clear()
+            self._facts.clear()
 
     def facts(self, detail: StoryDetail) -> list | None:
         """``Storyline.facts`` of a story, kept until the story changes; None when the
@@ -162,8 +148,9 @@ class StoreAccess:
         the store's busy timeout); the engine's in-memory state is not involved.
         """
         key = (detail.id, detail.size, detail.copies, detail.last_batch)
-        found, rows = self._facts.get(key)
-        if found:
+        with self._cache_lock:
+            rows = self._facts.get(key, _MISSING)
+        if rows is not _MISSING:
             return rows
         with self.connection() as sl:
             try:
@@ -173,7 +160,8 @@ class StoreAccess:
                 return None
             except LookupError:  # merged away since: the next page view shows the survivor
                 return None
-        self._facts.put(key, rows)
+        with self._cache_lock:
+            self._facts[key] = rows
         return rows
 
     # -- writing ----------------------------------------------------------
