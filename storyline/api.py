@@ -131,19 +131,9 @@ class Storyline:
     def facts(self, story_id: int) -> list:
         """The story's facts (``StoryFact``): quantities grouped across snippets, with
         their backers, first batch, status and contradictions."""
-        from storyline.pipeline.facts import FactInput, group_story_facts
+        from storyline.pipeline.facts import story_facts
 
-        detail = self.story(story_id)
-        facts = self.engine.snippet_facts([s.id for s in detail.snippets])
-        # One input per outlet that carried a snippet: copies from other outlets
-        # are independent backers of the same statement.
-        items = []
-        for s in detail.snippets:
-            outlets = list(dict.fromkeys(c.source for c in s.copies)) or [None]
-            for outlet in outlets:
-                items.append(FactInput(snippet_id=s.id, batch=s.batch, outlet=outlet,
-                                       facts=facts[s.id]))
-        return group_story_facts(items)
+        return story_facts(self.store, self.story(story_id))
 
     def export(self, fmt: str = "md") -> str:
         if fmt == "md":

@@ -20,7 +20,7 @@ from storyline.config import Config, dormancy
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
-from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
+from storyline.pipeline.facts.worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
 from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, leads, names, words
@@ -77,7 +77,6 @@ class Engine:
         self._index: DuplicateIndex | None = None
         self._terms: TermWeights | None = None
         self._names: TermWeights | None = None
-        self._facts = None
         # snippet id -> (chunk, row) of its hashed counts in self._count_chunks
         self._count_cache: dict[int, tuple[int, int]] = {}
         self._count_chunks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]] = []
@@ -298,34 +297,6 @@ class Engine:
         self._save_df("terms", terms)
         self._save_df("names", names_)
         return (new_ids, facts_job) if facts_job is not None else None
-
-    @property
-    def fact_extractor(self):
-        if self._facts is None:
-            from storyline.pipeline.facts import FactExtractor
-
-            self._facts = FactExtractor()
-        return self._facts
-
-    def _store_facts(self, ids: list[int], texts: list[str]) -> dict:
-        extracted = self.fact_extractor.extract_many(texts)
-        self.store.set_facts((sid, f.to_stored()) for sid, f in zip(ids, extracted))
-        return dict(zip(ids, extracted))
-
-    def snippet_facts(self, ids: list[int]) -> dict:
-        """Facts of stored snippets (``SnippetFacts`` by id), extracting and storing
-        those not read yet (stores ingested with facts off, or before facts existed)."""
-        from storyline.pipeline.facts import SnippetFacts
-
-        stored = self.store.facts_of(ids)
-        out = {sid: SnippetFacts.from_record(json.loads(data)) for sid, data in stored.items()}
-        missing = [sid for sid in ids if sid not in out]
-        if missing:
-            by_id = self.store.snippet_texts(missing)
-            texts = [by_id[sid] for sid in missing]
-            with self.store.transaction():
-                out.update(self._store_facts(missing, texts))
-        return out
 
     def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
         """The three views of snippets: new ones (``learn``: counted into the

@@ -23,6 +23,7 @@ from cachetools import LRUCache
 
 from storyline.api import Storyline, resolve_preset
 from storyline.engine import IngestError, batch_digest, group_batches
+from storyline.pipeline.facts import story_facts
 from storyline.store import open_store
 from storyline.types import IngestReport, Record, StoryDetail
 
@@ -143,7 +144,7 @@ class StoreAccess:
         store is too busy to give them now.
 
         Not inside a read transaction: on a store whose facts were not read at ingest,
-        ``Storyline.facts`` reads them now (spaCy) and stores them, which is a write.
+        ``story_facts`` reads them now (spaCy) and stores them, which is a write.
         SQLite serialises that write with the ingests (its own lock, waited for up to
         the store's busy timeout); the engine's in-memory state is not involved.
         """
@@ -154,7 +155,7 @@ class StoreAccess:
             return rows
         with self.connection() as sl:
             try:
-                rows = sl.facts(detail.id)
+                rows = story_facts(sl.store, detail)
             except sqlite3.OperationalError as exc:  # locked past the timeout by an ingest
                 log.warning("facts of story %d not available now: %s", detail.id, exc)
                 return None
