@@ -147,7 +147,7 @@ def _warm_up(app: FastAPI) -> None:
 
 
 def _warm_facts() -> None:
-    from storyline.pipeline import facts_worker
+    from storyline.pipeline.facts import worker as facts_worker
 
     try:
         facts_worker.warm_up()
