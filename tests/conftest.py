@@ -33,9 +33,33 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "test.db"
 
 
-def run_cli(*args: str, env: dict | None = None, check: bool = True,
-            timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real command in a real process, as a user runs it."""
+class CliResult:
+    """What a command left: exit status, standard output and standard error."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = True) -> CliResult:
+    """The command in this process (typer's runner): what it prints and its exit
+    status, as a user sees them, without a process start per call."""
+    from typer.testing import CliRunner
+
+    from storyline.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback would have reached the user
+    if check and result.exit_code != 0:
+        raise AssertionError(f"storyline {' '.join(args)} failed ({result.exit_code}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(*args: str, env: dict | None = None, check: bool = True,
+                timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real command in a real process, as a user runs it (where the process
+    boundary is what is tested: a new process, a kill, what reaches the terminal)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "storyline.cli", *args], capture_output=True,
                           text=True, env=full_env, timeout=timeout)

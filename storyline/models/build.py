@@ -65,10 +65,9 @@ class BuildDependencyError(ModelError, ImportError):
 
 def models_dir() -> Path:
     """Folder of the built models: ``$STORYLINE_MODELS`` or ``~/.local/share/storyline/models``."""
-    env = os.environ.get("STORYLINE_MODELS")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".local" / "share" / "storyline" / "models"
+    from storyline.config import models_dir_from_env
+
+    return models_dir_from_env() or Path.home() / ".local" / "share" / "storyline" / "models"
 
 
 def is_built(folder: Path, required: Sequence[str] = (MANIFEST,)) -> bool:
@@ -212,7 +211,7 @@ def _write_manifest(folder: Path, **fields: Any) -> None:
 def _source_path(deps: dict[str, Any]) -> Path:
     path = Path(deps["gt"].get_model_path())
     if not (path / "model.safetensors").is_file():
-        raise FileNotFoundError(
+        raise ModelError(
             f"{SOURCE_PACKAGE} is installed but its model files are missing under {path}; "
             f"reinstall it: {BUILD_HINT}"
         )
@@ -298,7 +297,7 @@ def _build_onnx(
     fp32_cos = agreement(OnnxMiniLMEncoder(folder, quantized=False))
     log(f"minilm: fp32 ONNX vs torch cosine {fp32_cos}")
     if fp32_cos["min"] < FP32_MIN_COSINE:
-        raise RuntimeError(f"ONNX export does not reproduce torch (cosine {fp32_cos})")
+        raise ModelError(f"ONNX export does not reproduce torch (cosine {fp32_cos})")
 
     log("minilm: int8 dynamic quantisation (onnxruntime.quantization.quantize_dynamic)")
     # onnxruntime recommends shape inference + graph optimisation before quantising. Its
