@@ -69,6 +69,43 @@ def test_modules_functions_and_sql_keep_the_house_rules():
         f" or SQL outside storyline/store/ (module:sql): {sorted(unexpected)}")
 
 
+# What each layer may not import (docs/architecture.md): the stages know no store,
+# engine or front end; the store knows no stage.
+FORBIDDEN_IMPORTS = {
+    "storyline/pipeline/": ("storyline.engine", "storyline.api", "storyline.cli", "storyline.jobs",
+                            "storyline.web", "storyline.views", "storyline.feeds",
+                            "storyline.store"),
+    "storyline/store/": ("storyline.pipeline", "storyline.engine", "storyline.api",
+                         "storyline.cli", "storyline.web", "storyline.views"),
+    "storyline/engine.py": ("storyline.api", "storyline.cli", "storyline.web", "storyline.views"),
+}
+
+
+def _runtime_imports(tree: ast.Module) -> set[str]:
+    """Modules imported outside ``if TYPE_CHECKING:`` blocks."""
+    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and getattr(node.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(node)}
+    out = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+    return out
+
+
+def test_layers_import_only_downwards():
+    wrong = []
+    for name, tree, _ in _modules():
+        for prefix, banned in FORBIDDEN_IMPORTS.items():
+            if name.startswith(prefix):
+                wrong += [f"{name} imports {m}" for m in _runtime_imports(tree)
+                          if m.startswith(banned)]
+    assert not wrong, wrong
+
+
 def test_the_checks_can_fail():
     tree = ast.parse("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES
                      + "\ndef g(db):\n    db.execute('SELECT 1')\n")

@@ -9,12 +9,15 @@ document frequencies move, but their counts never change).
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 
 from storyline.pipeline.represent import N_FEATURES, TermWeights, leads, names, words
-from storyline.store import Store
+
+if TYPE_CHECKING:
+    from storyline.store import Store
 
 
 class StreamStatistics:
