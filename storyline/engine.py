@@ -2,6 +2,8 @@
 
 read → normalise → duplicates → represent → cluster → describe, each stage a
 module of :mod:`storyline.pipeline`; this module only wires them to the store.
+What the stream has taught so far (document frequencies, the dense mean, cached
+counts) is kept by :class:`~storyline.pipeline.statistics.StreamStatistics`.
 """
 
 from __future__ import annotations
@@ -16,22 +18,22 @@ import numpy as np
 from scipy import sparse
 
 from storyline.config import Config, dormancy
+from storyline.errors import IngestError, InputError
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
 from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
-from storyline.pipeline.read import InputError, batch_files, read_file
+from storyline.pipeline.read import batch_files, read_file
 from storyline.pipeline.represent import Features, leads
 from storyline.pipeline.statistics import StreamStatistics
 from storyline.store import Store
 from storyline.store.sqlite import NewSnippet, parse_clock
 from storyline.types import IngestReport, Record
 
+__all__ = ["Engine", "IngestError", "Progress", "batch_clock", "batch_digest", "group_batches"]
+
 Progress = Callable[[str, int, int], None]
-
-
-from storyline.errors import IngestError  # noqa: E402  (re-exported)
 
 
 class _NoEncoder:
