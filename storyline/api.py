@@ -60,7 +60,22 @@ class Storyline:
     """A storyline store with its pipeline. ``db`` defaults to ``$STORYLINE_DB``
     or ``storyline.db``; ``preset`` names a configuration (default, fast, minilm).
     Without a preset, a store opens with the preset and model it was built with
-    (a new store: ``default``), so reading a ``--fast`` store needs no flag."""
+    (a new store: ``default``), so reading a ``--fast`` store needs no flag.
+
+    >>> import tempfile
+    >>> db = Path(tempfile.mkdtemp()) / "news.db"
+    >>> with Storyline(db, "default", model="none", extract_facts=False) as sl:
+    ...     (report,) = sl.ingest_records([
+    ...         Record("Fed holds interest rates steady as inflation cools", "1"),
+    ...         Record("Fed holds interest rates steady, inflation cooling", "1"),
+    ...         Record("Apple releases iOS 7.1 with CarPlay for cars", "1")])
+    ...     for story in sl.stories():
+    ...         print(story.copies, story.headline)
+    1 Apple releases iOS 7.1 with CarPlay for cars
+    2 Fed holds interest rates steady as inflation cools
+    >>> report.new_snippets, report.near_duplicates
+    (2, 1)
+    """
 
     def __init__(self, db: str | Path | None = None, preset_name: str | None = None,
                  config: Config | None = None, **overrides) -> None:

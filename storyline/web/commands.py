@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from storyline.config import PRESETS, default_db
+from storyline.errors import StorylineError
 from storyline.options import (
     ArticleOption,
     DbOption,
@@ -24,8 +25,8 @@ from storyline.options import (
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    """Reported by the CLI's one error reporter (storyline.cli.ReportingGroup), exit 1."""
+    raise StorylineError(message)
 
 
 def _need_web_extra() -> None:
