@@ -143,8 +143,7 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
         # "Ukraine captured two soldiers, Zelenskyy said": the clause before the cue.
         own = {t.i for t in verb.subtree}
         toks = [t for t in verb.head.subtree if t.i not in own]
-    if not toks:
-        toks = _after_colon(verb)
+    toks = [t for t in toks if t.i not in skip] or _after_colon(verb)
     if not toks and strong:
         # "O'Neill said, \"Not going to go into that.\"": the quotation the parse left loose.
         toks = [verb.doc[i] for i in sorted(_quoted_in(verb.sent))]
@@ -164,6 +163,11 @@ def _subject(verb: Any) -> Any | None:
     subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
     if subj is not None:
         return subj
+    doc = verb.doc
+    after_quote = verb.i > 0 and (doc[verb.i - 1].is_quote or doc[verb.i - 1].text == ",")
+    nxt = doc[verb.i + 1] if verb.i + 1 < len(doc) else None
+    if after_quote and nxt is not None and nxt.head.i == verb.i and nxt.pos_ == "PROPN":
+        return nxt  # '"...?" asked Pence': the parser took the speaker for an object
     agent = next((c for c in verb.children if c.dep_ == "agent"), None)
     if agent is not None:  # "was rejected by the council"
         return next((c for c in agent.children if c.dep_ == "pobj"), None)
@@ -233,8 +237,8 @@ def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
 def _calls_something(verb: Any) -> bool:
     """ "called it a hoax", "called for a ban", "called on voters to": not a phone call."""
     return any(
-        c.dep_ in ("oprd", "xcomp", "ccomp") or (c.dep_ in ("prep", "prt") and c.lower_ in
-                                                  ("for", "on"))
+        c.dep_ in ("oprd", "xcomp", "ccomp")
+        or (c.dep_ in ("prep", "prt") and c.lower_ in ("for", "on") and not _is_time_phrase(c))
         for c in verb.children
     )
 

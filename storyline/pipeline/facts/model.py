@@ -8,6 +8,8 @@ from typing import Any
 
 from storyline.pipeline.facts.lexicon import (
     _FRACTIONS,
+    _NOUN_CUES,
+    _STANCE_ADJECTIVES,
     _STRONG_CUES,
     _UNITS,
     _VAGUE,
@@ -64,6 +66,8 @@ _TRIGGERS = (
     | frozenset(_UNITS)
     | frozenset(_VAGUE)
     | frozenset(_FRACTIONS)
+    | _STANCE_ADJECTIVES
+    | _NOUN_CUES
     | _wordset("said told wrote written thought found shown learnt forecast according source")
 )
 
