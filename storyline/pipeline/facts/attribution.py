@@ -197,6 +197,8 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     colon = bool(_after_colon(tok))
     if any(c.dep_ == "neg" for c in tok.children):
         return None  # "has not confirmed" attributes nothing
+    if tok.tag_ == "VBN" and not any(c.dep_ == "aux" for c in tok.children):
+        return None  # "Full Costume Revealed", "Premiere Called 'Boring'": a headline passive
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
     if lemma == "say" and not has_clause and any(c.dep_ == "xcomp" for c in tok.children):
         return None  # "GM said to face probe": reportedly, no speaker
@@ -349,10 +351,12 @@ def _speaker_label(label: list[Any]) -> bool:
         return False
     if words[-1] in _DOCUMENT_NOUNS:
         return True  # "Report:", "Police:", "SoftBank CEO:"
+    # A person: organisations and titles before a colon are mostly headline sections
+    # ("SNL Recap:", "Forex News:", "LME ASIAN WRAP:").
     names = [t for t in label if t.pos_ == "PROPN"]
-    return bool(names) and all(
-        t.ent_type_ in ("PERSON", "ORG", "NORP", "GPE") for t in names
-    ) and len(names) >= len(label) - 1
+    return bool(names) and all(t.ent_type_ == "PERSON" for t in names) and (
+        len(names) >= len(label) - 1
+    )
 
 
 def _speaker_labels(doc: Any) -> list[Attribution]:

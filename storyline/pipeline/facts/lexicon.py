@@ -162,7 +162,8 @@ _NOUN_CUES = _wordset(
 # Sentence labels that are headline furniture, not speakers ("The Latest: ...").
 _LABEL_FURNITURE = _wordset(
     "latest update updated breaking watch exclusive opinion analysis editorial video photos "
-    "photo live listen read factbox timeline explainer correction"
+    "photo live listen read factbox timeline explainer correction review recap preview news "
+    "wrap roundup story program op ed"
 )
 # Nouns that are sources when they open a "Poll: ..." label (documents, groups, roles).
 _DOCUMENT_NOUNS = _wordset(
