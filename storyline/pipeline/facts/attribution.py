@@ -30,6 +30,12 @@ _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
 # counts is that someone's ("'I think ...,' she said").
 _QUOTE_PERSONS = ("i", "me", "my", "we", "us", "our", "you", "your")
 _RELATIVE = ("who", "which")
+# Cues whose prepositional object is what is said ("called for a ban", "responded with
+# attacks"); other cues need an object or a clause ("Costume Revealed For 'The Flash'").
+_PREP_CUES = frozenset(
+    "call respond reply speak complain testify comment agree disagree write warn argue talk "
+    "point plead rail lash joke boast".split()
+)
 
 
 def _source_text(
@@ -63,7 +69,7 @@ def _source_text(
             drop.update(t.i for t in child.subtree)
         if child.dep_ in ("relcl", "acl") and child.i > tok.i and child.lemma_ in _STRONG_CUES:
             drop.update(t.i for t in child.subtree)
-    toks = [t for t in tok.subtree if t.i not in drop]
+    toks = _clause_cut([t for t in tok.subtree if t.i not in drop], tok)
     # "Responding, Edward Skyler, a spokesman ...": a misattached lead-in before a comma.
     if toks and toks[0].pos_ in ("VERB", "ADV", "SCONJ", "ADP") and toks[0].i < tok.i:
         commas = [t for t in toks if t.text == "," and t.i < tok.i]
@@ -74,6 +80,24 @@ def _source_text(
         return None
     text = _join(toks)
     return (text, None) if text else None
+
+
+def _clause_cut(toks: list[Any], root: Any) -> list[Any]:
+    """The noun phrase alone when a misparse hangs a clause on it: "Hackers dox Mt. Gox CEO"
+    -> "Hackers", "Watch Ed Snowden" -> "Ed Snowden", "UPDATE 2-Bank of England" -> the bank."""
+    for t in toks:
+        if t.i != root.i and t.tag_ in ("VB", "VBP", "VBZ", "VBD") and t.dep_ not in (
+            "relcl", "acl", "amod", "advcl", "conj"
+        ):
+            toks = [u for u in toks if u.i < t.i] if t.i > root.i else [
+                u for u in toks if u.i > t.i
+            ]
+            break
+    while toks and toks[0].lower_ in ("update", "updated", "watch") or (
+        toks and (toks[0].like_num or toks[0].text == "-")
+    ):
+        toks = toks[1:]
+    return toks
 
 
 def _join(tokens: Sequence[Any]) -> str:
@@ -134,7 +158,9 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
     if comps:
         for c in comps:
             toks += list(c.subtree)
-    elif objs and not audience and (strong or any(c.dep_ == "dobj" for c in objs)):
+    elif objs and not audience and (
+        any(c.dep_ == "dobj" for c in objs) or (strong and verb.lemma_ in _PREP_CUES)
+    ):
         for c in objs:
             toks += list(c.subtree)
     elif verb.dep_ == "parataxis" or (
