@@ -97,8 +97,8 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     if _headline_fragment(doc, f, noun, event_tok):
         return None
     what = _describe(noun, event_tok, f, measure, unit)
-    if not what or _only_a_measure(what):
-        return None  # "up 4 cents": nothing named that went up
+    if not what:
+        return None
     if unit is None:
         unit = measure.lower_ if measure is not None else (noun.lower_ if noun is not None else "")
     if noun is not None and unit == noun.lower_:
@@ -123,11 +123,6 @@ def _headline_fragment(doc: Any, f: _Found, noun: Any, event_tok: Any) -> bool:
         return True  # a capitalised word the parser took for a name: no counted noun
     capitalised = noun.text[:1].isupper() and not noun.is_sent_start
     return capitalised and _title_case(doc) and (event_tok is None or event_tok.i == noun.i)
-
-
-def _only_a_measure(what: str) -> bool:
-    word = what.lower()
-    return word in _MEASURE_NOUNS or word.rstrip("s") in _MEASURE_NOUNS
 
 
 def _title_case(doc: Any) -> bool:
