@@ -1,6 +1,6 @@
 """Precision of the facts read off headlines, on a hand-checked sample of UCI News dev titles.
 
-    python benchmarks/facts_precision.py
+    python benchmarks/facts_precision.py [--wrong]
 
 benchmarks/data/facts_sample.jsonl holds one labelled fact a line: ``id`` (the row id of
 ../shared/data/uci-news/dev.csv), ``kind`` (quantity or attribution), ``fact`` (a quantity as
@@ -72,6 +72,11 @@ def main() -> None:
         cells = [precision([v for kind, v in rows if kind in kinds])
                  for kinds in (("quantity", "attribution"), ("quantity",), ("attribution",))]
         print(f"{name:<8} {cells[0]:>16} {cells[1]:>16} {cells[2]:>16}")
+    if "--wrong" in sys.argv:
+        print("labelled wrong, read now:")
+        for k in now:
+            if label.get(k) is False:
+                print(f"   {k[0]:>5} {k[1]:<11} {k[2]}  <- {titles[k[0]]}")
     print(f"unlabelled facts now: {len(unlabelled)}")
     for k in unlabelled:
         print("  ", json.dumps({"id": k[0], "kind": k[1], "fact": k[2]}, ensure_ascii=False))
