@@ -9,7 +9,8 @@ near copies from many outlets, 2,000 arrivals a batch, gold event labels) batch
 by batch: through the Python API in this one process, or (``--process-per-batch``)
 with one ``storyline ingest`` process per batch, as a cron job would. At 10 %,
 50 % and 100 % of the run it prints the median seconds per batch over the last
-tenth of the run, the peak resident memory of the ingesting process, the store's
+tenth of the run (wall clock and CPU time: on a shared machine the CPU time is
+the steadier figure), the peak resident memory of the ingesting process, the store's
 bytes per canonical snippet, stream-level B-cubed precision and recall of the
 stories against the gold events (over every arrival; measured in a separate
 process so that it adds nothing to the peak), and the biggest story against the
@@ -50,6 +51,7 @@ class Checkpoint:
     arrivals: int
     batches: int
     seconds_per_batch: float  # median over the last tenth of the run so far
+    cpu_seconds_per_batch: float  # the same in CPU time (the machine may be shared)
     peak_rss_mb: float
     store_bytes_per_snippet: float
     snippets: int
@@ -150,10 +152,10 @@ class InProcess:
         self.sl = Storyline(db, preset)
         _ = self.sl.engine.encoder  # the model loads before the clock starts
 
-    def ingest(self, records) -> float:
-        started = time.perf_counter()
+    def ingest(self, records) -> tuple[float, float]:
+        started, cpu = time.perf_counter(), time.process_time()
         self.sl.ingest_records(records)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
     def peak_rss_mb(self) -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -170,7 +172,7 @@ class ProcessPerBatch:
         self.folder = tempfile.TemporaryDirectory()
         self.peak_kb = 0
 
-    def ingest(self, records) -> float:
+    def ingest(self, records) -> tuple[float, float]:
         path = Path(self.folder.name) / f"{records[0].batch}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for r in records:
@@ -186,7 +188,7 @@ class ProcessPerBatch:
             raise SystemExit(f"storyline ingest failed on {path} (status {status})")
         self.peak_kb = max(self.peak_kb, usage.ru_maxrss)
         path.unlink()
-        return elapsed
+        return elapsed, usage.ru_utime + usage.ru_stime
 
     def peak_rss_mb(self) -> float:
         return self.peak_kb / 1024
@@ -203,10 +205,13 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
     runner = ProcessPerBatch(db, args.preset) if args.process_per_batch else InProcess(
         db, args.preset)
     seconds: list[float] = []
+    cpu: list[float] = []
     done = 0
     try:
         for batch in stream.batches(args.arrivals):
-            seconds.append(runner.ingest(batch))
+            wall, used = runner.ingest(batch)
+            seconds.append(wall)
+            cpu.append(used)
             done += len(batch)
             if len(seconds) in marks:
                 tenth = max(1, total_batches // 10)
@@ -215,6 +220,7 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
                 point = Checkpoint(
                     share=marks[len(seconds)], arrivals=done, batches=len(seconds),
                     seconds_per_batch=statistics.median(seconds[-tenth:]),
+                    cpu_seconds_per_batch=statistics.median(cpu[-tenth:]),
                     peak_rss_mb=runner.peak_rss_mb(),
                     store_bytes_per_snippet=store_bytes(db) / max(1, snippets),
                     snippets=snippets, **quality)
@@ -226,7 +232,8 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
 
 def format_point(p: Checkpoint) -> str:
     return (f"{p.share:4.0%} {p.arrivals:>9,} arrivals {p.batches:>5} batches | "
-            f"{p.seconds_per_batch:6.2f} s/batch | peak RSS {p.peak_rss_mb:6.0f} MB | "
+            f"{p.seconds_per_batch:6.2f} s/batch (CPU {p.cpu_seconds_per_batch:5.2f}) | "
+            f"peak RSS {p.peak_rss_mb:6.0f} MB | "
             f"{p.store_bytes_per_snippet:6.0f} B/snippet ({p.snippets:,}) | "
             f"B3 P {p.precision:.3f} R {p.recall:.3f} | biggest story {p.biggest_story} "
             f"({p.biggest_story_snippets} snippets), event {p.biggest_event} | "

@@ -19,14 +19,15 @@ from scipy import sparse
 from storyline.config import Config, dormancy
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
-from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
+from storyline.pipeline.dedupe import signature_bytes, signatures
 from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, batch_files, read_file
+from storyline.pipeline.recent import MemberCache, RecentDuplicates
 from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, leads, names, words
 from storyline.store import Store
 from storyline.store.sqlite import NewSnippet, parse_clock
-from storyline.types import IngestReport, Record
+from storyline.types import DormancyRule, IngestReport, Record
 
 Progress = Callable[[str, int, int], None]
 
@@ -74,13 +75,13 @@ class Engine:
         self.store = store
         self.config = config
         self._encoder = None
-        self._index: DuplicateIndex | None = None
+        self._index: RecentDuplicates | None = None
         self._terms: TermWeights | None = None
         self._names: TermWeights | None = None
         self._facts = None
-        # snippet id -> (chunk, row) of its hashed counts in self._count_chunks
-        self._count_cache: dict[int, tuple[int, int]] = {}
-        self._count_chunks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]] = []
+        # Counts and embeddings of the live stories' recent members (and the batch's).
+        self._members = MemberCache()
+        self._closed_rows: set[int] = set()  # this chunk's stories that absorb no more
         # Facts the worker is still reading, per batch: (snippet ids, job); see
         # finish_facts.
         self._facts_pending: list[tuple[list[int], FactsJob]] = []
@@ -113,10 +114,17 @@ class Engine:
                 "or start a new store"
             )
 
-    def _load_index(self) -> DuplicateIndex:
+    def _duplicates(self, seq: int) -> RecentDuplicates:
+        """The near-copy index over the window of recent batches before ``seq``
+        (a new process reads that window only), slid forward to it."""
+        rule = DormancyRule(self.config.near_duplicate_batches, self.config.near_duplicate_days)
+        since = max(self.store.dormant_seqs(rule, seq), default=0) + 1
         if self._index is None:
-            self._index = DuplicateIndex(self.config.near_duplicate_jaccard)
-            self._index.load(self.store.duplicate_index_rows())
+            self._index = RecentDuplicates(self.config.near_duplicate_jaccard,
+                                           self.store.snippet_ids_by_key)
+            self._index.load(self.store.signature_rows_since(since))
+        self._index.slide(since)
+        self.store.drop_signatures_before(since)
         return self._index
 
     def _load_weights(self) -> tuple[TermWeights, TermWeights]:
@@ -145,8 +153,7 @@ class Engine:
         """After a failed batch the store rolled back: so must the in-memory state."""
         self._index = None
         self._terms = self._names = None
-        self._count_cache = {}  # rolled-back snippet ids will be reused
-        self._count_chunks = []
+        self._members = MemberCache()  # rolled-back snippet ids will be reused
 
     # -- ingest ------------------------------------------------------------
 
@@ -244,7 +251,11 @@ class Engine:
         """The batch's stages; returns its facts job (the worker reads them)."""
         store = self.store
         seq = store.next_batch_seq()
-        index = self._load_index()
+        now = datetime.now(UTC)
+        # The batch row first: its clock places the near-copy window.
+        store.add_batch(name, seq, digest, len(records), now.isoformat(timespec="seconds"),
+                        origin, batch_clock(records, now))
+        index = self._duplicates(seq)
         new_ids: list[int] = []
         new_texts: list[str] = []
         total = len(records)
@@ -254,6 +265,7 @@ class Engine:
                 record = snippet.record
                 raise InputError(record.origin or name, record.line, "no text left after cleaning")
         sigs = signatures([s.text for s in snippets])
+        index.begin_batch([s.key for s in snippets])
         next_id = store.next_snippet_id()
         new_rows: list[NewSnippet] = []
         copy_rows = []
@@ -264,7 +276,7 @@ class Engine:
                 new_rows.append(NewSnippet(sid, snippet.key, snippet.text, snippet.truncated,
                                            seq, signature_bytes(sig)))
                 copy_rows.append((sid, seq, position, "original", 1.0, record))
-                index.add(sid, snippet.key, sig, snippet.text)
+                index.add(sid, seq, sig, snippet.text, key=snippet.key)
                 new_ids.append(sid)
                 new_texts.append(snippet.text)
             else:
@@ -280,9 +292,6 @@ class Engine:
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
         report.new_snippets = len(new_ids)
-        now = datetime.now(UTC)
-        store.add_batch(name, seq, digest, len(records), now.isoformat(timespec="seconds"),
-                        origin, batch_clock(records, now))
         # Facts are read by a worker process while this one clusters the batch.
         facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
         touched: set[int] = set()
@@ -327,52 +336,40 @@ class Engine:
                 out.update(self._store_facts(missing, texts))
         return out
 
-    def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
-        """The three views of snippets: new ones (``learn``: counted into the
-        document frequencies, encoded and their embeddings stored) or stored ones
-        (words and names only: stories carry their embeddings as sums)."""
+    def _features(self, ids: list[int], texts: list[str]) -> Features:
+        """The three views of new snippets: counted into the document frequencies,
+        encoded, their embeddings stored and cached with their counts."""
         terms, names_ = self._load_weights()
-        term_counts, name_counts = self._counts(ids, texts)
-        if learn:
-            terms.learn(term_counts)
-            names_.learn(name_counts)
-            dense = self.encoder.encode(self._leads(texts)).astype(np.float32)
-            self.store.set_embeddings(zip(ids, dense))
-        else:
-            dense = np.zeros((len(ids), self.encoder.dim), dtype=np.float32)
+        leads_ = self._leads(texts)
+        term_counts, name_counts = terms.counts(leads_), names_.counts(leads_)
+        terms.learn(term_counts)
+        names_.learn(name_counts)
+        dense = self.encoder.encode(leads_).astype(np.float32)
+        self.store.set_embeddings(zip(ids, dense))
+        self._members.add(ids, term_counts, name_counts, dense)
         return Features(dense=dense, terms=terms.weigh(term_counts),
                         names=names_.weigh(name_counts))
 
     def _leads(self, texts: list[str]) -> list[str]:
         return leads(texts, self.config.lead_words)
 
-    def _counts(self, ids: list[int], texts: list[str]):
-        """Hashed word and name counts, cached by snippet id: live stories' members
-        are weighed again every batch (document frequencies move), but their
-        counts never change."""
+    def _member_features(self, ids: list[int]) -> Features:
+        """The views of stored snippets, weighed by today's document frequencies
+        (they move); counts and embeddings come from the cache, or from the store
+        for what it lacks (a new process, or a story back in the recent part)."""
         terms, names_ = self._load_weights()
-        missing = [i for i, sid in enumerate(ids) if sid not in self._count_cache]
+        missing = [sid for sid in ids if sid not in self._members]
         if missing:
-            leads = self._leads([texts[i] for i in missing])
-            chunk = len(self._count_chunks)
-            self._count_chunks.append((terms.counts(leads), names_.counts(leads)))
-            for row, i in enumerate(missing):
-                self._count_cache[ids[i]] = (chunk, row)
-        # Gather the rows chunk by chunk (scipy row indexing), then restore the order.
-        where = np.array([self._count_cache[sid] for sid in ids], dtype=np.int64).reshape(-1, 2)
-        order = np.argsort(where[:, 0], kind="stable")
-        chunks, rows_of = where[order, 0], where[order, 1]
-        parts_t, parts_n = [], []
-        for chunk in np.unique(chunks):
-            rows = rows_of[chunks == chunk]
-            t_counts, n_counts = self._count_chunks[chunk]
-            parts_t.append(t_counts[rows])
-            parts_n.append(n_counts[rows])
-        if not parts_t:
-            empty = sparse.csr_matrix((0, N_FEATURES), dtype=np.float64)
-            return empty, empty
-        restore = np.argsort(order, kind="stable")
-        return (sparse.vstack(parts_t).tocsr()[restore], sparse.vstack(parts_n).tocsr()[restore])
+            by_id = self.store.snippet_texts(missing)
+            leads_ = self._leads([by_id.get(sid, "") for sid in missing])
+            self._members.add(missing, terms.counts(leads_), names_.counts(leads_),
+                              self.store.embeddings(missing, self.encoder.dim))
+        if not ids:
+            empty = sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+            return Features(np.zeros((0, self.encoder.dim), np.float32), empty, empty)
+        term_counts, name_counts, dense = self._members.rows(ids)
+        return Features(dense=dense, terms=terms.weigh(term_counts),
+                        names=names_.weigh(name_counts))
 
     def _dense_mean(self, new: np.ndarray) -> np.ndarray:
         """Running mean of all embeddings so far, shrunk towards zero while the
@@ -388,20 +385,15 @@ class Engine:
         self.store.set_state("dense_docs", docs)
         return (total / (docs + self.config.mean_prior_docs)).astype(np.float32)
 
-    def _story_state(self, seq: int) -> clustering.StoryState:
-        """The live (not dormant) stories as summed vectors."""
+    def _story_state(self, seq: int, batch_ids: list[int]) -> clustering.StoryState:
+        """The live (not dormant) stories as summed vectors of their recent parts."""
         live = self.store.live_stories(self.store.dormant_seqs(dormancy(self.config), seq))
         ids = [s.id for s in live]
-        dim = self.encoder.dim
-        if not ids:
-            empty = sparse.csr_matrix((0, 2**20), dtype=np.float32)
-            return clustering.StoryState([], np.zeros((0, dim), np.float32), empty, empty,
-                                         np.zeros(0))
-        members = self.store.members_of_stories(ids)
+        members = self.store.recent_members(ids, self.config.story_recent) if ids else []
         member_ids = [sid for sid, _ in members]
-        # Texts are read only where the counts are not cached (a new process).
-        texts = self.store.snippet_texts([s for s in member_ids if s not in self._count_cache])
-        feats = self._features(member_ids, [texts.get(s, "") for s in member_ids], learn=False)
+        # What left the live stories' recent parts leaves memory.
+        self._members.keep(set(member_ids) | set(batch_ids))
+        feats = self._member_features(member_ids)
         row = {sid: i for i, sid in enumerate(ids)}
         indicator = sparse.csr_matrix(
             (np.ones(len(members), np.float32),
@@ -410,21 +402,29 @@ class Engine:
         )
         return clustering.StoryState(
             ids=ids,
-            dense=self.store.story_centroids(ids, dim),
+            dense=np.asarray(indicator @ feats.dense, dtype=np.float32),
             terms=(indicator @ feats.terms).tocsr(),
             names=(indicator @ feats.names).tocsr(),
             sizes=np.asarray(indicator.sum(axis=1)).ravel(),
             named_by=(indicator @ clustering.mentions(feats.names)).tocsr(),
+            first_seqs=[s.first_seq for s in live],
         )
+
+    def _closed(self, seq: int, state: clustering.StoryState) -> set[int]:
+        """Rows of the stories that have taken news for their whole span
+        (Config.story_span_days): they absorb nothing more."""
+        c = self.config
+        if c.story_span_days is None and not c.story_span_batches:
+            return set()
+        old = self.store.dormant_seqs(DormancyRule(c.story_span_batches, c.story_span_days), seq)
+        return {i for i, first in enumerate(state.first_seqs) if first in old}
 
     def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str],
                        report: IngestReport) -> set[int]:
-        store = self.store
         weights = self.config.weights
-        batch = self._features(ids, texts, learn=True)
+        batch = self._features(ids, texts)
         mean = self._dense_mean(batch.dense)  # kept up to date either way
-        state = self._story_state(seq)
-        raw_story_dense, raw_batch_dense = state.dense, batch.dense
+        state = self._story_state(seq, ids)
         centred = batch
         if self.config.centre_embeddings:
             # Static embeddings of unrelated texts share a common direction (mean
@@ -436,32 +436,49 @@ class Engine:
             ids=[state.ids[i] for i in keep], dense=state.dense[keep], terms=state.terms[keep],
             names=state.names[keep], sizes=state.sizes[keep],
             named_by=state.named_by[keep] if state.named_by is not None else None,
+            first_seqs=[state.first_seqs[i] for i in keep],
         )
-        raw_story_dense = raw_story_dense[keep]
+        self._closed_rows = self._closed(seq, state)
         touched: set[int] = set()
         for group in clustering.cluster_batch(state, centred, weights):
-            story_ids = [state.ids[i] for i in group.stories]
-            rows = {s: store.story(s) for s in story_ids}
-            if story_ids:
-                # The biggest story keeps its id (the oldest on a tie); the others
-                # are absorbed, and their ids resolve to it from now on.
-                survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
-                for other in story_ids:
-                    if other != survivor:
-                        store.merge(other, survivor, seq, group.similarity)
-                        report.merges += 1
-            else:
-                survivor = store.new_story(seq)
-                report.new_stories += 1
-            member_ids = [ids[i] for i in group.items]
-            store.assign(member_ids, survivor)
-            centroid = raw_story_dense[group.stories].sum(axis=0) if story_ids else 0
-            centroid = centroid + raw_batch_dense[group.items].sum(axis=0)
-            size = sum(row.size for row in rows.values()) + len(member_ids)
-            store.update_story(survivor, size=size, last_seq=seq,
-                               centroid=np.asarray(centroid, dtype=np.float32))
-            touched.add(survivor)
+            story = self._place_group(seq, group, state, batch, ids, report)
+            if story is not None:
+                touched.add(story)
         return touched
+
+    def _place_group(self, seq: int, group, state: clustering.StoryState, batch: Features,
+                     ids: list[int], report: IngestReport) -> int | None:
+        """Write one group: into its stories (merged into the biggest), or a new
+        story, which follows the closed story it would have joined if any."""
+        store = self.store
+        closed = [i for i in group.stories if i in self._closed_rows]
+        story_ids = [state.ids[i] for i in group.stories if i not in closed]
+        if not group.items and len(story_ids) < 2:
+            return None  # a merge of closed stories: they stay as they are
+        rows = {s: store.story(s) for s in story_ids}
+        if story_ids:
+            # The biggest story keeps its id (the oldest on a tie); the others
+            # are absorbed, and their ids resolve to it from now on.
+            survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
+            for other in story_ids:
+                if other != survivor:
+                    store.merge(other, survivor, seq, group.similarity)
+                    report.merges += 1
+        else:
+            survivor = store.new_story(seq)
+            report.new_stories += 1
+            if closed:
+                followed = max(closed, key=lambda i: (state.sizes[i], -state.ids[i]))
+                store.set_follows(survivor, state.ids[followed])
+        member_ids = [ids[i] for i in group.items]
+        store.assign(member_ids, survivor)
+        # The stored centroid stays the sum of every member's embedding.
+        centroid = store.story_centroids(story_ids, batch.dense.shape[1]).sum(axis=0)
+        centroid = centroid + batch.dense[group.items].sum(axis=0)
+        size = sum(row.size for row in rows.values()) + len(member_ids)
+        store.update_story(survivor, size=size, last_seq=seq,
+                           centroid=np.asarray(centroid, dtype=np.float32))
+        return survivor
 
     def _describe(self, seq: int, story_ids: set[int], new_ids: set[int]) -> None:
         """Headline, summary and novelty of every story the batch touched."""
@@ -469,7 +486,9 @@ class Engine:
         dim = self.encoder.dim
         if not story_ids:
             return
-        members_of = {sid: store.story_snippets(sid) for sid in sorted(story_ids)}
+        # From each story's recent part: time and memory bounded however long it runs.
+        members_of = {sid: store.recent_story_snippets(sid, self.config.story_recent)
+                      for sid in sorted(story_ids)}
         copies = store.copies_of([m.id for members in members_of.values() for m in members])
         for story_id, members in members_of.items():
             if not members:

@@ -160,24 +160,3 @@ class MemberCache:
                 del self._chunks[c]
             self.add(ids, terms, names, dense)
 
-
-def drifted(group_names: sparse.csr_matrix, story_names: sparse.csr_matrix, group_size: int,
-            story_size: int, min_story: int, min_group: int, overlap: float) -> bool:
-    """Does a group that would join a story tell another event of its kind?
-
-    Two events of one kind ("Stocks end lower on…" two days apart) share words and
-    meaning; what tells them apart is their names and figures. A group of at
-    least ``min_group`` snippets whose names are (nearly) all new to a story of at
-    least ``min_story`` recent members (cosine of the summed name vectors below
-    ``overlap``) starts a story of its own, a follow-up of that one.
-    """
-    if group_size < min_group or story_size < min_story:
-        return False
-    g = np.asarray(group_names.sum(axis=0)).ravel() if group_names.shape[0] > 1 else None
-    if g is None:
-        g = group_names.toarray().ravel()
-    s = story_names.toarray().ravel() if sparse.issparse(story_names) else np.ravel(story_names)
-    norms = float(np.linalg.norm(g) * np.linalg.norm(s))
-    if norms == 0:
-        return False  # no names on one side: nothing tells them apart
-    return float(g @ s) / norms < overlap

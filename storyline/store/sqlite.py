@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from storyline.errors import StoreError  # noqa: E402  (re-exported)
+from storyline.store.recent import RecentQueries
 from storyline.store.schema import MIGRATIONS
 from storyline.types import DormancyRule, Record
 
@@ -93,7 +94,7 @@ class StoryRow:
     last_seq: int
 
 
-class Store:
+class Store(RecentQueries):
     """One storyline database. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, path: str | Path, *, durable: bool = True) -> None:
