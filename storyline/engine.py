@@ -18,7 +18,7 @@ from scipy import sparse
 
 from storyline.config import Config, dormancy
 from storyline.pipeline import cluster as clustering
-from storyline.pipeline import describe
+from storyline.pipeline import describe, ivf
 from storyline.pipeline.dedupe import signature_bytes, signatures
 from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
@@ -346,9 +346,27 @@ class Engine:
         names_.learn(name_counts)
         dense = self.encoder.encode(leads_).astype(np.float32)
         self.store.set_embeddings(zip(ids, dense))
+        self._index_embeddings(ids, dense)
         self._members.add(ids, term_counts, name_counts, dense)
         return Features(dense=dense, terms=terms.weigh(term_counts),
                         names=names_.weigh(name_counts))
+
+    def _index_embeddings(self, ids: list[int], dense: np.ndarray) -> None:
+        """File new embeddings under their cell of the search index; once the store
+        holds enough of them, draw the cells (once) and file every earlier one."""
+        if self.encoder.dim <= 1:
+            return
+        centroids = ivf.load_centroids(self.store.get_state("ivf:cells"), dense.shape[1])
+        if centroids is not None:
+            self.store.set_cells(zip(ids, ivf.assign(dense, centroids)))
+            return
+        _, sample = self.store.embedding_sample(ivf.TRAIN_MIN, dense.shape[1])
+        if len(sample) < ivf.TRAIN_MIN:
+            return  # search reads a store this small whole
+        centroids = ivf.train(sample)
+        self.store.set_state("ivf:cells", ivf.dump_centroids(centroids))
+        earlier, vectors = self.store.uncelled_embeddings(dense.shape[1])
+        self.store.set_cells(zip(earlier, ivf.assign(vectors, centroids)))
 
     def _leads(self, texts: list[str]) -> list[str]:
         return leads(texts, self.config.lead_words)
@@ -472,12 +490,9 @@ class Engine:
                 store.set_follows(survivor, state.ids[followed])
         member_ids = [ids[i] for i in group.items]
         store.assign(member_ids, survivor)
-        # The stored centroid stays the sum of every member's embedding.
-        centroid = store.story_centroids(story_ids, batch.dense.shape[1]).sum(axis=0)
-        centroid = centroid + batch.dense[group.items].sum(axis=0)
+        # No centroid is kept: a story is matched on its recent members' vectors.
         size = sum(row.size for row in rows.values()) + len(member_ids)
-        store.update_story(survivor, size=size, last_seq=seq,
-                           centroid=np.asarray(centroid, dtype=np.float32))
+        store.update_story(survivor, size=size, last_seq=seq, centroid=None)
         return survivor
 
     def _describe(self, seq: int, story_ids: set[int], new_ids: set[int]) -> None:

@@ -125,7 +125,13 @@ def story_detail(store: Store, story_id: int,
         source_counts=[SourceCount(s, n) for s, n in sources],
         snippets=[_snippet_view(s, copies[s.id], names) for s in snippets],
         merged_from=store.merged_from(live),
+        follows=_live_or_none(store, store.follows(live)),
+        followed_by=store.followed_by(live),
     )
+
+
+def _live_or_none(store: Store, story_id: int | None) -> int | None:
+    return None if story_id is None else store.resolve(story_id)
 
 
 def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
@@ -158,21 +164,23 @@ def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
     return sorted(by_story.values(), key=lambda ch: (-len(ch.new), ch.story_id))
 
 
-# Stored embeddings by store file, kept while the store holds the same snippets:
-# reading them all again for every query costs more than the query.
-_EMBEDDINGS: dict[tuple[str, int], tuple[tuple[int, int], list[int], np.ndarray]] = {}
+def nearest_snippets(store: Store, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """Snippets nearest to a query embedding, through the store's inverted-file
+    index (storyline.pipeline.ivf): only the nearest cells are read. A store too
+    small to have cells yet is read whole."""
+    from storyline.pipeline import ivf
 
-
-def _embedding_index(store: Store, dim: int) -> tuple[list[int], np.ndarray]:
-    key = (str(store.path.resolve()), dim)
-    version = tuple(store.db.execute(
-        "SELECT COALESCE(MAX(id), 0), COUNT(embedding) FROM snippets").fetchone())
-    cached = _EMBEDDINGS.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1], cached[2]
-    ids, vectors = store.all_embeddings(dim)
-    _EMBEDDINGS[key] = (version, ids, vectors)
-    return ids, vectors
+    dim = query.shape[0]
+    centroids = ivf.load_centroids(store.get_state("ivf:cells"), dim)
+    if centroids is None:
+        ids, vectors = store.all_embeddings(dim)
+    else:
+        ids, vectors = store.embeddings_in_cells(ivf.probe(query, centroids), dim)
+    if not ids:
+        return []
+    scores = vectors @ query
+    best = np.argsort(-scores)[:limit]
+    return [(ids[i], float(scores[i])) for i in best]
 
 
 def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[SearchHit]:
@@ -183,14 +191,11 @@ def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[Sear
     for rank, (sid, _) in enumerate(keyword):
         ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
     if encoder is not None and encoder.dim > 1:
-        ids, vectors = _embedding_index(store, encoder.dim)
-        if ids:
-            q = encoder.encode([query])[0]
-            scores = vectors @ q
-            for rank, i in enumerate(np.argsort(-scores)[: limit * 3]):
-                if scores[i] <= 0.2:
-                    break
-                ranks[ids[i]] = ranks.get(ids[i], 0.0) + 1.0 / (60 + rank)
+        q = encoder.encode([query])[0]
+        for rank, (sid, score) in enumerate(nearest_snippets(store, q, limit * 3)):
+            if score <= 0.2:
+                break
+            ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
     hits = []
     seen_stories: set[int] = set()
     for sid, score in sorted(ranks.items(), key=lambda kv: -kv[1]):

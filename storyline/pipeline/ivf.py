@@ -49,3 +49,14 @@ def probe(query: np.ndarray, centroids: np.ndarray, probes: int = PROBES) -> lis
     """The cells nearest to a query, nearest first."""
     scores = centroids @ unit(query.reshape(1, -1))[0]
     return [int(c) for c in np.argsort(-scores)[:probes]]
+
+
+def dump_centroids(centroids: np.ndarray) -> bytes:
+    return centroids.astype(np.float32).tobytes()
+
+
+def load_centroids(blob: bytes | None, dim: int) -> np.ndarray | None:
+    """Stored centroids, or None where none are (or they are of another model)."""
+    if not blob or len(blob) % (dim * 4):
+        return None
+    return np.frombuffer(blob, dtype=np.float32).reshape(-1, dim)

@@ -19,6 +19,24 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def vector_blob(vec: np.ndarray) -> bytes:
+    """A snippet's embedding as stored: float16, half the bytes of float32, and
+    far finer than the cosines compared (unit vectors, thresholds of 0.1-0.8)."""
+    return np.asarray(vec, dtype=np.float16).tobytes()
+
+
+def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
+    """A stored embedding as float32 (float16 now, float32 in older stores);
+    None where there is none or it is of another model."""
+    if blob is None:
+        return None
+    if len(blob) == dim * 2:
+        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+    if len(blob) == dim * 4:
+        return np.frombuffer(blob, dtype=np.float32)
+    return None
+
+
 class RecentQueries:
     """Needs ``self.db`` (a sqlite3 connection with Row rows)."""
 
@@ -97,9 +115,9 @@ class RecentQueries:
         for sid, blob in self.db.execute(
             f"SELECT id, embedding FROM snippets WHERE cell IN ({marks})", cells
         ):
-            if blob is not None and len(blob) == dim * 4:
+            if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
+                vecs.append(vec)
         return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
 
     def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
@@ -109,9 +127,9 @@ class RecentQueries:
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id LIMIT ?",
             (limit,),
         ):
-            if len(blob) == dim * 4:
+            if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
+                vecs.append(vec)
         return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
 
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
@@ -120,7 +138,7 @@ class RecentQueries:
         for sid, blob in self.db.execute(
             "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL"
         ):
-            if len(blob) == dim * 4:
+            if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
+                vecs.append(vec)
         return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from storyline.errors import StoreError  # noqa: E402  (re-exported)
-from storyline.store.recent import RecentQueries
+from storyline.store.recent import RecentQueries, blob_vector, vector_blob
 from storyline.store.schema import MIGRATIONS
 from storyline.types import DormancyRule, Record
 
@@ -261,7 +261,7 @@ class Store(RecentQueries):
     def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         self.db.executemany(
             "UPDATE snippets SET embedding=? WHERE id=?",
-            ((vec.astype(np.float32).tobytes(), sid) for sid, vec in rows),
+            ((vector_blob(vec), sid) for sid, vec in rows),
         )
 
     def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray:
@@ -273,8 +273,8 @@ class Store(RecentQueries):
             for sid, blob in self.db.execute(
                 f"SELECT id, embedding FROM snippets WHERE id IN ({marks})", chunk
             ):
-                if blob is not None and len(blob) == dim * 4:
-                    out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
+                if (vec := blob_vector(blob, dim)) is not None:
+                    out[where[sid]] = vec
         return out
 
     def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
@@ -373,9 +373,9 @@ class Store(RecentQueries):
         for sid, blob in self.db.execute(
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL"
         ):
-            if len(blob) == dim * 4:
+            if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
+                vecs.append(vec)
         return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
 
     # -- facts ------------------------------------------------------------
