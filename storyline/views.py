@@ -142,12 +142,15 @@ def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
     names = store.batch_names()
     arrivals = store.batch_copies(found.seq)
     by_story: dict[int, StoryChanges] = {}
-    snippet_cache: dict[int, SnippetRow] = {}
-    copies = store.copies_of(sorted({c.snippet_id for c in arrivals}))
+    ids = sorted({c.snippet_id for c in arrivals})
+    snippets = store.snippet_rows(ids)
+    copies = store.copies_of(ids)
+    resolved: dict[int, int] = {}
     for c in arrivals:
-        s = snippet_cache.get(c.snippet_id) or store.snippet(c.snippet_id)
-        snippet_cache[c.snippet_id] = s
-        live = store.resolve(s.story_id)
+        s = snippets[c.snippet_id]
+        if s.story_id not in resolved:
+            resolved[s.story_id] = store.resolve(s.story_id)
+        live = resolved[s.story_id]
         if live not in by_story:
             row = store.story(live)
             by_story[live] = StoryChanges(story_id=live, headline=_headline(store, row),

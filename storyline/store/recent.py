@@ -88,6 +88,20 @@ class RecentQueries:
             "WHERE story_id=? ORDER BY id DESC LIMIT ?", (story_id, limit)).fetchall()
         return [_snippet_row(r) for r in reversed(rows)]
 
+    def snippet_rows(self, snippet_ids: list[int]) -> dict:
+        """SnippetRow by id, in one query per 900 ids (a batch's page reads thousands)."""
+        from storyline.store.sqlite import _snippet_row
+
+        out = {}
+        for chunk in _chunks(snippet_ids):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
+                f"WHERE id IN ({marks})", chunk,
+            ):
+                out[r["id"]] = _snippet_row(r)
+        return out
+
     # -- follow-ups ---------------------------------------------------------
 
     def set_follows(self, story_id: int, follows: int) -> None:
