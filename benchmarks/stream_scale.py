@@ -11,7 +11,8 @@ with one ``storyline ingest`` process per batch, as a cron job would. At 10 %,
 50 % and 100 % of the run it prints the median seconds per batch over the last
 tenth of the run (wall clock and CPU time: on a shared machine the CPU time is
 the steadier figure), the peak resident memory of the ingesting process, the store's
-bytes per canonical snippet, stream-level B-cubed precision and recall of the
+bytes per canonical snippet (with its write-ahead log while open; at rest
+once closed, at the end), stream-level B-cubed precision and recall of the
 stories against the gold events (over every arrival; measured in a separate
 process so that it adds nothing to the peak), and the biggest story against the
 biggest gold event. ``--queries`` times the reads at the end: the story list,
@@ -71,6 +72,7 @@ class Run:
     shape: dict
     checkpoints: list[Checkpoint] = field(default_factory=list)
     queries: dict = field(default_factory=dict)
+    closed_bytes_per_snippet: float = 0.0
 
 
 # -- evaluation (run in a child process: it reads every arrival) --------------------
@@ -228,6 +230,10 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
                 print(format_point(point), flush=True)
     finally:
         runner.close()
+    if run.checkpoints and store_bytes(db):
+        # Closed, the store has folded its write-ahead log in: its size at rest.
+        run.closed_bytes_per_snippet = store_bytes(db) / max(1, run.checkpoints[-1].snippets)
+        print(f"store at rest: {run.closed_bytes_per_snippet:.0f} B/snippet")
 
 
 def format_point(p: Checkpoint) -> str:
