@@ -89,3 +89,22 @@ def test_a_new_process_finds_copies_without_reading_the_whole_history(db):
                                    batch="3")[0]
         assert report.exact_duplicates == 1 and report.near_duplicates == 0
         assert sl.engine._index is not None and len(sl.engine._index) == 1
+
+
+def test_both_story_pages_link_the_chain(db):
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from storyline.web.access import WebSettings
+    from storyline.web.app import create_app
+
+    rows = [f"Stocks end lower on weak growth data as Nasdaq slips, day {d}" for d in range(1, 7)]
+    with Storyline(db, story_span_days=3, **WORDS_ONLY) as sl:
+        for d, text in enumerate(rows, 1):
+            sl.ingest_records([{"text": text, "published_at": _day(d)}], batch=str(d))
+        first, second = sorted(s.id for s in sl.stories())[:2]
+    with TestClient(create_app(WebSettings(db=Path(db), facts=False))) as client:
+        assert f'Followed by <a href="/stories/{second}">' in client.get(f"/stories/{first}").text
+        assert f'Follows <a href="/stories/{first}">' in client.get(f"/stories/{second}").text
+        assert client.get(f"/api/stories/{second}").json()["follows"] == first
