@@ -4,9 +4,10 @@
   in a window of recent batches (by days where the stream has dates); older
   ones leave it as the window slides. Exact copies are found at any age
   through the store's index on the snippets' keys, not here.
-* :class:`MemberCache`: the hashed word and name counts and the embedding of the
-  snippets in the recent part of the live stories, so that a batch reweighs
-  them without reading them again; whatever left the recent part is dropped.
+* :class:`MemberCache`: rows kept per snippet (the hashed word and name counts of
+  the live stories' recent members, see storyline.pipeline.statistics), so that
+  a batch reweighs them without reading them again; whatever left the recent
+  part is dropped.
 """
 
 from __future__ import annotations

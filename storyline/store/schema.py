@@ -83,7 +83,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE batches ADD COLUMN clock TEXT;
     """,
     # 4: bounded memory over long streams. A story that follows another (the
-    # next event of its kind, once the old one's recent part had drifted away);
+    # next of its kind, once the old one had taken news for its whole span);
     # the embedding's cell of the nearest-neighbour index (storyline.pipeline.ivf);
     # snippets by batch, for the window of near-copy signatures.
     """

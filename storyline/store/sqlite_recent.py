@@ -1,8 +1,9 @@
-"""The store's queries that keep the engine's memory bounded by the live stream.
+"""The SQLite store's queries that keep the engine's memory bounded by the live stream.
 
-A mixin of the SQLite store: the recent part of stories, the window of near-copy
-signatures, exact keys at any age, follow-up links and the embedding cells of
-the on-disk nearest-neighbour index (storyline.pipeline.ivf).
+A mixin of :class:`~storyline.store.sqlite.SQLiteStore`: the recent part of
+stories, the window of near-copy signatures, exact keys at any age, follow-up
+links and the embedding cells of the on-disk nearest-neighbour index
+(storyline.pipeline.ivf).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
     return None
 
 
-class RecentQueries:
+class SQLiteRecent:
     """Needs ``self.db`` (a sqlite3 connection with Row rows)."""
 
     db = None  # set by the store
@@ -81,7 +82,7 @@ class RecentQueries:
 
     def recent_story_snippets(self, story_id: int, limit: int) -> list:
         """The latest ``limit`` snippets of a story, oldest first."""
-        from storyline.store.sqlite import _snippet_row
+        from storyline.store.sqlite_reads import _snippet_row
 
         rows = self.db.execute(
             "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
@@ -90,7 +91,7 @@ class RecentQueries:
 
     def snippet_rows(self, snippet_ids: list[int]) -> dict:
         """SnippetRow by id, in one query per 900 ids (a batch's page reads thousands)."""
-        from storyline.store.sqlite import _snippet_row
+        from storyline.store.sqlite_reads import _snippet_row
 
         out = {}
         for chunk in _chunks(snippet_ids):
