@@ -15,7 +15,7 @@ Shape (all figures are options of :class:`StreamShape`):
 * **lifetime**: an event lives ``1 + Exp(mean_life_days - 1)`` days (capped at
   ``max_life_days``); its headlines come front-loaded over that span (the time
   of the k-th is ``life * u**2``), then it is dormant for good.
-* **copies**: each headline is carried by ``1 + Geometric(mean_copies - 1)``
+* **copies**: each headline is carried by ``1 + floor(Exp(mean_copies - 1))``
   outlets (publishers of the UCI file) within six hours of its first telling;
   a carried copy is exact, or with probability ``near_share`` a near copy (one
   word dropped or an outlet tag added).
