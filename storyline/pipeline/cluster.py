@@ -18,12 +18,13 @@ weighted, pre-formed clusters, which is why the loop is written here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
 
 from storyline.config import ClusterWeights
+from storyline.pipeline.join import LearnedJoin, load_join_model
 from storyline.pipeline.represent import Features
 
 
@@ -100,10 +101,14 @@ def candidate_stories(
     if not stories.ids or not len(batch):
         return np.zeros(0, dtype=int)
     sims = pairwise(batch, stories, w) / stories.sizes[None, :]
-    return np.flatnonzero(sims.max(axis=0) >= w.threshold * margin)
+    threshold = w.threshold
+    if getattr(w, "join_model", ""):
+        threshold = load_join_model(w.join_model).get("floor", threshold)
+    return np.flatnonzero(sims.max(axis=0) >= threshold * margin)
 
 
-def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> list[Group]:
+def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights,
+                  join: Callable | None = None) -> list[Group]:
     """Average-link clustering of the batch with the stories; returns every
     group holding at least one new snippet or more than one story."""
     k = len(stories.ids)
@@ -116,7 +121,17 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
     )
     sim = pairwise(units, units, w) / np.outer(sizes, sizes)
     keep_apart = None
-    if w.distinct_min_size:
+    model_path = getattr(w, "join_model", "")
+    if join is None and model_path:
+        join = LearnedJoin.factory(load_join_model(model_path))
+    if join is not None:
+        keep_apart = join(units, sizes, _named_by(stories, batch), k, w)
+        if w.distinct_min_size and keep_apart.model.get("keep_rules"):
+            keep_apart.veto = DistinctEvents(keep_apart.named_by, sizes, w)
+        else:
+            w = replace(w, distinct_min_size=0, split_ratio=0.0)
+        w = replace(w, threshold=keep_apart.model.get("floor", w.threshold))
+    elif w.distinct_min_size:
         keep_apart = DistinctEvents(_named_by(stories, batch), sizes, w)
     members: list[list[int]] = [[i] for i in range(k + n)]
     lowest = np.ones(k + n)
