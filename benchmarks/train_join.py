@@ -29,7 +29,6 @@ from benchmarks.datasets import Dataset, ecbplus, seeds, uci  # noqa: E402
 from storyline.config import preset  # noqa: E402
 from storyline.engine import Engine  # noqa: E402
 from storyline.pipeline import cluster as clustering  # noqa: E402
-from storyline.pipeline.cluster import DistinctEvents  # noqa: E402
 from storyline.pipeline.join import FEATURES, LearnedJoin  # noqa: E402
 from storyline.pipeline.normalize import normalize  # noqa: E402
 
@@ -60,11 +59,9 @@ class Recorder(LearnedJoin):
         rule = self.model.get("rule")
         if rule is None:
             return not same
-        # Roll in with today's rule: record the states the rule leads to.
-        if x[0] < rule.threshold:
-            return True
-        return self.veto is None and bool(rule.distinct_min_size) and DistinctEvents(
-            self.named_by, self.sizes, rule)(a, b)
+        # Roll in with today's rule (its veto is self.veto, with --keep-rules):
+        # record the states the rule leads to.
+        return bool(x[0] < rule.threshold)
 
 
 def record(data: Dataset, preset_name: str, floor: float, roll_in: str,

@@ -60,6 +60,13 @@ def pairwise(a: Features | StoryState, b: Features | StoryState, w: ClusterWeigh
     return np.asarray(out, dtype=np.float64)
 
 
+def view_dots(units: Features) -> np.ndarray:
+    """Dot products between the rows of ``units``, view by view: (3, m, m) float32."""
+    return np.stack([np.asarray(units.dense @ units.dense.T, dtype=np.float32),
+                     sparse_dots(units.terms, units.terms).astype(np.float32),
+                     sparse_dots(units.names, units.names).astype(np.float32)])
+
+
 def sparse_dots(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
     """``a @ b.T`` as a dense array, over only the columns a or b uses.
 
@@ -119,20 +126,26 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights,
         terms=sparse.vstack([stories.terms, batch.terms]).tocsr() if k else batch.terms,
         names=sparse.vstack([stories.names, batch.names]).tocsr() if k else batch.names,
     )
-    sim = pairwise(units, units, w) / np.outer(sizes, sizes)
     keep_apart = None
     model_path = getattr(w, "join_model", "")
     if join is None and model_path:
         join = LearnedJoin.factory(load_join_model(model_path))
     if join is not None:
-        keep_apart = join(units, sizes, _named_by(stories, batch), k, w)
+        views = view_dots(units)
+        sim = np.tensordot([w.dense, w.terms, w.names], views, axes=1).astype(np.float64)
+        sim /= np.outer(sizes, sizes)
+        rule = DistinctEvents(_named_by(stories, batch), sizes, w)
+        keep_apart = join(views, sizes, rule.share, k, w)
         if w.distinct_min_size and keep_apart.model.get("keep_rules"):
-            keep_apart.veto = DistinctEvents(keep_apart.named_by, sizes, w)
+            keep_apart.veto = rule
+            keep_apart.named_by = rule.named_by
         else:
             w = replace(w, distinct_min_size=0, split_ratio=0.0)
         w = replace(w, threshold=keep_apart.model.get("floor", w.threshold))
-    elif w.distinct_min_size:
-        keep_apart = DistinctEvents(_named_by(stories, batch), sizes, w)
+    else:
+        sim = pairwise(units, units, w) / np.outer(sizes, sizes)
+        if w.distinct_min_size:
+            keep_apart = DistinctEvents(_named_by(stories, batch), sizes, w)
     members: list[list[int]] = [[i] for i in range(k + n)]
     lowest = np.ones(k + n)
     alive = np.ones(k + n, dtype=bool)
@@ -244,8 +257,18 @@ class DistinctEvents:
         # Name counts per cluster, by its first unit. Clusters only grow, at the
         # end of their unit lists, so a count is brought up to date by its tail.
         self._counts: dict[int, tuple[int, np.ndarray, float]] = {}
+        self._shares: dict[int, tuple[int, np.ndarray]] = {}
 
-    def _share(self, units: list[int]) -> np.ndarray:
+    def share(self, units: list[int]) -> np.ndarray:
+        """The share of the cluster's snippets naming each name."""
+        seen, share = self._shares.get(units[0], (0, None))
+        if seen == len(units):
+            return share
+        share = self._counted(units)
+        self._shares[units[0]] = (len(units), share)
+        return share
+
+    def _counted(self, units: list[int]) -> np.ndarray:
         seen, counts, size = self._counts.get(units[0], (0, 0.0, 0.0))
         if seen < len(units):
             tail = units[seen:]
@@ -263,7 +286,7 @@ class DistinctEvents:
         if (self.sizes[a].sum() < w.distinct_min_size
                 or self.sizes[b].sum() < w.distinct_min_size):
             return False
-        share_a, share_b = self._share(a), self._share(b)
+        share_a, share_b = self.share(a), self.share(b)
         own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
         if own_a < w.distinct_names:
             return False

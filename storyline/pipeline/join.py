@@ -14,13 +14,11 @@ intercept, floor); benchmarks/train_join.py writes it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-
-from storyline.pipeline.represent import Features
 
 MODEL = Path(__file__).with_name("story_model.json")
 FEATURES = ("sim", "dense", "terms", "names", "c_dense", "c_terms", "c_names",
@@ -41,43 +39,60 @@ def load_join_model(path: str) -> dict:
 class LearnedJoin:
     """``keep_apart`` for average_link: True when the model says two clusters are
     two stories. Units are the starting clusters: ``k`` live stories (summed
-    vectors), then the batch's snippets."""
+    vectors), then the batch's snippets.
 
-    def __init__(self, units: Features, sizes: np.ndarray, named_by: sparse.csr_matrix,
-                 k: int, w, model: dict) -> None:
-        self.dense = units.dense
-        self.terms = _compact(units.terms)
-        self.names = _compact(units.names)
-        self.named_by = named_by
+    ``views`` holds the dot products between units of each view (dense, terms,
+    names), not divided by sizes; ``share(units)`` the share of a cluster's
+    snippets naming each name (DistinctEvents._share).
+    """
+
+    def __init__(self, views: np.ndarray, sizes: np.ndarray, share: Callable, k: int, w,
+                 model: dict) -> None:
+        self.views = views  # (3, m, m)
         self.sizes = sizes
+        self.share = share
         self.k = k
         self.w = w
         self.model = model
-        self.veto = None  # today's rule veto (cluster.DistinctEvents), consulted first
+        self.veto: Callable | None = None  # today's rule veto, consulted first
+        # Row sums of the view products per cluster, by its first unit; clusters
+        # only grow, at the end of their unit lists, so a sum is updated by its tail.
+        self._rows: dict[int, tuple[int, np.ndarray]] = {}
 
     @classmethod
-    def factory(cls, model: dict):
-        return lambda units, sizes, named_by, k, w: cls(units, sizes, named_by, k, w, model)
+    def factory(cls, model: dict) -> Callable:
+        return lambda views, sizes, share, k, w: cls(views, sizes, share, k, w, model)
+
+    def _cluster(self, units: list[int]) -> tuple[np.ndarray, float, np.ndarray, bool]:
+        """Row sums of the view products, snippets, self products and whether it
+        holds a live story, of the cluster of ``units`` (cached as it grows)."""
+        seen, rows, *rest = self._rows.get(units[0], (0, 0.0))
+        if seen < len(units):
+            rows = rows + self.views[:, units[seen:], :].sum(axis=1, dtype=np.float64)
+            idx = np.asarray(units)
+            rest = [float(self.sizes[idx].sum()), rows[:, idx].sum(axis=1),
+                    bool(idx.min() < self.k)]
+            self._rows[units[0]] = (len(units), rows, *rest)
+        return (rows, *rest)
 
     def features(self, a: list[int], b: list[int]) -> np.ndarray:
         w = self.w
-        n_a, n_b = float(self.sizes[a].sum()), float(self.sizes[b].sum())
-        views = []
-        for get in (self._dense_sum, self._terms_sum, self._names_sum):
-            sa, sb = get(a), get(b)
-            dot = float(sa @ sb)
-            norms = float(np.sqrt((sa @ sa) * (sb @ sb)))
-            views.append((dot / (n_a * n_b), dot / norms if norms > 0 else 0.0))
-        (dd, cd), (tt, ct), (nn, cn) = views
-        share_a, share_b = self._share(a, n_a), self._share(b, n_b)
-        own_a = np.count_nonzero((share_a >= 0.5) & (share_b <= 0.1))
-        own_b = np.count_nonzero((share_b >= 0.5) & (share_a <= 0.1))
-        shared = np.count_nonzero((share_a >= 0.5) & (share_b >= 0.5))
+        rows_a, n_a, self_a, story_a = self._cluster(a)
+        rows_b, n_b, self_b, story_b = self._cluster(b)
+        dots = rows_b[:, a].sum(axis=1) if len(a) < len(b) else rows_a[:, b].sum(axis=1)
+        norms = np.sqrt(np.maximum(self_a * self_b, 0))
+        link = dots / (n_a * n_b)
+        centroid = np.divide(dots, norms, out=np.zeros(3), where=norms > 0)
+        share_a, share_b = self.share(a), self.share(b)
+        often_a, often_b = share_a >= 0.5, share_b >= 0.5
+        own_a = np.count_nonzero(often_a & (share_b <= 0.1))
+        own_b = np.count_nonzero(often_b & (share_a <= 0.1))
+        shared = np.count_nonzero(often_a & often_b)
         return np.array([
-            w.dense * dd + w.terms * tt + w.names * nn, dd, tt, nn, cd, ct, cn,
+            w.dense * link[0] + w.terms * link[1] + w.names * link[2], *link, *centroid,
             np.log(min(n_a, n_b)), np.log(max(n_a, n_b)),
             min(own_a, own_b, 4), min(max(own_a, own_b), 4), min(shared, 4),
-            float(min(min(a), min(b)) < self.k),
+            float(story_a or story_b),
         ])
 
     def score(self, a: list[int], b: list[int]) -> float:
@@ -90,36 +105,3 @@ class LearnedJoin:
         if self.veto is not None and self.veto(a, b):
             return True
         return self.score(a, b) < self.model.get("cut", 0.0)
-
-    def _dense_sum(self, members: list[int]) -> np.ndarray:
-        return self.dense[members].sum(axis=0, dtype=np.float64)
-
-    def _terms_sum(self, members: list[int]) -> np.ndarray:
-        return _row_sum(self.terms, members)
-
-    def _names_sum(self, members: list[int]) -> np.ndarray:
-        return _row_sum(self.names, members)
-
-    def _share(self, members: list[int], size: float) -> np.ndarray:
-        return _row_sum(self.named_by, members) / size
-
-
-def _compact(m: sparse.csr_matrix) -> sparse.csr_matrix:
-    """The matrix on only the columns it uses (the hashed views have 2**20)."""
-    m = sparse.csr_matrix(m)
-    used, inverse = np.unique(m.indices[: m.indptr[-1]], return_inverse=True)
-    return sparse.csr_matrix((m.data[: m.indptr[-1]], inverse, m.indptr),
-                             shape=(m.shape[0], max(len(used), 1)))
-
-
-def _row_sum(m: sparse.csr_matrix, rows: list[int]) -> np.ndarray:
-    """Sum of CSR rows as a dense vector (row slices by hand: scipy's fancy
-    indexing costs more than the sum)."""
-    if len(rows) == 1:
-        r = rows[0]
-        out = np.zeros(m.shape[1])
-        out[m.indices[m.indptr[r]:m.indptr[r + 1]]] = m.data[m.indptr[r]:m.indptr[r + 1]]
-        return out
-    cols = np.concatenate([m.indices[m.indptr[r]:m.indptr[r + 1]] for r in rows])
-    vals = np.concatenate([m.data[m.indptr[r]:m.indptr[r + 1]] for r in rows])
-    return np.bincount(cols, weights=vals, minlength=m.shape[1])
