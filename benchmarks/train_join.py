@@ -1,14 +1,16 @@
 """Train the learned join decision (storyline/pipeline/join.py) on labelled sets.
 
     python benchmarks/train_join.py --sets uci,ecbplus --out storyline/pipeline/story_model.json
-    python benchmarks/train_join.py --sets uci --half 0 --out /tmp/join-uci-h0.json
+    python benchmarks/train_join.py --sets uci,ecbplus --half 0 --out /tmp/join-h0.json
 
-The engine runs online over each set with the clustering threshold lowered to
-``--floor``; every merge average linkage proposes is recorded with its
-features and labelled by the gold stories (one story when most pairs across
-the two clusters share a gold story). An oracle takes the labelled decision,
-so the stream goes on as a good clusterer would leave it (imitation learning).
-A logistic regression over the records is the model.
+The engine runs online over each set (default preset) with the clustering
+threshold lowered to ``--floor``; every merge average linkage proposes there
+is recorded with its features and labelled by the gold stories (one story
+when most pairs across the two clusters share a gold story). While recording,
+the stream follows today's rule (``--roll-in rule``: threshold, veto and
+split) or the labels (``oracle``). An L2-regularised logistic regression over
+the records, each set weighing the same, is the model. The defaults are the
+shipped model's settings.
 """
 
 from __future__ import annotations
@@ -138,10 +140,10 @@ def main() -> None:
     parser.add_argument("--half", type=int, choices=(0, 1), help="train on one half by story")
     parser.add_argument("--preset", default="default")
     parser.add_argument("--floor", type=float, default=0.15)
-    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
-    parser.add_argument("--roll-in", choices=("oracle", "rule"), default="oracle",
+    parser.add_argument("--c", type=float, default=0.05, help="inverse L2 strength")
+    parser.add_argument("--roll-in", choices=("oracle", "rule"), default="rule",
                         help="whose decisions the stream follows while recording")
-    parser.add_argument("--keep-rules", action="store_true",
+    parser.add_argument("--keep-rules", action=argparse.BooleanOptionalAction, default=True,
                         help="keep today's veto and split; the model decides the rest")
     parser.add_argument("--drop", default="", help="features left out, comma-separated")
     parser.add_argument("--out", required=True)
