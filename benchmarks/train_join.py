@@ -43,7 +43,7 @@ class Recorder(LearnedJoin):
     rows: list[tuple[np.ndarray, int, float]] = []
     unit_gold: list[Counter] = []
 
-    def __call__(self, a: list[int], b: list[int]) -> bool:
+    def __call__(self, a: list[int], b: list[int], similarity: float | None = None) -> bool:
         if self.veto is not None and self.veto(a, b):
             return True
         ga, gb = Counter(), Counter()
@@ -130,7 +130,7 @@ def fit(rows, floor: float, c: float = 1.0, drop: tuple[str, ...] = ()) -> dict:
     coef[used] = lr.coef_[0]
     return {"features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
             "coef": coef.tolist(), "intercept": float(lr.intercept_[0]),
-            "floor": floor, "cut": 0.0, "trained_on_rows": len(rows),
+            "floor": floor, "sure": 0.3, "cut": 0.0, "trained_on_rows": len(rows),
             "positive_rows": int(y.sum())}
 
 

@@ -132,7 +132,9 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights,
         join = LearnedJoin.factory(load_join_model(model_path))
     if join is not None:
         views = view_dots(units)
-        sim = np.tensordot([w.dense, w.terms, w.names], views, axes=1).astype(np.float64)
+        sim = w.dense * views[0].astype(np.float64)
+        sim += w.terms * views[1]
+        sim += w.names * views[2]
         sim /= np.outer(sizes, sizes)
         rule = DistinctEvents(_named_by(stories, batch), sizes, w)
         keep_apart = join(views, sizes, rule.share, k, w)
@@ -175,7 +177,7 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights,
 
 def average_link(
     sim: np.ndarray, sizes: np.ndarray, threshold: float,
-    keep_apart: Callable[[list[int], list[int]], bool] | None = None,
+    keep_apart: Callable[..., bool] | None = None,
 ) -> list[tuple[int, int, float]]:
     """Average-link merges down to ``threshold``: ``(kept, absorbed, similarity)``.
 
@@ -184,8 +186,8 @@ def average_link(
     to its most similar one until two clusters are each other's best, and merge
     them. A cluster whose best similarity is under the threshold is done for
     good: merging others can only average its similarities down.
-    ``keep_apart(members_a, members_b)`` may veto a merge; the two clusters, and
-    any clusters they grow into, then stay apart.
+    ``keep_apart(members_a, members_b, similarity)`` may veto a merge; the two
+    clusters, and any clusters they grow into, then stay apart.
     """
     np.fill_diagonal(sim, -np.inf)
     merges: list[tuple[int, int, float]] = []
@@ -220,7 +222,7 @@ def average_link(
         if len(chain) < 2 or b != chain[-2]:
             chain.append(b)
             continue
-        if keep_apart is not None and keep_apart(members[a], members[b]):
+        if keep_apart is not None and keep_apart(members[a], members[b], float(s)):
             # -inf survives the averaging below: what holds a stays apart from b.
             sim[a, b] = sim[b, a] = -np.inf
             chain = [a]
@@ -281,7 +283,7 @@ class DistinctEvents:
             self._counts[units[0]] = (len(units), counts, size)
         return counts / size
 
-    def __call__(self, a: list[int], b: list[int]) -> bool:
+    def __call__(self, a: list[int], b: list[int], similarity: float | None = None) -> bool:
         w = self.w
         if (self.sizes[a].sum() < w.distinct_min_size
                 or self.sizes[b].sum() < w.distinct_min_size):

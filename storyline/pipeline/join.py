@@ -101,7 +101,11 @@ class LearnedJoin:
         x = (self.features(a, b) - m["_mean"]) / m["_scale"]
         return float(x @ m["_coef"] + m["intercept"])
 
-    def __call__(self, a: list[int], b: list[int]) -> bool:
+    def __call__(self, a: list[int], b: list[int], similarity: float | None = None) -> bool:
         if self.veto is not None and self.veto(a, b):
             return True
+        # Far above the floor the model never says no (on UCI dev it vetoed
+        # nothing above 0.25): those merges skip it, most of its cost.
+        if similarity is not None and similarity >= self.model.get("sure", np.inf):
+            return False
         return self.score(a, b) < self.model.get("cut", 0.0)
