@@ -122,7 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="default")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
-                        help="a learned join model to score beside today's rule")
+                        help="a learned join model to score beside today's rule "
+                        "(PATH 'default': the shipped one)")
     parser.add_argument("--threshold", type=float, action="append", default=[],
                         help="also today's rule at this threshold")
     parser.add_argument("--only", help="only the sets whose name holds this")
@@ -137,16 +138,17 @@ def main() -> None:
         units.append(d)
         if not args.no_halves and d.name != "seeds":
             units += [half(d, 0), half(d, 1)]
-    configs = [("rule", preset(args.preset))]
+    rule = preset(args.preset)
+    rule.weights = replace(rule.weights, join_model="")
+    configs = [("rule", rule)]
     for t in args.threshold:
         config = preset(args.preset)
-        config.weights = replace(config.weights, threshold=t)
+        config.weights = replace(config.weights, threshold=t, join_model="")
         configs.append((f"rule@{t:g}", config))
     for item in args.model:
         name, path = item.split("=", 1)
         config = preset(args.preset)
-        config.weights = replace(config.weights)
-        config.weights.join_model = path  # a ClusterWeights field once config.py has it
+        config.weights = replace(config.weights, join_model=path)
         configs.append((name, config))
     print(f"{'set':<18} {'config':<14} {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6} {'sec':>6}")
     for d in units:

@@ -102,12 +102,13 @@ def record(data: Dataset, preset_name: str, floor: float, roll_in: str,
                  "keep_rules": keep_rules}
         return original_batch(stories, feats, w, join=Recorder.factory(model))
 
-    rule = preset(preset_name).weights
+    rule = replace(preset(preset_name).weights, join_model="")
     Engine._cluster_chunk = chunk
     clustering.cluster_batch = batch
     try:
         config = preset(preset_name)
-        config = replace(config, weights=replace(config.weights, threshold=floor))
+        config = replace(config, weights=replace(config.weights, threshold=floor,
+                                                 join_model=""))
         cluster_records(data.records, config)
     finally:
         Engine._cluster_chunk = original_chunk

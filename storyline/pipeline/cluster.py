@@ -13,6 +13,10 @@ nearest-neighbour chain (the algorithm behind scipy's ``linkage``): O(m) work
 per merge, the same clusters as merging the globally closest pair first,
 because average linkage is reducible. scipy/scikit-learn cannot start from
 weighted, pre-formed clusters, which is why the loop is written here.
+
+With ``ClusterWeights.join_model`` (the default preset's), a learned model
+(:mod:`storyline.pipeline.join`) decides each merge the linkage proposes above
+its floor, after the veto of two events of one kind.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ def candidate_stories(
         return np.zeros(0, dtype=int)
     sims = pairwise(batch, stories, w) / stories.sizes[None, :]
     threshold = w.threshold
-    if getattr(w, "join_model", ""):
+    if w.join_model:
         threshold = load_join_model(w.join_model).get("floor", threshold)
     return np.flatnonzero(sims.max(axis=0) >= threshold * margin)
 
@@ -139,9 +143,8 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights,
         names=sparse.vstack([stories.names, batch.names]).tocsr() if k else batch.names,
     )
     keep_apart = None
-    model_path = getattr(w, "join_model", "")
-    if join is None and model_path:
-        join = LearnedJoin.factory(load_join_model(model_path))
+    if join is None and w.join_model:
+        join = LearnedJoin.factory(load_join_model(w.join_model))
     if join is not None:
         views = view_dots(units)
         sim = w.dense * views[0].astype(np.float64)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from storyline.errors import ModelError
+
 MODEL = Path(__file__).with_name("story_model.json")
 FEATURES = ("sim", "dense", "terms", "names", "c_dense", "c_terms", "c_names",
             "log_min", "log_max", "own_min", "own_max", "shared", "story")
@@ -29,7 +31,10 @@ FEATURES = ("sim", "dense", "terms", "names", "c_dense", "c_terms", "c_names",
 def load_join_model(path: str) -> dict:
     """A model file by path; "default" is the one shipped in the package."""
     source = MODEL if path == "default" else Path(path)
-    model = json.loads(source.read_text(encoding="utf-8"))
+    try:
+        model = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{source}: cannot read the join model ({exc})") from exc
     model["_mean"] = np.asarray(model["mean"])
     model["_scale"] = np.asarray(model["scale"])
     model["_coef"] = np.asarray(model["coef"])
