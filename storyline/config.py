@@ -49,6 +49,11 @@ class ClusterWeights:
     # the mean similarity across the halves at most ``split_ratio`` times the
     # mean within the looser half. 0 disables.
     split_ratio: float = 0.0
+    # A learned join decision (storyline.pipeline.join): "default" for the model
+    # shipped in the package, or a model file; "" for the threshold alone. The
+    # model's floor replaces ``threshold``; the veto and split above still apply.
+    # Why and the held-out figures: docs/benchmarks.md (issue 16).
+    join_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class Config:
         default_factory=lambda: ClusterWeights(
             dense=0.5, terms=0.25, names=0.25, threshold=0.2,
             profile_merge=0.15, profile_merge_dense=0.35, profile_merge_names=0.1,
-            distinct_min_size=5, split_ratio=0.7,
+            distinct_min_size=5, split_ratio=0.7, join_model="default",
         )
     )
     lead_words: int = 60  # words of a snippet or article that represent it

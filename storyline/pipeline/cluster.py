@@ -13,17 +13,22 @@ nearest-neighbour chain (the algorithm behind scipy's ``linkage``): O(m) work
 per merge, the same clusters as merging the globally closest pair first,
 because average linkage is reducible. scipy/scikit-learn cannot start from
 weighted, pre-formed clusters, which is why the loop is written here.
+
+With ``ClusterWeights.join_model`` (the default preset's), a learned model
+(:mod:`storyline.pipeline.join`) decides each merge the linkage proposes above
+its floor, after the veto of two events of one kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
 
 from storyline.config import ClusterWeights
+from storyline.pipeline.join import LearnedJoin, load_join_model
 from storyline.pipeline.represent import Features
 
 
@@ -58,6 +63,13 @@ def pairwise(a: Features | StoryState, b: Features | StoryState, w: ClusterWeigh
     if w.names:
         out += w.names * sparse_dots(a.names, b.names)
     return np.asarray(out, dtype=np.float64)
+
+
+def view_dots(units: Features) -> np.ndarray:
+    """Dot products between the rows of ``units``, view by view: (3, m, m) float32."""
+    return np.stack([np.asarray(units.dense @ units.dense.T, dtype=np.float32),
+                     sparse_dots(units.terms, units.terms).astype(np.float32),
+                     sparse_dots(units.names, units.names).astype(np.float32)])
 
 
 def sparse_dots(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
@@ -101,10 +113,14 @@ def candidate_stories(
     if not stories.ids or not len(batch):
         return np.zeros(0, dtype=int)
     sims = pairwise(batch, stories, w) / stories.sizes[None, :]
-    return np.flatnonzero(sims.max(axis=0) >= w.threshold * margin)
+    threshold = w.threshold
+    if w.join_model:
+        threshold = load_join_model(w.join_model).get("floor", threshold)
+    return np.flatnonzero(sims.max(axis=0) >= threshold * margin)
 
 
-def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> list[Group]:
+def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights,
+                  join: Callable | None = None) -> list[Group]:
     """Average-link clustering of the batch with the stories; returns every
     group holding at least one new snippet or more than one story.
 
@@ -127,10 +143,27 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
         terms=sparse.vstack([stories.terms, batch.terms]).tocsr() if k else batch.terms,
         names=sparse.vstack([stories.names, batch.names]).tocsr() if k else batch.names,
     )
-    sim = pairwise(units, units, w) / np.outer(sizes, sizes)
     keep_apart = None
-    if w.distinct_min_size:
-        keep_apart = DistinctEvents(_named_by(stories, batch), sizes, w)
+    if join is None and w.join_model:
+        join = LearnedJoin.factory(load_join_model(w.join_model))
+    if join is not None:
+        views = view_dots(units)
+        sim = w.dense * views[0].astype(np.float64)
+        sim += w.terms * views[1]
+        sim += w.names * views[2]
+        sim /= np.outer(sizes, sizes)
+        rule = DistinctEvents(_named_by(stories, batch), sizes, w)
+        keep_apart = join(views, sizes, rule.share, k, w)
+        if w.distinct_min_size and keep_apart.model.get("keep_rules"):
+            keep_apart.veto = rule
+            keep_apart.named_by = rule.named_by
+        else:
+            w = replace(w, distinct_min_size=0, split_ratio=0.0)
+        w = replace(w, threshold=keep_apart.model.get("floor", w.threshold))
+    else:
+        sim = pairwise(units, units, w) / np.outer(sizes, sizes)
+        if w.distinct_min_size:
+            keep_apart = DistinctEvents(_named_by(stories, batch), sizes, w)
     members: list[list[int]] = [[i] for i in range(k + n)]
     lowest = np.ones(k + n)
     alive = np.ones(k + n, dtype=bool)
@@ -160,7 +193,7 @@ def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> li
 
 def average_link(
     sim: np.ndarray, sizes: np.ndarray, threshold: float,
-    keep_apart: Callable[[list[int], list[int]], bool] | None = None,
+    keep_apart: Callable[..., bool] | None = None,
 ) -> list[tuple[int, int, float]]:
     """Average-link merges down to ``threshold``: ``(kept, absorbed, similarity)``.
 
@@ -169,8 +202,8 @@ def average_link(
     to its most similar one until two clusters are each other's best, and merge
     them. A cluster whose best similarity is under the threshold is done for
     good: merging others can only average its similarities down.
-    ``keep_apart(members_a, members_b)`` may veto a merge; the two clusters, and
-    any clusters they grow into, then stay apart.
+    ``keep_apart(members_a, members_b, similarity)`` may veto a merge; the two
+    clusters, and any clusters they grow into, then stay apart.
     """
     np.fill_diagonal(sim, -np.inf)
     merges: list[tuple[int, int, float]] = []
@@ -205,7 +238,7 @@ def average_link(
         if len(chain) < 2 or b != chain[-2]:
             chain.append(b)
             continue
-        if keep_apart is not None and keep_apart(members[a], members[b]):
+        if keep_apart is not None and keep_apart(members[a], members[b], float(s)):
             # -inf survives the averaging below: what holds a stays apart from b.
             sim[a, b] = sim[b, a] = -np.inf
             chain = [a]
@@ -242,8 +275,18 @@ class DistinctEvents:
         # Name counts per cluster, by its first unit. Clusters only grow, at the
         # end of their unit lists, so a count is brought up to date by its tail.
         self._counts: dict[int, tuple[int, np.ndarray, float]] = {}
+        self._shares: dict[int, tuple[int, np.ndarray]] = {}
 
-    def _share(self, units: list[int]) -> np.ndarray:
+    def share(self, units: list[int]) -> np.ndarray:
+        """The share of the cluster's snippets naming each name."""
+        seen, share = self._shares.get(units[0], (0, None))
+        if seen == len(units):
+            return share
+        share = self._counted(units)
+        self._shares[units[0]] = (len(units), share)
+        return share
+
+    def _counted(self, units: list[int]) -> np.ndarray:
         seen, counts, size = self._counts.get(units[0], (0, 0.0, 0.0))
         if seen < len(units):
             tail = units[seen:]
@@ -256,12 +299,12 @@ class DistinctEvents:
             self._counts[units[0]] = (len(units), counts, size)
         return counts / size
 
-    def __call__(self, a: list[int], b: list[int]) -> bool:
+    def __call__(self, a: list[int], b: list[int], similarity: float | None = None) -> bool:
         w = self.w
         if (self.sizes[a].sum() < w.distinct_min_size
                 or self.sizes[b].sum() < w.distinct_min_size):
             return False
-        share_a, share_b = self._share(a), self._share(b)
+        share_a, share_b = self.share(a), self.share(b)
         own_a = np.count_nonzero((share_a >= w.distinct_share) & (share_b <= w.distinct_other))
         if own_a < w.distinct_names:
             return False
