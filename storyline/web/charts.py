@@ -128,13 +128,16 @@ def overview(stories: list, batches: list, max_batches: int = 60, width: float =
     return Overview(width=width, height=height, peak=peak, series=series, ticks=ticks)
 
 
-def overview_svg(chart: Overview, title: str = "Stories over time") -> str:
-    """The chart as a standalone SVG document (labels escaped), for the page and export."""
+def overview_svg(chart: Overview, title: str = "Stories over time",
+                 standalone: bool = True) -> str:
+    """The chart as SVG (labels escaped): a document for export, or (``standalone``
+    False, no namespace) an element inside a page."""
     from html import escape
 
     legend_h = 16 * len(chart.series)
     w, h = chart.width, chart.height
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="overview" '
+    xmlns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
+    parts = [f'<svg{xmlns} class="overview" '
              f'viewBox="-30 -24 {w + 60} {h + 50 + legend_h}" role="img" '
              f'aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
              f'<title>{escape(title)}</title>',
