@@ -474,3 +474,17 @@ def test_ingest_outside_a_terminal_says_how_far_it_is(tmp_path):
     lines = proc.stderr.splitlines()
     assert any(line.startswith("read: ") for line in lines), proc.stderr
     assert any(line.startswith("cluster: ") for line in lines), proc.stderr
+
+
+def test_cli_reference_is_current():
+    """docs/cli-reference.md is the commands' --help: regenerate it after changing one."""
+    import importlib.util
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("cli_reference",
+                                                  ROOT / "scripts" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = (ROOT / "docs" / "cli-reference.md").read_text(encoding="utf-8")
+    assert current == module.reference(), "run: python scripts/cli_reference.py"
