@@ -136,7 +136,7 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise UsageError("--format parquet needs pyarrow: pip install 'storyline[parquet]' "
+        raise UsageError("--format parquet needs pyarrow: pip install 'storyline[export]' "
                          "(or pyarrow); csv needs nothing") from None
     table = pa.Table.from_pylist(rows) if rows else pa.table(
         {c: pa.array([], pa.string()) for c in TABLE_COLUMNS})
@@ -147,7 +147,7 @@ def write_png(svg: str, path: Path) -> None:
     try:
         import cairosvg
     except ImportError:
-        raise UsageError("--format png needs cairosvg: pip install cairosvg "
+        raise UsageError("--format png needs cairosvg: pip install 'storyline[export]' "
                          "(or use --format svg)") from None
     cairosvg.svg2png(bytestring=svg.encode("utf-8"), write_to=str(path), output_width=1200)
 

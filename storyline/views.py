@@ -268,6 +268,7 @@ def sources_line(counts: list, shown: int = SOURCES_SHOWN) -> str:
 
 
 def export_json(store: Store, min_size: int = 1) -> str:
-    stories = [asdict(story_detail(store, s.id)) for s in list_stories(store, min_size=min_size)]
-    return json.dumps({"counts": store.counts(), "stories": stories}, ensure_ascii=False,
-                      indent=2)
+    from storyline.shapes import dumps
+
+    stories = [story_detail(store, s.id) for s in list_stories(store, min_size=min_size)]
+    return dumps({"counts": store.counts(), "stories": stories})

@@ -156,8 +156,8 @@ def test_facts_table_columns_line_up(site, page):
         cells = rows.nth(i).locator("td").evaluate_all(lefts)
         assert all(abs(c - h) <= 1 for c, h in zip(cells, heads, strict=True)), (cells, heads)
     for cell in table.locator("td.num").all():
-        height = cell.evaluate("e => { const r = document.createRange(); "
-                               "r.selectNodeContents(e); return r.getBoundingClientRect().height; }")
+        height = cell.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e);"
+                               " return r.getBoundingClientRect().height; }")
         line = cell.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
         assert height < 1.5 * line, cell.inner_text()  # the text, not its row
     assert table.evaluate("e => getComputedStyle(e).display") == "table"
