@@ -83,18 +83,21 @@ def tidy_help() -> None:
     docs/cli-reference.md is made from this help)."""
     from typer import core
 
-    for cls in (core.TyperOption, core.TyperArgument):
-        original = getattr(cls, "display_type_rich", None)
-        if original is not None and not getattr(original, "tidied", False):
-            def tidy(self, ctx, _original=original):
-                return _metavar(_original(self, ctx))
-            tidy.tidied = True
-            cls.display_type_rich = tidy
-
     def usage_name(self) -> str:
         name = self.metavar or self.name.upper()
         name += "..." if self.nargs != 1 and not name.endswith("...") else ""
         return name if self.required else f"[{name}]"
+
+    original = getattr(core.TyperOption, "display_type_rich", None)
+    if original is not None and not getattr(original, "tidied", False):
+        def tidy(self, ctx, _original=original):
+            return _metavar(_original(self, ctx))
+        tidy.tidied = True
+        core.TyperOption.display_type_rich = tidy
+    # An argument is named in capitals (FILES...), which says enough without its type.
+    core.TyperArgument.display_type_rich = lambda self, ctx: None
+    if hasattr(core.TyperArgument, "_rich_display_name"):
+        core.TyperArgument._rich_display_name = lambda self: usage_name(self).strip("[]")
 
     if hasattr(core.TyperArgument, "_usage_display_name"):
         core.TyperArgument._usage_display_name = usage_name
