@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,12 +15,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typer.core import TyperGroup
 
+from storyline import cli_support, shapes
+from storyline.cli_support import STATE, LineProgress
 from storyline.config import default_db, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import DbOption, FastOption, JsonOption, ModelOption, PresetOption
 from storyline.views import sources_line
 
-out = Console()
+cli_support.tidy_help()
+
+out = Console(soft_wrap=True)  # a line a story, a snippet: a pipe gets them whole
 err = Console(stderr=True)
 
 
@@ -41,7 +44,7 @@ class ReportingGroup(TyperGroup):
 app = typer.Typer(cls=ReportingGroup,
     help="storyline turns streams of news snippets into stories: ingest batches, collapse "
     "duplicates, cluster stories online, describe them, and serve them.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+    no_args_is_help=True, add_completion=True, rich_markup_mode=None,
 )
 eval_app = typer.Typer(help="Score clusterings against gold labels.", no_args_is_help=True)
 models_app = typer.Typer(help="Build and inspect the embedding models.", no_args_is_help=True)
@@ -49,23 +52,41 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"storyline {cli_support.package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print the version and exit.")] = False,
+    db: DbOption = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
+                                         help="More log lines (-vv: debug).")] = 0,
+    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, show_default=False,
+                                       help="Fewer log lines: errors only.")] = 0,
+) -> None:
+    """storyline turns streams of news snippets into stories: ingest batches, collapse
+    duplicates, cluster stories online, describe them, and serve them."""
+    STATE.db = db  # a command's own --db wins
+    cli_support.set_log_level(verbose, quiet)
+
 
 def _open(db: Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
 
-    path = db or default_db()
+    path = db or STATE.db or default_db()
     if must_exist and not path.exists():
         raise NotFoundError(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
     return Storyline(path, preset_name, model=model)
 
 
 def _print_json(obj) -> None:
-    if isinstance(obj, list):
-        obj = [asdict(o) if hasattr(o, "__dataclass_fields__") else o for o in obj]
-    elif hasattr(obj, "__dataclass_fields__"):
-        obj = asdict(obj)
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    """One shape per object, the HTTP API's (storyline/shapes.py)."""
+    sys.stdout.write(shapes.dumps(obj) + "\n")
 
 
 class _Bars:
@@ -119,17 +140,18 @@ def ingest(
                                  "title": title_column, "batch": batch_column}.items() if v}
     sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
     bars = _Bars(enabled=not as_json and err.is_terminal)
+    lines = LineProgress() if not as_json and not err.is_terminal else None
     try:
         with bars.progress:
             reports = sl.ingest(*paths, fmt=fmt, batch=batch, columns=columns or None,
-                                skip_bad=skip_bad, progress=bars)
+                                skip_bad=skip_bad, progress=lines or bars)
     except InputError as exc:
         raise InputError(exc.origin, exc.line,
                          f"{exc.message} (nothing from this batch was stored)") from None
     finally:
         sl.close()
     if as_json:
-        _print_json(reports)
+        _print_json(shapes.ingest_result(reports))
         return
     for r in reports:
         if r.already_ingested:
@@ -149,7 +171,8 @@ def stories(
     db: DbOption = None,
     batch: Annotated[Optional[str], typer.Option(help="Only stories with news in this batch.")
                      ] = None,
-    status: Annotated[Optional[str], typer.Option(help="active or dormant.")] = None,
+    status: Annotated[Optional[str], typer.Option(help="active or dormant.", metavar="STATUS")
+                      ] = None,
     text: Annotated[Optional[str], typer.Option(help="Only stories whose headline or summary "
                                                 "holds this text.")] = None,
     limit: Annotated[int, typer.Option(help="How many.")] = 50,
@@ -159,11 +182,17 @@ def stories(
     as_json: JsonOption = False,
 ) -> None:
     """Stories, biggest first: id, headline, size, sources, batches."""
+    from storyline.config import dormancy
+    from storyline.views import story_page
+
+    if status not in (None, "active", "dormant"):
+        raise UsageError(f"unknown status {status!r}: active or dormant")
     with _open(db) as sl:
-        rows = sl.stories(batch=batch, status=status, text=text, limit=limit, offset=offset,
-                          min_size=min_size)
+        page = story_page(sl.store, batch=batch, status=status, text=text, limit=limit,
+                          offset=offset, min_size=min_size, dormancy=dormancy(sl.config))
+    rows = page.stories
     if as_json:
-        _print_json(rows)
+        _print_json(shapes.story_list(page.total, limit, offset, rows))
         return
     table = Table()
     for name in ("id", "size", "copies", "sources", "batches", "status"):
@@ -188,7 +217,7 @@ def show(
     with _open(db) as sl:
         detail = sl.story(story)
     if as_json:
-        _print_json(detail)
+        _print_json(shapes.story(detail))
         return
     if detail.id != story:
         out.print(f"[dim]story {story} was merged into story {detail.id}[/]")
@@ -206,25 +235,34 @@ def show(
     for s in detail.snippets:
         marks = "" if s.novel else " [dim](nothing new)[/]"
         cut = " [dim](truncated)[/]" if s.truncated else ""
-        out.print(f"[cyan]{s.batch}[/] #{s.id}{marks}{cut} {escape(s.text)}")
+        out.print(f"[cyan]{s.batch}[/] #{s.snippet_id}{marks}{cut} {escape(s.text)}")
         for c in s.copies[1:]:
-            out.print(f"      [dim]{c.kind} copy in batch {c.batch}"
+            out.print(f"      [dim]{c.kind} copy #{c.copy_id} in batch {c.batch}"
                       f"{' from ' + escape(c.source) if c.source else ''}[/]")
 
 
 @app.command()
 def changes(
-    batch: Annotated[str, typer.Option("--batch", help="The batch to report on.")],
+    batch_name: Annotated[Optional[str], typer.Argument(metavar="BATCH",
+                                                        help="The batch to report on.")] = None,
+    batch: Annotated[Optional[str], typer.Option("--batch", help="The same, as an option.")
+                     ] = None,
     db: DbOption = None,
+    limit: Annotated[Optional[int], typer.Option(help="How many stories [default: all].")
+                     ] = None,
+    offset: Annotated[int, typer.Option(help="Skip this many stories.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """What is new in a batch, per story: new snippets, and repeats of what was known."""
+    name = batch_name or batch
+    if name is None:
+        raise UsageError("which batch? storyline changes BATCH (see storyline batches)")
     with _open(db) as sl:
-        rows = sl.changes(batch)
+        page = shapes.changes_page(sl.store.batches(), name, sl.changes(name), limit, offset)
     if as_json:
-        _print_json(rows)
+        _print_json(shapes.batch_changes(page, limit, offset))
         return
-    for ch in rows:
+    for ch in page.changes:
         tag = "new story" if ch.new_story else f"story {ch.story_id}"
         out.print(f"[bold]{escape(ch.headline)}[/] ({tag}, id {ch.story_id})")
         for s in ch.new:
@@ -245,7 +283,7 @@ def search(
     with _open(db) as sl:
         hits = sl.search(query, limit)
     if as_json:
-        _print_json(hits)
+        _print_json(shapes.search_result(query, limit, hits))
         return
     table = Table("story", "headline", "matching snippet", "score")
     for h in hits:
@@ -255,21 +293,21 @@ def search(
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="md (a briefing), json (every story), "
+                                     "csv or parquet (a row per snippet), svg or png (stories "
+                                     "over time).")] = "md",
     db: DbOption = None,
-    output: Annotated[Optional[Path], typer.Option("--out", help="File to write "
-                                                   "[default: standard output].")] = None,
+    output: Annotated[Optional[Path], typer.Option("--out", help="File to write [default: "
+                                                   "standard output; parquet and png need "
+                                                   "one].")] = None,
 ) -> None:
-    """A briefing of all stories, as Markdown or JSON."""
-    if fmt not in ("md", "json"):
-        raise UsageError(f"unknown export format {fmt!r} (md or json)")
+    """All stories: a Markdown briefing, JSON, a table (CSV, Parquet) or a chart (SVG, PNG)."""
     with _open(db) as sl:
-        text = sl.export(fmt)
-    if output:
-        output.write_text(text, encoding="utf-8")
+        text = cli_support.export(sl, fmt, output)
+    if text is None:
         err.print(f"wrote {output}")
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 @app.command()
@@ -278,7 +316,7 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
     with _open(db) as sl:
         rows = sl.store.batches()
     if as_json:
-        _print_json(rows)
+        _print_json(shapes.batch_list(rows))
         return
     # "latest date": the newest published_at of its records, the clock dormancy counts by.
     table = Table("batch", "order", "records", "latest date", "ingested", "from")
@@ -289,11 +327,16 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command()
-def check(db: DbOption = None) -> None:
+def check(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Check the store's consistency (exit 1 on a problem)."""
     with _open(db) as sl:
         problems = sl.store.check()
         counts = sl.store.counts()
+    if as_json:
+        _print_json(shapes.check_result(counts, problems))
+        if problems:
+            raise typer.Exit(1)
+        return
     out.print(", ".join(f"{v} {k}" for k, v in counts.items()))
     for p in problems:
         err.print(f"[red]problem:[/] {p}")
@@ -396,7 +439,7 @@ def _read_fact_items(path: Path) -> list[tuple[str, str]]:
 def facts(
     target: Annotated[str, typer.Argument(metavar="STORY|IN.jsonl", help="A story id, or a "
                                           "JSONL file of items (id, text) for per-snippet facts.")],
-    output: Annotated[Optional[Path], typer.Option("--out", help="OUT.jsonl for a JSONL input "
+    output: Annotated[Optional[Path], typer.Option("--out", help="OUT.jsonl: a fact a line "
                                                    "[default: standard output].")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -420,8 +463,13 @@ def facts(
     with _open(db) as sl:
         rows = sl.facts(int(target))
         story_first = sl.story(int(target)).first_batch
+    if output:
+        output.write_text("".join(json.dumps(shapes.plain(f), ensure_ascii=False) + "\n"
+                                  for f in rows), encoding="utf-8")
+        err.print(f"{len(rows)} facts; wrote {output}")
+        return
     if as_json:
-        _print_json(rows)
+        _print_json(shapes.facts_of(int(target), rows))
         return
     table = Table("fact", "value", "qualifier", "attributed to", "outlets / snippets",
                   "first batch", "status")
@@ -476,9 +524,11 @@ def models_build(
 def models_list(as_json: JsonOption = False) -> None:
     """The models storyline can load here."""
     from storyline.models.build import models_dir
+    from storyline.options import MODELS_IN_FOLDER
 
     root = models_dir()
-    rows = [{"name": p.name, "path": str(p)} for p in sorted(root.glob("*")) if p.is_dir()]
+    rows = [{"name": name, "path": str(p)} for p in sorted(root.glob("*")) if p.is_dir()
+            for name in MODELS_IN_FOLDER.get(p.name, (p.name,))]
     if as_json:
         _print_json(rows)
         return

@@ -49,7 +49,7 @@ def _assignments(store: Store, records: Sequence[Record]) -> list[dict]:
     copies = {(seq, position): (sid, kind, story)
               for seq, position, sid, kind, story in store.copy_stories()}
     first_copy: dict[int, str] = {}
-    resolved: dict[int, str] = {}
+    resolved: dict[int, int] = {}
     out = []
     positions: dict[str, int] = {}
     for n, record in enumerate(records):
@@ -57,7 +57,7 @@ def _assignments(store: Store, records: Sequence[Record]) -> list[dict]:
         positions[record.batch] = position + 1
         sid, kind, story = copies[batches[record.batch], position]
         if story not in resolved:
-            resolved[story] = str(store.resolve(story))
+            resolved[story] = store.resolve(story)
         item_id = record.id if record.id is not None else str(n + 1)
         duplicate_of = None
         if kind == "original":

@@ -23,9 +23,25 @@ PresetOption = Annotated[
     typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: the one "
                  "the store was built with; default for a new store].", show_default=False),
 ]
+# One name per model, everywhere (--model, `models list`, docs/glossary.md); the names the
+# encoders, folders and older docs used are accepted as aliases.
+MODEL_ALIASES = {
+    "minilm-onnx": "minilm", "minilm-onnx-int8": "minilm", "minilm-int8": "minilm",
+    "minilm-onnx-fp32": "minilm-fp32", "static-minilm": "static",
+}
+# The models each built folder holds, by their user-facing names.
+MODELS_IN_FOLDER = {"minilm-onnx": ("minilm", "minilm-fp32"), "static-minilm": ("static",)}
+
+
+def model_name(name: str | None) -> str | None:
+    """The user-facing name of a model: ``minilm-onnx-int8`` -> ``minilm``."""
+    return MODEL_ALIASES.get(name, name) if name else name
+
+
 ModelOption = Annotated[
     Optional[str],
-    typer.Option("--model", help="Encoder: minilm, static, none (words only), st:<path> for a "
+    typer.Option("--model", callback=model_name, metavar="MODEL",
+                 help="Encoder: minilm, minilm-fp32, static, none (words only), st:PATH for a "
                  "local sentence-transformers model, or a model2vec folder [default: the one "
                  "the store was built with]."),
 ]

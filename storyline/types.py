@@ -77,17 +77,27 @@ class TimelineEntry:
 
 @dataclass
 class CopyView:
-    id: int
+    """One arrival of a snippet (glossary: a copy). ``copy_id`` numbers arrivals; it is
+    never a snippet id."""
+
+    copy_id: int
     batch: str
     source: str | None
     url: str | None
     kind: str  # "original", "exact" or "near"
     external_id: str | None = None
+    published_at: str | None = None
+
+    @property
+    def id(self) -> int:  # the name before copy_id (not in the JSON)
+        return self.copy_id
 
 
 @dataclass
 class SnippetView:
-    id: int
+    """A canonical snippet with its copies (the first copy is the original)."""
+
+    snippet_id: int
     text: str
     batch: str
     source: str | None
@@ -96,6 +106,11 @@ class SnippetView:
     copies: list[CopyView] = field(default_factory=list)
     novel: bool = True  # brings something new to its story in its batch
     external_id: str | None = None
+    published_at: str | None = None  # the original copy's, as given
+
+    @property
+    def id(self) -> int:  # the name before snippet_id (not in the JSON)
+        return self.snippet_id
 
 
 @dataclass

@@ -105,17 +105,19 @@ def list_stories(store: Store, **filters) -> list[StorySummary]:
 
 
 def _copy_view(c: CopyRow, names: dict[int, str]) -> CopyView:
-    return CopyView(id=c.id, batch=names[c.batch_seq], source=c.source, url=c.url, kind=c.kind,
-                    external_id=c.external_id)
+    return CopyView(copy_id=c.id, batch=names[c.batch_seq], source=c.source, url=c.url, kind=c.kind,
+                    external_id=c.external_id, published_at=c.published_at)
 
 
 def _snippet_view(s: SnippetRow, copies: list[CopyRow], names: dict[int, str]) -> SnippetView:
     first = copies[0] if copies else None
     return SnippetView(
-        id=s.id, text=s.text, batch=names[s.batch_seq], source=first.source if first else None,
-        url=first.url if first else None, truncated=s.truncated,
+        snippet_id=s.id, text=s.text, batch=names[s.batch_seq],
+        source=first.source if first else None, url=first.url if first else None,
+        truncated=s.truncated,
         copies=[_copy_view(c, names) for c in copies], novel=s.novel,
         external_id=first.external_id if first else None,
+        published_at=first.published_at if first else None,
     )
 
 
@@ -174,7 +176,7 @@ def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
         change = by_story[live]
         view = _snippet_view(s, copies[s.id], names)
         if c.kind != "original":
-            if s.batch_seq < found.seq and all(v.id != s.id for v in change.repeated):
+            if s.batch_seq < found.seq and all(v.snippet_id != s.id for v in change.repeated):
                 change.repeated.append(view)
         elif s.novel:
             change.new.append(view)
@@ -275,6 +277,7 @@ def sources_line(counts: list, shown: int = SOURCES_SHOWN) -> str:
 
 
 def export_json(store: Store, min_size: int = 1) -> str:
-    stories = [asdict(story_detail(store, s.id)) for s in list_stories(store, min_size=min_size)]
-    return json.dumps({"counts": store.counts(), "stories": stories}, ensure_ascii=False,
-                      indent=2)
+    from storyline.shapes import dumps
+
+    stories = [story_detail(store, s.id) for s in list_stories(store, min_size=min_size)]
+    return dumps({"counts": store.counts(), "stories": stories})

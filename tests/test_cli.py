@@ -30,7 +30,7 @@ def seeded(tmp_path_factory):
 
 @needs_minilm
 def test_main_story_holds_the_kursk_lines_and_the_repeats_are_copies(seeded):
-    stories = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)
+    stories = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)["stories"]
     main = stories[0]
     assert "North Korean soldiers" in main["headline"]
     detail = json.loads(run_cli("show", str(main["id"]), "--db", str(seeded), "--json").stdout)
@@ -48,8 +48,10 @@ def test_main_story_holds_the_kursk_lines_and_the_repeats_are_copies(seeded):
 
 @needs_minilm
 def test_changes_of_002_list_the_news_and_not_the_repeat(seeded):
-    changes = json.loads(run_cli("changes", "--batch", "002", "--db", str(seeded),
-                                 "--json").stdout)
+    changes = json.loads(run_cli("changes", "002", "--db", str(seeded), "--json").stdout)[
+        "changes"]
+    assert json.loads(run_cli("changes", "--batch", "002", "--db", str(seeded),
+                              "--json").stdout)["changes"] == changes
     main = next(c for c in changes if any(s["text"].startswith(TROOPS) for s in c["new"]))
     new = [s["text"] for s in main["new"]]
     assert any(SWAP in t for t in new)
@@ -59,7 +61,8 @@ def test_changes_of_002_list_the_news_and_not_the_repeat(seeded):
 
 @needs_minilm
 def test_search_finds_the_swap(seeded):
-    hits = json.loads(run_cli("search", "prisoner swap", "--db", str(seeded), "--json").stdout)
+    hits = json.loads(run_cli("search", "prisoner swap", "--db", str(seeded), "--json").stdout)[
+        "hits"]
     assert hits and "swap" in " ".join(h["text"] for h in hits[:2]).lower()
 
 
@@ -75,7 +78,7 @@ def test_export_markdown_and_json(seeded):
 def test_reingest_is_a_no_op(seeded):
     before = Store(seeded).counts()
     proc = run_cli("ingest", "--db", str(seeded), str(SEEDS), "--json")
-    assert all(r["already_ingested"] for r in json.loads(proc.stdout))
+    assert all(r["already_ingested"] for r in json.loads(proc.stdout)["batches"])
     assert Store(seeded).counts() == before
 
 
@@ -283,8 +286,9 @@ def test_help_documents_every_command():
 
 @needs_minilm
 def test_story_facts_on_the_seeds(seeded):
-    main = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)[0]
-    rows = json.loads(run_cli("facts", str(main["id"]), "--db", str(seeded), "--json").stdout)
+    main = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)["stories"][0]
+    rows = json.loads(run_cli("facts", str(main["id"]), "--db", str(seeded), "--json").stdout)[
+        "facts"]
     with Store(seeded) as store:  # the default preset reads facts at ingest
         assert len(store.facts_of(list(range(1, 23)))) == 22
     by_value = {r["value"]: r for r in rows}
@@ -339,7 +343,8 @@ def test_a_store_goes_on_with_the_preset_it_was_built_with(tmp_path):
     db = tmp_path / "s.db"
     run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
     run_cli("ingest", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"))
-    hits = json.loads(run_cli("search", "prisoner swap", "--db", str(db), "--json").stdout)
+    hits = json.loads(run_cli("search", "prisoner swap", "--db", str(db), "--json").stdout)[
+        "hits"]
     assert hits and "North Korean" in hits[0]["headline"] + hits[0]["text"]
     with Store(db) as store:
         assert store.counts()["batches"] == 2
@@ -360,3 +365,128 @@ def test_errors_reach_a_user_in_one_line_with_their_exit_code(tmp_path, args, co
     proc = run_process(*(a.format(tmp=tmp_path) for a in args), check=False)
     assert proc.returncode == code and says in proc.stderr
     assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+# -- the command's niceties (issue 15) --------------------------------------------------
+
+
+def test_version_and_python_dash_m():
+    assert run_cli("--version").stdout.startswith("storyline ")
+    proc = subprocess.run([sys.executable, "-m", "storyline", "--version"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("storyline ")
+    assert "--install-completion" in run_cli("--help").stdout
+
+
+def test_help_has_no_type_noise():
+    for command in ("ingest", "export", "facts", "serve", "stories", "changes"):
+        text = run_cli(command, "--help").stdout
+        for noise in ("<bool>", "<list[", "<str>", "{paths}", " .\n"):
+            assert noise not in text, (command, noise)
+    assert "File to write [default:" in run_cli("export", "--help").stdout
+    assert "[default: 0]" not in run_cli("--help").stdout
+
+
+@needs_minilm
+def test_db_before_the_command_and_changes_positional(seeded):
+    first = run_cli("--db", str(seeded), "stories", "--json").stdout
+    assert first == run_cli("stories", "--db", str(seeded), "--json").stdout
+    assert "changed" not in run_cli("--db", str(seeded), "changes", "002").stderr
+    proc = run_cli("--db", str(seeded), "changes", check=False)
+    assert proc.returncode == 2 and "which batch" in proc.stderr
+
+
+@needs_minilm
+def test_unknown_status_is_a_usage_error(seeded):
+    proc = run_cli("stories", "--status", "foo", "--db", str(seeded), check=False)
+    assert proc.returncode == 2 and "unknown status 'foo'" in proc.stderr
+
+
+@needs_minilm
+def test_facts_out_writes_the_file(seeded, tmp_path):
+    main = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)["stories"][0]
+    out = tmp_path / "facts.jsonl"
+    proc = run_cli("facts", str(main["id"]), "--db", str(seeded), "--out", str(out))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and proc.stdout == "" and f"wrote {out}" in proc.stderr
+    shown = json.loads(run_cli("facts", str(main["id"]), "--db", str(seeded), "--json").stdout)
+    assert shown == {"story_id": main["id"], "facts": rows}
+
+
+@needs_minilm
+def test_check_json(seeded):
+    body = json.loads(run_cli("check", "--json", "--db", str(seeded)).stdout)
+    assert body["consistent"] is True and body["problems"] == []
+    assert body["counts"]["snippets"] == 22
+
+
+@needs_minilm
+def test_export_csv_parquet_svg_png(seeded, tmp_path):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(run_cli("export", "--format", "csv", "--db",
+                                                   str(seeded)).stdout)))
+    assert len(rows) == 22 and {"story_id", "snippet_id", "text"} <= set(rows[0])
+    svg = run_cli("export", "--format", "svg", "--db", str(seeded)).stdout
+    total = json.loads(run_cli("stories", "--db", str(seeded), "--json").stdout)["total"]
+    assert svg.startswith("<svg") and svg.count('class="series"') == min(total, 8)
+    proc = run_cli("export", "--format", "parquet", "--db", str(seeded), check=False)
+    assert proc.returncode == 2 and "--out" in proc.stderr
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        pq = None
+    out = tmp_path / "s.parquet"
+    proc = run_cli("export", "--format", "parquet", "--db", str(seeded), "--out", str(out),
+                   check=False)
+    if pq is None:
+        assert proc.returncode == 2 and "pyarrow" in proc.stderr
+    else:
+        assert pq.read_table(out).num_rows == 22
+    png = tmp_path / "s.png"
+    proc = run_cli("export", "--format", "png", "--db", str(seeded), "--out", str(png),
+                   check=False)
+    assert (proc.returncode == 0 and png.read_bytes()[:4] == b"\x89PNG") or (
+        proc.returncode == 2 and "cairosvg" in proc.stderr)
+    assert run_cli("export", "--format", "doc", "--db", str(seeded), check=False
+                   ).returncode == 2
+
+
+def test_cluster_writes_story_ids_as_numbers(tmp_path):
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(json.dumps({"id": str(n), "text": t, "batch": "1"}) for n, t in
+                             enumerate(["Fed holds rates steady", "Apple ships iOS 7.1"])))
+    run_cli("cluster", str(src), "--out", str(dst), "--model", "none")
+    rows = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert all(isinstance(r["story"], int) for r in rows)
+
+
+def test_model_names_accept_the_old_ones():
+    from storyline.options import model_name
+
+    assert model_name("minilm-onnx-int8") == model_name("minilm-onnx") == "minilm"
+    assert model_name("minilm-onnx-fp32") == "minilm-fp32"
+    assert model_name("static-minilm") == "static" and model_name("none") == "none"
+
+
+@pytest.mark.slow
+def test_ingest_outside_a_terminal_says_how_far_it_is(tmp_path):
+    proc = run_process("ingest", "--fast", "--db", str(tmp_path / "s.db"), str(SEEDS))
+    lines = proc.stderr.splitlines()
+    assert any(line.startswith("read: ") for line in lines), proc.stderr
+    assert any(line.startswith("cluster: ") for line in lines), proc.stderr
+
+
+def test_cli_reference_is_current():
+    """docs/cli-reference.md is the commands' --help: regenerate it after changing one."""
+    import importlib.util
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("cli_reference",
+                                                  ROOT / "scripts" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = (ROOT / "docs" / "cli-reference.md").read_text(encoding="utf-8")
+    assert current == module.reference(), "run: python scripts/cli_reference.py"

@@ -565,3 +565,17 @@ def test_help_lists_serve_and_watch():
 
     result = CliRunner().invoke(app, ["--help"])
     assert "serve" in result.output and "watch" in result.output
+
+
+def test_every_list_pages(client):
+    """The API's batch changes, and the pages' batch list, batch, search and story list,
+    come in pages (a batch of a big stream touches hundreds of stories)."""
+    everything = client.get("/api/batches/002").json()
+    page = client.get("/api/batches/002", params={"limit": 1, "offset": 1}).json()
+    assert page["total"] == everything["total"] > 1 and page["offset"] == 1
+    assert page["changes"] == everything["changes"][1:2]
+    assert 'rel="next"' in client.get("/search", params={"q": "north", "limit": 1}).text
+    assert 'class="overview"' in client.get("/").text
+    assert 'class="overview"' not in client.get("/", params={"text": "north"}).text
+    html = client.get("/batches").text
+    assert "News up to" in html and "<table" in html

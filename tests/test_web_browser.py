@@ -140,22 +140,60 @@ def test_list_story_search_and_changes(site, page):
     _shot(page, "batch.png")
 
 
+def test_facts_table_columns_line_up(site, page):
+    """Each cell of the facts table starts where its column's header starts, and a value
+    ("12,000") stays on one line (a flex rule for the story's fact line once hit the table:
+    headers out of line, "000" stacked as 0/0/0)."""
+    page.goto(f"{site.url}/stories/{_main_story(site)['id']}")
+    table = page.locator("table.facts")
+    if table.count() == 0:
+        pytest.skip("the main story has no facts in this store")
+    lefts = "els => els.map(e => Math.round(e.getBoundingClientRect().left))"
+    heads = table.locator("thead th").evaluate_all(lefts)
+    assert len(heads) == 7 and heads == sorted(heads) and len(set(heads)) == 7
+    rows = table.locator("tbody tr")
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td").evaluate_all(lefts)
+        assert all(abs(c - h) <= 1 for c, h in zip(cells, heads, strict=True)), (cells, heads)
+    for cell in table.locator("td.num").all():
+        height = cell.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e);"
+                               " return r.getBoundingClientRect().height; }")
+        line = cell.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+        assert height < 1.5 * line, cell.inner_text()  # the text, not its row
+    assert table.evaluate("e => getComputedStyle(e).display") == "table"
+
+
+def test_every_page_on_a_desktop(site, page):
+    """The other pages, with their dates, chart and pages, as docs/web.md shows them."""
+    page.goto(site.url + "/")
+    chart = page.locator("section.overview svg.overview")
+    expect(chart).to_be_visible()
+    assert chart.locator("g.series").count() == min(8, page.locator("li.story").count())
+    assert "Stories over time" in chart.locator("title").first.text_content()
+    page.goto(site.url + "/batches")
+    expect(page.locator("table.batches tbody tr")).to_have_count(2)
+    _shot(page, "batches.png")
+    page.goto(site.url + "/search?q=north+korean+soldiers")
+    expect(page.locator("li.hit").first).to_be_visible()
+    _shot(page, "search.png")
+
+
 def test_pages_fit_a_phone(site, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844},
                                   device_scale_factor=2, is_mobile=True, has_touch=True)
     tab = context.new_page()
     main = _main_story(site)
     try:
-        for path in ("/", f"/stories/{main['id']}", "/batches/002", "/search?q=swap",
-                     "/batches"):
+        for path, name in (("/", "list"), (f"/stories/{main['id']}", "story"),
+                           ("/batches/002", "batch"), ("/search?q=swap", "search"),
+                           ("/batches", "batches")):
             tab.goto(site.url + path)
+            tab.screenshot(path=str(SHOTS / f"{name}-phone.png"))
             overflow = tab.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
             size = tab.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
             assert size >= 16, path
-        tab.goto(f"{site.url}/stories/{main['id']}")
-        tab.screenshot(path=str(SHOTS / "story-phone.png"))  # the first screen, as seen
     finally:
         context.close()
 
@@ -209,6 +247,8 @@ def test_screenshots_are_commit_ready():
     """The pictures docs/web.md links to: PNGs, not empty."""
     if not (SHOTS / "story.png").exists():
         pytest.skip("the browser flow did not run in this session")
-    for name in ("story-list.png", "story.png", "batch.png", "story-phone.png"):
+    for name in ("story-list.png", "story.png", "batch.png", "batches.png", "search.png",
+                 "list-phone.png", "story-phone.png", "batch-phone.png", "search-phone.png",
+                 "batches-phone.png"):
         data = (SHOTS / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, name

@@ -1,8 +1,9 @@
 """The JSON API under ``/api``: read the stories, batches and search; ingest a batch.
 
 Two routers: :data:`reads` (behind the token on a private server) and :data:`writes`
-(always behind the token). Every answer is a model of :mod:`storyline.web.schemas`;
-every error is ``{"detail": message}`` (:mod:`storyline.web.errors`).
+(always behind the token). Every answer is a shape of :mod:`storyline.shapes` (the
+same the CLI's ``--json`` prints), documented by the models of
+:mod:`storyline.web.schemas`; every error is ``{"detail": message}`` (:mod:`storyline.web.errors`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
+from storyline import shapes
 from storyline.web.auth import require_write
 from storyline.web.ingest import BATCH_PATTERN, BodyError, format_of, parse_body
 from storyline.web.reads import (
@@ -25,7 +28,6 @@ from storyline.web.reads import (
 from storyline.web.schemas import (
     BatchChanges,
     BatchList,
-    BatchOut,
     IngestResult,
     SearchResult,
     StoryList,
@@ -64,7 +66,7 @@ def api_stories(
     with access.read() as sl:
         page = stories_page(access, sl, batch=batch, status=status, text=text, limit=limit,
                             offset=offset, min_size=min_size)
-    return StoryList(total=page.total, limit=limit, offset=offset, stories=page.stories)
+    return JSONResponse(shapes.story_list(page.total, limit, offset, page.stories))
 
 
 @reads.get("/stories/{story_id}", response_model=StoryOut, responses=problems(404),
@@ -77,22 +79,26 @@ def api_story(
     access = access_of(request)
     with access.read() as sl:
         detail = sl.story(story_id)
-    return story_out(access, detail, facts)
+    return JSONResponse(shapes.story(detail, story_out(access, detail, facts).facts))
 
 
 @reads.get("/batches", response_model=BatchList, summary="The batches, in ingestion order")
 def api_batches(request: Request) -> BatchList:
     with access_of(request).read() as sl:
         rows = sl.store.batches()
-    return BatchList(batches=[BatchOut(name=b.name, seq=b.seq, records=b.records,
-                                       ingested_at=b.ingested_at) for b in rows])
+    return JSONResponse(shapes.batch_list(rows))
 
 
 @reads.get("/batches/{batch:path}", response_model=BatchChanges, responses=problems(404),
            summary="What a batch changed, per story")
-def api_batch(request: Request, batch: BatchName) -> BatchChanges:
-    with access_of(request).read() as sl:
-        return batch_changes(sl, batch)
+def api_batch(request: Request, batch: BatchName, limit: Limit = None,
+              offset: Offset = 0) -> BatchChanges:
+    """A page of the stories the batch touched, most new snippets first."""
+    access = access_of(request)
+    limit = limit or access.settings.page_size
+    with access.read() as sl:
+        page = batch_changes(sl, batch, limit, offset)
+    return JSONResponse(shapes.batch_changes(page, limit, offset))
 
 
 @reads.get("/search", response_model=SearchResult,
@@ -104,7 +110,8 @@ def api_search(
 ) -> SearchResult:
     access = access_of(request)
     with access.read() as sl:
-        return SearchResult(query=q, hits=search_hits(access, sl, q, limit))
+        hits = search_hits(access, sl, q, limit)
+    return JSONResponse(shapes.search_result(q, limit, hits))
 
 
 _BODY_SCHEMA = {"type": "string"}
@@ -137,7 +144,7 @@ async def api_ingest(
     body = await read_body(request, access.settings.max_body_bytes)
     records = await run_in_threadpool(parse_body, body, fmt, batch)
     reports = await run_in_threadpool(access.ingest_records, records, "http")
-    return IngestResult(batches=reports)
+    return JSONResponse(shapes.ingest_result(reports))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

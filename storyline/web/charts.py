@@ -78,3 +78,85 @@ def timeline(entries: list[TimelineEntry], batches: list[str], max_bars: int = 6
                             label=label, kind="repeat"))
     return Chart(width=600, height=height, bars=bars, first=span[0] if span else "",
                  last=span[-1] if span else "", peak=peak)
+
+
+# -- stories over time (the list page and `storyline export --format svg`) --------------
+
+PALETTE = ("#0b5cad", "#c2410c", "#1b7f4b", "#7c3aed", "#b91c1c", "#0e7490", "#a16207",
+           "#be185d")
+
+
+@dataclass
+class Series:
+    story_id: int
+    label: str
+    colour: str
+    points: list[tuple[float, float, int, str]]  # x, y, arrivals, the batch's label
+
+
+@dataclass
+class Overview:
+    width: float
+    height: float
+    peak: int
+    series: list[Series]
+    ticks: list[tuple[float, str]]  # x, label (the batch's date, or its name)
+
+
+def _tick_label(name: str, clock: str | None) -> str:
+    return clock[:10] if clock else name
+
+
+def overview(stories: list, batches: list, max_batches: int = 60, width: float = 640,
+             height: float = 160) -> Overview:
+    """Arrivals per batch of each of ``stories`` (``StorySummary``, biggest first) over the
+    store's latest ``batches`` (``BatchRow``, in order): a line per story, like a
+    topics-over-time chart, with the batches' dates (their clock) on the axis."""
+    span = batches[-max_batches:]
+    step = width / max(len(span) - 1, 1)
+    peak = max((t.snippets for s in stories for t in s.batches), default=0) or 1
+    index = {b.name: i for i, b in enumerate(span)}
+    series = []
+    for n, story in enumerate(stories):
+        counts = {t.batch: t.snippets for t in story.batches}
+        points = [(index[b.name] * step, height - height * counts.get(b.name, 0) / peak,
+                   counts.get(b.name, 0), _tick_label(b.name, b.clock)) for b in span]
+        label = story.headline if len(story.headline) <= 48 else story.headline[:47] + "…"
+        series.append(Series(story.id, label, PALETTE[n % len(PALETTE)], points))
+    picks = sorted({0, len(span) // 2, len(span) - 1}) if span else []
+    ticks = [(i * step, _tick_label(span[i].name, span[i].clock)) for i in picks]
+    return Overview(width=width, height=height, peak=peak, series=series, ticks=ticks)
+
+
+def overview_svg(chart: Overview, title: str = "Stories over time",
+                 standalone: bool = True) -> str:
+    """The chart as SVG (labels escaped): a document for export, or (``standalone``
+    False, no namespace) an element inside a page."""
+    from html import escape
+
+    legend_h = 16 * len(chart.series)
+    w, h = chart.width, chart.height
+    xmlns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
+    parts = [f'<svg{xmlns} class="overview" '
+             f'viewBox="-30 -24 {w + 60} {h + 50 + legend_h}" role="img" '
+             f'aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
+             f'<title>{escape(title)}</title>',
+             f'<text x="-30" y="-10" fill="#5f6b73">{chart.peak} arrivals</text>',
+             f'<line x1="0" y1="{h}" x2="{w}" y2="{h}" stroke="#d9dee2"/>']
+    for x, label in chart.ticks:
+        anchor = "end" if x >= w - 1 and x > 0 else ("start" if x == 0 else "middle")
+        parts.append(f'<text class="tick" x="{x:.1f}" y="{h + 15}" text-anchor="{anchor}" '
+                     f'fill="#5f6b73">{escape(label)}</text>')
+    for k, s in enumerate(chart.series):
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in s.points)
+        dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{s.colour}">'
+                       f'<title>{escape(s.label)}: {n} in {escape(when)}</title></circle>'
+                       for x, y, n, when in s.points if n)
+        parts.append(f'<g class="series" data-story="{s.story_id}">'
+                     f'<polyline points="{points}" fill="none" stroke="{s.colour}" '
+                     f'stroke-width="2"/>{dots}</g>')
+        y = h + 34 + 16 * k
+        parts.append(f'<rect x="0" y="{y - 9}" width="10" height="10" fill="{s.colour}"/>'
+                     f'<text x="16" y="{y}">{escape(s.label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -15,6 +15,7 @@ from storyline.errors import StorylineError
 from storyline.options import (
     ArticleOption,
     DbOption,
+    FastOption,
     FeedOption,
     FetchOption,
     FolderOption,
@@ -27,6 +28,14 @@ from storyline.options import (
 def _fail(message: str) -> None:
     """Reported by the CLI's one error reporter (storyline.cli.ReportingGroup), exit 1."""
     raise StorylineError(message)
+
+
+def _db(db: Path | None) -> Path:
+    """The store: this command's --db, else the one given before the command, else the
+    default."""
+    from storyline.cli_support import STATE
+
+    return db or STATE.db or default_db()
 
 
 def _need_web_extra() -> None:
@@ -52,6 +61,7 @@ def serve(
                        ] = False,
     preset_name: PresetOption = None,
     model: ModelOption = None,
+    fast: FastOption = False,
     facts: Annotated[bool, typer.Option("--facts/--no-facts", help="The story page's facts "
                                         "table (facts not read at ingest are read then).")] = True,
     max_body_mb: Annotated[float, typer.Option(help="Largest POST body, in MiB.", min=0.001)
@@ -71,9 +81,10 @@ def serve(
     from storyline.web.access import WebSettings
     from storyline.web.app import create_app
 
+    preset_name = "fast" if fast else preset_name
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
-    path = db or default_db()
+    path = _db(db)
     settings = WebSettings(
         db=path, token=token or None, private=private, preset_name=preset_name, model=model,
         facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024), watch_folder=watch_folder,
@@ -109,6 +120,7 @@ def watch(
                                           "before it is read.", min=0.0)] = 2.0,
     preset_name: PresetOption = None,
     model: ModelOption = None,
+    fast: FastOption = False,
 ) -> None:
     """Ingest from a folder of batch files, RSS/Atom feeds and article pages, on an interval."""
     _need_web_extra()
@@ -118,10 +130,11 @@ def watch(
 
     if not (watch_folder or feed or article):
         _fail("nothing to watch: give --folder, --feed or --article")
+    preset_name = "fast" if fast else preset_name
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
     try:
-        access = StoreAccess(WebSettings(db=db or default_db(), preset_name=preset_name,
+        access = StoreAccess(WebSettings(db=_db(db), preset_name=preset_name,
                                          model=model))
     except (StoreError, ValueError) as exc:
         _fail(str(exc))

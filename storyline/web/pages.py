@@ -14,6 +14,7 @@ import jinja2
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from storyline import views
 from storyline.types import SearchHit
@@ -24,6 +25,9 @@ from storyline.web.schemas import html_problems
 
 HERE = Path(__file__).parent
 SPARK_BATCHES = 24  # batches a sparkline of the list spans
+OVERVIEW_STORIES = 8  # lines on the list's stories-over-time chart
+SHOWN = 8  # snippets shown of a story's batch, or of a change, before "N more"
+BATCHES_PAGE = 100  # batches a page of /batches lists
 
 Text = Annotated[str | None, Query(max_length=500)]
 Page = Annotated[int, Query(ge=0, le=10**9)]
@@ -65,6 +69,7 @@ def templates() -> Jinja2Templates:
     env.filters["host"] = lambda url: urlsplit(url).netloc or url if safe_href(url) else url
     env.filters["plural"] = lambda n, one, many=None: one if n == 1 else (many or one + "s")
     env.globals["sources_shown"] = views.SOURCES_SHOWN
+    env.globals["shown"] = SHOWN
     return Jinja2Templates(env=env)
 
 
@@ -89,8 +94,9 @@ def page_list(
     with access.read() as sl:
         page = stories_page(access, sl, batch=batch or None, status=status or None,
                             text=text or None, limit=limit, offset=offset, min_size=min_size)
-        names = [b.name for b in sl.store.batches()]
+        batch_rows = sl.store.batches()
         counts = sl.store.counts() if not page.stories and not page.total else None
+    names = [b.name for b in batch_rows]
     total, rows = page.total, page.stories
     spark_axis = names[-SPARK_BATCHES:]
     filters = {k: v for k, v in {"batch": batch, "status": status, "text": text,
@@ -99,8 +105,12 @@ def page_list(
     def link(new_offset: int) -> str:
         return "/?" + urlencode({**filters, "offset": new_offset})
 
+    top = rows[:OVERVIEW_STORIES] if offset == 0 and not filters else []
+    overview = (Markup(charts.overview_svg(charts.overview(top, batch_rows), standalone=False))
+                if top else None)
     return render(
         request, "list.html", stories=rows, total=total, offset=offset, limit=limit,
+        overview=overview, clocks={b.name: b.clock for b in batch_rows},
         sparks={s.id: charts.sparkline(s.batches, spark_axis) for s in rows},
         batches=names, filters=filters,
         empty_store=counts is not None and counts["snippets"] == 0,
@@ -114,7 +124,8 @@ def page_story(request: Request, story_id: StoryId) -> Response:
     access = access_of(request)
     with access.read() as sl:
         detail = sl.story(story_id)
-        names = [b.name for b in sl.store.batches()]
+        batch_rows = sl.store.batches()
+    names = [b.name for b in batch_rows]
     story = story_out(access, detail, True)
     last = story.last_batch
     fresh = [s for s in story.snippets if s.batch == last and s.novel]
@@ -126,34 +137,55 @@ def page_story(request: Request, story_id: StoryId) -> Response:
     return render(
         request, "story.html", story=story, asked=story_id, fresh=fresh, repeats=repeats,
         latest=names[-1] if names else "", chart=charts.timeline(story.batches, names),
-        by_batch=by_batch,
+        by_batch=by_batch, clocks={b.name: b.clock for b in batch_rows},
     )
 
 
 @router.get("/batches", summary="Batches")
-def page_batches(request: Request) -> Response:
+def page_batches(request: Request, offset: Page = 0) -> Response:
     with access_of(request).read() as sl:
-        rows = sl.store.batches()
-    return render(request, "batches.html", batches=list(reversed(rows)))
+        rows = list(reversed(sl.store.batches()))
+    return render(request, "batches.html", batches=rows[offset:offset + BATCHES_PAGE],
+                  total=len(rows), offset=offset, **_pages("/batches?", {}, offset,
+                                                           BATCHES_PAGE, len(rows)))
+
+
+def _pages(base: str, params: dict, offset: int, limit: int, total: int) -> dict[str, Any]:
+    """The links to the page before and after this one (None at either end)."""
+    def link(new_offset: int) -> str:
+        return base + urlencode({**params, "offset": new_offset})
+
+    return {"prev_link": link(max(offset - limit, 0)) if offset > 0 else None,
+            "next_link": link(offset + limit) if offset + limit < total else None}
 
 
 @router.get("/batches/{batch:path}", summary="What a batch changed",
             responses=html_problems(404))
-def page_batch(request: Request, batch: BatchName) -> Response:
-    with access_of(request).read() as sl:
-        data = batch_changes(sl, batch)
-    new = sum(len(c.new) for c in data.changes)
-    repeated = sum(len(c.repeated) for c in data.changes)
+def page_batch(request: Request, batch: BatchName, offset: Page = 0) -> Response:
+    access = access_of(request)
+    limit = access.settings.page_size
+    with access.read() as sl:
+        everything = batch_changes(sl, batch)
+    changes = everything.changes
+    new = sum(len(c.new) for c in changes)
+    repeated = sum(len(c.repeated) for c in changes)
+    data = everything
+    data.changes = changes[offset:offset + limit]
     return render(request, "batch.html", data=data, new=new, repeated=repeated,
-                  new_stories=sum(c.new_story for c in data.changes))
+                  new_stories=sum(c.new_story for c in changes), offset=offset,
+                  **_pages(f"/batches/{quote(batch, safe='')}?", {}, offset, limit,
+                           len(changes)))
 
 
 @router.get("/search", summary="Search")
-def page_search(request: Request, q: Text = None) -> Response:
+def page_search(request: Request, q: Text = None,
+                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Response:
     access = access_of(request)
     query = (q or "").strip()
     hits: list[SearchHit] = []
     if query:
         with access.read() as sl:
-            hits = search_hits(access, sl, query, 20)
-    return render(request, "search.html", query=query, hits=hits)
+            hits = search_hits(access, sl, query, limit)
+    more = (f"/search?{urlencode({'q': query, 'limit': min(limit + 20, 100)})}"
+            if len(hits) == limit < 100 else None)
+    return render(request, "search.html", query=query, hits=hits, more_link=more)

@@ -7,13 +7,13 @@ from dataclasses import fields
 
 from fastapi import Request
 
-from storyline import views
+from storyline import shapes, views
 from storyline.api import Storyline
 from storyline.config import dormancy
 from storyline.errors import NotFoundError
 from storyline.types import SearchHit, StoryDetail
 from storyline.web.access import StoreAccess, WebSettings
-from storyline.web.schemas import BatchChanges, BatchOut, StoryOut
+from storyline.web.schemas import StoryOut
 
 
 def access_of(request: Request) -> StoreAccess:
@@ -53,20 +53,13 @@ def story_out(access: StoreAccess, detail: StoryDetail, with_facts: bool) -> Sto
     return StoryOut(**{f.name: getattr(detail, f.name) for f in fields(detail)}, facts=facts)
 
 
-def batch_changes(sl: Storyline, batch: str) -> BatchChanges:
-    """What ``batch`` changed, with the batches either side of it."""
-    rows = sl.store.batches()
-    found = next((i for i, b in enumerate(rows) if b.name == batch), None)
-    if found is None:
+def batch_changes(sl: Storyline, batch: str, limit: int | None = None,
+                  offset: int = 0) -> shapes.ChangesPage:
+    """What ``batch`` changed (a page of its stories), with the batches either side."""
+    page = shapes.changes_page(sl.store.batches(), batch, sl.changes(batch), limit, offset)
+    if page is None:
         raise NotFoundError(f"no batch {batch!r}")
-    this = rows[found]
-    return BatchChanges(
-        batch=BatchOut(name=this.name, seq=this.seq, records=this.records,
-                       ingested_at=this.ingested_at),
-        previous=rows[found - 1].name if found > 0 else None,
-        next=rows[found + 1].name if found + 1 < len(rows) else None,
-        changes=sl.changes(batch),
-    )
+    return page
 
 
 def search_hits(access: StoreAccess, sl: Storyline, q: str, limit: int) -> list[SearchHit]:

@@ -33,6 +33,8 @@ class BatchOut(BaseModel):
     name: str
     seq: int = Field(description="Order of ingestion, from 1.")
     records: int
+    clock: str | None = Field(description="The newest published_at of its records (UTC), "
+                              "the clock dormancy counts by; None where they give none.")
     ingested_at: str
 
 
@@ -44,11 +46,15 @@ class BatchChanges(BaseModel):
     batch: BatchOut
     previous: str | None = Field(description="The batch before this one, if any.")
     next: str | None = Field(description="The batch after this one, if any.")
+    total: int = Field(description="Stories the batch touched, on all pages.")
+    limit: int
+    offset: int
     changes: list[StoryChanges]
 
 
 class SearchResult(BaseModel):
     query: str
+    limit: int
     hits: list[SearchHit]
 
 

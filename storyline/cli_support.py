@@ -1,0 +1,193 @@
+"""What the ``storyline`` command needs besides its commands: the global options, log
+levels, progress lines for a log file, tidy help, and the table and chart exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TextIO
+
+from storyline.errors import UsageError
+
+
+@dataclass
+class GlobalOptions:
+    """The options given before the command (``storyline --db x.db stories``)."""
+
+    db: Path | None = None
+
+
+STATE = GlobalOptions()
+
+
+def package_version() -> str:
+    try:
+        return version("storyline")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def set_log_level(verbose: int, quiet: int) -> None:
+    """-v: info, -vv: debug, -q: errors only; warnings by default."""
+    level = logging.WARNING + 10 * quiet - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
+                        format="%(levelname)s: %(name)s: %(message)s", force=True)
+
+
+class LineProgress:
+    """Progress as plain lines on standard error, for a log file or a pipe (a terminal
+    gets bars): a line when a step ends, and one every ``every`` seconds of a long step."""
+
+    def __init__(self, stream: TextIO | None = None, every: float = 10.0) -> None:
+        self.stream = stream or sys.stderr
+        self.every = every
+        self.started = time.monotonic()
+        self.last_line = self.started
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last_line < self.every:
+            return
+        self.last_line = now
+        self.stream.write(f"{step}: {done}/{total} ({now - self.started:.1f} s)\n")
+        self.stream.flush()
+
+
+# -- help -------------------------------------------------------------------------------
+
+_TYPE = re.compile(r"<([a-z]+)(?: range)?>")
+_TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH",
+               "dir": "FOLDER", "file": "FILE"}
+
+
+def _metavar(text: str | None) -> str | None:
+    """``<str>`` -> ``TEXT``; ``<list[str]>`` -> ``TEXT``; ``<bool>`` -> nothing."""
+    if text is None:
+        return None
+    text = re.sub(r"<list\[(\w+)\]>", lambda m: f"<{m.group(1).lower()}>", text)
+    if text.startswith("<bool>"):
+        return None
+    return _TYPE.sub(lambda m: _TYPE_NAMES.get(m.group(1), m.group(1).upper()), text)
+
+
+def tidy_help() -> None:
+    """typer 0.29 writes types as ``<str>``, ``<bool>`` and ``<list[Path]>`` and a required
+    argument as ``{paths}``; click's plain ``PATH`` and ``FILES...`` read better (and
+    docs/cli-reference.md is made from this help)."""
+    from typer import core
+
+    def usage_name(self) -> str:
+        name = self.metavar or self.name.upper()
+        name += "..." if self.nargs != 1 and not name.endswith("...") else ""
+        return name if self.required else f"[{name}]"
+
+    original = getattr(core.TyperOption, "display_type_rich", None)
+    if original is not None and not getattr(original, "tidied", False):
+        def tidy(self, ctx, _original=original):
+            return _metavar(_original(self, ctx))
+        tidy.tidied = True
+        core.TyperOption.display_type_rich = tidy
+    # An argument is named in capitals (FILES...), which says enough without its type.
+    core.TyperArgument.display_type_rich = lambda self, ctx: None
+    if hasattr(core.TyperArgument, "_rich_display_name"):
+        core.TyperArgument._rich_display_name = lambda self: usage_name(self).strip("[]")
+
+    if hasattr(core.TyperArgument, "_usage_display_name"):
+        core.TyperArgument._usage_display_name = usage_name
+
+
+# -- exports ----------------------------------------------------------------------------
+
+TABLE_COLUMNS = ("story_id", "headline", "status", "size", "copies", "sources",
+                 "first_batch", "last_batch", "snippet_id", "batch", "source", "url",
+                 "published_at", "copy_count", "text")
+
+
+def story_rows(stories: list[Any]) -> list[dict[str, Any]]:
+    """One row per snippet of each story (``StoryDetail``), for a table."""
+    rows = []
+    for story in stories:
+        for s in story.snippets:
+            rows.append({
+                "story_id": story.id, "headline": story.headline, "status": story.status,
+                "size": story.size, "copies": story.copies, "sources": story.sources,
+                "first_batch": story.first_batch, "last_batch": story.last_batch,
+                "snippet_id": s.snippet_id, "batch": s.batch, "source": s.source,
+                "url": s.url, "published_at": s.published_at, "copy_count": len(s.copies),
+                "text": s.text,
+            })
+    return rows
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError("--format parquet needs pyarrow: pip install 'storyline[export]' "
+                         "(or pyarrow); csv needs nothing") from None
+    table = pa.Table.from_pylist(rows) if rows else pa.table(
+        {c: pa.array([], pa.string()) for c in TABLE_COLUMNS})
+    pq.write_table(table, path)
+
+
+def write_png(svg: str, path: Path) -> None:
+    try:
+        import cairosvg
+    except ImportError:
+        raise UsageError("--format png needs cairosvg: pip install 'storyline[export]' "
+                         "(or use --format svg)") from None
+    cairosvg.svg2png(bytestring=svg.encode("utf-8"), write_to=str(path), output_width=1200)
+
+
+EXPORT_FORMATS = ("md", "json", "csv", "parquet", "svg", "png")
+OVERVIEW_STORIES = 8  # lines on the stories-over-time chart
+
+
+def overview_svg(sl: Any, top: int = OVERVIEW_STORIES) -> str:
+    """The stories-over-time chart of a store (``Storyline``) as an SVG document."""
+    from storyline.web.charts import overview
+    from storyline.web.charts import overview_svg as render
+
+    return render(overview(sl.stories(limit=top), sl.store.batches()))
+
+
+def export(sl: Any, fmt: str, output: Path | None) -> str | None:
+    """The store as ``fmt``: the text to print, or None when it was written to ``output``
+    (parquet and png are binary: they need ``output``)."""
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
+    if fmt in ("parquet", "png") and output is None:
+        raise UsageError(f"--format {fmt} writes a binary file: give --out FILE")
+    if fmt in ("md", "json"):
+        text = sl.export(fmt)
+    elif fmt in ("csv", "parquet"):
+        rows = story_rows([sl.story(s.id) for s in sl.stories()])
+        if fmt == "parquet":
+            write_parquet(rows, output)
+            return None
+        text = csv_text(rows)
+    else:
+        text = overview_svg(sl)
+        if fmt == "png":
+            write_png(text, output)
+            return None
+    if output is None:
+        return text
+    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return None

@@ -1,0 +1,135 @@
+"""One JSON shape per object: what ``storyline ... --json`` prints is what the HTTP API
+answers, object for object (storyline/shapes.py), on the bundled seeds.
+
+The store uses ``model="none"`` (words and names only): the shapes, not the clustering,
+are under test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from storyline import Storyline
+from storyline.web.access import WebSettings
+from storyline.web.app import create_app
+
+from .conftest import SEEDS, run_cli
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+TOKEN = "shapes-token"
+BATCH = "\n".join([
+    "Fed holds interest rates steady as inflation cools, 2 officials said.",
+    "Apple releases iOS 7.1 with CarPlay for 3 car makers.",
+    "Fed holds interest rates steady as inflation cools, 2 officials said.",
+])
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("shapes") / "seeds.db"
+    with Storyline(db, model="none") as sl:
+        sl.ingest(SEEDS)
+    return db
+
+
+@pytest.fixture(scope="module")
+def http(seeded):
+    with TestClient(create_app(WebSettings(db=seeded, model="none", token=TOKEN))) as c:
+        yield c
+
+
+def cli(db: Path, *args: str) -> dict:
+    return json.loads(run_cli(*args, "--db", str(db), "--json").stdout)
+
+
+def main_story(db: Path) -> int:
+    return cli(db, "stories")["stories"][0]["id"]
+
+
+def test_story_list(seeded, http):
+    printed = cli(seeded, "stories", "--limit", "5", "--offset", "1")
+    answered = http.get("/api/stories", params={"limit": 5, "offset": 1}).json()
+    assert printed == answered
+    assert set(printed) == {"total", "limit", "offset", "stories"} and printed["limit"] == 5
+
+
+def test_story(seeded, http):
+    story_id = main_story(seeded)
+    printed = cli(seeded, "show", str(story_id))
+    assert printed == http.get(f"/api/stories/{story_id}", params={"facts": False}).json()
+    # A snippet's id and a copy's id are different keys: they number different things.
+    for s in printed["snippets"]:
+        assert "id" not in s and isinstance(s["snippet_id"], int)
+        for c in s["copies"]:
+            assert "id" not in c and isinstance(c["copy_id"], int)
+
+
+def test_changes(seeded, http):
+    printed = cli(seeded, "changes", "002", "--limit", "3")
+    assert printed == http.get("/api/batches/002", params={"limit": 3}).json()
+    assert printed["total"] > 3 == len(printed["changes"])
+    assert printed["batch"]["name"] == "002" and printed["previous"] == "000"
+    assert cli(seeded, "changes", "--batch", "002", "--limit", "3") == printed
+
+
+def test_search(seeded, http):
+    printed = cli(seeded, "search", "prisoner swap", "--limit", "5")
+    assert printed == http.get("/api/search", params={"q": "prisoner swap", "limit": 5}).json()
+    assert printed["hits"] and set(printed) == {"query", "limit", "hits"}
+
+
+def test_batches(seeded, http):
+    printed = cli(seeded, "batches")
+    assert printed == http.get("/api/batches").json()
+    assert [set(b) for b in printed["batches"]] == [
+        {"name", "seq", "records", "clock", "ingested_at"}] * 2
+
+
+def test_facts_and_their_numbers(seeded, http):
+    story_id = main_story(seeded)
+    printed = cli(seeded, "facts", str(story_id))
+    answered = http.get(f"/api/stories/{story_id}").json()["facts"]
+    assert printed == {"story_id": story_id, "facts": answered}
+    values = [f["value"] for f in answered]
+    assert values and all(isinstance(v, int) for v in values if float(v).is_integer())
+
+
+def test_ingest_report(seeded, tmp_path):
+    by_cli, by_http = tmp_path / "cli.db", tmp_path / "http.db"
+    shutil.copy(seeded, by_cli)
+    shutil.copy(seeded, by_http)
+    batch_file = tmp_path / "003.txt"
+    batch_file.write_text(BATCH + "\n", encoding="utf-8")
+    printed = cli(by_cli, "ingest", str(batch_file))
+    with TestClient(create_app(WebSettings(db=by_http, model="none", token=TOKEN))) as c:
+        answered = c.post("/api/batches", params={"batch": "003"}, content=BATCH,
+                          headers={"Authorization": f"Bearer {TOKEN}",
+                                   "Content-Type": "text/plain"}).json()
+    assert printed == answered
+    (report,) = printed["batches"]
+    assert report["batch"] == "003" and report["records"] == 3
+    assert report["exact_duplicates"] == 1
+
+
+@pytest.mark.parametrize("path", [
+    "/api/stories?limit=0", "/api/stories?status=sleeping", "/api/stories/0",
+    "/api/search", "/api/batches/002?offset=-1",
+])
+def test_errors_are_one_string(http, path):
+    answer = http.get(path)
+    assert answer.status_code == 422
+    assert list(answer.json()) == ["detail"] and isinstance(answer.json()["detail"], str)
+
+
+def test_check(seeded):
+    body = cli(seeded, "check")
+    assert body["consistent"] and body["counts"]["copies"] == 24
