@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from storyline.config import PRESETS, default_db, preset
+from storyline.errors import StorylineError
 from storyline.pipeline.read import InputError
 from storyline.views import sources_line
 
@@ -48,10 +49,16 @@ ModelOption = Annotated[
                  "local sentence-transformers model, or a model2vec folder."),
 ]
 FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
+WindowOption = Annotated[
+    Optional[str],
+    typer.Option("--window", help="Cut each file into batches by published_at: 6h, 1d, 1w "
+                 "(windows start at midnight UTC; a record without a date joins the one "
+                 "before it)."),
+]
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -115,46 +122,86 @@ def ingest(
                             ] = None,
     batch_column: Annotated[Optional[str], typer.Option(help="CSV column with the batch.")
                             ] = None,
-    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad lines and report them "
-                                           "instead of stopping.")] = False,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad records, counted by "
+                                           "reason, instead of stopping.")] = False,
+    window: WindowOption = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest batches, in order. Each batch is one transaction; re-ingesting a batch is a no-op."""
-    from storyline.engine import IngestError
-    from storyline.models.encoders import ModelNotBuiltError
-
+    """Ingest batches, in order; [bold]-[/] reads standard input. A batch is written in
+    transactions of up to 10,000 records: a stopped ingest resumes where it stopped, and
+    re-ingesting a batch is a no-op."""
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
                                  "url": url_column, "published_at": time_column,
                                  "title": title_column, "batch": batch_column}.items() if v}
     sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
     bars = _Bars(enabled=not as_json and err.is_terminal)
+    warnings = _Warnings()
     try:
         with bars.progress:
             reports = sl.ingest(*paths, fmt=fmt, batch=batch, columns=columns or None,
-                                skip_bad=skip_bad, progress=bars)
+                                skip_bad=skip_bad, window=window, progress=bars,
+                                on_warning=warnings, on_skipped=warnings.note)
     except InputError as exc:
-        fail(f"{exc} (nothing from this batch was stored)")
-    except (IngestError, ModelNotBuiltError) as exc:
-        fail(str(exc))
+        fail(f"{exc} (fix it and run the same command again: what was stored stays; or "
+             "skip bad records with --skip-bad)", exc.exit_code)
+    except StorylineError as exc:
+        fail(str(exc), exc.exit_code)
     finally:
         sl.close()
+        warnings.close()
+    _ingest_summary(reports, skip_bad, as_json)
+
+
+class _Warnings:
+    """Warnings on standard error: the first twenty in full, then a count."""
+
+    SHOWN = 20
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, warning: Exception) -> None:
+        self.count += 1
+        if self.count <= self.SHOWN:
+            err.print(f"[yellow]warning:[/] {escape(str(warning))}")
+
+    def note(self, message: str) -> None:
+        err.print(f"[yellow]not read:[/] {escape(message)}")
+
+    def close(self) -> None:
+        if self.count > self.SHOWN:
+            err.print(f"[yellow]warning:[/] {self.count - self.SHOWN} more warnings like these")
+
+
+def _ingest_summary(reports, skip_bad: bool, as_json: bool) -> None:
+    from storyline.pipeline.batches import skip_summary
+
+    skipped = [e for r in reports for e in r.skipped_bad]
     if as_json:
         _print_json(reports)
-        return
+    else:
+        _print_reports(reports)
+    if skipped:
+        for problem in skipped[:20]:
+            err.print(f"[yellow]skipped:[/] {escape(str(problem))}")
+        err.print(escape(skip_summary(skipped)), highlight=False, soft_wrap=True)
+    if skip_bad and not any(r.records for r in reports):
+        fail("nothing was ingested: every record was bad (see above)")
+
+
+def _print_reports(reports) -> None:
     for r in reports:
         if r.already_ingested:
             out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
-        else:
+        elif r.records:
             out.print(
                 f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} new snippets, "
                 f"{r.exact_duplicates} exact and {r.near_duplicates} near copies, "
                 f"{r.new_stories} new stories, {r.merges} merges"
             )
-        for problem in r.skipped_bad:
-            err.print(f"[yellow]skipped[/] {escape(problem)}")
 
 
 @app.command()
@@ -313,13 +360,16 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @app.command()
 def check(db: DbOption = None) -> None:
-    """Check the store's consistency (exit 1 on a problem)."""
+    """Check the store's consistency and its stream statistics (exit 1 on a problem); say
+    what a stopped run left to finish."""
     with _open(db) as sl:
-        problems = sl.store.check()
+        problems, notes = sl.check()
         counts = sl.store.counts()
     out.print(", ".join(f"{v} {k}" for k, v in counts.items()))
     for p in problems:
         err.print(f"[red]problem:[/] {p}")
+    for n in notes:
+        err.print(f"[yellow]to finish:[/] {n}")
     if problems:
         raise typer.Exit(1)
     out.print("consistent")
@@ -330,8 +380,8 @@ def _read_items(path: Path):
 
     try:
         records = list(read_file(path, fmt="jsonl", batch="1"))
-    except InputError as exc:
-        fail(str(exc))
+    except StorylineError as exc:
+        fail(str(exc), exc.exit_code)
     seen = set()
     for n, r in enumerate(records, 1):
         if r.id is None:
@@ -354,6 +404,7 @@ def cluster(
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
+    window: WindowOption = None,
 ) -> None:
     """Cluster a JSONL file online, batch after batch (evaluation interface)."""
     from storyline.engine import IngestError
@@ -361,6 +412,13 @@ def cluster(
     from storyline.models.encoders import ModelNotBuiltError
 
     records = _read_items(input_path)
+    if window:
+        from storyline.pipeline.window import parse_window, windowed
+
+        try:
+            records = list(windowed(records, parse_window(window), "w"))
+        except StorylineError as exc:
+            fail(str(exc), exc.exit_code)
     if not fast and preset_name is None and db is not None and db.exists():
         with _open(db, model=model) as sl:  # a kept store goes on as it was built
             config = sl.config
@@ -533,16 +591,21 @@ register(app)
 
 
 def main() -> None:
-    from storyline.engine import IngestError
-    from storyline.models.encoders import ModelNotBuiltError
+    import sqlite3
 
-    # What a user can fix (a store built with another model, a model not built)
-    # is said in one line from any command, not as a traceback.
+    from storyline.store.guard import translate
+
+    # What a user can fix (a store built with another model, a model not built, a busy
+    # store, a full disk) is said in one line from any command, not as a traceback.
     try:
         app()
-    except (IngestError, ModelNotBuiltError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        sys.exit(1)
+    except StorylineError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except sqlite3.Error as exc:  # a store error no command expected: still one line
+        error = translate(exc, default_db())
+        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        sys.exit(error.exit_code)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,14 @@ class ClusterWeights:
     split_ratio: float = 0.0
 
 
+ENV_COMMIT_RECORDS = "STORYLINE_COMMIT_RECORDS"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
 def default_db() -> Path:
     """``$STORYLINE_DB`` if set, else ``storyline.db`` in the working folder."""
     return Path(os.environ.get("STORYLINE_DB") or DEFAULT_DB)
@@ -92,6 +100,10 @@ class Config:
     # A large batch is clustered in chunks of this many new snippets, so memory
     # and time stay linear in the batch size.
     chunk_size: int = 1000
+    # A batch is written in transactions of this many records (storyline.writer): a
+    # killed ingest resumes after the last one. A multiple of chunk_size, so that the
+    # clustering chunks fall where they would in one transaction.
+    commit_records: int = field(default_factory=lambda: _env_int(ENV_COMMIT_RECORDS, 10_000))
     summary_words: int = 60
     # Novelty: a snippet is "new" in its batch unless an earlier snippet of its
     # story covers it at least this well (cosine of the dense view).

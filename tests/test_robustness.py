@@ -89,7 +89,7 @@ def test_skip_bad_counts_by_reason_and_fails_when_nothing_is_left(tmp_path):
 @needs_static
 @pytest.mark.parametrize("content,message", [
     (b'{"text": "a", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n", "bad JSON: nested too deep"),
-    (b'{"text": "bad \\ud800 text"}\n', "holds an unpaired surrogate"),
+    (b'{"text": "bad \\ud800 text"}\n', "field 'text' holds an unpaired surrogate"),
     (b'{"text": "ok", "source": ["AP"]}\n', "field 'source' must be a string, not a list"),
     (b'{"text": "\\u0000\\u0000"}\n', "no text left after cleaning"),
 ])
@@ -219,6 +219,21 @@ def _start(db: Path, path: Path, env: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _wait_for_records(db: Path, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as con:
+                    row = con.execute("SELECT records FROM batches").fetchone()
+            except sqlite3.OperationalError:  # not created yet
+                row = None
+            if row and row[0] >= count:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the ingest never stored {count} records")
+
+
 @needs_static
 @pytest.mark.slow
 def test_kill_in_a_big_batch_then_rerun_stores_every_record_once(tmp_path):
@@ -227,15 +242,16 @@ def test_kill_in_a_big_batch_then_rerun_stores_every_record_once(tmp_path):
     clean_db = tmp_path / "clean.db"
     run_cli("ingest", "--fast", "--db", str(clean_db), str(big), env=env)
     clean = partition(clean_db)
-    for attempt, moment in enumerate((2.5, 4.0)):
+    for attempt, stored in enumerate((500, 1_500)):
         db = tmp_path / f"kill{attempt}.db"
         proc = _start(db, big, env)
-        time.sleep(moment)
+        _wait_for_records(db, stored, proc)  # then kill: the batch is partly stored
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stderr.close()
         with Store(db) as store:
             assert store.check() == []
+            assert store.notes() and "partly stored" in store.notes()[0]
         run_cli("ingest", "--fast", "--db", str(db), str(big), env=env)
         assert partition(db) == clean
         again = run_cli("ingest", "--fast", "--db", str(db), str(big), env=env)

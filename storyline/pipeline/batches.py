@@ -90,18 +90,25 @@ class Chunks:
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+_WHERE = re.compile(r"^(.*?):(\d+): ")
 
 
-def skip_reason(error: InputError) -> str:
+def skip_reason(error: InputError | str) -> str:
     """What kind of bad record an error is, for a count by reason: its message without
-    the values it quotes (``bad JSON``, ``field … must be a string, not an object``)."""
-    message = _QUOTED.sub("…", error.message)
+    file, line and the values it quotes (``bad JSON``, ``field … must be a string, not
+    an object``)."""
+    if isinstance(error, InputError):
+        message = error.message
+    else:
+        where = _WHERE.match(error)
+        message = error[where.end():] if where else error.split(": ", 1)[-1]
+    message = _QUOTED.sub("…", message)
     for stop in (": ", " ("):
         message = message.split(stop, 1)[0]
     return message.strip()
 
 
-def skip_summary(errors: Iterable[InputError]) -> str:
+def skip_summary(errors: Iterable[InputError | str]) -> str:
     """One line: how many records were skipped, by reason, most frequent first."""
     counts = Counter(skip_reason(e) for e in errors)
     total = sum(counts.values())

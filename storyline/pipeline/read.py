@@ -237,15 +237,17 @@ def read_file(
     else:
         items = _read_text(path, name, warn)
     empty = True
+    skipped = False
     for item in items:
         if isinstance(item, InputError):
             if on_error is None or getattr(item, "fatal", False):
                 raise item
             on_error(item)
+            skipped = True
             continue
         empty = False
         yield item
-    if empty:
+    if empty and not skipped:  # a file of bad records only was not empty: said already
         error = InputError(origin_of(path), None, "empty file: no snippets")
         if on_error is None:
             raise error

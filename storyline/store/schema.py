@@ -82,4 +82,9 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE batches ADD COLUMN clock TEXT;
     """,
+    # 4: a batch written in chunks (storyline.writer): ``records`` and ``digest`` say
+    # what is stored so far; ``complete`` once the last chunk is in.
+    """
+    ALTER TABLE batches ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+    """,
 ]

@@ -12,25 +12,21 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from storyline.dates import parse_date
 from storyline.errors import StoreError  # noqa: E402  (re-exported)
+from storyline.store.guard import busy_timeout, guarded
 from storyline.store.schema import MIGRATIONS
 from storyline.types import DormancyRule, Record
 
 
 def parse_clock(value: str | None) -> datetime | None:
-    """An ISO 8601 time as an aware UTC datetime (naive times are taken as UTC)."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    """A stored time (ISO 8601; naive times are UTC) as an aware UTC datetime."""
+    return parse_date(value)
 
 
 @dataclass
@@ -54,6 +50,10 @@ class BatchRow:
     ingested_at: str
     origin: str | None
     clock: str | None = None  # latest published_at of its records, UTC (see DormancyRule)
+    complete: bool = True  # False while a batch written in chunks is not all in
+
+    def __post_init__(self) -> None:
+        self.complete = bool(self.complete)
 
 
 @dataclass
@@ -102,15 +102,17 @@ class Store:
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
-        self.db = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._depth = 0
-        self._migrate()
+        # A writer waits this long for another (BEGIN IMMEDIATE), then says the store is busy.
+        self.busy_timeout = busy_timeout()
+        with guarded(self.path, self.busy_timeout):
+            self.db = sqlite3.connect(str(self.path), isolation_level=None,
+                                      check_same_thread=False, timeout=self.busy_timeout)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._depth = 0
+            self._migrate()
 
     # -- plumbing ---------------------------------------------------------
 
@@ -125,7 +127,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing; nested calls join the outer transaction."""
+        """All-or-nothing; nested calls join the outer transaction.
+
+        BEGIN IMMEDIATE takes the write lock at once: a second writer waits for the
+        first (up to ``busy_timeout``, then :class:`StoreBusyError`) instead of failing
+        halfway. SQLite's errors leave as storyline's (store.guard)."""
         if self._depth:
             self._depth += 1
             try:
@@ -133,33 +139,52 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        with guarded(self.path, self.busy_timeout):
+            self.db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
-            yield
+            with guarded(self.path, self.busy_timeout):
+                yield
+                self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                with guarded(self.path, self.busy_timeout):
+                    self.db.execute("ROLLBACK")
             raise
-        else:
-            self.db.execute("COMMIT")
         finally:
             self._depth = 0
 
-    def _migrate(self) -> None:
-        self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite's PRAGMA data_version):
+        a writer's in-memory state is stale when it moved since the writer last wrote."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _schema_version(self) -> int:
         row = self.db.execute("SELECT version FROM schema_version").fetchone()
-        version = row[0] if row else 0
+        return row[0] if row else 0
+
+    def _migrate(self) -> None:
+        if self._current_schema():
+            return
+        # Under the write lock, read again: another process may be creating the store.
+        with self.transaction():
+            self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            for number in range(self._schema_version(), len(MIGRATIONS)):
+                for statement in _statements(MIGRATIONS[number]):
+                    self.db.execute(statement)
+                self.db.execute("DELETE FROM schema_version")
+                self.db.execute("INSERT INTO schema_version VALUES (?)", (number + 1,))
+
+    def _current_schema(self) -> bool:
+        """True when the store is at this storyline's schema (read without a lock)."""
+        exists = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='schema_version'")
+        version = self._schema_version() if exists.fetchone() else 0
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"{self.path}: schema version {version} is newer than this storyline "
                 f"({len(MIGRATIONS)}); upgrade storyline"
             )
-        for number in range(version, len(MIGRATIONS)):
-            with self.transaction():
-                for statement in _statements(MIGRATIONS[number]):
-                    self.db.execute(statement)
-                self.db.execute("DELETE FROM schema_version")
-                self.db.execute("INSERT INTO schema_version VALUES (?)", (number + 1,))
+        return version == len(MIGRATIONS)
 
     @property
     def schema_version(self) -> int:
@@ -200,11 +225,14 @@ class Store:
         return self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0]
 
     def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
-                  origin: str | None, clock: str | None = None) -> None:
+                  origin: str | None, clock: str | None = None, complete: bool = True) -> None:
+        """Write a batch's row, or (a batch written in chunks) bring it up to date."""
         self.db.execute(
-            "INSERT INTO batches(name, seq, digest, records, ingested_at, origin, clock) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, seq, digest, records, when, origin, clock),
+            "INSERT INTO batches(name, seq, digest, records, ingested_at, origin, clock, "
+            "complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "digest=excluded.digest, records=excluded.records, clock=excluded.clock, "
+            "complete=excluded.complete",
+            (name, seq, digest, records, when, origin, clock, int(complete)),
         )
 
     def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:
@@ -528,6 +556,23 @@ class Store:
                 out[story_id].append((source, count))
         return out
 
+    def snippet_text_chunks(self, size: int = 10_000) -> Iterator[list[str]]:
+        """Every canonical snippet's text, in id order, ``size`` at a time."""
+        last = 0
+        while True:
+            rows = self.db.execute("SELECT id, text FROM snippets WHERE id > ? ORDER BY id "
+                                   "LIMIT ?", (last, size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[1] for r in rows]
+
+    def snippets_without_facts(self, limit: int | None = None) -> list[int]:
+        """Snippets whose facts were not written (a run stopped before writing them)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM snippets s WHERE NOT EXISTS (SELECT 1 FROM facts f "
+            "WHERE f.snippet_id=s.id) ORDER BY id LIMIT ?", (-1 if limit is None else limit,))]
+
     def has_snippets(self) -> bool:
         return bool(self.db.execute("SELECT EXISTS(SELECT 1 FROM snippets)").fetchone()[0])
 
@@ -562,7 +607,18 @@ class Store:
               "(SELECT COUNT(*) FROM snippets s WHERE s.story_id=st.id)").fetchone()[0]
         if n:
             problems.append(f"{n} stories have a wrong size")
+        n = q("SELECT COUNT(*) FROM snippets WHERE batch_seq NOT IN (SELECT seq FROM batches)"
+              ).fetchone()[0]
+        if n:
+            problems.append(f"{n} snippets belong to no batch")
         return problems
+
+    def notes(self) -> list[str]:
+        """What a stopped run left to do (not inconsistent: the same command again
+        finishes it)."""
+        return [f"batch {name!r} is partly stored ({records} records so far): run the same "
+                "ingest again to finish it" for name, records in self.db.execute(
+                    "SELECT name, records FROM batches WHERE complete=0 ORDER BY seq")]
 
 
 def _snippet_row(r: sqlite3.Row) -> SnippetRow:
