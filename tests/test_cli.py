@@ -87,7 +87,7 @@ def test_same_batch_name_with_other_content_is_refused(tmp_path):
     (tmp_path / "b" / "001.txt").write_text("another thing happened\n")
     run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "a"))
     proc = run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "b"), check=False)
-    assert proc.returncode == 1 and "already in" in proc.stderr
+    assert proc.returncode == 3 and "already in" in proc.stderr
 
 
 @needs_static
@@ -324,7 +324,7 @@ def test_a_store_refuses_a_different_model(tmp_path):
     run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
     proc = run_cli("ingest", "--preset", "default", "--db", str(db),
                    str(SEEDS / "002_f7d9a4acb61229ed.txt"), check=False)
-    assert proc.returncode == 1 and "--model static" in proc.stderr
+    assert proc.returncode == 3 and "--model static" in proc.stderr
     assert Store(db).counts()["batches"] == 1
 
 
@@ -342,5 +342,5 @@ def test_a_store_goes_on_with_the_preset_it_was_built_with(tmp_path):
     # A model that is not there is one line and exit 1, not a traceback.
     proc = run_cli("search", "swap", "--db", str(db), check=False,
                    env={"STORYLINE_MODELS": str(tmp_path / "no-models")})
-    assert proc.returncode == 1 and "storyline models build" in proc.stderr
+    assert proc.returncode == 4 and "storyline models build" in proc.stderr
     assert "Traceback" not in proc.stderr
