@@ -288,3 +288,75 @@ def test_two_writers_of_one_big_file_store_it_once(tmp_path):
         p.stderr.close()
     with Store(db) as store:
         assert store.counts()["copies"] == 2_000 and store.check() == []
+
+
+# -- POST /api/batches ---------------------------------------------------------------
+
+TOKEN = "test-token-0123"
+
+
+def _web(db: Path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from storyline.web.app import create_app
+    from storyline.web.access import WebSettings
+
+    return TestClient(create_app(WebSettings(db=db, model="none", token=TOKEN)))
+
+
+def _post(client, body: bytes, batch: str):
+    return client.post(f"/api/batches?batch={batch}", content=body, headers={
+        "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-ndjson"})
+
+
+@pytest.mark.parametrize("body,message", [
+    (b'{"text": "a", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n", "nested too deep"),
+    (b'{"text": "bad \\ud800 text"}\n', "unpaired surrogate"),
+    (b'{"text": "ok", "id": {"a": 1}}\n', "must be a string"),
+])
+def test_post_bad_records_are_400(tmp_path, body, message):
+    with _web(tmp_path / "s.db") as client:
+        response = _post(client, body, "001")
+    assert response.status_code == 400 and message in response.json()["detail"]
+
+
+def test_post_to_a_busy_store_is_503_with_a_retry_hint(tmp_path, monkeypatch):
+    monkeypatch.setenv("STORYLINE_BUSY_TIMEOUT", "0.5")
+    db = tmp_path / "s.db"
+    with _web(db) as client:
+        assert _post(client, b'{"text": "Fire in the hills"}\n', "001").status_code == 200
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            response = _post(client, b'{"text": "Flood downtown"}\n', "002")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert response.status_code == 503 and "busy" in response.json()["detail"]
+        assert response.headers["retry-after"]
+        assert _post(client, b'{"text": "Flood downtown"}\n', "002").status_code == 200
+    with Store(db) as store:
+        assert store.counts()["copies"] == 2 and store.check() == []
+
+
+@pytest.mark.slow
+def test_post_racing_a_command_line_ingest_never_fails(tmp_path):
+    db = tmp_path / "s.db"
+    big = headlines_file(tmp_path / "cli.txt", 1_500)
+    with _web(db) as client:
+        proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "ingest", "--model",
+                                 "none", "--db", str(db), str(big)],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        statuses = []
+        for n in range(9):
+            body = "".join(json.dumps({"text": f"{HEADLINES[n % 4]} post {n} line {i}"}) + "\n"
+                           for i in range(30)).encode()
+            statuses.append(_post(client, body, f"post{n}").status_code)
+        assert proc.wait(300) == 0, proc.stderr.read().decode()
+        proc.stderr.close()
+    assert statuses == [200] * 9
+    with Store(db) as store:
+        assert store.counts()["copies"] == 1_500 + 9 * 30 and store.check() == []
+    assert "consistent" in run_cli("check", "--db", str(db)).stdout

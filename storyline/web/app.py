@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from storyline import views
 from storyline.config import dormancy
 from storyline.engine import IngestError
+from storyline.errors import StoreBusyError, StorylineError
 from storyline.models.encoders import ModelNotBuiltError
 from storyline.pipeline.facts import StoryFact
 from storyline.pipeline.read import InputError
@@ -464,6 +465,10 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
             raise HTTPException(409, str(exc)) from None
         except ModelNotBuiltError as exc:  # the server's set-up, not the request
             raise HTTPException(503, str(exc)) from None
+        except StoreBusyError as exc:  # another writer (a command-line ingest) held it
+            raise HTTPException(503, str(exc), headers={"Retry-After": "10"}) from None
+        except StorylineError as exc:  # a full disk (507), a store that cannot be used
+            raise HTTPException(exc.http_status, str(exc)) from None
         return IngestResult(batches=reports)
 
     # -- pages ------------------------------------------------------------------
