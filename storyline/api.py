@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,7 +87,7 @@ class Storyline:
 
     def ingest(self, *paths: str | Path, fmt: str | None = None, batch: str | None = None,
                columns: dict[str, str] | None = None, skip_bad: bool = False,
-               window: str | None = None, progress: Progress | None = None,
+               window: str | timedelta | None = None, progress: Progress | None = None,
                **listeners) -> list[IngestReport]:
         """Ingest batch files or folders of them (a folder's files in name order; ``-``
         is standard input). ``window`` (``6h``, ``1d``) cuts each file into batches by
@@ -94,7 +95,7 @@ class Storyline:
         a folder's other files (default: the ``storyline.read`` logger)."""
         from storyline.pipeline.window import parse_window
 
-        span = parse_window(window) if window else None
+        span = parse_window(window) if isinstance(window, str) else window
         return self.engine.ingest_paths([Path(p) for p in paths], fmt=fmt, batch=batch,
                                         columns=columns, skip_bad=skip_bad, window=span,
                                         progress=progress, **listeners)

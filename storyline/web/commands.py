@@ -134,6 +134,9 @@ def watch(
                                        "if a source failed.")] = False,
     settle: Annotated[float, typer.Option(help="Seconds a new file must be left unchanged "
                                           "before it is read.", min=0.0)] = 2.0,
+    window: Annotated[Optional[str], typer.Option(
+        "--window", help="Batches by published_at (6h, 1d) instead of one per file or poll; "
+        "a window an earlier poll wrote gets a batch of its own (NAME-2).")] = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
 ) -> None:
@@ -152,8 +155,15 @@ def watch(
                                          model=model))
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
+    from storyline.errors import UsageError
+    from storyline.pipeline.window import parse_window
+
+    try:
+        span = parse_window(window) if window else None
+    except UsageError as exc:
+        _fail(str(exc))
     watcher = Watcher(access, folder=watch_folder, feeds=feed or [], articles=article or [],
-                      fetch_articles=fetch_articles, settle=settle)
+                      fetch_articles=fetch_articles, settle=settle, window=span)
     stop = threading.Event()
     try:
         while True:
