@@ -179,7 +179,18 @@ class Engine:
                 reports.extend(file_reports)
         finally:
             self.finish_facts(progress)
+        self.fill_missing_facts(progress)
         return reports
+
+    def fill_missing_facts(self, progress: Progress | None = None) -> None:
+        """Facts a stopped run did not write (they are written after the next batch
+        clusters): read now, so that the same command again leaves none missing."""
+        if not self.config.extract_facts:
+            return
+        while missing := self.store.snippets_without_facts(limit=1000):
+            self.snippet_facts(missing)
+            if progress:
+                progress("facts", len(missing), len(missing))
 
     def ingest_records(
         self, records: Iterable[Record], *, origin: str | None = None,

@@ -360,3 +360,22 @@ def test_post_racing_a_command_line_ingest_never_fails(tmp_path):
     with Store(db) as store:
         assert store.counts()["copies"] == 1_500 + 9 * 30 and store.check() == []
     assert "consistent" in run_cli("check", "--db", str(db)).stdout
+
+
+@needs_static
+@pytest.mark.slow
+def test_facts_a_kill_left_unwritten_are_noted_and_written_by_a_rerun(tmp_path):
+    from storyline import Storyline
+
+    db = tmp_path / "s.db"
+    f = tmp_path / "001.txt"
+    f.write_text("Police said 12 people were hurt in the fire.\n"
+                 "The storm cut power to 40,000 homes, officials said.\n")
+    with Storyline(db, "fast", extract_facts=True) as sl:
+        sl.ingest(f)
+        assert sl.check() == ([], [])
+        sl.store.db.execute("DELETE FROM facts")  # as a kill before they were written
+        problems, notes = sl.check()
+        assert problems == [] and "2 snippets have no facts yet" in notes[0]
+        reports = sl.ingest(f)  # the same command again
+        assert reports[0].already_ingested and sl.check() == ([], [])
