@@ -379,3 +379,19 @@ def test_facts_a_kill_left_unwritten_are_noted_and_written_by_a_rerun(tmp_path):
         assert problems == [] and "2 snippets have no facts yet" in notes[0]
         reports = sl.ingest(f)  # the same command again
         assert reports[0].already_ingested and sl.check() == ([], [])
+
+
+@pytest.mark.slow
+def test_processes_creating_one_new_store_all_succeed(tmp_path):
+    code = ("import sys; from storyline.store import Store; "
+            "Store(sys.argv[1]).close()")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for attempt in range(8):
+        db = tmp_path / f"new{attempt}.db"
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], env=env,
+                                  stderr=subprocess.PIPE) for _ in range(3)]
+        for p in procs:
+            assert p.wait(120) == 0, p.stderr.read().decode()
+            p.stderr.close()
+        with Store(db) as store:
+            assert store.check() == [] and store.schema_version == 4
