@@ -235,3 +235,9 @@ def test_a_line_of_nuls_is_one_bad_record(tmp_path):
                                                                         "Flood"]
     assert [e.line for e in skipped] == [2, 3]
     assert all("no text left after cleaning" in str(e) for e in skipped)
+
+
+def test_utf16_is_refused_whole(tmp_path):
+    f = write(tmp_path / "u.txt", "Fire in the hills\nFlood downtown\n".encode("utf-16"))
+    with pytest.raises(InputError, match=r"u.txt:1: the file is UTF-16"):
+        list(read_file(f, on_error=lambda e: None))

@@ -299,8 +299,8 @@ def _web(db: Path):
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from storyline.web.app import create_app
     from storyline.web.access import WebSettings
+    from storyline.web.app import create_app
 
     return TestClient(create_app(WebSettings(db=db, model="none", token=TOKEN)))
 

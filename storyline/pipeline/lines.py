@@ -97,6 +97,12 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
     too_long = f"line longer than {MAX_LINE_CHARS} characters"
     with open_binary(path) as stream:
         for number, raw in enumerate(raw_lines(stream, limit), 1):
+            if number == 1 and raw and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                error = InputError(origin, 1, "the file is UTF-16 (it starts with its byte "
+                                   "order mark); convert it to UTF-8")
+                error.fatal = True  # every line would be garbled: none is read
+                yield number, error
+                return
             if raw is None:
                 yield number, InputError(origin, number, too_long)
                 continue
