@@ -3,23 +3,56 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-from storyline.config import PRESETS, default_db, preset
-from storyline.errors import StorylineError
-from storyline.pipeline.read import InputError
+from storyline.config import default_db, preset
+from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
+from storyline.options import (
+    DbOption,
+    FastOption,
+    JsonOption,
+    ModelOption,
+    PresetOption,
+    WindowOption,
+)
 from storyline.views import sources_line
 
-app = typer.Typer(
+out = Console()
+err = Console(stderr=True)
+
+
+class ReportingGroup(TyperGroup):
+    """The one place errors are reported: a StorylineError from any command is
+    printed as ``error: MESSAGE`` on one line and exits with its ``exit_code``
+    (docs/architecture.md lists them); no traceback reaches a user."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StorylineError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except sqlite3.Error as exc:  # one no store method expected: still one line
+            from storyline.store.guard import translate
+
+            error = translate(exc, "store")
+            err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(cls=ReportingGroup,
     help="storyline turns streams of news snippets into stories: ingest batches, collapse "
     "duplicates, cluster stories online, describe them, and serve them.",
     no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -29,51 +62,16 @@ models_app = typer.Typer(help="Build and inspect the embedding models.", no_args
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 
-out = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
-                 show_default=False),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-PresetOption = Annotated[
-    Optional[str],
-    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: the one "
-                 "the store was built with; default for a new store].", show_default=False),
-]
-ModelOption = Annotated[
-    Optional[str],
-    typer.Option("--model", help="Encoder: minilm, static, none (words only), st:<path> for a "
-                 "local sentence-transformers model, or a model2vec folder."),
-]
-FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
-WindowOption = Annotated[
-    Optional[str],
-    typer.Option("--window", help="Cut each file into batches by published_at: 6h, 1d, 1w "
-                 "(windows start at midnight UTC; a record without a date joins the one "
-                 "before it)."),
-]
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _open(db: Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
-    from storyline.store import StoreError
 
     path = db or default_db()
     if must_exist and not path.exists():
-        fail(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
-    try:
-        return Storyline(path, preset_name, model=model)
-    except (StoreError, ValueError) as exc:
-        fail(str(exc))
+        raise NotFoundError(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
+    return Storyline(path, preset_name, model=model)
 
 
 def _print_json(obj) -> None:
@@ -105,7 +103,8 @@ class _Bars:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Batch files, or folders of them "
-                                                "(a folder's files are batches in name order).")],
+                                                "(a folder's files are batches in name order); "
+                                                "- reads standard input.")],
     db: DbOption = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="text, jsonl or csv "
                                                "[default: from the file suffix]")] = None,
@@ -130,9 +129,9 @@ def ingest(
     fast: FastOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest batches, in order; [bold]-[/] reads standard input. A batch is written in
-    transactions of up to 10,000 records: a stopped ingest resumes where it stopped, and
-    re-ingesting a batch is a no-op."""
+    """Ingest batches, in order, streamed. A batch is written in transactions of up to
+    10,000 records: a stopped ingest, run again, goes on where it stopped; a batch
+    already in the store is a no-op."""
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
                                  "url": url_column, "published_at": time_column,
                                  "title": title_column, "batch": batch_column}.items() if v}
@@ -145,10 +144,9 @@ def ingest(
                                 skip_bad=skip_bad, window=window, progress=bars,
                                 on_warning=warnings, on_skipped=warnings.note)
     except InputError as exc:
-        fail(f"{exc} (fix it and run the same command again: what was stored stays; or "
-             "skip bad records with --skip-bad)", exc.exit_code)
-    except StorylineError as exc:
-        fail(str(exc), exc.exit_code)
+        raise InputError(exc.origin, exc.line, f"{exc.message} (fix it and run the same "
+                         "command again: what was stored stays; or skip bad records with "
+                         "--skip-bad)") from None
     finally:
         sl.close()
         warnings.close()
@@ -166,10 +164,10 @@ class _Warnings:
     def __call__(self, warning: Exception) -> None:
         self.count += 1
         if self.count <= self.SHOWN:
-            err.print(f"[yellow]warning:[/] {escape(str(warning))}")
+            err.print(f"[yellow]warning:[/] {escape(str(warning))}", soft_wrap=True)
 
     def note(self, message: str) -> None:
-        err.print(f"[yellow]not read:[/] {escape(message)}")
+        err.print(f"[yellow]not read:[/] {escape(message)}", soft_wrap=True)
 
     def close(self) -> None:
         if self.count > self.SHOWN:
@@ -177,31 +175,27 @@ class _Warnings:
 
 
 def _ingest_summary(reports, skip_bad: bool, as_json: bool) -> None:
+    """The reports; with --skip-bad, what was skipped and one line counting it by reason
+    (exit 1 when nothing at all was ingested)."""
     from storyline.pipeline.batches import skip_summary
 
     skipped = [e for r in reports for e in r.skipped_bad]
     if as_json:
         _print_json(reports)
     else:
-        _print_reports(reports)
+        for r in reports:
+            if r.already_ingested:
+                out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
+            elif r.records:
+                out.print(f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} "
+                          f"new snippets, {r.exact_duplicates} exact and {r.near_duplicates} "
+                          f"near copies, {r.new_stories} new stories, {r.merges} merges")
+    for problem in skipped[:20]:
+        err.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True)
     if skipped:
-        for problem in skipped[:20]:
-            err.print(f"[yellow]skipped:[/] {escape(str(problem))}")
         err.print(escape(skip_summary(skipped)), highlight=False, soft_wrap=True)
     if skip_bad and not any(r.records for r in reports):
-        fail("nothing was ingested: every record was bad (see above)")
-
-
-def _print_reports(reports) -> None:
-    for r in reports:
-        if r.already_ingested:
-            out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
-        elif r.records:
-            out.print(
-                f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} new snippets, "
-                f"{r.exact_duplicates} exact and {r.near_duplicates} near copies, "
-                f"{r.new_stories} new stories, {r.merges} merges"
-            )
+        raise StorylineError("nothing was ingested: every record was bad (see above)")
 
 
 @app.command()
@@ -220,11 +214,8 @@ def stories(
 ) -> None:
     """Stories, biggest first: id, headline, size, sources, batches."""
     with _open(db) as sl:
-        try:
-            rows = sl.stories(batch=batch, status=status, text=text, limit=limit, offset=offset,
-                              min_size=min_size)
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        rows = sl.stories(batch=batch, status=status, text=text, limit=limit, offset=offset,
+                          min_size=min_size)
     if as_json:
         _print_json(rows)
         return
@@ -249,10 +240,7 @@ def show(
 ) -> None:
     """One story: headline, summary, timeline, sources, snippets with their copies."""
     with _open(db) as sl:
-        try:
-            detail = sl.story(story)
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        detail = sl.story(story)
     if as_json:
         _print_json(detail)
         return
@@ -286,10 +274,7 @@ def changes(
 ) -> None:
     """What is new in a batch, per story: new snippets, and repeats of what was known."""
     with _open(db) as sl:
-        try:
-            rows = sl.changes(batch)
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        rows = sl.changes(batch)
     if as_json:
         _print_json(rows)
         return
@@ -330,11 +315,10 @@ def export(
                                                    "[default: standard output].")] = None,
 ) -> None:
     """A briefing of all stories, as Markdown or JSON."""
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown export format {fmt!r} (md or json)")
     with _open(db) as sl:
-        try:
-            text = sl.export(fmt)
-        except ValueError as exc:
-            fail(str(exc))
+        text = sl.export(fmt)
     if output:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
@@ -367,9 +351,9 @@ def check(db: DbOption = None) -> None:
         counts = sl.store.counts()
     out.print(", ".join(f"{v} {k}" for k, v in counts.items()))
     for p in problems:
-        err.print(f"[red]problem:[/] {p}")
+        err.print(f"[red]problem:[/] {p}", soft_wrap=True)
     for n in notes:
-        err.print(f"[yellow]to finish:[/] {n}")
+        err.print(f"[yellow]to finish:[/] {n}", soft_wrap=True)
     if problems:
         raise typer.Exit(1)
     out.print("consistent")
@@ -378,16 +362,13 @@ def check(db: DbOption = None) -> None:
 def _read_items(path: Path):
     from storyline.pipeline.read import read_file
 
-    try:
-        records = list(read_file(path, fmt="jsonl", batch="1"))
-    except StorylineError as exc:
-        fail(str(exc), exc.exit_code)
+    records = list(read_file(path, fmt="jsonl", batch="1"))
     seen = set()
     for n, r in enumerate(records, 1):
         if r.id is None:
             r.id = str(n)
         if r.id in seen:
-            fail(f"{path}:{r.line}: duplicate id {r.id!r}")
+            raise InputError(str(path), r.line, f"duplicate id {r.id!r}")
         seen.add(r.id)
     return records
 
@@ -406,30 +387,22 @@ def cluster(
     fast: FastOption = False,
     window: WindowOption = None,
 ) -> None:
-    """Cluster a JSONL file online, batch after batch (evaluation interface)."""
-    from storyline.engine import IngestError
+    """Cluster a JSONL file online, batch after batch (evaluation interface); --window
+    cuts it into batches by published_at instead of its ``batch`` fields."""
     from storyline.jobs import cluster_records
-    from storyline.models.encoders import ModelNotBuiltError
+    from storyline.pipeline.window import parse_window, windowed
 
     records = _read_items(input_path)
     if window:
-        from storyline.pipeline.window import parse_window, windowed
-
-        try:
-            records = list(windowed(records, parse_window(window), "w"))
-        except StorylineError as exc:
-            fail(str(exc), exc.exit_code)
+        records = list(windowed(records, parse_window(window), "w"))
     if not fast and preset_name is None and db is not None and db.exists():
         with _open(db, model=model) as sl:  # a kept store goes on as it was built
             config = sl.config
     else:
         config = preset("fast" if fast else preset_name or "default", model=model)
     bars = _Bars(enabled=err.is_terminal)
-    try:
-        with bars.progress:
-            rows = cluster_records(records, config, db, progress=bars)
-    except (IngestError, ModelNotBuiltError, InputError) as exc:
-        fail(str(exc))
+    with bars.progress:
+        rows = cluster_records(records, config, db, progress=bars)
     with output.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -463,7 +436,7 @@ def summarize(
 def _read_fact_items(path: Path) -> list[tuple[str, str]]:
     """(id, text) per line; an empty or missing text gives empty facts, not an error."""
     if not path.exists():
-        fail(f"{path}: no such file")
+        raise InputError(str(path), None, "no such file")
     items = []
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
         for number, line in enumerate(fh, 1):
@@ -472,9 +445,10 @@ def _read_fact_items(path: Path) -> list[tuple[str, str]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                fail(f"{path}:{number}: bad JSON: {exc.msg} (column {exc.colno})")
+                raise InputError(str(path), number,
+                                 f"bad JSON: {exc.msg} (column {exc.colno})") from None
             if not isinstance(obj, dict):
-                fail(f"{path}:{number}: expected a JSON object")
+                raise InputError(str(path), number, "expected a JSON object")
             text = obj.get("text")
             items.append((str(obj.get("id", number)), text if isinstance(text, str) else ""))
     return items
@@ -506,11 +480,8 @@ def facts(
             sys.stdout.writelines(lines)
         return
     with _open(db) as sl:
-        try:
-            rows = sl.facts(int(target))
-            story_first = sl.story(int(target)).first_batch
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        rows = sl.facts(int(target))
+        story_first = sl.story(int(target)).first_batch
     if as_json:
         _print_json(rows)
         return
@@ -539,10 +510,7 @@ def eval_clusters(
     """B-cubed precision/recall/F1, pairwise F1 and ARI of a clustering."""
     from storyline.evaluate import load_labels, score_clusters
 
-    try:
-        scores = score_clusters(load_labels(predicted), load_labels(gold))
-    except (ValueError, OSError) as exc:
-        fail(str(exc))
+    scores = score_clusters(load_labels(predicted), load_labels(gold))
     if as_json:
         _print_json(scores.as_dict())
         return
@@ -561,10 +529,7 @@ def models_build(
     """Build the static and ONNX models from the packaged MiniLM (needs storyline[build])."""
     from storyline.models.build import build_models
 
-    try:
-        built = build_models(target, force=force)
-    except (ImportError, RuntimeError) as exc:
-        fail(str(exc))
+    built = build_models(target, force=force)
     for name, path in built.items():
         out.print(f"{name}: {path}")
 
@@ -591,21 +556,8 @@ register(app)
 
 
 def main() -> None:
-    import sqlite3
-
-    from storyline.store.guard import translate
-
-    # What a user can fix (a store built with another model, a model not built, a busy
-    # store, a full disk) is said in one line from any command, not as a traceback.
-    try:
-        app()
-    except StorylineError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except sqlite3.Error as exc:  # a store error no command expected: still one line
-        error = translate(exc, default_db())
-        err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-        sys.exit(error.exit_code)
+    """The ``storyline`` command (errors are reported by ReportingGroup)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -224,6 +224,12 @@ def read_file(
     (``--skip-bad``). A date that cannot be read is dropped from its record and
     reported to ``on_warning`` (default: the ``storyline.read`` logger). An empty
     file is an error: a batch must hold something.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "001_morning.txt"
+    >>> _ = path.write_text("Fed holds rates\\nApple ships iOS 7.1\\n")
+    >>> [(r.batch, r.line, r.text) for r in read_file(path)]
+    [('001', 1, 'Fed holds rates'), ('001', 2, 'Apple ships iOS 7.1')]
     """
     from storyline.pipeline.read_csv import read_csv
 

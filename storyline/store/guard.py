@@ -8,26 +8,15 @@ a store is :class:`StoreError`.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from storyline.config import ENV_BUSY_TIMEOUT, busy_timeout_from_env
 from storyline.errors import DiskFullError, StoreBusyError, StoreError, StorylineError
 
-ENV_BUSY_TIMEOUT = "STORYLINE_BUSY_TIMEOUT"
-DEFAULT_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another before giving up
-
-
-def busy_timeout() -> float:
-    """How long a writer waits for the store (``$STORYLINE_BUSY_TIMEOUT`` seconds)."""
-    value = os.environ.get(ENV_BUSY_TIMEOUT)
-    try:
-        return max(0.0, float(value)) if value else DEFAULT_BUSY_TIMEOUT
-    except ValueError:
-        return DEFAULT_BUSY_TIMEOUT
-
+busy_timeout = busy_timeout_from_env  # what the store waits (re-exported for it)
 
 def translate(exc: sqlite3.Error, path: Path | str, timeout: float | None = None
               ) -> StorylineError:
