@@ -82,9 +82,13 @@ def models_dir_from_env() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.isdigit() and int(value) > 0 else default
+def commit_records(config: Config) -> int:
+    """Records a batch commits at a time: the config's, else ``$STORYLINE_COMMIT_RECORDS``
+    (read when asked: tests and benchmarks set it), else 10,000."""
+    if config.commit_records:
+        return config.commit_records
+    value = os.environ.get(ENV_COMMIT_RECORDS, "")
+    return int(value) if value.isdigit() and int(value) > 0 else 10_000
 
 
 def busy_timeout_from_env() -> float:
@@ -134,7 +138,8 @@ class Config:
     # A batch is written in transactions of this many records (storyline.writer): a
     # killed ingest resumes after the last one. A multiple of chunk_size, so that the
     # clustering chunks fall where they would in one transaction.
-    commit_records: int = field(default_factory=lambda: _env_int(ENV_COMMIT_RECORDS, 10_000))
+    # None: $STORYLINE_COMMIT_RECORDS, else 10,000 (see commit_records()).
+    commit_records: int | None = None
     summary_words: int = 60
     summary: SummaryWeights = field(default_factory=SummaryWeights)
     # Novelty: a snippet is "new" in its batch unless an earlier snippet of its

@@ -170,8 +170,10 @@ class Engine:
         clusters): read now, so that the same command again leaves none missing."""
         if not self.config.extract_facts:
             return
+        from storyline.pipeline.facts.story import snippet_facts
+
         while missing := self.store.snippets_without_facts(limit=1000):
-            self.snippet_facts(missing)
+            snippet_facts(self.store, missing)
             if progress:
                 progress("facts", len(missing), len(missing))
 
@@ -183,9 +185,12 @@ class Engine:
         if not self._facts_pending:
             return
         pending, self._facts_pending = self._facts_pending, []
+        # Waited for before the transaction: the write lock is not held while the worker
+        # reads (spaCy, seconds), or another writer would wait for it.
+        results = [(ids, job.result()) for ids, job in pending]
         with self.store.transaction():
-            for ids, job in pending:
-                self.store.set_facts(zip(ids, job.result()))
+            for ids, facts in results:
+                self.store.set_facts(zip(ids, facts))
                 if progress:
                     progress("facts", len(ids), len(ids))
 

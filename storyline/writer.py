@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from storyline.config import commit_records
 from storyline.dates import parse_date
 from storyline.errors import IngestError
 from storyline.pipeline.batches import BatchDigest, Chunks
@@ -73,7 +74,7 @@ def write_batch(engine: Engine, name: str, records: Iterable[Record], *,
     """Ingest one batch's records (an iterator: never held whole) and report on it."""
     store = engine.store
     report = IngestReport(batch=name)
-    chunks = Chunks(records, engine.config.commit_records)
+    chunks = Chunks(records, commit_records(engine.config))
     digest = BatchDigest()
     wrote = False
     while True:
