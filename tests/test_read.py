@@ -239,5 +239,5 @@ def test_a_line_of_nuls_is_one_bad_record(tmp_path):
 
 def test_utf16_is_refused_whole(tmp_path):
     f = write(tmp_path / "u.txt", "Fire in the hills\nFlood downtown\n".encode("utf-16"))
-    with pytest.raises(InputError, match=r"u.txt:1: the file is UTF-16"):
+    with pytest.raises(InputError, match=r"u.txt:1: not valid UTF-8: the file is UTF-16"):
         list(read_file(f, on_error=lambda e: None))

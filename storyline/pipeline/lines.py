@@ -98,8 +98,8 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
     with open_binary(path) as stream:
         for number, raw in enumerate(raw_lines(stream, limit), 1):
             if number == 1 and raw and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                error = InputError(origin, 1, "the file is UTF-16 (it starts with its byte "
-                                   "order mark); convert it to UTF-8")
+                error = InputError(origin, 1, "not valid UTF-8: the file is UTF-16 (it starts "
+                                   "with its byte order mark); convert it to UTF-8")
                 error.fatal = True  # every line would be garbled: none is read
                 yield number, error
                 return

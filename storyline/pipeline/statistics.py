@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from storyline.store import Store
 
 
+# Snippets whose hashed counts are kept between batches, at most (about 250 bytes each).
+MAX_CACHED_COUNTS = 200_000
+
+
 class StreamStatistics:
     """Document frequencies, the dense mean and the count cache of one store."""
 
@@ -75,6 +79,10 @@ class StreamStatistics:
                ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """Hashed word and name counts of the snippets' leads, cached by snippet id."""
         terms, names_ = self.weights()
+        if len(self._count_cache) > MAX_CACHED_COUNTS:
+            # A long stream: start again (what live stories need is counted again),
+            # so that memory does not grow with every snippet ever seen.
+            self._count_cache, self._count_chunks = {}, []
         missing = [i for i, sid in enumerate(ids) if sid not in self._count_cache]
         if missing:
             lead_texts = leads([texts[i] for i in missing], self.lead_words)
