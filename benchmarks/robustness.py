@@ -239,7 +239,7 @@ def writers(rounds: int, sizes: tuple[int, ...] = (2, 3, 4), per_writer: int = 3
         for size in sizes:
             files = []
             for w in range(size):
-                path = Path(tmp) / f"w{size}_{w}.jsonl"
+                path = Path(tmp) / f"{w:03d}_{size}.jsonl"  # batch names 000, 001...
                 part = data.records[w * per_writer:(w + 1) * per_writer]
                 path.write_text("".join(json.dumps({"id": r.id, "text": r.text}) + "\n"
                                         for r in part))
