@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,10 +111,34 @@ class Storyline:
 
     def ingest(self, *paths: str | Path, fmt: str | None = None, batch: str | None = None,
                columns: dict[str, str] | None = None, skip_bad: bool = False,
-               progress: Progress | None = None) -> list[IngestReport]:
-        """Ingest batch files or folders of them (a folder's files in name order)."""
+               window: str | timedelta | None = None, progress: Progress | None = None,
+               **listeners) -> list[IngestReport]:
+        """Ingest batch files or folders of them (a folder's files in name order; ``-``
+        is standard input). ``window`` (``6h``, ``1d``) cuts each file into batches by
+        published_at. ``on_warning`` and ``on_skipped`` hear of unreadable dates and of
+        a folder's other files (default: the ``storyline.read`` logger)."""
+        from storyline.pipeline.window import parse_window
+
+        span = parse_window(window) if isinstance(window, str) else window
         return self.engine.ingest_paths([Path(p) for p in paths], fmt=fmt, batch=batch,
-                                        columns=columns, skip_bad=skip_bad, progress=progress)
+                                        columns=columns, skip_bad=skip_bad, window=span,
+                                        progress=progress, **listeners)
+
+    def check(self) -> tuple[list[str], list[str]]:
+        """(problems, notes) of the store: problems make it inconsistent; notes are what
+        a stopped run left to do (the same command again finishes it)."""
+        from storyline.consistency import statistics_problems
+
+        problems = self.store.check()
+        if self.store.has_snippets():
+            problems += statistics_problems(self.store, self.config)
+        notes = self.store.notes()
+        if self.config.extract_facts:
+            missing = len(self.store.snippets_without_facts())
+            if missing:
+                notes.append(f"{missing} snippets have no facts yet (a run stopped before "
+                             "writing them): the same ingest again writes them")
+        return problems, notes
 
     def ingest_records(self, records: Iterable[Record | Mapping], batch: str | None = None,
                        ) -> list[IngestReport]:

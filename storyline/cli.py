@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,7 +20,14 @@ from storyline import cli_support, shapes
 from storyline.cli_support import STATE, LineProgress
 from storyline.config import default_db, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
-from storyline.options import DbOption, FastOption, JsonOption, ModelOption, PresetOption
+from storyline.options import (
+    DbOption,
+    FastOption,
+    JsonOption,
+    ModelOption,
+    PresetOption,
+    WindowOption,
+)
 from storyline.views import sources_line
 
 cli_support.tidy_help()
@@ -39,6 +47,12 @@ class ReportingGroup(TyperGroup):
         except StorylineError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except sqlite3.Error as exc:  # one no store method expected: still one line
+            from storyline.store.guard import translate
+
+            error = translate(exc, "store")
+            err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
 
 
 app = typer.Typer(cls=ReportingGroup,
@@ -110,7 +124,8 @@ class _Bars:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Batch files, or folders of them "
-                                                "(a folder's files are batches in name order).")],
+                                                "(a folder's files are batches in name order); "
+                                                "- reads standard input.")],
     db: DbOption = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="text, jsonl or csv "
                                                "[default: from the file suffix]")] = None,
@@ -127,43 +142,62 @@ def ingest(
                             ] = None,
     batch_column: Annotated[Optional[str], typer.Option(help="CSV column with the batch.")
                             ] = None,
-    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad lines and report them "
-                                           "instead of stopping.")] = False,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad records, counted by "
+                                           "reason, instead of stopping.")] = False,
+    window: WindowOption = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest batches, in order. Each batch is one transaction; re-ingesting a batch is a no-op."""
+    """Ingest batches, in order, streamed. A batch is written in transactions of up to
+    10,000 records: a stopped ingest, run again, goes on where it stopped; a batch
+    already in the store is a no-op."""
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
                                  "url": url_column, "published_at": time_column,
                                  "title": title_column, "batch": batch_column}.items() if v}
     sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
     bars = _Bars(enabled=not as_json and err.is_terminal)
     lines = LineProgress() if not as_json and not err.is_terminal else None
+    warnings = cli_support.Warnings(err)
     try:
         with bars.progress:
             reports = sl.ingest(*paths, fmt=fmt, batch=batch, columns=columns or None,
-                                skip_bad=skip_bad, progress=lines or bars)
+                                skip_bad=skip_bad, window=window, progress=lines or bars,
+                                on_warning=warnings, on_skipped=warnings.note)
     except InputError as exc:
-        raise InputError(exc.origin, exc.line,
-                         f"{exc.message} (nothing from this batch was stored)") from None
+        raise InputError(exc.origin, exc.line, f"{exc.message} (fix it and run the same "
+                         "command again: what was stored stays; or skip bad records with "
+                         "--skip-bad)") from None
     finally:
         sl.close()
+        warnings.close()
+    _ingest_summary(reports, skip_bad, as_json)
+
+
+
+def _ingest_summary(reports, skip_bad: bool, as_json: bool) -> None:
+    """The reports; with --skip-bad, what was skipped and one line counting it by reason
+    (exit 1 when nothing at all was ingested)."""
+    from storyline.pipeline.batches import skip_summary
+
+    skipped = [e for r in reports for e in r.skipped_bad]
     if as_json:
         _print_json(shapes.ingest_result(reports))
-        return
-    for r in reports:
-        if r.already_ingested:
-            out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
-        else:
-            out.print(
-                f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} new snippets, "
-                f"{r.exact_duplicates} exact and {r.near_duplicates} near copies, "
-                f"{r.new_stories} new stories, {r.merges} merges"
-            )
-        for problem in r.skipped_bad:
-            err.print(f"[yellow]skipped[/] {escape(problem)}")
+    else:
+        for r in reports:
+            if r.already_ingested:
+                out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
+            elif r.records:
+                out.print(f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} "
+                          f"new snippets, {r.exact_duplicates} exact and {r.near_duplicates} "
+                          f"near copies, {r.new_stories} new stories, {r.merges} merges")
+    for problem in skipped[:20]:
+        err.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True)
+    if skipped:
+        err.print(escape(skip_summary(skipped)), highlight=False, soft_wrap=True)
+    if skip_bad and not any(r.records for r in reports):
+        raise StorylineError("nothing was ingested: every record was bad (see above)")
 
 
 @app.command()
@@ -328,9 +362,10 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 @app.command()
 def check(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Check the store's consistency (exit 1 on a problem)."""
+    """Check the store's consistency and its stream statistics (exit 1 on a problem); say
+    what a stopped run left to finish."""
     with _open(db) as sl:
-        problems = sl.store.check()
+        problems, notes = sl.check()
         counts = sl.store.counts()
     if as_json:
         _print_json(shapes.check_result(counts, problems))
@@ -339,7 +374,9 @@ def check(db: DbOption = None, as_json: JsonOption = False) -> None:
         return
     out.print(", ".join(f"{v} {k}" for k, v in counts.items()))
     for p in problems:
-        err.print(f"[red]problem:[/] {p}")
+        err.print(f"[red]problem:[/] {p}", soft_wrap=True)
+    for n in notes:
+        err.print(f"[yellow]to finish:[/] {n}", soft_wrap=True)
     if problems:
         raise typer.Exit(1)
     out.print("consistent")
@@ -371,11 +408,16 @@ def cluster(
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
+    window: WindowOption = None,
 ) -> None:
-    """Cluster a JSONL file online, batch after batch (evaluation interface)."""
+    """Cluster a JSONL file online, batch after batch (evaluation interface); --window
+    cuts it into batches by published_at instead of its ``batch`` fields."""
     from storyline.jobs import cluster_records
+    from storyline.pipeline.window import parse_window, windowed
 
     records = _read_items(input_path)
+    if window:
+        records = list(windowed(records, parse_window(window), "w"))
     if not fast and preset_name is None and db is not None and db.exists():
         with _open(db, model=model) as sl:  # a kept store goes on as it was built
             config = sl.config

@@ -14,6 +14,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
+from rich.markup import escape
+
 from storyline.errors import UsageError
 
 
@@ -191,3 +193,26 @@ def export(sl: Any, fmt: str, output: Path | None) -> str | None:
         return text
     output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return None
+
+
+class Warnings:
+    """Warnings on standard error: the first twenty in full, then a count."""
+
+    SHOWN = 20
+
+    def __init__(self, err: Any) -> None:
+        self.err = err  # a rich Console on standard error
+        self.count = 0
+
+    def __call__(self, warning: Exception) -> None:
+        self.count += 1
+        if self.count <= self.SHOWN:
+            self.err.print(f"[yellow]warning:[/] {escape(str(warning))}", soft_wrap=True)
+
+    def note(self, message: str) -> None:
+        self.err.print(f"[yellow]not read:[/] {escape(message)}", soft_wrap=True)
+
+    def close(self) -> None:
+        if self.count > self.SHOWN:
+            self.err.print(f"[yellow]warning:[/] {self.count - self.SHOWN} more warnings "
+                           "like these")

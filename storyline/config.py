@@ -76,12 +76,34 @@ class SummaryWeights:
 # is a typer option with envvar STORYLINE_TOKEN).
 ENV_DB = "STORYLINE_DB"
 ENV_MODELS = "STORYLINE_MODELS"
+ENV_COMMIT_RECORDS = "STORYLINE_COMMIT_RECORDS"  # records a batch commits at a time
+ENV_BUSY_TIMEOUT = "STORYLINE_BUSY_TIMEOUT"  # seconds a writer waits for another
+DEFAULT_BUSY_TIMEOUT = 60.0
 
 
 def models_dir_from_env() -> Path | None:
     """``$STORYLINE_MODELS`` if set: the folder the models are built into and read from."""
     value = os.environ.get(ENV_MODELS)
     return Path(value).expanduser() if value else None
+
+
+def commit_records(config: Config) -> int:
+    """Records a batch commits at a time: the config's, else ``$STORYLINE_COMMIT_RECORDS``
+    (read when asked: tests and benchmarks set it), else 10,000."""
+    if config.commit_records:
+        return config.commit_records
+    value = os.environ.get(ENV_COMMIT_RECORDS, "")
+    return int(value) if value.isdigit() and int(value) > 0 else 10_000
+
+
+def busy_timeout_from_env() -> float:
+    """``$STORYLINE_BUSY_TIMEOUT`` seconds (default 60): how long a writer waits for the
+    store while another writes, before it says the store is busy."""
+    value = os.environ.get(ENV_BUSY_TIMEOUT)
+    try:
+        return max(0.0, float(value)) if value else DEFAULT_BUSY_TIMEOUT
+    except ValueError:
+        return DEFAULT_BUSY_TIMEOUT
 
 
 def default_db() -> Path:
@@ -134,6 +156,11 @@ class Config:
     # A large batch is clustered in chunks of this many new snippets, so memory
     # and time stay linear in the batch size.
     chunk_size: int = 1000
+    # A batch is written in transactions of this many records (storyline.writer): a
+    # killed ingest resumes after the last one. A multiple of chunk_size, so that the
+    # clustering chunks fall where they would in one transaction.
+    # None: $STORYLINE_COMMIT_RECORDS, else 10,000 (see commit_records()).
+    commit_records: int | None = None
     summary_words: int = 60
     summary: SummaryWeights = field(default_factory=SummaryWeights)
     # Novelty: a snippet is "new" in its batch unless an earlier snippet of its

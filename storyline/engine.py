@@ -8,10 +8,9 @@ counts) is kept by :class:`~storyline.pipeline.statistics.StreamStatistics`.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +20,19 @@ from storyline.config import Config, dormancy
 from storyline.errors import IngestError, InputError
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe, ivf
+from storyline.pipeline.batches import batch_digest, runs
 from storyline.pipeline.dedupe import signature_bytes, signatures
 from storyline.pipeline.facts.worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
-from storyline.pipeline.read import batch_files, read_file
+from storyline.pipeline.read import batch_name, list_inputs, read_file
 from storyline.pipeline.recent import RecentDuplicates
 from storyline.pipeline.represent import Features, leads
 from storyline.pipeline.statistics import StreamStatistics
+from storyline.pipeline.window import windowed
 from storyline.store import Store
-from storyline.store.sqlite import NewSnippet, parse_clock
+from storyline.store.rows import NewSnippet
 from storyline.types import DormancyRule, IngestReport, Record
+from storyline.writer import chunk_clock, write_batch
 
 __all__ = ["Engine", "IngestError", "Progress", "batch_clock", "batch_digest", "group_batches"]
 
@@ -50,16 +52,7 @@ class _NoEncoder:
 def batch_clock(records: Iterable[Record], ingested: datetime) -> str | None:
     """The latest published_at of a batch's records in UTC, none later than its
     ingestion (a date in the future is a feed's mistake); None if none has one."""
-    times = [t for t in (parse_clock(r.published_at) for r in records) if t is not None]
-    return min(max(times), ingested).isoformat(timespec="seconds") if times else None
-
-
-def batch_digest(records: list[Record]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for r in records:
-        h.update(json.dumps([r.text, r.id, r.source, r.url, r.published_at, r.title]).encode())
-        h.update(b"\n")
-    return h.hexdigest()
+    return chunk_clock(records, ingested, None)
 
 
 def group_batches(records: Iterable[Record]) -> dict[str, list[Record]]:
@@ -84,6 +77,9 @@ class Engine:
         # finish_facts.
         self._facts_pending: list[tuple[list[int], FactsJob]] = []
         self._facts_started = False
+        # The store's data_version when this engine last wrote: another writer's commit
+        # moves it, and then the in-memory state above is stale (see writing()).
+        self._seen_version: int | None = None
 
     # -- lazily built parts -----------------------------------------------
 
@@ -135,39 +131,60 @@ class Engine:
     def ingest_paths(
         self, paths: Iterable[Path], *, fmt: str | None = None, batch: str | None = None,
         columns: dict[str, str] | None = None, skip_bad: bool = False,
-        progress: Progress | None = None,
+        window: timedelta | None = None, progress: Progress | None = None,
+        on_skipped: Callable[[str], None] | None = None,
+        on_warning: Callable[[InputError], None] | None = None,
     ) -> list[IngestReport]:
-        reports = []
-        files = [f for p in paths for f in batch_files(Path(p))]
+        """Ingest batch files (``-``: standard input), streamed: a file is read as it is
+        written into the store, never held whole. ``skip_bad`` skips bad records (each in
+        its file's first report's ``skipped_bad``); ``window`` cuts each file into
+        batches by published_at; ``on_skipped`` hears of a folder's other files."""
+        reports: list[IngestReport] = []
+        inputs = [list_inputs(Path(p), fmt) for p in paths]
+        for note in (note for item in inputs for note in item.skipped):
+            if on_skipped:
+                on_skipped(note)
         try:
-            for file in files:
-                skipped: list[str] = []
-                on_error = (lambda e, into=skipped: into.append(str(e))) if skip_bad else None
-                records = list(read_file(file, fmt=fmt, batch=batch, columns=columns,
-                                         on_error=on_error))
-                file_reports = self._ingest_batches(records, str(file), progress)
-                if file_reports:
-                    file_reports[0].skipped_bad.extend(skipped)
-                else:
-                    reports.append(IngestReport(batch=batch or file.name, skipped_bad=skipped))
+            for file in (f for item in inputs for f in item.files):
+                skipped: list[InputError] = []
+                records = read_file(file, fmt=fmt, batch=batch, columns=columns,
+                                    on_error=skipped.append if skip_bad else None,
+                                    on_warning=on_warning)
+                if window is not None:
+                    records = windowed(records, window, batch or batch_name(file))
+                file_reports = [write_batch(self, name, run, origin=str(file),
+                                            progress=progress) for name, run in runs(records)]
+                if not file_reports:
+                    file_reports = [IngestReport(batch=batch or batch_name(file))]
+                file_reports[0].skipped_bad.extend(str(e) for e in skipped)
                 reports.extend(file_reports)
         finally:
             self.finish_facts(progress)
+        self.fill_missing_facts(progress)
         return reports
 
     def ingest_records(
         self, records: Iterable[Record], *, origin: str | None = None,
         progress: Progress | None = None,
     ) -> list[IngestReport]:
+        """Ingest records held in memory (their batches need not be together)."""
         try:
-            return self._ingest_batches(records, origin, progress)
+            return [write_batch(self, name, batch_records, origin=origin, progress=progress)
+                    for name, batch_records in group_batches(records).items()]
         finally:
             self.finish_facts(progress)
 
-    def _ingest_batches(self, records: Iterable[Record], origin: str | None,
-                        progress: Progress | None) -> list[IngestReport]:
-        return [self._ingest_batch(name, batch_records, origin=origin, progress=progress)
-                for name, batch_records in group_batches(records).items()]
+    def fill_missing_facts(self, progress: Progress | None = None) -> None:
+        """Facts a stopped run did not write (they are written after the next batch
+        clusters): read now, so that the same command again leaves none missing."""
+        if not self.config.extract_facts:
+            return
+        from storyline.pipeline.facts.story import snippet_facts
+
+        while missing := self.store.snippets_without_facts(limit=1000):
+            snippet_facts(self.store, missing)
+            if progress:
+                progress("facts", len(missing), len(missing))
 
     def finish_facts(self, progress: Progress | None = None) -> None:
         """Write the facts the worker has been reading, in a transaction of their
@@ -177,59 +194,68 @@ class Engine:
         if not self._facts_pending:
             return
         pending, self._facts_pending = self._facts_pending, []
+        # Waited for before the transaction: the write lock is not held while the worker
+        # reads (spaCy, seconds), or another writer would wait for it.
+        results = [(ids, job.result()) for ids, job in pending]
         with self.store.transaction():
-            for ids, job in pending:
-                self.store.set_facts(zip(ids, job.result()))
+            for ids, facts in results:
+                self.store.set_facts(zip(ids, facts))
                 if progress:
                     progress("facts", len(ids), len(ids))
 
-    def _ingest_batch(
-        self, name: str, records: list[Record], *, origin: str | None = None,
-        progress: Progress | None = None,
-    ) -> IngestReport:
-        """Ingest one batch in one transaction; a batch already in the store is a no-op.
-        Its facts are left to finish_facts, which the callers run when they end."""
-        report = IngestReport(batch=name, records=len(records))
-        digest = batch_digest(records)
-        existing = self.store.batch(name)
-        if existing is not None:
-            if existing.digest != digest:
-                raise IngestError(
-                    f"batch {name!r} is already in {self.store.path} with other content "
-                    f"({existing.records} records); give this batch another name (--batch)"
-                )
-            report.already_ingested = True
-            return report
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A write transaction with this engine's in-memory state current: under the
+        write lock, state that another writer's commit made stale is dropped (to be
+        loaded again from the store); after a failure the store rolled back, and so is
+        the state."""
+        try:
+            with self.store.transaction():
+                version = self.store.data_version()
+                if version != self._seen_version:
+                    self._discard_caches()
+                    self._seen_version = version
+                yield
+        except BaseException:
+            self._discard_caches()
+            raise
+
+    def write_chunk(self, name: str, records: list[Record], offset: int, digest: str,
+                    last: bool, *, origin: str | None, report: IngestReport,
+                    progress: Progress | None = None) -> bool:
+        """Write records ``offset`` on of batch ``name`` in one transaction, if the store
+        holds exactly ``offset`` of them (else False: another writer moved on). Their
+        facts are left to finish_facts, which the callers run when they end."""
         if self.config.extract_facts and not self._facts_started:
             # spaCy loads in the worker while the encoder loads here.
             warm_up(wait=False)
             self._facts_started = True
         encoder = self.encoder
-        try:
-            with self.store.transaction():
-                facts = self._ingest(name, records, digest, origin, report, progress)
-                self.store.set_state("model", encoder.name)
-                self.store.set_state("model_option", self.config.model)
-                self.store.set_state("preset", self.config.preset)
-        except BaseException:
-            self._discard_caches()
-            raise
-        # The earlier batches' facts, read by the worker while this batch clustered.
+        with self.writing():
+            row = self.store.batch(name)
+            if (row.records if row else 0) != offset or (row is not None and row.complete):
+                return False
+            now = datetime.now(UTC)
+            seq = row.seq if row else self.store.next_batch_seq()
+            self.store.add_batch(name, seq, digest, offset + len(records),
+                                 row.ingested_at if row else now.isoformat(timespec="seconds"),
+                                 origin, chunk_clock(records, now, row.clock if row else None),
+                                 complete=last)
+            facts = self._ingest(seq, offset, records, report, progress)
+            self.store.set_state("model", encoder.name)
+            self.store.set_state("model_option", self.config.model)
+            self.store.set_state("preset", self.config.preset)
+        # The earlier chunks' facts, read by the worker while this one clustered.
         self.finish_facts(progress)
         if facts is not None:
             self._facts_pending.append(facts)
-        return report
+        return True
 
-    def _ingest(self, name: str, records: list[Record], digest: str, origin: str | None,
-                report: IngestReport, progress: Progress | None
-                ) -> tuple[list[int], FactsJob] | None:
-        """The batch's stages; returns its facts job (the worker reads them)."""
+    def _ingest(self, seq: int, offset: int, records: list[Record], report: IngestReport,
+                progress: Progress | None) -> tuple[list[int], FactsJob] | None:
+        """The stages, on records ``offset`` on of batch ``seq``; returns their facts job
+        (the worker reads them)."""
         store = self.store
-        seq = store.next_batch_seq()
-        now = datetime.now(UTC)
-        # The batch row first: its clock places the near-copy window.
-        store.add_batch(name, seq, digest, len(records), now.isoformat(timespec="seconds"),
-                        origin, batch_clock(records, now))
         index = self._duplicates(seq)
         new_ids: list[int] = []
         new_texts: list[str] = []
@@ -238,13 +264,14 @@ class Engine:
         for snippet in snippets:
             if not snippet.text:
                 record = snippet.record
-                raise InputError(record.origin or name, record.line, "no text left after cleaning")
+                raise InputError(record.origin or "records", record.line,
+                                 "no text left after cleaning")
         sigs = signatures([s.text for s in snippets])
         index.begin_batch([s.key for s in snippets])
         next_id = store.next_snippet_id()
         new_rows: list[NewSnippet] = []
         copy_rows = []
-        for position, (record, snippet, sig) in enumerate(zip(records, snippets, sigs)):
+        for position, (record, snippet, sig) in enumerate(zip(records, snippets, sigs), offset):
             match = index.match(snippet, sig)
             if match.canonical_id is None:
                 sid, next_id = next_id, next_id + 1
@@ -261,12 +288,12 @@ class Engine:
                     report.exact_duplicates += 1
                 else:
                     report.near_duplicates += 1
-            if progress and (position % 200 == 0 or position == total - 1):
-                progress("read", position + 1, total)
+            if progress and (position % 200 == 0 or position == offset + total - 1):
+                progress("read", position + 1, offset + total)
         # Written in two statements, not one per record (docs/benchmarks.md).
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
-        report.new_snippets = len(new_ids)
+        report.new_snippets += len(new_ids)
         # Facts are read by a worker process while this one clusters the batch.
         facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
         touched: set[int] = set()

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from calendar import timegm
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ import feedparser
 import trafilatura
 
 from storyline.config import Config
+from storyline.dates import parse_date
 from storyline.errors import StorylineError
 from storyline.pipeline.describe import split_sentences
 from storyline.pipeline.normalize import normalize, titled_text
@@ -49,7 +50,8 @@ from storyline.errors import FetchError  # noqa: E402  (re-exported)
 class Sink(Protocol):
     """Where a watcher ingests: :class:`storyline.web.access.StoreAccess` is one."""
 
-    def ingest_paths(self, paths: list[Path]) -> list[IngestReport]: ...
+    def ingest_paths(self, paths: list[Path], window: timedelta | None = None
+                     ) -> list[IngestReport]: ...
 
     def ingest_records(self, records: list[Record], origin: str) -> list[IngestReport]: ...
 
@@ -225,8 +227,11 @@ class Watcher:
 
     def __init__(self, sink: Sink, *, folder: Path | None = None, feeds: list[str] = (),
                  articles: list[str] = (), fetch_articles: bool = False,
-                 settle: float = 2.0, timeout: float = 20.0) -> None:
+                 settle: float = 2.0, timeout: float = 20.0,
+                 window: timedelta | None = None) -> None:
         self.sink = sink
+        # Batches by published_at (``--window``) instead of one batch a poll or a file.
+        self.window = window
         self.folder = Path(folder) if folder else None
         self.feeds = list(feeds)
         self.articles = list(articles)
@@ -280,7 +285,10 @@ class Watcher:
                 continue
             self._files[path] = version  # a failed file is retried only once it changes
             try:
-                result.reports.extend(self.sink.ingest_paths([path]))
+                if self.window is None:
+                    result.reports.extend(self.sink.ingest_paths([path]))
+                else:
+                    result.reports.extend(self.sink.ingest_paths([path], window=self.window))
             except (StorylineError, OSError) as exc:
                 result.errors.append(f"{path}: {exc}")
 
@@ -327,8 +335,11 @@ class Watcher:
         if not fresh:
             return
         name = self._batch_name()
-        for record in fresh:
-            record.batch = name
+        if self.window is None:
+            for record in fresh:
+                record.batch = name
+        else:
+            self._name_windows(fresh)
         try:
             result.reports.extend(self.sink.ingest_records(fresh, origin="watch"))
         except StorylineError as exc:
@@ -359,6 +370,24 @@ class Watcher:
         article.id, article.source = record.id, record.source
         article.published_at = record.published_at or article.published_at
         return article
+
+    def _name_windows(self, records: list[Record]) -> None:
+        """Batches by published_at, oldest first (a feed lists the newest first); a
+        window an earlier poll already wrote gets a batch of its own (``...-2``)."""
+        from storyline.pipeline.window import windowed
+
+        assert self.window is not None
+        latest = datetime.max.replace(tzinfo=UTC)
+        records.sort(key=lambda r: parse_date(r.published_at) or latest)
+        renamed: dict[str, str] = {}
+        for record in windowed(records, self.window, "feed"):
+            if record.batch not in renamed:
+                name, n = record.batch, 1
+                while self.sink.has_batch(name):
+                    n += 1
+                    name = f"{record.batch}-{n}"
+                renamed[record.batch] = name
+            record.batch = renamed[record.batch]
 
     def _batch_name(self) -> str:
         base = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

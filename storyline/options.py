@@ -46,6 +46,12 @@ ModelOption = Annotated[
                  "the store was built with]."),
 ]
 FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
+WindowOption = Annotated[
+    Optional[str],
+    typer.Option("--window", help="Cut each file into batches by published_at: 6h, 1d, 1w "
+                 "(windows start at midnight UTC; a record without a date joins the one "
+                 "before it)."),
+]
 
 # Watching sources (storyline serve and storyline watch).
 FolderOption = Annotated[

@@ -268,3 +268,27 @@ def test_serve_watches_feeds_while_serving(served, tmp_path):
         assert stories["total"] >= 1
         assert httpx.get(server.url + "/").status_code == 200
     assert len(_batches(db)) == 1
+
+
+def test_watch_window_cuts_feed_items_into_batches_by_date(served, access):
+    from datetime import timedelta
+
+    root, base = served
+    watcher = Watcher(access, feeds=[base + "/rss.xml", base + "/atom.xml"],
+                      window=timedelta(days=1))
+    result = watcher.poll()
+    assert result.errors == [] and sum(r.records for r in result.reports) == 5
+    names = [name for name, _ in _batches(access.db)]
+    assert names == sorted(names) and all(n.startswith("feed-2025-01-") for n in names)
+    assert len(names) >= 2  # the fixtures' items span more than one day
+    rss = (root / "rss.xml").read_text(encoding="utf-8")
+    item = ("<item><title>Harbour reopens to shipping</title><guid>harbour-daily-1004</guid>"
+            "<pubDate>Sat, 18 Jan 2025 12:00:00 GMT</pubDate>"
+            "<link>https://harbour-daily.example/reopens</link><description>The harbour "
+            "reopened to shipping on Sunday after the fire.</description></item>")
+    (root / "rss.xml").write_text(rss.replace("<item>", item + "<item>", 1), encoding="utf-8")
+    time.sleep(1.1)
+    again = watcher.poll()
+    assert [r.batch for r in again.reports] == ["feed-2025-01-18-2"]  # that day was written
+    with Store(access.db) as store:
+        assert store.check() == []

@@ -65,7 +65,12 @@ def test_csv_without_text_column_names_it(tmp_path):
     ('{"text": "ok"}\n["a list"]\n', r"bad.jsonl:2: expected a JSON object"),
     ('{"id": "1"}\n', r"bad.jsonl:1: missing required field 'text'"),
     ('{"text": "  "}\n', r"bad.jsonl:1: field 'text' is empty"),
-    ('{"text": "x", "published_at": "yesterday"}\n', r"bad.jsonl:1: published_at"),
+    ('{"text": "x", "id": {"a": 1}}\n', r"bad.jsonl:1: field 'id' must be a string, not an obj"),
+    ('{"text": "x", "source": ["AP"]}\n', r"bad.jsonl:1: field 'source' must be a string, not a"),
+    ('{"text": "\\ud800 x"}\n', r"bad.jsonl:1: field 'text' holds an unpaired surrogate"),
+    ('{"text": "\\u0000\\u200b\\u200b"}\n', r"bad.jsonl:1: no text left after cleaning"),
+    ('[' * 5000 + ']' * 5000 + '\n', r"bad.jsonl:1: bad JSON: nested too deep"),
+    ('{"text": "a", "x": ' + '[' * 5000 + ']' * 5000 + '}\n', r"bad.jsonl:1: bad JSON: nested"),
 ])
 def test_bad_jsonl_names_file_and_line(tmp_path, content, message):
     f = write(tmp_path / "bad.jsonl", content)
@@ -113,3 +118,126 @@ def test_a_title_stands_in_for_a_missing_text(tmp_path):
     f = write(tmp_path / "t.jsonl", '{"title": "Fed holds rates", "text": ""}\n')
     (r,) = read_file(f)
     assert (r.text, r.title) == ("Fed holds rates", "Fed holds rates")
+
+
+def test_an_unreadable_date_costs_only_that_field(tmp_path):
+    f = write(tmp_path / "d.jsonl", '{"text": "a", "published_at": "yesterday"}\n'
+              '{"text": "b", "published_at": "1998-14-06 14:27:00"}\n'
+              '{"text": "c", "published_at": "Tue, 10 Jun 2003 04:00:00 GMT"}\n'
+              '{"text": "d", "published_at": 1394470370698}\n')
+    warnings = []
+    records = list(read_file(f, on_warning=warnings.append))
+    assert [r.published_at for r in records] == [
+        None, None, "2003-06-10T04:00:00+00:00", "2014-03-10T16:52:50+00:00"]
+    assert [str(w) for w in warnings] == [
+        f"{f}:1: published_at 'yesterday' is not a date storyline can read; the record is "
+        "kept without one",
+        f"{f}:2: published_at '1998-14-06 14:27:00' is not a date storyline can read; the "
+        "record is kept without one"]
+
+
+def test_csv_time_column_in_epoch_milliseconds(tmp_path):
+    f = write(tmp_path / "uci.csv", "TITLE,TIMESTAMP\nFed holds rates,1394470370698\n")
+    (r,) = read_file(f, columns={"title": "TITLE", "published_at": "TIMESTAMP"})
+    assert r.published_at == "2014-03-10T16:52:50+00:00"
+
+
+def test_csv_unterminated_quote_names_its_line(tmp_path):
+    f = write(tmp_path / "q.csv", 'id,text\n1,"Fire in the hills\n2,Flood downtown\n')
+    with pytest.raises(InputError, match=r"q.csv:2: unterminated quote"):
+        list(read_file(f))
+    skipped = []
+    with pytest.raises(InputError, match=r"q.csv:2: unterminated quote"):
+        list(read_file(f, on_error=skipped.append))  # the rest cannot be split into rows
+
+
+def test_csv_stray_quote_is_a_bad_row_not_a_merge(tmp_path):
+    f = write(tmp_path / "q.csv", 'id,text\n1,"Fire" in the hills\n2,Flood downtown\n')
+    skipped = []
+    records = list(read_file(f, on_error=skipped.append))
+    assert [r.text for r in records] == ["Flood downtown"]
+    assert str(skipped[0]).startswith(f"{f}:2: bad CSV")
+
+
+def test_csv_newline_inside_quotes_is_a_space(tmp_path):
+    f = write(tmp_path / "n.csv", 'id,text\n1,"Fire in\nthe hills"\n2,Flood\n')
+    records = list(read_file(f))
+    assert [(r.id, r.text, r.line) for r in records] == [
+        ("1", "Fire in the hills", 2), ("2", "Flood", 4)]
+
+
+@pytest.mark.parametrize("eol", ["\r", "\r\n", "\n"])
+def test_any_line_ending_splits_lines(tmp_path, eol):
+    f = write(tmp_path / "e.csv", eol.join(["id,text", "1,Fire", "2,Flood", ""]))
+    assert [r.text for r in read_file(f)] == ["Fire", "Flood"]
+    t = write(tmp_path / "e.txt", eol.join(["Fire", "Flood"]))
+    assert [(r.text, r.line) for r in read_file(t)] == [("Fire", 1), ("Flood", 2)]
+
+
+def test_cr_only_file_larger_than_a_read_chunk(tmp_path):
+    lines = [f"headline number {i}" for i in range(20_000)]
+    f = write(tmp_path / "mac.txt", "\r".join(lines))
+    records = list(read_file(f))
+    assert len(records) == 20_000 and records[-1].text == lines[-1]
+
+
+def test_ids_as_numbers_are_text_and_objects_are_refused(tmp_path):
+    f = write(tmp_path / "i.csv", "id,text\n12,a\n")
+    assert next(read_file(f)).id == "12"
+    j = write(tmp_path / "i.jsonl", '{"id": 12, "text": "a"}\n{"id": true, "text": "b"}\n')
+    skipped = []
+    assert [r.id for r in read_file(j, on_error=skipped.append)] == ["12"]
+    assert "field 'id' must be a string, not true/false" in str(skipped[0])
+
+
+def test_unknown_extension_needs_a_format(tmp_path):
+    from storyline.errors import UsageError
+    from storyline.pipeline.read import list_inputs
+
+    f = write(tmp_path / "gold.json", '{"text": "a"}\n')
+    with pytest.raises(UsageError, match=r"gold.json: unknown extension '.json'.*--format"):
+        list(read_file(f))
+    with pytest.raises(UsageError, match="unknown extension"):
+        list_inputs(f)
+    assert list_inputs(f, "jsonl").files == [f]
+    assert [r.text for r in read_file(f, fmt="jsonl")] == ["a"]
+
+
+def test_a_folder_names_what_it_skipped(tmp_path):
+    from storyline.pipeline.read import list_inputs
+
+    write(tmp_path / "001.txt", "a\n")
+    write(tmp_path / "gold.json", "{}\n")
+    write(tmp_path / "x.tsv", "a\tb\n")
+    (tmp_path / "sub").mkdir()
+    inputs = list_inputs(tmp_path)
+    assert [p.name for p in inputs.files] == ["001.txt"]
+    assert sorted(s.split(": ", 1)[1] for s in inputs.skipped) == [
+        "a folder (folders are not read recursively)",
+        "not a batch file (.txt, .jsonl, .csv)", "not a batch file (.txt, .jsonl, .csv)"]
+
+
+def test_standard_input_is_a_batch(monkeypatch):
+    import io
+    import sys
+
+    fake = io.TextIOWrapper(io.BytesIO(b'{"text": "a"}\n{"text": "b"}\n'))
+    monkeypatch.setattr(sys, "stdin", fake)
+    records = list(read_file(Path("-"), fmt="jsonl"))
+    assert [(r.text, r.batch, r.origin) for r in records] == [
+        ("a", "stdin", "<stdin>"), ("b", "stdin", "<stdin>")]
+
+
+def test_a_line_of_nuls_is_one_bad_record(tmp_path):
+    f = write(tmp_path / "z.txt", "Fire in the hills\n\x00\x00\x00\n\u200b\u200b\nFlood\n")
+    skipped = []
+    assert [r.text for r in read_file(f, on_error=skipped.append)] == ["Fire in the hills",
+                                                                        "Flood"]
+    assert [e.line for e in skipped] == [2, 3]
+    assert all("no text left after cleaning" in str(e) for e in skipped)
+
+
+def test_utf16_is_refused_whole(tmp_path):
+    f = write(tmp_path / "u.txt", "Fire in the hills\nFlood downtown\n".encode("utf-16"))
+    with pytest.raises(InputError, match=r"u.txt:1: not valid UTF-8: the file is UTF-16"):
+        list(read_file(f, on_error=lambda e: None))

@@ -1,29 +1,38 @@
 """Stage 1 — read batches from plain text, JSONL or CSV files.
 
-Readers stream: a file is read line by line (or row by row) and yields
+Readers stream: a file (or standard input, ``-``) is read line by line and yields
 :class:`~storyline.types.Record` objects, so a large file never sits in memory.
 A file is one batch unless its records name their own ``batch``; a directory is
 its files in name order.
+
+A record that cannot be used is an :class:`InputError` naming file and line; a date
+that cannot be read costs only that field (a warning names file, line and value).
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
+import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyline.errors import InputError
+from storyline.dates import kept_date
+from storyline.errors import InputError, UsageError
+from storyline.pipeline.lines import MAX_LINE_CHARS, STDIN, numbered_lines, origin_of
+from storyline.pipeline.normalize import clean_text, titled_text
 from storyline.types import Record
 
-__all__ = ["InputError", "SUFFIXES", "batch_files", "batch_name", "read_file"]
+__all__ = ["InputError", "MAX_LINE_CHARS", "SUFFIXES", "batch_files", "batch_name",
+           "list_inputs", "read_file"]
+
+log = logging.getLogger("storyline.read")
 
 FIELDS = ("text", "id", "batch", "source", "url", "published_at", "title")
+FORMATS = ("text", "jsonl", "csv")
 SUFFIXES = {".txt": "text", ".text": "text", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-# A snippet is a lead sentence or a description: anything longer than this is
-# not a snippet but a broken file (a missing newline, binary data).
-MAX_LINE_CHARS = 100_000
+STDIN_BATCH = "stdin"
+Warn = Callable[[InputError], None]
 
 
 def batch_name(path: Path) -> str:
@@ -31,87 +40,96 @@ def batch_name(path: Path) -> str:
 
     ``000_4b9f53198da931bc.txt`` is batch ``000``; ``monday.jsonl`` is ``monday``.
     """
+    if str(path) == STDIN:
+        return STDIN_BATCH
     stem = path.name.split(".", 1)[0]
     return stem.split("_", 1)[0] or stem
 
 
-def batch_files(path: Path) -> list[Path]:
-    """The batch files under ``path`` (itself if it is a file), in name order."""
+@dataclass
+class Inputs:
+    """The batch files a path stands for, and what a folder held that is none."""
+
+    files: list[Path]
+    skipped: list[str] = field(default_factory=list)
+
+
+def list_inputs(path: Path, fmt: str | None = None) -> Inputs:
+    """The batch files under ``path`` (itself if it is a file), in name order.
+
+    A file given by name must say its format by suffix, or ``fmt`` must; a folder's
+    files without a batch suffix, and its subfolders, are skipped and named.
+    """
+    if str(path) == STDIN:
+        return Inputs([path])
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        files, skipped = [], []
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                skipped.append(f"{entry}: a folder (folders are not read recursively)")
+            elif entry.suffix.lower() in SUFFIXES:
+                files.append(entry)
+            else:
+                skipped.append(f"{entry}: not a batch file (.txt, .jsonl, .csv)")
         if not files:
             raise InputError(str(path), None, "no batch files (.txt, .jsonl, .csv) in this folder")
-        return files
+        return Inputs(files, skipped)
     if not path.exists():
         raise InputError(str(path), None, "no such file or folder")
-    return [path]
+    detect_format(path, fmt)
+    return Inputs([path])
+
+
+def batch_files(path: Path) -> list[Path]:
+    """The batch files under ``path`` (see :func:`list_inputs`), in name order."""
+    return list_inputs(path).files
 
 
 def detect_format(path: Path, fmt: str | None = None) -> str:
+    """text, jsonl or csv: ``fmt`` if given, else from the suffix (none: plain text)."""
     if fmt:
-        if fmt not in ("text", "jsonl", "csv"):
-            raise InputError(str(path), None, f"unknown format {fmt!r} (text, jsonl or csv)")
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r} (text, jsonl or csv)")
         return fmt
-    return SUFFIXES.get(path.suffix.lower(), "text")
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
-    """Decoded lines with their numbers; UTF-8 with or without BOM, strictly.
-
-    A line that cannot be decoded comes out as an :class:`InputError` in its
-    place, so a caller may skip it (``--skip-bad``) or stop.
-    """
-    limit = MAX_LINE_CHARS * 4  # bytes: a UTF-8 character is at most four
-    number = 0
-    with path.open("rb") as fh:
-        while True:
-            raw = fh.readline(limit + 1)
-            if not raw:
-                return
-            number += 1
-            if len(raw) > limit:
-                while raw and not raw.endswith(b"\n"):  # skip the rest, never hold it
-                    raw = fh.readline(limit)
-                yield number, InputError(
-                    str(path), number, f"line longer than {MAX_LINE_CHARS} characters"
-                )
-                continue
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
-                yield number, InputError(str(path), number, message)
-                continue
-            if len(text) > MAX_LINE_CHARS:
-                yield number, InputError(
-                    str(path), number, f"line longer than {MAX_LINE_CHARS} characters"
-                )
-                continue
-            yield number, text.rstrip("\r\n")
+    suffix = path.suffix.lower()
+    if str(path) == STDIN or not suffix:
+        return "text"
+    if suffix not in SUFFIXES:
+        raise UsageError(f"{path}: unknown extension {suffix!r}: batch files are .txt, .jsonl "
+                         "or .csv; say what it holds with --format text|jsonl|csv")
+    return SUFFIXES[suffix]
 
 
 Item = Record | InputError
 
 
-def _clean(value: object) -> str | None:
+def _field(fields: dict, name: str, origin: str, line: int) -> str | None:
+    """A field as a string: text, or a number written as text; None if missing or blank."""
+    value = fields.get(name)
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        kind = {dict: "an object", list: "a list", bool: "true/false"}.get(type(value), "a value")
+        raise InputError(origin, line, f"field {name!r} must be a string, not {kind}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = str(value).strip()
     return text or None
 
 
-def _record_or_error(fields: dict, default_batch: str, origin: str, line: int) -> Item:
+def _record_or_error(fields: dict, default_batch: str, origin: str, line: int,
+                     warn: Warn) -> Item:
     try:
-        return _record(fields, default_batch, origin, line)
+        return _record(fields, default_batch, origin, line, warn)
     except InputError as error:
         return error
 
 
-def _record(fields: dict, default_batch: str, origin: str, line: int) -> Record:
+def _record(fields: dict, default_batch: str, origin: str, line: int, warn: Warn) -> Record:
     text = fields.get("text")
-    title = _clean(fields.get("title"))
+    title = _field(fields, "title", origin, line)
     if (text is None or (isinstance(text, str) and not text.strip())) and title:
         text = title  # a headline with no description is a snippet still
     if not isinstance(text, str):
@@ -120,15 +138,22 @@ def _record(fields: dict, default_batch: str, origin: str, line: int) -> Record:
         raise InputError(origin, line, "field 'text' must be a string")
     if not text.strip():
         raise InputError(origin, line, "field 'text' is empty")
-    published = _clean(fields.get("published_at"))
+    if not text.isprintable() and not clean_text(titled_text(title, text)):
+        raise InputError(origin, line, "no text left after cleaning (only control or "
+                         "invisible characters)")
+    given = fields.get("published_at")
+    published = _field(fields, "published_at", origin, line)
     if published is not None:
-        _check_iso8601(published, origin, line)
+        published = kept_date(given if isinstance(given, int | float) else published)
+        if published is None:
+            warn(InputError(origin, line, f"published_at {str(given)[:80]!r} is not a date "
+                            "storyline can read; the record is kept without one"))
     return Record(
         text=text,
-        batch=_clean(fields.get("batch")) or default_batch,
-        id=_clean(fields.get("id")),
-        source=_clean(fields.get("source")),
-        url=_clean(fields.get("url")),
+        batch=_field(fields, "batch", origin, line) or default_batch,
+        id=_field(fields, "id", origin, line),
+        source=_field(fields, "source", origin, line),
+        url=_field(fields, "url", origin, line),
         published_at=published,
         title=title,
         origin=origin,
@@ -136,27 +161,30 @@ def _record(fields: dict, default_batch: str, origin: str, line: int) -> Record:
     )
 
 
-def _check_iso8601(value: str, origin: str, line: int) -> None:
-    from datetime import datetime
+def _check_unicode(obj: dict, origin: str, line: int) -> None:
+    """JSON may escape a lone surrogate (``"\\ud800"``): no UTF-8 text can hold one."""
+    for name, value in obj.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(origin, line, f"field {name!r} holds an unpaired surrogate "
+                                 f"(\\u{ord(value[exc.start]):04x}); not text") from None
 
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(origin, line, f"published_at {value!r} is not ISO 8601") from None
 
-
-def _read_text(path: Path, batch: str) -> Iterator[Item]:
+def _read_text(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
     """Plain text: one snippet a line; blank lines are skipped."""
-    for number, line in _lines(path):
-        if isinstance(line, InputError) or not line.strip():
-            if isinstance(line, InputError):
-                yield line
-            continue
-        yield Record(text=line, batch=batch, origin=str(path), line=number)
+    origin = origin_of(path)
+    for number, line in numbered_lines(path):
+        if isinstance(line, InputError):
+            yield line
+        elif line.strip():
+            yield _record_or_error({"text": line}, batch, origin, number, warn)
 
 
-def _read_jsonl(path: Path, batch: str) -> Iterator[Item]:
-    for number, line in _lines(path):
+def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
+    origin = origin_of(path)
+    for number, line in numbered_lines(path):
         if isinstance(line, InputError):
             yield line
             continue
@@ -165,54 +193,20 @@ def _read_jsonl(path: Path, batch: str) -> Iterator[Item]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield InputError(str(path), number, f"bad JSON: {exc.msg} (column {exc.colno})")
+            yield InputError(origin, number, f"bad JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except RecursionError:
+            yield InputError(origin, number, "bad JSON: nested too deep")
             continue
         if not isinstance(obj, dict):
-            yield InputError(str(path), number, "expected a JSON object")
+            yield InputError(origin, number, "expected a JSON object")
             continue
-        yield _record_or_error(obj, batch, str(path), number)
-
-
-def _read_csv(path: Path, batch: str, columns: dict[str, str] | None = None) -> Iterator[Item]:
-    """CSV with a header row; ``columns`` maps our field names to the file's column names."""
-    mapping = {name: name for name in FIELDS}
-    mapping.update(columns or {})
-    errors: list[InputError] = []
-
-    def lines() -> Iterator[str]:
-        for _, line in _lines(path):
-            if isinstance(line, InputError):
-                errors.append(line)  # reported before the next row
-                yield ""
-            else:
-                yield line
-
-    reader = csv.DictReader(lines())
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as exc:
-        raise InputError(str(path), 1, f"bad CSV header: {exc}") from None
-    if mapping["text"] not in header and mapping["title"] not in header:
-        # A headline-only file (a title column, no text) is snippets still.
-        raise InputError(str(path), 1, f"no column {mapping['text']!r} for the snippet text "
-                         f"nor {mapping['title']!r} for a title (columns: {', '.join(header)}); "
-                         "map one with --text-column or --title-column")
-    while True:
         try:
-            row = next(reader)
-        except StopIteration:
-            yield from errors
-            return
-        except csv.Error as exc:
-            yield InputError(str(path), reader.line_num, f"bad CSV: {exc}")
-            return
-        yield from errors
-        errors.clear()
-        if None in row:
-            yield InputError(str(path), reader.line_num, "more fields than the header has")
+            _check_unicode(obj, origin, number)
+        except InputError as error:
+            yield error
             continue
-        fields = {name: row.get(column) for name, column in mapping.items() if column in row}
-        yield _record_or_error(fields, batch, str(path), reader.line_num)
+        yield _record_or_error(obj, batch, origin, number, warn)
 
 
 def read_file(
@@ -221,12 +215,15 @@ def read_file(
     batch: str | None = None,
     columns: dict[str, str] | None = None,
     on_error: Callable[[InputError], None] | None = None,
+    on_warning: Warn | None = None,
 ) -> Iterator[Record]:
-    """Records of one batch file.
+    """Records of one batch file (``-``: standard input).
 
     Bad input raises :class:`InputError` naming the file and line, unless
     ``on_error`` is given: then it is called with the error and reading goes on
-    (``--skip-bad``). An empty file is an error: a batch must hold something.
+    (``--skip-bad``). A date that cannot be read is dropped from its record and
+    reported to ``on_warning`` (default: the ``storyline.read`` logger). An empty
+    file is an error: a batch must hold something.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "001_morning.txt"
@@ -234,27 +231,30 @@ def read_file(
     >>> [(r.batch, r.line, r.text) for r in read_file(path)]
     [('001', 1, 'Fed holds rates'), ('001', 2, 'Apple ships iOS 7.1')]
     """
+    from storyline.pipeline.read_csv import read_csv
+
     kind = detect_format(path, fmt)
     name = batch or batch_name(path)
+    warn = on_warning or (lambda w: log.warning("%s", w))
     if kind == "jsonl":
-        items = _read_jsonl(path, name)
+        items = _read_jsonl(path, name, warn)
     elif kind == "csv":
-        items = _read_csv(path, name, columns)
+        items = read_csv(path, name, columns, warn)
     else:
-        items = _read_text(path, name)
+        items = _read_text(path, name, warn)
     empty = True
+    skipped = False
     for item in items:
         if isinstance(item, InputError):
-            if on_error is None:
+            if on_error is None or getattr(item, "fatal", False):
                 raise item
             on_error(item)
+            skipped = True
             continue
         empty = False
         yield item
-    if empty:
-        error = InputError(str(path), None, "empty file: no snippets")
+    if empty and not skipped:  # a file of bad records only was not empty: said already
+        error = InputError(origin_of(path), None, "empty file: no snippets")
         if on_error is None:
             raise error
         on_error(error)
-
-

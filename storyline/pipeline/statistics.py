@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from storyline.store import Store
 
 
+# Snippets whose hashed counts are kept between batches, at most (about 250 bytes each).
+
+
 class StreamStatistics:
     """Document frequencies, the dense mean and the count cache of one store."""
 

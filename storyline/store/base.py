@@ -5,7 +5,7 @@ PostgreSQL one would too). All SQL lives in the backends."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,15 @@ class Store(ABC):
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
-        """All-or-nothing; nested calls join the outer transaction."""
+        """All-or-nothing; nested calls join the outer transaction. A writer takes the
+        write lock at the start and waits for another up to a timeout (then
+        :class:`~storyline.errors.StoreBusyError`); a full disk is
+        :class:`~storyline.errors.DiskFullError`."""
+
+    @abstractmethod
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a writer's in-memory state is
+        stale when it moved since the writer last looked."""
 
     @abstractmethod
     def snapshot(self) -> AbstractContextManager[None]:
@@ -74,6 +82,10 @@ class Store(ABC):
     @abstractmethod
     def check(self) -> list[str]:
         """Consistency problems, if any (an empty list means consistent)."""
+
+    @abstractmethod
+    def notes(self) -> list[str]:
+        """What a stopped run left to finish (batches partly stored)."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
@@ -108,7 +120,9 @@ class Store(ABC):
 
     @abstractmethod
     def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
-                  origin: str | None, clock: str | None = None) -> None: ...
+                  origin: str | None, clock: str | None = None, complete: bool = True
+                  ) -> None:
+        """Write a batch's row, or (a batch written in chunks) bring it up to date."""
 
     @abstractmethod
     def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:
@@ -172,6 +186,14 @@ class Store(ABC):
 
     @abstractmethod
     def has_snippets(self) -> bool: ...
+
+    @abstractmethod
+    def snippet_text_chunks(self, size: int = 10_000) -> Iterator[list[str]]:
+        """Every canonical snippet's text, in id order, ``size`` at a time."""
+
+    @abstractmethod
+    def snippets_without_facts(self, limit: int | None = None) -> list[int]:
+        """Snippets whose facts were not written (a run stopped before writing them)."""
 
     # -- facts ------------------------------------------------------------
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from storyline.dates import parse_date
 
 
 def parse_clock(value: str | None) -> datetime | None:
-    """An ISO 8601 time as an aware UTC datetime (naive times are taken as UTC)."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    """A stored time (ISO 8601; naive times are UTC) as an aware UTC datetime."""
+    return parse_date(value)
 
 
 @dataclass
@@ -38,6 +34,10 @@ class BatchRow:
     ingested_at: str
     origin: str | None
     clock: str | None = None  # latest published_at of its records, UTC (see DormancyRule)
+    complete: bool = True  # False while a batch written in chunks is not all in
+
+    def __post_init__(self) -> None:
+        self.complete = bool(self.complete)
 
 
 @dataclass

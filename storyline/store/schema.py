@@ -93,4 +93,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX snippets_batch ON snippets(batch_seq);
     CREATE INDEX stories_follows ON stories(follows);
     """,
+    # 5: a batch written in chunks (storyline.writer): ``records`` and ``digest`` say
+    # what is stored so far; ``complete`` once the last chunk is in.
+    """
+    ALTER TABLE batches ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+    """,
 ]

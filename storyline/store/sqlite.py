@@ -1,8 +1,9 @@
 """The embedded store: SQLite in WAL mode, :class:`SQLiteStore`.
 
-Everything one batch changes is written in one transaction, so a batch is in
-the store whole or not at all: a process killed mid-ingest leaves the store as
-it was before that batch, and the next run ingests it again. The reads are in
+Everything one batch changes is written in one transaction (a big batch: one per
+chunk of ``commit_records``, see :mod:`storyline.writer`), so a process killed
+mid-ingest leaves the store as it was after the last commit, and the same command
+again goes on from there. The reads are in
 :mod:`storyline.store.sqlite_reads`.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from storyline.errors import StoreError
 from storyline.store.base import Store
+from storyline.store.guard import busy_timeout, guarded
 from storyline.store.rows import (  # noqa: F401  (re-exported: their home was here)
     BatchRow,
     CopyRow,
@@ -43,24 +45,30 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
-        self.db = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        # The story list's text filter: Unicode-aware, as str.lower.
-        self.db.create_function("storyline_lower", 1, lower, deterministic=True)
-        self._depth = 0
-        self._migrate()
+        # A writer waits this long for another (BEGIN IMMEDIATE), then says the store is busy.
+        self.busy_timeout = busy_timeout()
+        with guarded(self.path, self.busy_timeout):
+            self.db = sqlite3.connect(str(self.path), isolation_level=None,
+                                      check_same_thread=False, timeout=self.busy_timeout)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            # The story list's text filter: Unicode-aware, as str.lower.
+            self.db.create_function("storyline_lower", 1, lower, deterministic=True)
+            self._depth = 0
+            self._migrate()
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing; nested calls join the outer transaction."""
+        """All-or-nothing; nested calls join the outer transaction.
+
+        BEGIN IMMEDIATE takes the write lock at once: a second writer waits for the
+        first (up to ``busy_timeout``, then StoreBusyError) instead of failing halfway.
+        SQLite's errors leave as storyline's (store.guard)."""
         if self._depth:
             self._depth += 1
             try:
@@ -68,33 +76,49 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        with guarded(self.path, self.busy_timeout):
+            self.db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
-            yield
+            with guarded(self.path, self.busy_timeout):
+                yield
+                self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                with guarded(self.path, self.busy_timeout):
+                    self.db.execute("ROLLBACK")
             raise
-        else:
-            self.db.execute("COMMIT")
         finally:
             self._depth = 0
 
+    def data_version(self) -> int:
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def _migrate(self) -> None:
-        self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        if self._current_schema():
+            return
+        # Under the write lock, read again: another process may be creating the store.
+        with self.transaction():
+            self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = self.db.execute("SELECT version FROM schema_version").fetchone()
+            for number in range(row[0] if row else 0, len(MIGRATIONS)):
+                for statement in _statements(MIGRATIONS[number]):
+                    self.db.execute(statement)
+                self.db.execute("DELETE FROM schema_version")
+                self.db.execute("INSERT INTO schema_version VALUES (?)", (number + 1,))
+
+    def _current_schema(self) -> bool:
+        """True when the store is at this storyline's schema (read without a lock)."""
+        exists = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='schema_version'")
+        row = self.db.execute("SELECT version FROM schema_version").fetchone() if (
+            exists.fetchone()) else None
         version = row[0] if row else 0
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"{self.path}: schema version {version} is newer than this storyline "
                 f"({len(MIGRATIONS)}); upgrade storyline"
             )
-        for number in range(version, len(MIGRATIONS)):
-            with self.transaction():
-                for statement in _statements(MIGRATIONS[number]):
-                    self.db.execute(statement)
-                self.db.execute("DELETE FROM schema_version")
-                self.db.execute("INSERT INTO schema_version VALUES (?)", (number + 1,))
+        return version == len(MIGRATIONS)
 
     def set_state(self, name: str, value: bytes | str | int) -> None:
         self.db.execute(
@@ -104,11 +128,14 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         )
 
     def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
-                  origin: str | None, clock: str | None = None) -> None:
+                  origin: str | None, clock: str | None = None, complete: bool = True
+                  ) -> None:
         self.db.execute(
-            "INSERT INTO batches(name, seq, digest, records, ingested_at, origin, clock) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, seq, digest, records, when, origin, clock),
+            "INSERT INTO batches(name, seq, digest, records, ingested_at, origin, clock, "
+            "complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "digest=excluded.digest, records=excluded.records, clock=excluded.clock, "
+            "complete=excluded.complete",
+            (name, seq, digest, records, when, origin, clock, int(complete)),
         )
 
     def add_snippets(self, rows: Iterable[NewSnippet]) -> None:

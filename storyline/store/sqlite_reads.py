@@ -349,7 +349,31 @@ class SQLiteReads:
               "(SELECT COUNT(*) FROM snippets s WHERE s.story_id=st.id)").fetchone()[0]
         if n:
             problems.append(f"{n} stories have a wrong size")
+        n = q("SELECT COUNT(*) FROM snippets WHERE batch_seq NOT IN (SELECT seq FROM batches)"
+              ).fetchone()[0]
+        if n:
+            problems.append(f"{n} snippets belong to no batch")
         return problems
+
+    def notes(self) -> list[str]:
+        return [f"batch {name!r} is partly stored ({records} records so far): run the same "
+                "ingest again to finish it" for name, records in self.db.execute(
+                    "SELECT name, records FROM batches WHERE complete=0 ORDER BY seq")]
+
+    def snippet_text_chunks(self, size: int = 10_000) -> Iterator[list[str]]:
+        last = 0
+        while True:
+            rows = self.db.execute("SELECT id, text FROM snippets WHERE id > ? ORDER BY id "
+                                   "LIMIT ?", (last, size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[1] for r in rows]
+
+    def snippets_without_facts(self, limit: int | None = None) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM snippets s WHERE NOT EXISTS (SELECT 1 FROM facts f "
+            "WHERE f.snippet_id=s.id) ORDER BY id LIMIT ?", (-1 if limit is None else limit,))]
 
 
     # -- versions, snapshots, the story list --------------------------------

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -202,12 +203,13 @@ class StoreAccess:
         self._written()
         return reports
 
-    def ingest_paths(self, paths: list[Path]) -> list[IngestReport]:
-        """Ingest batch files, one ingest at a time."""
+    def ingest_paths(self, paths: list[Path], window: timedelta | None = None
+                     ) -> list[IngestReport]:
+        """Ingest batch files, one ingest at a time (``window``: cut by published_at)."""
         with self.write_lock:
             writer = self._current_writer()
             try:
-                reports = writer.ingest(*paths)
+                reports = writer.ingest(*paths, window=window)
             finally:
                 self._writer_mark = self._mark()
         self._written()

@@ -118,6 +118,9 @@ def watch(
                                        "if a source failed.")] = False,
     settle: Annotated[float, typer.Option(help="Seconds a new file must be left unchanged "
                                           "before it is read.", min=0.0)] = 2.0,
+    window: Annotated[Optional[str], typer.Option(
+        "--window", help="Batches by published_at (6h, 1d) instead of one per file or poll; "
+        "a window an earlier poll wrote gets a batch of its own (NAME-2).")] = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
@@ -125,12 +128,14 @@ def watch(
     """Ingest from a folder of batch files, RSS/Atom feeds and article pages, on an interval."""
     _need_web_extra()
     from storyline.feeds import Watcher
+    from storyline.pipeline.window import parse_window
     from storyline.store import StoreError
     from storyline.web.access import StoreAccess, WebSettings
 
     if not (watch_folder or feed or article):
         _fail("nothing to watch: give --folder, --feed or --article")
     preset_name = "fast" if fast else preset_name
+    span = parse_window(window) if window else None  # a bad one: UsageError, exit 2
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
     try:
@@ -139,7 +144,7 @@ def watch(
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
     watcher = Watcher(access, folder=watch_folder, feeds=feed or [], articles=article or [],
-                      fetch_articles=fetch_articles, settle=settle)
+                      fetch_articles=fetch_articles, settle=settle, window=span)
     stop = threading.Event()
     try:
         while True:

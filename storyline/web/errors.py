@@ -14,9 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storyline.errors import StorylineError
+from storyline.errors import StoreBusyError, StorylineError
 
 _JSON_PATHS = ("/api/", "/openapi", "/static/")
+RETRY_AFTER_SECONDS = "10"
 
 
 def answer(request: Request, status: int, message: str,
@@ -42,7 +43,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def storyline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StorylineError)
     # InputError and BodyError keep the message without the file and line: for HTTP.
-    return answer(request, exc.http_status, getattr(exc, "message", None) or str(exc))
+    # A busy store (another writer past the timeout) says when to try again.
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, StoreBusyError) else None
+    return answer(request, exc.http_status, getattr(exc, "message", None) or str(exc), headers)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

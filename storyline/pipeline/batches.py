@@ -1,0 +1,116 @@
+"""A stream of records as batches, and batches as chunks, in bounded memory.
+
+A file's records arrive batch after batch (a file is one batch unless its records name
+their own); :func:`runs` hands each batch on as it comes, and the engine writes a big
+batch in chunks, each its own transaction, recording how many records and which (a
+digest of them) are stored, so an ingest that was killed resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from storyline.errors import InputError
+from storyline.types import Record
+
+
+def record_bytes(record: Record) -> bytes:
+    """What a batch's digest covers of a record (its content, not where it was read)."""
+    return json.dumps([record.text, record.id, record.source, record.url,
+                       record.published_at, record.title]).encode() + b"\n"
+
+
+class BatchDigest:
+    """The digest of a batch's first records, extended record by record."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.blake2b(digest_size=16)
+        self.count = 0
+
+    def add(self, record: Record) -> None:
+        self._hash.update(record_bytes(record))
+        self.count += 1
+
+    def extended(self, records: Iterable[Record]) -> BatchDigest:
+        """A copy with ``records`` added (this one unchanged)."""
+        out = BatchDigest()
+        out._hash, out.count = self._hash.copy(), self.count
+        for record in records:
+            out.add(record)
+        return out
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def batch_digest(records: Iterable[Record]) -> str:
+    """The digest of a whole batch: equal digests, equal content."""
+    return BatchDigest().extended(records).hexdigest()
+
+
+def runs(records: Iterable[Record]) -> Iterator[tuple[str, Iterator[Record]]]:
+    """(batch name, its records) for each batch as it comes; a batch's records must be
+    together: a batch named again after another started is an error at that line."""
+    done: set[str] = set()
+    for name, group in itertools.groupby(records, key=lambda r: r.batch):
+        if name in done:
+            first = next(group)
+            raise InputError(first.origin or name, first.line,
+                             f"batch {name!r} again after another batch started: a file's "
+                             "records of one batch must be together (sort it by batch)")
+        done.add(name)
+        yield name, group  # noqa: B031  (consumed before the next batch is read)
+
+
+class Chunks:
+    """A batch's records in chunks of ``size``, knowing which chunk is the last
+    (one record of look-ahead) and able to take a chunk back (another writer stored it
+    first: the chunk is read again to check it and skip it)."""
+
+    def __init__(self, records: Iterable[Record], size: int) -> None:
+        self._records = iter(records)
+        self.size = size
+
+    def take(self, n: int | None = None) -> tuple[list[Record], bool]:
+        """Up to ``n`` (default: the chunk size) records, and whether they are the last."""
+        chunk = list(itertools.islice(self._records, n or self.size))
+        following = next(self._records, None)
+        if following is None:
+            return chunk, True
+        self._records = itertools.chain([following], self._records)
+        return chunk, False
+
+    def put_back(self, chunk: list[Record]) -> None:
+        self._records = itertools.chain(chunk, self._records)
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+_WHERE = re.compile(r"^(.*?):(\d+): ")
+
+
+def skip_reason(error: InputError | str) -> str:
+    """What kind of bad record an error is, for a count by reason: its message without
+    file, line and the values it quotes (``bad JSON``, ``field … must be a string, not
+    an object``)."""
+    if isinstance(error, InputError):
+        message = error.message
+    else:
+        where = _WHERE.match(error)
+        message = error[where.end():] if where else error.split(": ", 1)[-1]
+    message = _QUOTED.sub("…", message)
+    for stop in (": ", " ("):
+        message = message.split(stop, 1)[0]
+    return message.strip()
+
+
+def skip_summary(errors: Iterable[InputError | str]) -> str:
+    """One line: how many records were skipped, by reason, most frequent first."""
+    counts = Counter(skip_reason(e) for e in errors)
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+    return f"skipped {total} bad record{'s' if total != 1 else ''}: {parts}" if total else ""

@@ -1,0 +1,120 @@
+"""Decoded, numbered lines of a file or of standard input, in bounded memory.
+
+Any line ending counts (``\\n``, ``\\r\\n`` and a lone ``\\r``: old Mac exports), a
+UTF-8 byte order mark is dropped, and a line that is not UTF-8 or is longer than a
+snippet can be comes out as an :class:`~storyline.errors.InputError` in its place, so a
+caller may skip it (``--skip-bad``) or stop. Nothing longer than one line (bounded) is
+ever held.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from storyline.errors import InputError
+
+# A snippet is a lead sentence or a description: anything longer than this is
+# not a snippet but a broken file (a missing newline, binary data).
+MAX_LINE_CHARS = 100_000
+STDIN = "-"
+_EOL = re.compile(rb"\r\n|\r|\n")
+_CHUNK = 1 << 16
+
+
+def origin_of(path: Path) -> str:
+    """How messages name a source: its path, or ``<stdin>``."""
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """The file's bytes; ``-`` is standard input (left open when done)."""
+    if str(path) == STDIN:
+        return _Unclosed(sys.stdin.buffer)
+    try:
+        return path.open("rb")
+    except IsADirectoryError:
+        raise InputError(str(path), None, "is a folder, not a batch file") from None
+    except FileNotFoundError:
+        raise InputError(str(path), None, "no such file or folder") from None
+    except PermissionError:
+        raise InputError(str(path), None, "cannot be read (permission denied)") from None
+
+
+class _Unclosed:
+    """Standard input as a context manager that does not close it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> BinaryIO:
+        return self.stream
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """The stream's lines without their endings; ``None`` for a line over ``limit``
+    bytes (its bytes are dropped as they come)."""
+    buffer = b""
+    skipping = False
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        buffer += chunk
+        start = 0
+        while True:
+            match = _EOL.search(buffer, start)
+            if match is None or (match.group() == b"\r" and match.end() == len(buffer)):
+                break  # a "\r" at the end of a chunk may be the first half of "\r\n"
+            if skipping:
+                skipping = False
+            else:
+                yield buffer[start:match.start()]
+            start = match.end()
+        buffer = buffer[start:]
+        if len(buffer) > limit:
+            if not skipping:
+                yield None
+                skipping = True
+            buffer = buffer[-1:] if buffer.endswith(b"\r") else b""
+    if buffer.endswith(b"\r"):
+        buffer = buffer[:-1]
+    if buffer and not skipping:
+        yield buffer
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
+    """Decoded lines of ``path`` (``-``: standard input) with their numbers."""
+    origin = origin_of(path)
+    limit = MAX_LINE_CHARS * 4  # bytes: a UTF-8 character is at most four
+    too_long = f"line longer than {MAX_LINE_CHARS} characters"
+    with open_binary(path) as stream:
+        for number, raw in enumerate(raw_lines(stream, limit), 1):
+            if number == 1 and raw and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                error = InputError(origin, 1, "not valid UTF-8: the file is UTF-16 (it starts "
+                                   "with its byte order mark); convert it to UTF-8")
+                error.fatal = True  # every line would be garbled: none is read
+                yield number, error
+                return
+            if raw is None:
+                yield number, InputError(origin, number, too_long)
+                continue
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
+                yield number, InputError(origin, number, message)
+                continue
+            if len(text) > MAX_LINE_CHARS:
+                yield number, InputError(origin, number, too_long)
+                continue
+            yield number, text
