@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from storyline.spark.session import INSTALL_HINT
 
 spark_app = typer.Typer(
-    help="Backfill an archive on Apache Spark, then keep going online. " + INSTALL_HINT + ".",
+    help="Backfill an archive on Apache Spark, then keep going online. "
+    + escape(INSTALL_HINT) + ".",
     no_args_is_help=True,
 )
 
