@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 
 from storyline.errors import UsageError
 
@@ -36,9 +37,12 @@ def local_cores(master: str) -> int | None:
 
 
 def spark_session(master: str = "local[2]", partitions: int | None = None,
-                  app_name: str = "storyline"):
-    """A session for ``master``; executors run this Python (the one with storyline)."""
+                  app_name: str = "storyline", extra: dict[str, str] | None = None):
+    """A session for ``master``; executors run this Python (the one with storyline).
+    ``extra``: more Spark settings (the scale benchmark's event log)."""
     require_spark()
+    # pyspark 4.3 warns on every pandas 3 import; the UDFs here run on it (tested).
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -48,6 +52,7 @@ def spark_session(master: str = "local[2]", partitions: int | None = None,
     builder = (
         SparkSession.builder.master(master).appName(app_name)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(shuffle))
         .config("spark.default.parallelism", str(shuffle))
@@ -58,6 +63,8 @@ def spark_session(master: str = "local[2]", partitions: int | None = None,
         # A local run needs no name lookup of this host (slow where DNS is absent).
         builder = builder.config("spark.driver.host", "127.0.0.1") \
                          .config("spark.driver.bindAddress", "127.0.0.1")
+    for key, value in (extra or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
