@@ -80,7 +80,9 @@ def read_records(spark, path: Path):
     first = lines.groupBy("_file").agg(F.min("_n").alias("_first"))
     lines = lines.join(F.broadcast(first), "_file") \
                  .withColumn("line", F.col("_n") - F.col("_first") + 1)
-    lines = lines.where(F.trim("value") != "")
+    # A small file is one partition: spread the lines over the cores before the UDFs.
+    lines = lines.where(F.trim("value") != "") \
+                 .repartition(spark.sparkContext.defaultParallelism)
     parsed = lines.withColumn("r", parse_lines("value")).select(
         "_file", "_pos", "origin", "line", "r.*")
     return numbered(parsed, ["_file", "_pos"]).drop("_file", "_pos")
