@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.datasets import uci  # noqa: E402
 from storyline import Storyline  # noqa: E402
-from storyline.pipeline import facts_worker  # noqa: E402
+from storyline.pipeline.facts import worker as facts_worker  # noqa: E402
 
 
 def ingest_seconds(records, preset_name: str, facts: bool) -> float:

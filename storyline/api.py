@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from storyline import views
 from storyline.config import Config, default_db, dormancy, preset
-from storyline.store import Store
+from storyline.store import Store, open_store
 from storyline.types import (
     IngestReport,
     Record,
@@ -44,21 +44,45 @@ def built_with(store: Store) -> tuple[str | None, str | None]:
     return store.get_text_state("preset"), model
 
 
+def resolve_preset(store: Store, preset_name: str | None = None,
+                   model: str | None = None) -> tuple[str, str | None]:
+    """The preset and model to open ``store`` with: those asked, else those it was
+    built with (a store built with the static model: ``fast``; a new store:
+    ``default``). A preset asked without a model keeps the preset's own model."""
+    if preset_name is not None:
+        return preset_name, model
+    stored_preset, stored_model = built_with(store)
+    return (stored_preset or ("fast" if stored_model == "static" else "default"),
+            model or stored_model)
+
+
 class Storyline:
     """A storyline store with its pipeline. ``db`` defaults to ``$STORYLINE_DB``
     or ``storyline.db``; ``preset`` names a configuration (default, fast, minilm).
     Without a preset, a store opens with the preset and model it was built with
-    (a new store: ``default``), so reading a ``--fast`` store needs no flag."""
+    (a new store: ``default``), so reading a ``--fast`` store needs no flag.
+
+    >>> import tempfile
+    >>> db = Path(tempfile.mkdtemp()) / "news.db"
+    >>> with Storyline(db, "default", model="none", extract_facts=False) as sl:
+    ...     (report,) = sl.ingest_records([
+    ...         Record("Fed holds interest rates steady as inflation cools", "1"),
+    ...         Record("Fed holds interest rates steady, inflation cooling", "1"),
+    ...         Record("Apple releases iOS 7.1 with CarPlay for cars", "1")])
+    ...     for story in sl.stories():
+    ...         print(story.copies, story.headline)
+    1 Apple releases iOS 7.1 with CarPlay for cars
+    2 Fed holds interest rates steady as inflation cools
+    >>> report.new_snippets, report.near_duplicates
+    (2, 1)
+    """
 
     def __init__(self, db: str | Path | None = None, preset_name: str | None = None,
                  config: Config | None = None, **overrides) -> None:
-        self.store = Store(db or default_db())
+        self.store = open_store(db or default_db())
         if config is None:
-            if preset_name is None:
-                stored_preset, stored_model = built_with(self.store)
-                preset_name = stored_preset or ("fast" if stored_model == "static" else "default")
-                if overrides.get("model") is None:
-                    overrides["model"] = stored_model
+            preset_name, overrides["model"] = resolve_preset(
+                self.store, preset_name, overrides.get("model"))
             config = preset(preset_name, **overrides)
         self.config = config
         self._engine: Engine | None = None
@@ -122,19 +146,9 @@ class Storyline:
     def facts(self, story_id: int) -> list:
         """The story's facts (``StoryFact``): quantities grouped across snippets, with
         their backers, first batch, status and contradictions."""
-        from storyline.pipeline.facts import FactInput, group_story_facts
+        from storyline.pipeline.facts import story_facts
 
-        detail = self.story(story_id)
-        facts = self.engine.snippet_facts([s.id for s in detail.snippets])
-        # One input per outlet that carried a snippet: copies from other outlets
-        # are independent backers of the same statement.
-        items = []
-        for s in detail.snippets:
-            outlets = list(dict.fromkeys(c.source for c in s.copies)) or [None]
-            for outlet in outlets:
-                items.append(FactInput(snippet_id=s.id, batch=s.batch, outlet=outlet,
-                                       facts=facts[s.id]))
-        return group_story_facts(items)
+        return story_facts(self.store, self.story(story_id))
 
     def export(self, fmt: str = "md") -> str:
         if fmt == "md":

@@ -8,17 +8,37 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-from storyline.config import PRESETS, default_db, preset
-from storyline.pipeline.read import InputError
+from storyline.config import default_db, preset
+from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
+from storyline.options import DbOption, FastOption, JsonOption, ModelOption, PresetOption
 from storyline.views import sources_line
 
-app = typer.Typer(
+out = Console()
+err = Console(stderr=True)
+
+
+class ReportingGroup(TyperGroup):
+    """The one place errors are reported: a StorylineError from any command is
+    printed as ``error: MESSAGE`` on one line and exits with its ``exit_code``
+    (docs/architecture.md lists them); no traceback reaches a user."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StorylineError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(cls=ReportingGroup,
     help="storyline turns streams of news snippets into stories: ingest batches, collapse "
     "duplicates, cluster stories online, describe them, and serve them.",
     no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -31,45 +51,16 @@ from storyline.spark.cli import spark_app  # noqa: E402  (imports no Spark until
 
 app.add_typer(spark_app, name="spark")
 
-out = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
-                 show_default=False),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-PresetOption = Annotated[
-    Optional[str],
-    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: the one "
-                 "the store was built with; default for a new store].", show_default=False),
-]
-ModelOption = Annotated[
-    Optional[str],
-    typer.Option("--model", help="Encoder: minilm, static, none (words only), st:<path> for a "
-                 "local sentence-transformers model, or a model2vec folder."),
-]
-FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
 
 
 def _open(db: Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
-    from storyline.store import StoreError
 
     path = db or default_db()
     if must_exist and not path.exists():
-        fail(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
-    try:
-        return Storyline(path, preset_name, model=model)
-    except (StoreError, ValueError) as exc:
-        fail(str(exc))
+        raise NotFoundError(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
+    return Storyline(path, preset_name, model=model)
 
 
 def _print_json(obj) -> None:
@@ -126,9 +117,6 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest batches, in order. Each batch is one transaction; re-ingesting a batch is a no-op."""
-    from storyline.engine import IngestError
-    from storyline.models.encoders import ModelNotBuiltError
-
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
                                  "url": url_column, "published_at": time_column,
                                  "title": title_column, "batch": batch_column}.items() if v}
@@ -139,9 +127,8 @@ def ingest(
             reports = sl.ingest(*paths, fmt=fmt, batch=batch, columns=columns or None,
                                 skip_bad=skip_bad, progress=bars)
     except InputError as exc:
-        fail(f"{exc} (nothing from this batch was stored)")
-    except (IngestError, ModelNotBuiltError) as exc:
-        fail(str(exc))
+        raise InputError(exc.origin, exc.line,
+                         f"{exc.message} (nothing from this batch was stored)") from None
     finally:
         sl.close()
     if as_json:
@@ -176,11 +163,8 @@ def stories(
 ) -> None:
     """Stories, biggest first: id, headline, size, sources, batches."""
     with _open(db) as sl:
-        try:
-            rows = sl.stories(batch=batch, status=status, text=text, limit=limit, offset=offset,
-                              min_size=min_size)
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        rows = sl.stories(batch=batch, status=status, text=text, limit=limit, offset=offset,
+                          min_size=min_size)
     if as_json:
         _print_json(rows)
         return
@@ -205,10 +189,7 @@ def show(
 ) -> None:
     """One story: headline, summary, timeline, sources, snippets with their copies."""
     with _open(db) as sl:
-        try:
-            detail = sl.story(story)
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        detail = sl.story(story)
     if as_json:
         _print_json(detail)
         return
@@ -242,10 +223,7 @@ def changes(
 ) -> None:
     """What is new in a batch, per story: new snippets, and repeats of what was known."""
     with _open(db) as sl:
-        try:
-            rows = sl.changes(batch)
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        rows = sl.changes(batch)
     if as_json:
         _print_json(rows)
         return
@@ -286,11 +264,10 @@ def export(
                                                    "[default: standard output].")] = None,
 ) -> None:
     """A briefing of all stories, as Markdown or JSON."""
+    if fmt not in ("md", "json"):
+        raise UsageError(f"unknown export format {fmt!r} (md or json)")
     with _open(db) as sl:
-        try:
-            text = sl.export(fmt)
-        except ValueError as exc:
-            fail(str(exc))
+        text = sl.export(fmt)
     if output:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
@@ -331,16 +308,13 @@ def check(db: DbOption = None) -> None:
 def _read_items(path: Path):
     from storyline.pipeline.read import read_file
 
-    try:
-        records = list(read_file(path, fmt="jsonl", batch="1"))
-    except InputError as exc:
-        fail(str(exc))
+    records = list(read_file(path, fmt="jsonl", batch="1"))
     seen = set()
     for n, r in enumerate(records, 1):
         if r.id is None:
             r.id = str(n)
         if r.id in seen:
-            fail(f"{path}:{r.line}: duplicate id {r.id!r}")
+            raise InputError(str(path), r.line, f"duplicate id {r.id!r}")
         seen.add(r.id)
     return records
 
@@ -359,9 +333,7 @@ def cluster(
     fast: FastOption = False,
 ) -> None:
     """Cluster a JSONL file online, batch after batch (evaluation interface)."""
-    from storyline.engine import IngestError
     from storyline.jobs import cluster_records
-    from storyline.models.encoders import ModelNotBuiltError
 
     records = _read_items(input_path)
     if not fast and preset_name is None and db is not None and db.exists():
@@ -370,11 +342,8 @@ def cluster(
     else:
         config = preset("fast" if fast else preset_name or "default", model=model)
     bars = _Bars(enabled=err.is_terminal)
-    try:
-        with bars.progress:
-            rows = cluster_records(records, config, db, progress=bars)
-    except (IngestError, ModelNotBuiltError, InputError) as exc:
-        fail(str(exc))
+    with bars.progress:
+        rows = cluster_records(records, config, db, progress=bars)
     with output.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -408,7 +377,7 @@ def summarize(
 def _read_fact_items(path: Path) -> list[tuple[str, str]]:
     """(id, text) per line; an empty or missing text gives empty facts, not an error."""
     if not path.exists():
-        fail(f"{path}: no such file")
+        raise InputError(str(path), None, "no such file")
     items = []
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
         for number, line in enumerate(fh, 1):
@@ -417,9 +386,10 @@ def _read_fact_items(path: Path) -> list[tuple[str, str]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                fail(f"{path}:{number}: bad JSON: {exc.msg} (column {exc.colno})")
+                raise InputError(str(path), number,
+                                 f"bad JSON: {exc.msg} (column {exc.colno})") from None
             if not isinstance(obj, dict):
-                fail(f"{path}:{number}: expected a JSON object")
+                raise InputError(str(path), number, "expected a JSON object")
             text = obj.get("text")
             items.append((str(obj.get("id", number)), text if isinstance(text, str) else ""))
     return items
@@ -451,11 +421,8 @@ def facts(
             sys.stdout.writelines(lines)
         return
     with _open(db) as sl:
-        try:
-            rows = sl.facts(int(target))
-            story_first = sl.story(int(target)).first_batch
-        except LookupError as exc:
-            fail(str(exc.args[0]))
+        rows = sl.facts(int(target))
+        story_first = sl.story(int(target)).first_batch
     if as_json:
         _print_json(rows)
         return
@@ -484,10 +451,7 @@ def eval_clusters(
     """B-cubed precision/recall/F1, pairwise F1 and ARI of a clustering."""
     from storyline.evaluate import load_labels, score_clusters
 
-    try:
-        scores = score_clusters(load_labels(predicted), load_labels(gold))
-    except (ValueError, OSError) as exc:
-        fail(str(exc))
+    scores = score_clusters(load_labels(predicted), load_labels(gold))
     if as_json:
         _print_json(scores.as_dict())
         return
@@ -506,10 +470,7 @@ def models_build(
     """Build the static and ONNX models from the packaged MiniLM (needs storyline[build])."""
     from storyline.models.build import build_models
 
-    try:
-        built = build_models(target, force=force)
-    except (ImportError, RuntimeError) as exc:
-        fail(str(exc))
+    built = build_models(target, force=force)
     for name, path in built.items():
         out.print(f"{name}: {path}")
 
@@ -536,16 +497,8 @@ register(app)
 
 
 def main() -> None:
-    from storyline.engine import IngestError
-    from storyline.models.encoders import ModelNotBuiltError
-
-    # What a user can fix (a store built with another model, a model not built)
-    # is said in one line from any command, not as a traceback.
-    try:
-        app()
-    except (IngestError, ModelNotBuiltError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        sys.exit(1)
+    """The ``storyline`` command (errors are reported by ReportingGroup)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from storyline.errors import UsageError
 from storyline.types import DormancyRule
 
 DEFAULT_DB = Path("storyline.db")
@@ -50,9 +51,37 @@ class ClusterWeights:
     split_ratio: float = 0.0
 
 
+@dataclass(frozen=True)
+class SummaryWeights:
+    """How the describe stage (storyline.pipeline.describe) scores sentences and
+    headlines; measured with benchmarks/summary_quality.py (docs/benchmarks.md)."""
+
+    word_centrality: float = 1.0  # closeness to the centre of the words, beside meaning
+    stream_order: float = 0.02  # earlier sentences gain up to this much
+    lead_position: float = 0.2  # an article's lead gains this, its second half of it…
+    query_share: float = 0.7  # a query outweighs what matters in general
+    min_sentence_words: int = 7  # shorter sentences are asides: only fill in
+    mmr_lambda: float = 0.7  # relevance against redundancy
+    redundancy_cap: float = 0.85  # never take a sentence this close to one taken
+    headline_copies: float = 0.02  # a headline candidate gains this times log(1 + copies)
+    headline_truncated: float = 0.1  # and loses this when its text was cut
+
+
+# Every environment variable storyline reads is read here (the web server's token
+# is a typer option with envvar STORYLINE_TOKEN).
+ENV_DB = "STORYLINE_DB"
+ENV_MODELS = "STORYLINE_MODELS"
+
+
+def models_dir_from_env() -> Path | None:
+    """``$STORYLINE_MODELS`` if set: the folder the models are built into and read from."""
+    value = os.environ.get(ENV_MODELS)
+    return Path(value).expanduser() if value else None
+
+
 def default_db() -> Path:
     """``$STORYLINE_DB`` if set, else ``storyline.db`` in the working folder."""
-    return Path(os.environ.get("STORYLINE_DB") or DEFAULT_DB)
+    return Path(os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
 @dataclass
@@ -70,16 +99,8 @@ class Config:
         )
     )
     lead_words: int = 60  # words of a snippet or article that represent it
-    # Centre the embeddings on the stream's running mean, shrunk towards zero by
-    # mean_prior_docs zero vectors while the stream is young (see Engine._dense_mean).
-    # Static embeddings need it: unrelated texts share a common direction. MiniLM's
-    # do not (cosine about 0.08 between unrelated headlines): centring them only
-    # removes the feed's own dominant topic, and with it the evidence that holds
-    # that topic's stories together (UCI B3 0.864 centred, 0.880 uncentred).
-    # Uncentred cosines run higher, so the default's bars rose by the same 0.05 of
-    # dense cosine: threshold 0.175 -> 0.2 (dense weighs 0.5), profile_merge_dense
-    # 0.3 -> 0.35 (at 0.3, "Mt. Gox files for bankruptcy" and "Sbarro files for
-    # bankruptcy" became one story).
+    # Centre the embeddings on the stream's running mean (StreamStatistics.dense_mean):
+    # static embeddings share a common direction, MiniLM's do not (docs/benchmarks.md).
     centre_embeddings: bool = False
     mean_prior_docs: int = 200
     near_duplicate_jaccard: float = 0.65  # estimated Jaccard of character 5-grams
@@ -93,6 +114,7 @@ class Config:
     # and time stay linear in the batch size.
     chunk_size: int = 1000
     summary_words: int = 60
+    summary: SummaryWeights = field(default_factory=SummaryWeights)
     # Novelty: a snippet is "new" in its batch unless an earlier snippet of its
     # story covers it at least this well (cosine of the dense view).
     novelty_cover: float = 0.8
@@ -130,5 +152,5 @@ def dormancy(config: Config) -> DormancyRule:
 
 def preset(name: str, **overrides) -> Config:
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}: {', '.join(PRESETS)}")
+        raise UsageError(f"unknown preset {name!r}: {', '.join(PRESETS)}")
     return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})

@@ -2,12 +2,13 @@
 
 read → normalise → duplicates → represent → cluster → describe, each stage a
 module of :mod:`storyline.pipeline`; this module only wires them to the store.
+What the stream has taught so far (document frequencies, the dense mean, cached
+counts) is kept by :class:`~storyline.pipeline.statistics.StreamStatistics`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -17,21 +18,22 @@ import numpy as np
 from scipy import sparse
 
 from storyline.config import Config, dormancy
+from storyline.errors import IngestError, InputError
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe
 from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
-from storyline.pipeline.facts_worker import FactsJob, read_facts, warm_up
+from storyline.pipeline.facts.worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
-from storyline.pipeline.read import InputError, batch_files, read_file
-from storyline.pipeline.represent import N_FEATURES, Features, TermWeights, leads, names, words
+from storyline.pipeline.read import batch_files, read_file
+from storyline.pipeline.represent import Features, leads
+from storyline.pipeline.statistics import StreamStatistics
 from storyline.store import Store
 from storyline.store.sqlite import NewSnippet, parse_clock
 from storyline.types import IngestReport, Record
 
+__all__ = ["Engine", "IngestError", "Progress", "batch_clock", "batch_digest", "group_batches"]
+
 Progress = Callable[[str, int, int], None]
-
-
-from storyline.errors import IngestError  # noqa: E402  (re-exported)
 
 
 class _NoEncoder:
@@ -75,12 +77,7 @@ class Engine:
         self.config = config
         self._encoder = None
         self._index: DuplicateIndex | None = None
-        self._terms: TermWeights | None = None
-        self._names: TermWeights | None = None
-        self._facts = None
-        # snippet id -> (chunk, row) of its hashed counts in self._count_chunks
-        self._count_cache: dict[int, tuple[int, int]] = {}
-        self._count_chunks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]] = []
+        self.statistics = StreamStatistics(store, config.lead_words, config.mean_prior_docs)
         # Facts the worker is still reading, per batch: (snippet ids, job); see
         # finish_facts.
         self._facts_pending: list[tuple[list[int], FactsJob]] = []
@@ -119,34 +116,10 @@ class Engine:
             self._index.load(self.store.duplicate_index_rows())
         return self._index
 
-    def _load_weights(self) -> tuple[TermWeights, TermWeights]:
-        if self._terms is None:
-            self._terms = TermWeights(words, *self._stored_df("terms"))
-            self._names = TermWeights(names, *self._stored_df("names"))
-        return self._terms, self._names
-
-    def _stored_df(self, name: str) -> tuple[np.ndarray | None, int]:
-        blob = self.store.get_state(f"df:{name}")
-        if blob is None:
-            return None, 0
-        data = np.load(io.BytesIO(blob))
-        df = np.zeros(data["size"].item(), dtype=np.int32)
-        df[data["index"]] = data["count"]
-        return df, int(data["docs"])
-
-    def _save_df(self, name: str, weights: TermWeights) -> None:
-        index = weights.columns.astype(np.int32)
-        buf = io.BytesIO()
-        np.savez_compressed(buf, index=index, count=weights.df[index], size=len(weights.df),
-                            docs=weights.docs)
-        self.store.set_state(f"df:{name}", buf.getvalue())
-
     def _discard_caches(self) -> None:
         """After a failed batch the store rolled back: so must the in-memory state."""
         self._index = None
-        self._terms = self._names = None
-        self._count_cache = {}  # rolled-back snippet ids will be reused
-        self._count_chunks = []
+        self.statistics.discard()
 
     # -- ingest ------------------------------------------------------------
 
@@ -276,7 +249,7 @@ class Engine:
                     report.near_duplicates += 1
             if progress and (position % 200 == 0 or position == total - 1):
                 progress("read", position + 1, total)
-        # Written in two statements: one INSERT per record was a fifth of a fast run.
+        # Written in two statements, not one per record (docs/benchmarks.md).
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
         report.new_snippets = len(new_ids)
@@ -293,100 +266,26 @@ class Engine:
             if progress:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
         if self.config.describe:
-            self._describe(seq, touched, set(new_ids))
-        terms, names_ = self._load_weights()
-        self._save_df("terms", terms)
-        self._save_df("names", names_)
+            describe.describe_stories(store, seq, touched, set(new_ids), self.encoder.dim,
+                                      self.config)
+        self.statistics.save()
         return (new_ids, facts_job) if facts_job is not None else None
-
-    @property
-    def fact_extractor(self):
-        if self._facts is None:
-            from storyline.pipeline.facts import FactExtractor
-
-            self._facts = FactExtractor()
-        return self._facts
-
-    def _store_facts(self, ids: list[int], texts: list[str]) -> dict:
-        extracted = self.fact_extractor.extract_many(texts)
-        self.store.set_facts((sid, f.to_stored()) for sid, f in zip(ids, extracted))
-        return dict(zip(ids, extracted))
-
-    def snippet_facts(self, ids: list[int]) -> dict:
-        """Facts of stored snippets (``SnippetFacts`` by id), extracting and storing
-        those not read yet (stores ingested with facts off, or before facts existed)."""
-        from storyline.pipeline.facts import SnippetFacts
-
-        stored = self.store.facts_of(ids)
-        out = {sid: SnippetFacts.from_record(json.loads(data)) for sid, data in stored.items()}
-        missing = [sid for sid in ids if sid not in out]
-        if missing:
-            by_id = self.store.snippet_texts(missing)
-            texts = [by_id[sid] for sid in missing]
-            with self.store.transaction():
-                out.update(self._store_facts(missing, texts))
-        return out
 
     def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
         """The three views of snippets: new ones (``learn``: counted into the
         document frequencies, encoded and their embeddings stored) or stored ones
         (words and names only: stories carry their embeddings as sums)."""
-        terms, names_ = self._load_weights()
-        term_counts, name_counts = self._counts(ids, texts)
+        terms, names_ = self.statistics.weights()
+        term_counts, name_counts = self.statistics.counts(ids, texts)
         if learn:
             terms.learn(term_counts)
             names_.learn(name_counts)
-            dense = self.encoder.encode(self._leads(texts)).astype(np.float32)
+            dense = self.encoder.encode(leads(texts, self.config.lead_words)).astype(np.float32)
             self.store.set_embeddings(zip(ids, dense))
         else:
             dense = np.zeros((len(ids), self.encoder.dim), dtype=np.float32)
         return Features(dense=dense, terms=terms.weigh(term_counts),
                         names=names_.weigh(name_counts))
-
-    def _leads(self, texts: list[str]) -> list[str]:
-        return leads(texts, self.config.lead_words)
-
-    def _counts(self, ids: list[int], texts: list[str]):
-        """Hashed word and name counts, cached by snippet id: live stories' members
-        are weighed again every batch (document frequencies move), but their
-        counts never change."""
-        terms, names_ = self._load_weights()
-        missing = [i for i, sid in enumerate(ids) if sid not in self._count_cache]
-        if missing:
-            leads = self._leads([texts[i] for i in missing])
-            chunk = len(self._count_chunks)
-            self._count_chunks.append((terms.counts(leads), names_.counts(leads)))
-            for row, i in enumerate(missing):
-                self._count_cache[ids[i]] = (chunk, row)
-        # Gather the rows chunk by chunk (scipy row indexing), then restore the order.
-        where = np.array([self._count_cache[sid] for sid in ids], dtype=np.int64).reshape(-1, 2)
-        order = np.argsort(where[:, 0], kind="stable")
-        chunks, rows_of = where[order, 0], where[order, 1]
-        parts_t, parts_n = [], []
-        for chunk in np.unique(chunks):
-            rows = rows_of[chunks == chunk]
-            t_counts, n_counts = self._count_chunks[chunk]
-            parts_t.append(t_counts[rows])
-            parts_n.append(n_counts[rows])
-        if not parts_t:
-            empty = sparse.csr_matrix((0, N_FEATURES), dtype=np.float64)
-            return empty, empty
-        restore = np.argsort(order, kind="stable")
-        return (sparse.vstack(parts_t).tocsr()[restore], sparse.vstack(parts_n).tocsr()[restore])
-
-    def _dense_mean(self, new: np.ndarray) -> np.ndarray:
-        """Running mean of all embeddings so far, shrunk towards zero while the
-        stream is young (a prior of ``mean_prior_docs`` zero vectors), so a small
-        first batch is not centred on its own main story."""
-        blob = self.store.get_state("dense_sum")
-        total = np.frombuffer(blob, dtype=np.float64).copy() if blob else np.zeros(new.shape[1])
-        if total.shape[0] != new.shape[1]:
-            total = np.zeros(new.shape[1])
-        total += new.sum(axis=0)
-        docs = int(self.store.get_state("dense_docs") or 0) + len(new)
-        self.store.set_state("dense_sum", total.tobytes())
-        self.store.set_state("dense_docs", docs)
-        return (total / (docs + self.config.mean_prior_docs)).astype(np.float32)
 
     def _story_state(self, seq: int) -> clustering.StoryState:
         """The live (not dormant) stories as summed vectors."""
@@ -400,7 +299,7 @@ class Engine:
         members = self.store.members_of_stories(ids)
         member_ids = [sid for sid, _ in members]
         # Texts are read only where the counts are not cached (a new process).
-        texts = self.store.snippet_texts([s for s in member_ids if s not in self._count_cache])
+        texts = self.store.snippet_texts([s for s in member_ids if not self.statistics.cached(s)])
         feats = self._features(member_ids, [texts.get(s, "") for s in member_ids], learn=False)
         row = {sid: i for i, sid in enumerate(ids)}
         indicator = sparse.csr_matrix(
@@ -422,7 +321,7 @@ class Engine:
         store = self.store
         weights = self.config.weights
         batch = self._features(ids, texts, learn=True)
-        mean = self._dense_mean(batch.dense)  # kept up to date either way
+        mean = self.statistics.dense_mean(batch.dense)  # kept up to date either way
         state = self._story_state(seq)
         raw_story_dense, raw_batch_dense = state.dense, batch.dense
         centred = batch
@@ -462,47 +361,3 @@ class Engine:
                                centroid=np.asarray(centroid, dtype=np.float32))
             touched.add(survivor)
         return touched
-
-    def _describe(self, seq: int, story_ids: set[int], new_ids: set[int]) -> None:
-        """Headline, summary and novelty of every story the batch touched."""
-        store = self.store
-        dim = self.encoder.dim
-        if not story_ids:
-            return
-        members_of = {sid: store.story_snippets(sid) for sid in sorted(story_ids)}
-        copies = store.copies_of([m.id for members in members_of.values() for m in members])
-        for story_id, members in members_of.items():
-            if not members:
-                continue
-            vectors = store.embeddings([m.id for m in members], dim)
-            texts = [m.text for m in members]
-            counts = [len(copies.get(m.id, [])) or 1 for m in members]
-            head = describe.pick_headline(texts, vectors, counts, [m.truncated for m in members])
-            summary = self._story_summary(members, vectors, counts)
-            store.describe_story(story_id, members[head].id, summary)
-            fresh = [i for i, m in enumerate(members) if m.id in new_ids]
-            old = [i for i, m in enumerate(members) if m.batch_seq < seq]
-            flags = describe.novelty(
-                vectors[fresh], [texts[i] for i in fresh], vectors[old], [texts[i] for i in old],
-                self.config.novelty_cover,
-            )
-            store.set_novel((members[i].id, f) for i, f in zip(fresh, flags))
-
-    def _story_summary(self, members, vectors: np.ndarray, counts: list[int]) -> str:
-        """MMR over the story's sentences; each sentence weighs as its snippet."""
-        if len(members) == 1:
-            return " ".join(describe.sentences(members[0].text)[:2]) or members[0].text
-        sents, rows, order = [], [], []
-        for i, m in enumerate(members):
-            for s in describe.sentences(m.text) or [m.text]:
-                sents.append(s)
-                rows.append(i)
-                order.append(len(order))
-        # Sentences share their snippet's vector: encoding each sentence again
-        # would cost a model call per sentence on every batch.
-        sent_vectors = vectors[rows]
-        summary = describe.summarize_sentences(sents, sent_vectors, self.config.summary_words,
-                                               order=order)
-        return summary.text
-
-

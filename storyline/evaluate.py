@@ -12,6 +12,8 @@ from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from storyline.errors import InputError, UsageError
+
 
 @dataclass
 class ClusterScores:
@@ -43,7 +45,7 @@ def score_clusters(
 
     items = [item for item in gold if item in predicted]
     if not items:
-        raise ValueError("no item is both in the prediction and in the gold labels")
+        raise UsageError("no item is both in the prediction and in the gold labels")
     pred = [predicted[i] for i in items]
     true = [gold[i] for i in items]
     joint = Counter(zip(pred, true))
@@ -76,9 +78,12 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
     (``storyline cluster`` output, or gold in the same shape), or from the seeds'
     ``gold.json`` (``{"stories": {name: {"lines": [[batch, line], ...]}}}``),
     whose items are named ``BATCH:LINE``."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(str(path), None, exc.strerror or str(exc)) from None
     if path.suffix == ".json":
-        data = json.loads(text)
+        data = _json(text, path, None)
         if "stories" in data:
             return {
                 f"{batch}:{line}": name
@@ -90,11 +95,18 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        obj = json.loads(line)
+        obj = _json(line, path, number)
         for field in (key, "story", "event", "cluster", "label"):
             if field in obj:
                 labels[str(obj["id"])] = str(obj[field])
                 break
         else:
-            raise ValueError(f"{path}:{number}: no {key!r} field")
+            raise InputError(str(path), number, f"no {key!r} field")
     return labels
+
+
+def _json(text: str, path: Path, line: int | None):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), line, f"bad JSON: {exc.msg} (column {exc.colno})") from None

@@ -29,18 +29,18 @@ from urllib.parse import urlsplit
 import feedparser
 import trafilatura
 
-from storyline.engine import IngestError
+from storyline.config import Config
+from storyline.errors import StorylineError
+from storyline.pipeline.describe import split_sentences
 from storyline.pipeline.normalize import normalize, titled_text
-from storyline.pipeline.read import SUFFIXES, InputError
+from storyline.pipeline.read import SUFFIXES
 from storyline.types import IngestReport, Record
 
 log = logging.getLogger("storyline.feeds")
 
 USER_AGENT = "storyline-watch/0.1 (+https://pypi.org/project/storyline/)"
 MAX_FETCH_BYTES = 10 * 1024 * 1024
-LEAD_WORDS = 60  # as Config.lead_words: stories are told in leads
 _SPACE = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
 from storyline.errors import FetchError  # noqa: E402  (re-exported)
@@ -124,7 +124,7 @@ def html_text(markup: str) -> str:
     return "\n".join(_SPACE.sub(" ", line).strip() for line in text.split("\n")).strip()
 
 
-def lead(text: str, max_words: int = LEAD_WORDS) -> str:
+def lead(text: str, max_words: int = Config.lead_words) -> str:
     """The first paragraph, cut to whole sentences within ``max_words`` (the first
     sentence is kept whole up to twice that, then cut with an ellipsis)."""
     paragraphs = [p.strip() for p in text.split("\n") if p.strip()]
@@ -133,7 +133,7 @@ def lead(text: str, max_words: int = LEAD_WORDS) -> str:
     first = _SPACE.sub(" ", first)
     out: list[str] = []
     words = 0
-    for sentence in _SENTENCE_END.split(first):
+    for sentence in split_sentences(first):
         n = len(sentence.split())
         if out and words + n > max_words:
             break
@@ -281,7 +281,7 @@ class Watcher:
             self._files[path] = version  # a failed file is retried only once it changes
             try:
                 result.reports.extend(self.sink.ingest_paths([path]))
-            except (InputError, IngestError, OSError) as exc:
+            except (StorylineError, OSError) as exc:
                 result.errors.append(f"{path}: {exc}")
 
     def _poll_web(self, result: PollResult) -> None:
@@ -331,7 +331,7 @@ class Watcher:
             record.batch = name
         try:
             result.reports.extend(self.sink.ingest_records(fresh, origin="watch"))
-        except (InputError, IngestError) as exc:
+        except StorylineError as exc:
             result.errors.append(f"batch {name}: {exc}")
             return
         known.update(k for r in fresh for k in (r.id, r.url) if k)

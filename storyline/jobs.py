@@ -100,7 +100,7 @@ def summarize_records(
             # batches held (not only what their summaries said).
             update = describe.summarize_sentences(
                 sents, vecs, words, query_vector=query_vec, query_text=query, said=seen_vecs,
-                order=list(range(len(sents))), positions=positions,
+                order=list(range(len(sents))), positions=positions, weights=config.summary,
             ).text
         else:
             update = None
@@ -109,7 +109,7 @@ def summarize_records(
         seen_vecs = np.vstack([seen_vecs, vecs]) if len(vecs) else seen_vecs
         summary = describe.summarize_sentences(
             seen_sents, seen_vecs, words, query_vector=query_vec, query_text=query,
-            order=list(range(len(seen_sents))), positions=seen_pos,
+            order=list(range(len(seen_sents))), positions=seen_pos, weights=config.summary,
         ).text if seen_sents else ""
         out.append({"batch": name, "summary": summary,
                     "update": summary if not out else (update or "")})

@@ -7,13 +7,13 @@ so they show the same thing.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from storyline.errors import NotFoundError
 from storyline.store import Store
-from storyline.store.sqlite import CopyRow, SnippetRow, StoryRow
+from storyline.store.rows import CopyRow, SnippetRow, StoryRow
 from storyline.types import (
     CopyView,
     DormancyRule,
@@ -40,31 +40,43 @@ def _status(row: StoryRow, dormant_seqs: set[int]) -> str:
     return "dormant" if row.last_seq in dormant_seqs else "active"
 
 
-def list_stories(
+@dataclass
+class StoryPage:
+    """One page of the story list, and how many stories match on all pages."""
+
+    total: int
+    stories: list[StorySummary]
+
+
+def story_page(
     store: Store, *, batch: str | None = None, status: str | None = None,
     text: str | None = None, limit: int | None = None, offset: int = 0,
     min_size: int = 1, dormancy: DormancyRule = DormancyRule(),
-) -> list[StorySummary]:
-    """Live stories, biggest first (then newest).
+) -> StoryPage:
+    """Live stories, biggest first (then the latest news, then newest), a page of them.
 
-    Filters run on the story rows first and the page is cut before headlines,
-    timelines and sources are read, so a page costs the same in a large store.
+    The store filters and orders the story rows; only the page's stories get their
+    headlines, timelines and sources read, so a page costs the same in a large store.
+    ``text`` matches the headline or the summary, ignoring case.
     """
     names = store.batch_names()
     dormant = store.dormant_seqs(dormancy)
-    rows = [r for r in store.live_stories() if r.size >= min_size]
-    if status:
-        rows = [r for r in rows if _status(r, dormant) == status]
+    batch_seq = None
     if batch is not None:
         found = store.batch(batch)
         if found is None:
             raise NotFound(f"no batch {batch!r}")
-        touched = store.stories_in_batch(found.seq)
-        rows = [r for r in rows if r.id in touched]
-    rows.sort(key=lambda r: (-r.size, -r.last_seq, -r.id))
+        batch_seq = found.seq
+    if status and status not in ("active", "dormant"):
+        return StoryPage(0, [])
+    needle = (text or "").lower()
+    # "…" may be added by the headline's cut: no superset the store can test ("" reads
+    # the summaries without filtering).
+    rows = store.story_list(min_size=min_size, batch_seq=batch_seq, dormant=dormant,
+                            status=status or None,
+                            needle=(needle if "…" not in needle else "") if needle else None)
     headlines: dict[int, str] = {}
-    if text:
-        needle = text.lower()
+    if needle:
         kept = []
         for r in rows:
             headlines[r.id] = _headline(store, r)
@@ -73,19 +85,23 @@ def list_stories(
         rows = kept
     end = None if limit is None else offset + limit
     page = rows[offset:end]
-    ids = [r.id for r in page]
-    counts = store.story_batch_counts(ids)
-    sources = store.story_source_counts(ids)
-    return [
+    counts, sources = store.story_arrivals([r.id for r in page])
+    return StoryPage(len(rows), [
         StorySummary(
             id=r.id, headline=headlines.get(r.id) or _headline(store, r), size=r.size,
-            copies=sum(c for _, c, _ in counts[r.id]), sources=len(sources[r.id]),
+            copies=sum(c for c, _ in counts[r.id].values()), sources=len(sources[r.id]),
             first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
             status=_status(r, dormant),
-            batches=[TimelineEntry(names[seq], c, n) for seq, c, n in counts[r.id]],
+            batches=[TimelineEntry(names[seq], c, n)
+                     for seq, (c, n) in sorted(counts[r.id].items())],
         )
         for r in page
-    ]
+    ])
+
+
+def list_stories(store: Store, **filters) -> list[StorySummary]:
+    """The lines of :func:`story_page` (same filters), without the total."""
+    return story_page(store, **filters).stories
 
 
 def _copy_view(c: CopyRow, names: dict[int, str]) -> CopyView:
@@ -164,9 +180,8 @@ _EMBEDDINGS: dict[tuple[str, int], tuple[tuple[int, int], list[int], np.ndarray]
 
 
 def _embedding_index(store: Store, dim: int) -> tuple[list[int], np.ndarray]:
-    key = (str(store.path.resolve()), dim)
-    version = tuple(store.db.execute(
-        "SELECT COALESCE(MAX(id), 0), COUNT(embedding) FROM snippets").fetchone())
+    key = (str(store.path), dim)
+    version = store.version()
     cached = _EMBEDDINGS.get(key)
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]

@@ -1,4 +1,5 @@
-"""The command end to end on the bundled seeds, in real processes, on real SQLite."""
+"""The command end to end on the bundled seeds, on real SQLite: in this process (typer's
+runner) where the process boundary is not what is tested, in real processes (slow) where it is."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from storyline.store import Store
 
-from .conftest import SEEDS, needs_minilm, needs_static, run_cli
+from .conftest import SEEDS, needs_minilm, needs_static, run_cli, run_process
 
 SWAP = "Zelensky has said he is willing to release North Korean soldiers"
 TROOPS = "Over 12,000 North Korean troops"
@@ -87,7 +88,7 @@ def test_same_batch_name_with_other_content_is_refused(tmp_path):
     (tmp_path / "b" / "001.txt").write_text("another thing happened\n")
     run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "a"))
     proc = run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "b"), check=False)
-    assert proc.returncode == 1 and "already in" in proc.stderr
+    assert proc.returncode == 3 and "already in" in proc.stderr
 
 
 @needs_static
@@ -116,6 +117,7 @@ def test_reading_a_missing_store_is_an_error(tmp_path):
     assert proc.returncode == 1 and "no store" in proc.stderr
 
 
+@pytest.mark.slow
 @needs_static
 def test_kill_mid_ingest_then_rerun_completes_once(tmp_path):
     db = tmp_path / "kill.db"
@@ -136,8 +138,8 @@ def test_kill_mid_ingest_then_rerun_completes_once(tmp_path):
         # after its commit).
         assert counts == {"batches": 0, "snippets": 0, "copies": 0, "stories": 0,
                           "merges": 0} or (counts["batches"], counts["copies"]) == (1, 6_000)
-    run_cli("ingest", "--fast", "--db", str(db), str(batch))
-    run_cli("ingest", "--fast", "--db", str(db), str(batch))
+    run_process("ingest", "--fast", "--db", str(db), str(batch))
+    run_process("ingest", "--fast", "--db", str(db), str(batch))
     with Store(db) as store:
         assert store.check() == []
         assert store.counts()["batches"] == 1 and store.counts()["copies"] == 6_000
@@ -307,12 +309,13 @@ def test_per_snippet_facts_interface(tmp_path):
     assert proc.returncode == 1 and "in.jsonl:2: bad JSON" in proc.stderr
 
 
+@pytest.mark.slow
 @needs_static
 def test_a_later_batch_in_a_new_process_continues_the_store(tmp_path):
     db = tmp_path / "s.db"
-    run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
+    run_process("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
     # A new process: the duplicate index is rebuilt from the stored signatures.
-    run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"))
+    run_process("ingest", "--fast", "--db", str(db), str(SEEDS / "002_f7d9a4acb61229ed.txt"))
     with Store(db) as store:
         assert store.check() == []
         assert store.counts()["copies"] == 24 and store.counts()["snippets"] == 22
@@ -324,7 +327,7 @@ def test_a_store_refuses_a_different_model(tmp_path):
     run_cli("ingest", "--fast", "--db", str(db), str(SEEDS / "000_4b9f53198da931bc.txt"))
     proc = run_cli("ingest", "--preset", "default", "--db", str(db),
                    str(SEEDS / "002_f7d9a4acb61229ed.txt"), check=False)
-    assert proc.returncode == 1 and "--model static" in proc.stderr
+    assert proc.returncode == 3 and "--model static" in proc.stderr
     assert Store(db).counts()["batches"] == 1
 
 
@@ -339,8 +342,19 @@ def test_a_store_goes_on_with_the_preset_it_was_built_with(tmp_path):
     with Store(db) as store:
         assert store.counts()["batches"] == 2
         assert store.get_state("preset") in ("fast", b"fast")
-    # A model that is not there is one line and exit 1, not a traceback.
+    # A model that is not there is one line and exit 4, not a traceback.
     proc = run_cli("search", "swap", "--db", str(db), check=False,
                    env={"STORYLINE_MODELS": str(tmp_path / "no-models")})
-    assert proc.returncode == 1 and "storyline models build" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 4 and "storyline models build" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (["stories", "--db", "{tmp}/none.db"], 1, "no store at"),
+    (["ingest", "--preset", "nope", "--db", "{tmp}/s.db", "{tmp}"], 2, "unknown preset"),
+    (["eval", "clusters", "{tmp}/none.jsonl", "--gold", "{tmp}/none.jsonl"], 1, "none.jsonl"),
+])
+def test_errors_reach_a_user_in_one_line_with_their_exit_code(tmp_path, args, code, says):
+    proc = run_process(*(a.format(tmp=tmp_path) for a in args), check=False)
+    assert proc.returncode == code and says in proc.stderr
+    assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1

@@ -8,6 +8,8 @@ from storyline.pipeline.describe import (
     novelty,
     pick_headline,
     sentences,
+    split_sentences,
+    story_summary,
     summarize_sentences,
 )
 
@@ -132,3 +134,24 @@ def test_novelty_separates_repeats_from_news():
     vectors_old = np.array([[1.0, 0.0]])
     vectors_new = np.array([[0.99, 0.14], [0.6, 0.8]])
     assert novelty(vectors_new, new, vectors_old, old, cover=0.8) == [False, True]
+
+
+def test_one_splitter_keeps_abbreviations_and_feeds_use_it():
+    from storyline.feeds import lead
+
+    text = "Gov. Ray Smith spoke at 9 a.m. Monday. Mt. Gox filed for bankruptcy. Then he left."
+    assert split_sentences(text) == ["Gov. Ray Smith spoke at 9 a.m. Monday.",
+                                     "Mt. Gox filed for bankruptcy.", "Then he left."]
+    assert lead(text, max_words=13) == "Gov. Ray Smith spoke at 9 a.m. Monday. Mt. Gox filed for " \
+                                       "bankruptcy."
+
+
+def test_story_summary_of_one_snippet_is_its_first_sentences_and_of_many_within_budget():
+    one = "Rescuers reached the villages on Tuesday. Three people died. Aid arrived later on."
+    assert story_summary([one], np.ones((1, 2)), 60) == (
+        "Rescuers reached the villages on Tuesday. Aid arrived later on.")
+    texts = ["A magnitude 6.1 earthquake struck northern Chile on Monday morning.",
+             "The earthquake in northern Chile on Monday shook buildings in the capital.",
+             "Chile declared a state of emergency in the north after the earthquake hit."]
+    summary = story_summary(texts, np.array([[1.0, 0.0], [0.9, 0.44], [0.8, 0.6]]), 25)
+    assert 0 < len(summary.split()) <= 25 and summary in " ".join(texts)

@@ -122,3 +122,31 @@ def test_centring_removes_the_direction_all_snippets_share(db, tmp_path):
             # Raw cosine 0.98: one story. Centred on the stream's mean, what is
             # left points apart: two.
             assert len(sl.stories()) == stories
+
+
+def test_stream_statistics_survive_a_new_process_and_a_rollback(db):
+    import numpy as np
+
+    from storyline.pipeline.statistics import StreamStatistics
+    from storyline.store import Store
+
+    texts = ["Fed holds rates as inflation cools", "Apple ships iOS 7.1 with CarPlay"]
+    with Store(db) as store:
+        stats = StreamStatistics(store, lead_words=60, mean_prior_docs=2)
+        terms, _ = stats.weights()
+        counts, _ = stats.counts([1, 2], texts)
+        terms.learn(counts)
+        with store.transaction():
+            stats.save()
+            mean = stats.dense_mean(np.array([[1.0, 0.0], [1.0, 0.0]]))
+        # Two vectors and a prior of two zero vectors: half way to their mean.
+        assert np.allclose(mean, [0.5, 0.0])
+        assert stats.cached(1) and not stats.cached(3)
+        stats.discard()  # as after a failed batch
+        assert not stats.cached(1)
+    with Store(db) as store:  # a new process reads what was saved
+        again = StreamStatistics(store, lead_words=60, mean_prior_docs=2)
+        terms_again, _ = again.weights()
+        assert terms_again.docs == 2 and np.array_equal(terms_again.df, terms.df)
+        same, _ = again.counts([1, 2], texts)
+        assert (same != counts).nnz == 0

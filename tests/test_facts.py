@@ -528,11 +528,38 @@ def test_to_json_keeps_explicit_null_id():
     }
 
 
+# --------------------------------------------------------------------------- stored stories
+
+
+def test_a_stored_story_s_facts_are_read_without_the_engine(tmp_path, extractor):
+    """Showing a story's facts reads the store, never the write-side engine; snippets
+    stored without facts (ingested with facts off) have theirs read then, and kept."""
+    from storyline import Storyline
+    from storyline.pipeline.facts import story_facts
+
+    db = tmp_path / "nofacts.db"
+    with Storyline(db, "fast", model="none", extract_facts=False) as sl:
+        sl.ingest(str(SEEDS))
+        assert not sl.store.facts_of(list(range(1, 40)))
+    with Storyline(db) as sl:
+        main = max(sl.stories(), key=lambda s: s.size)
+        facts = sl.facts(main.id)
+        assert sl._engine is None
+        detail = sl.story(main.id)
+        stored = sl.store.facts_of([s.id for s in detail.snippets])
+        assert len(stored) == len(detail.snippets)
+        assert story_facts(sl.store, detail) == facts
+        assert sl._engine is None
+    assert any("North Korean" in f.what for f in facts), [f.what for f in facts]
+    ids = {s.id for s in detail.snippets}
+    assert all(set(f.snippet_ids) <= ids for f in facts)
+
+
 # --------------------------------------------------------------------------- worker
 
 
 def test_worker_reads_the_same_facts(extractor):
-    from storyline.pipeline.facts_worker import read_facts
+    from storyline.pipeline.facts.worker import read_facts
 
     texts = ["About 300 North Korean soldiers were killed, South Korea's spy agency said.",
              "", "Fed holds rates steady"]
@@ -542,7 +569,7 @@ def test_worker_reads_the_same_facts(extractor):
 
 
 def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch):
-    from storyline.pipeline import facts_worker
+    from storyline.pipeline.facts import worker as facts_worker
 
     monkeypatch.setattr(facts_worker, "_MIN_CHUNK", 1)
     texts = [f"{n} people were hurt in the {place} fire, police said."
@@ -556,6 +583,25 @@ def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch)
     assert job.result() == expected
 
 
+def test_a_dead_worker_leaves_its_part_to_this_process(extractor):
+    import os
+    import signal
+
+    from storyline.pipeline.facts import worker
+
+    texts = ["About 300 North Korean soldiers were killed, South Korea's spy agency said.",
+             "Fed holds rates steady"]
+    expected = [json.dumps(f.to_record(), ensure_ascii=False)
+                for f in extractor.extract_many(texts)]
+    worker.warm_up()
+    pids = worker.worker_pids()
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    assert worker.read_facts(texts).result() == expected
+    assert not set(worker.worker_pids()) & set(pids)
+
+
 def test_worker_leaves_with_its_engine_process(tmp_path):
     """kill -9 the process that started the worker: the worker does not linger."""
     import os
@@ -565,9 +611,9 @@ def test_worker_leaves_with_its_engine_process(tmp_path):
     import time
 
     script = ("import os, sys\n"
-              "from storyline.pipeline import facts_worker\n"
-              "facts_worker.warm_up()\n"
-              "print(*[p.pid for p in facts_worker._POOL._processes.values()], flush=True)\n"
+              "from storyline.pipeline.facts import worker\n"
+              "worker.warm_up()\n"
+              "print(*worker.worker_pids(), flush=True)\n"
               "sys.stdin.read()\n")
     proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
@@ -588,3 +634,37 @@ def test_worker_leaves_with_its_engine_process(tmp_path):
     for worker in workers:
         os.kill(worker, signal.SIGKILL)
     assert not workers, "a facts worker outlived its engine's process"
+
+
+@pytest.mark.slow
+def test_readme_python_snippet_runs_once_as_a_plain_script(tmp_path):
+    """The README's Python API snippet, saved as a script with no ``__main__`` guard and
+    run with ``python snippet.py``: the facts workers must not run the script again."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import models_built
+
+    if not models_built("minilm"):
+        pytest.skip("ONNX MiniLM not built: run `storyline models build`")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(from storyline import Storyline\n.*?)```", readme, re.S)
+    assert snippet, "the README has no `from storyline import Storyline` snippet"
+    assert "__main__" not in snippet.group(1)
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet.group(1) + "print('snippet done', flush=True)\n",
+                      encoding="utf-8")
+    shutil.copytree(SEEDS, tmp_path / "examples" / "seeds")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "RuntimeError" not in proc.stderr, proc.stderr
+    assert proc.stdout.count("snippet done") == 1, proc.stdout
+    story_lines = [line for line in proc.stdout.splitlines() if re.match(r"\d+ \d+ ", line)]
+    assert 0 < len(story_lines) <= 5, proc.stdout
+    assert len(set(story_lines)) == len(story_lines), proc.stdout

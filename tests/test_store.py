@@ -62,3 +62,41 @@ def test_an_old_store_is_migrated_forward(db):
         assert "facts" in tables
         columns = {r[1] for r in store.db.execute("PRAGMA table_info(batches)")}
         assert "clock" in columns
+
+
+def test_open_store_picks_the_backend_from_the_argument(tmp_path):
+    from storyline.store import open_store
+    from storyline.store.sqlite import SQLiteStore
+
+    with open_store(tmp_path / "a.db") as store, Store(tmp_path / "b.db") as other:
+        assert isinstance(store, SQLiteStore) and isinstance(store, Store)
+        assert isinstance(other, SQLiteStore)
+    with pytest.raises(StoreError, match="PostgreSQL support not installed"):
+        open_store("postgresql://localhost/news")
+
+
+def test_version_changes_with_a_batch_and_snapshots_hold_still(tmp_path):
+    with Store(tmp_path / "s.db") as store, Store(tmp_path / "s.db") as reader:
+        before = reader.version()
+        with reader.snapshot():
+            assert reader.batches() == []
+            with store.transaction():
+                store.add_batch("001", 1, "d", 0, "2025-01-18T10:00:00+00:00", "test")
+            assert reader.batches() == [] and reader.version() == before
+        assert [b.name for b in reader.batches()] == ["001"]
+        assert reader.version() != before
+
+
+def test_no_sql_outside_the_store():
+    import re
+    from pathlib import Path
+
+    import storyline
+
+    root = Path(storyline.__file__).parent
+    sql = re.compile(r"\.execute(many|script)?\(|\b(SELECT\b.*\bFROM|INSERT INTO|UPDATE \w+ "
+                     r"SET|DELETE FROM|CREATE TABLE)\b")
+    found = [f"{path.relative_to(root)}:{n}"
+             for path in root.rglob("*.py") if path.parent.name != "store"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if sql.search(line)]
+    assert found == []

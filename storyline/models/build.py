@@ -65,10 +65,9 @@ class BuildDependencyError(ModelError, ImportError):
 
 def models_dir() -> Path:
     """Folder of the built models: ``$STORYLINE_MODELS`` or ``~/.local/share/storyline/models``."""
-    env = os.environ.get("STORYLINE_MODELS")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".local" / "share" / "storyline" / "models"
+    from storyline.config import models_dir_from_env
+
+    return models_dir_from_env() or Path.home() / ".local" / "share" / "storyline" / "models"
 
 
 def is_built(folder: Path, required: Sequence[str] = (MANIFEST,)) -> bool:
@@ -212,7 +211,7 @@ def _write_manifest(folder: Path, **fields: Any) -> None:
 def _source_path(deps: dict[str, Any]) -> Path:
     path = Path(deps["gt"].get_model_path())
     if not (path / "model.safetensors").is_file():
-        raise FileNotFoundError(
+        raise ModelError(
             f"{SOURCE_PACKAGE} is installed but its model files are missing under {path}; "
             f"reinstall it: {BUILD_HINT}"
         )
@@ -258,6 +257,28 @@ def _build_static(folder: Path, deps: dict[str, Any], log: Callable[[str], None]
 # ONNX model
 
 
+def _quantize_int8(folder: Path, fp32: Path, agreement: Callable[[], dict[str, float]],
+                   log: Callable[[str], None]) -> dict[str, float]:
+    """Quantise ``fp32`` to int8 weights; the file is kept only where it agrees with torch."""
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+
+    log("minilm: int8 dynamic quantisation (onnxruntime.quantization.quantize_dynamic)")
+    # onnxruntime recommends shape inference + graph optimisation before quantising. Its
+    # symbolic shape inference gives up on the dynamo graph; onnx's own inference suffices.
+    prepped = folder / "model.prep.onnx"
+    quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
+    int8 = folder / ONNX_INT8
+    # Per-channel weights: per-tensor int8 agrees far less (docs/benchmarks.md).
+    quantize_dynamic(str(prepped), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    prepped.unlink()
+    int8_cos = agreement()
+    keep_int8 = int8_cos["mean"] >= INT8_MIN_COSINE and int8_cos["min"] >= INT8_FLOOR_COSINE
+    log(f"minilm: int8 ONNX vs torch cosine {int8_cos} -> {'kept' if keep_int8 else 'dropped'}")
+    if not keep_int8:
+        int8.unlink()
+    return int8_cos
+
+
 def _build_onnx(
     folder: Path,
     deps: dict[str, Any],
@@ -267,7 +288,6 @@ def _build_onnx(
 ) -> None:
     """Export the MiniLM transformer to ONNX, verify it, and keep int8 only if it agrees."""
     import numpy as np
-    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 
     from storyline.models.encoders import OnnxMiniLMEncoder
 
@@ -298,23 +318,11 @@ def _build_onnx(
     fp32_cos = agreement(OnnxMiniLMEncoder(folder, quantized=False))
     log(f"minilm: fp32 ONNX vs torch cosine {fp32_cos}")
     if fp32_cos["min"] < FP32_MIN_COSINE:
-        raise RuntimeError(f"ONNX export does not reproduce torch (cosine {fp32_cos})")
+        raise ModelError(f"ONNX export does not reproduce torch (cosine {fp32_cos})")
 
-    log("minilm: int8 dynamic quantisation (onnxruntime.quantization.quantize_dynamic)")
-    # onnxruntime recommends shape inference + graph optimisation before quantising. Its
-    # symbolic shape inference gives up on the dynamo graph; onnx's own inference suffices.
-    prepped = folder / "model.prep.onnx"
-    quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
-    int8 = folder / ONNX_INT8
-    # Per-channel weights: per-tensor int8 fell to mean cosine 0.964 (min 0.92) on the uci-news
-    # dev headlines, per-channel keeps 0.992 (min 0.98).
-    quantize_dynamic(str(prepped), str(int8), weight_type=QuantType.QInt8, per_channel=True)
-    prepped.unlink()
-    int8_cos = agreement(OnnxMiniLMEncoder(folder, quantized=True))
-    keep_int8 = int8_cos["mean"] >= INT8_MIN_COSINE and int8_cos["min"] >= INT8_FLOOR_COSINE
-    log(f"minilm: int8 ONNX vs torch cosine {int8_cos} -> {'kept' if keep_int8 else 'dropped'}")
-    if not keep_int8:
-        int8.unlink()
+    int8_cos = _quantize_int8(folder, fp32, lambda: agreement(
+        OnnxMiniLMEncoder(folder, quantized=True)), log)
+    keep_int8 = (folder / ONNX_INT8).exists()
 
     steps = [
         (

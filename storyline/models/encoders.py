@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from scipy import sparse
 
-from storyline.errors import ModelError
+from storyline.errors import ModelError, UsageError
 from storyline.models.build import (
     MANIFEST,
     MAX_LENGTH,
@@ -210,7 +210,7 @@ class SentenceTransformerEncoder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise ImportError(
+            raise ModelError(
                 "the sentence-transformers encoder needs torch and sentence-transformers: "
                 "pip install 'storyline[build]'"
             ) from exc
@@ -281,7 +281,7 @@ def load_encoder(name: str = "static") -> Encoder:
         if (path / ONNX_FP32).is_file():
             return OnnxMiniLMEncoder(path)
         return StaticEncoder(path)
-    raise ValueError(
+    raise UsageError(
         f"unknown encoder {name!r}: use 'static', 'minilm', 'minilm-fp32', 'st:<model>' "
         "or the path of a model2vec folder"
     )

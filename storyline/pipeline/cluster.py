@@ -105,7 +105,19 @@ def candidate_stories(
 
 def cluster_batch(stories: StoryState, batch: Features, w: ClusterWeights) -> list[Group]:
     """Average-link clustering of the batch with the stories; returns every
-    group holding at least one new snippet or more than one story."""
+    group holding at least one new snippet or more than one story.
+
+    >>> from storyline.config import ClusterWeights
+    >>> from storyline.pipeline.represent import N_FEATURES
+    >>> none = sparse.csr_matrix((3, N_FEATURES))
+    >>> batch = Features(dense=np.array([[1, 0], [0.99, 0.14], [0, 1]], np.float32),
+    ...                  terms=none, names=none)
+    >>> no_stories = StoryState([], np.zeros((0, 2), np.float32), none[:0], none[:0],
+    ...                         np.zeros(0))
+    >>> groups = cluster_batch(no_stories, batch, ClusterWeights(1.0, 0.0, 0.0, threshold=0.5))
+    >>> sorted(g.items for g in groups)
+    [[0, 1], [2]]
+    """
     k = len(stories.ids)
     n = len(batch)
     sizes = np.concatenate([stories.sizes.astype(np.float64), np.ones(n)])

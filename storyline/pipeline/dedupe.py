@@ -69,7 +69,23 @@ def signature_from_bytes(blob: bytes) -> RMinHash | None:
 
 
 class DuplicateIndex:
-    """Exact keys and an LSH index over the canonical snippets seen so far."""
+    """Exact keys and an LSH index over the canonical snippets seen so far.
+
+    >>> from storyline.pipeline.normalize import normalize
+    >>> from storyline.types import Record
+    >>> def snippet(text):
+    ...     return normalize(Record(text=text, batch="1"))
+    >>> index = DuplicateIndex()
+    >>> first = snippet("Fed official says the weak data of the winter were caused by weather")
+    >>> index.add(1, first.key, signature(first.text), first.text)
+    >>> copy = snippet("Fed official says the weak data of the winter were caused by the weather")
+    >>> match = index.match(copy, signature(copy.text))
+    >>> match.kind, match.canonical_id
+    ('near', 1)
+    >>> other = snippet("Apple releases iOS 7.1 with CarPlay")
+    >>> index.match(other, signature(other.text)).kind
+    'new'
+    """
 
     def __init__(self, threshold: float = 0.65) -> None:
         self.threshold = threshold

@@ -16,12 +16,20 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from storyline.config import SummaryWeights
 from storyline.pipeline.normalize import plain_characters
 from storyline.pipeline.represent import words
 
+if TYPE_CHECKING:
+    from storyline.config import Config
+    from storyline.store import Store
+
+# The one sentence splitter (describe and feeds.lead): a full stop, then a capital or
+# a figure. pySBD and spaCy's sentencizer were tried (docs/benchmarks.md).
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # A full stop after these (titles, initials, "Mt. Gox", "9 a.m.") ends no sentence.
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Maj|Adm|Cmdr|Rev|"
@@ -64,7 +72,7 @@ def sentences(text: str) -> list[str]:
     time stamps, credits, links or editors' notes."""
     out = []
     for piece in _pieces(plain_characters(text)):
-        for s in _split_sentences(piece):
+        for s in split_sentences(piece):
             s = _strip_dateline(_SOURCE_NOTE.sub("", s).strip())
             if len(s.split()) >= 4 and not _is_boilerplate(s):
                 out.append(s)
@@ -91,7 +99,12 @@ def _pieces(text: str) -> list[str]:
     return out
 
 
-def _split_sentences(text: str) -> list[str]:
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one paragraph, kept whole after titles, initials and the like.
+
+    >>> split_sentences("Mr. Smith left at 9 a.m. Friday. He did not return.")
+    ['Mr. Smith left at 9 a.m. Friday.', 'He did not return.']
+    """
     parts: list[str] = []
     for piece in _SENTENCE.split(text):
         piece = piece.strip()
@@ -156,17 +169,23 @@ def first_sentence(text: str, max_words: int = 30) -> str:
 
 
 def pick_headline(texts: Sequence[str], vectors: np.ndarray, copies: Sequence[int],
-                  truncated: Sequence[bool]) -> int:
-    """Index of the snippet that best stands for the story."""
+                  truncated: Sequence[bool], weights: SummaryWeights = SummaryWeights()) -> int:
+    """Index of the snippet that best stands for the story.
+
+    >>> vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    >>> pick_headline(["a", "b", "c"], vectors, [1, 1, 1], [False] * 3)
+    1
+    """
     n = len(texts)
     if n == 1:
         return 0
     sim = vectors @ vectors.T
-    weights = np.asarray(copies, dtype=np.float64)
+    copy_weights = np.asarray(copies, dtype=np.float64)
     # Mean similarity to every other arrival of the story, a snippet's own
     # other copies included (they say the same, at similarity 1).
-    centrality = (sim @ weights - np.diag(sim)) / max(weights.sum() - 1, 1)
-    score = centrality + 0.02 * np.log1p(weights) - 0.1 * np.asarray(truncated, dtype=float)
+    centrality = (sim @ copy_weights - np.diag(sim)) / max(copy_weights.sum() - 1, 1)
+    score = (centrality + weights.headline_copies * np.log1p(copy_weights)
+             - weights.headline_truncated * np.asarray(truncated, dtype=float))
     return int(np.argmax(score))
 
 
@@ -216,6 +235,7 @@ def summarize_sentences(
     query_vector: np.ndarray | None = None, query_text: str | None = None,
     said: np.ndarray | None = None,
     order: Sequence[int] | None = None, positions: Sequence[int] | None = None,
+    weights: SummaryWeights = SummaryWeights(),
 ) -> Summary:
     """An extractive summary of ``sents`` of at most ``budget`` words.
 
@@ -225,38 +245,39 @@ def summarize_sentences(
     summaries covered, which are then avoided (update mode).
     ``positions`` (a sentence's index within its article) favour leads, which
     carry the news in news writing. Selected sentences come out in ``order``
-    (their position in the stream).
+    (their position in the stream). ``weights``: config.SummaryWeights.
+
+    >>> sents = ["The storm hit the coast on Monday night.",
+    ...          "The storm closed every school on the coast.", "Unrelated words here."]
+    >>> vectors = np.array([[1.0, 0.0], [0.9, 0.436], [0.0, 1.0]])
+    >>> summarize_sentences(sents, vectors, budget=9).text  # the most central that fits
+    'The storm closed every school on the coast.'
     """
     if not len(sents):
         return Summary("", [])
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
     relevance = vectors @ centre
-    # And closeness to the centre of their words (MEAD's centroid score), weighed
-    # alike: benchmarks/summary_quality.py 0.158 -> 0.167 (0.163 at a weight of
-    # 0.3, 0.165 at 0.6, 0.166 at 1.6).
+    # And closeness to the centre of their words (MEAD's centroid score).
     words_ = SentenceWords(sents)
-    relevance = relevance + words_.centrality()
+    relevance = relevance + weights.word_centrality * words_.centrality()
     # Prefer earlier sentences a little: leads carry the news.
     if order is not None:
         rank = np.asarray(order, dtype=float)
-        relevance = relevance - 0.02 * rank / max(rank.max(), 1)
+        relevance = relevance - weights.stream_order * rank / max(rank.max(), 1)
     if positions is not None:
         # Articles put the news first (the inverted pyramid): an article's lead
-        # gains 0.2, its second sentence 0.1, and so on (benchmarks/summary_quality.py:
-        # 0.1 scored 0.141, 0.2 scored 0.160; 0.3 only 0.163, not taken, since the
-        # proxy's references are leads themselves).
-        relevance = relevance + 0.2 / (1.0 + np.asarray(positions, dtype=float))
+        # gains the most, its second sentence half that, and so on.
+        relevance = relevance + weights.lead_position / (1.0 + np.asarray(positions, dtype=float))
     if query_vector is not None or query_text:
         # What matters in general (centre, leads) gives way to the query, in
-        # meaning and in words: summary_quality.py --query, 0.187 with its meaning
-        # alone, 0.197 with its words too.
+        # meaning and in words.
         to_query = np.zeros(len(sents))
         if query_vector is not None:
             to_query += vectors @ query_vector
         if query_text:
             to_query += words_.cosines(query_text)
-        relevance = 0.3 * relevance + 0.7 * to_query
+        relevance = (1 - weights.query_share) * relevance + weights.query_share * to_query
         # Sentences further from the query than the average one answer something
         # else: a focused summary may come out shorter rather than stray.
         on_query = to_query >= to_query.mean()
@@ -267,12 +288,15 @@ def summarize_sentences(
     # news: they may only fill in when nothing longer is left.
     # Headlines ("Paris : Jewellery Stolen In Costly Shop Raid") are not sentences
     # either: they fill in only where a story has nothing else (headline feeds).
+    shortest = weights.min_sentence_words
     eligible = ([i for i, n in enumerate(lengths)
-                 if n >= 7 and on_query[i] and not headline_like(sents[i])]
-                or [i for i, n in enumerate(lengths) if n >= 7 and on_query[i]]
+                 if n >= shortest and on_query[i] and not headline_like(sents[i])]
+                or [i for i, n in enumerate(lengths) if n >= shortest and on_query[i]]
                 or [i for i in range(len(sents)) if on_query[i]])
     picked = [eligible[i] for i in mmr(vectors[eligible], relevance[eligible],
-                                       [lengths[i] for i in eligible], budget, avoid=said)]
+                                       [lengths[i] for i in eligible], budget,
+                                       lam=weights.mmr_lambda, avoid=said,
+                                       redundancy_cap=weights.redundancy_cap)]
     if order is not None:
         picked.sort(key=lambda i: order[i])
     return Summary(" ".join(_as_sentence(sents[i]) for i in picked), picked)
@@ -345,3 +369,44 @@ def novelty(
         fresh = len(content - known) / max(len(content), 1)
         out.append(not (close >= cover and fresh < 1 / 3))
     return out
+
+
+def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[int], dim: int,
+                     config: Config) -> None:
+    """Headline, summary and novelty of every story batch ``seq`` touched,
+    written to the store (``new_ids``: the batch's new snippets)."""
+    if not story_ids:
+        return
+    members_of = {sid: store.story_snippets(sid) for sid in sorted(story_ids)}
+    copies = store.copies_of([m.id for members in members_of.values() for m in members])
+    for story_id, members in members_of.items():
+        if not members:
+            continue
+        vectors = store.embeddings([m.id for m in members], dim)
+        texts = [m.text for m in members]
+        counts = [len(copies.get(m.id, [])) or 1 for m in members]
+        head = pick_headline(texts, vectors, counts, [m.truncated for m in members],
+                             config.summary)
+        summary = story_summary(texts, vectors, config.summary_words, config.summary)
+        store.describe_story(story_id, members[head].id, summary)
+        fresh = [i for i, m in enumerate(members) if m.id in new_ids]
+        old = [i for i, m in enumerate(members) if m.batch_seq < seq]
+        flags = novelty(vectors[fresh], [texts[i] for i in fresh], vectors[old],
+                        [texts[i] for i in old], config.novelty_cover)
+        store.set_novel((members[i].id, f) for i, f in zip(fresh, flags))
+
+
+def story_summary(texts: Sequence[str], vectors: np.ndarray, budget: int,
+                  weights: SummaryWeights = SummaryWeights()) -> str:
+    """MMR over a story's sentences; each sentence weighs as its snippet."""
+    if len(texts) == 1:
+        return " ".join(sentences(texts[0])[:2]) or texts[0]
+    sents, rows = [], []
+    for i, text in enumerate(texts):
+        for s in sentences(text) or [text]:
+            sents.append(s)
+            rows.append(i)
+    # Sentences share their snippet's vector: encoding each sentence again
+    # would cost a model call per sentence on every batch.
+    return summarize_sentences(sents, vectors[rows], budget, order=list(range(len(sents))),
+                               weights=weights).text

@@ -83,6 +83,13 @@ def titled_text(title: str | None, lead_text: str) -> str:
 
 
 def normalize(record: Record) -> Snippet:
+    """The record's text cleaned, with the key exact copies share.
+
+    >>> a = normalize(Record(text="Fed  holds rates\u00a0steady", batch="1"))
+    >>> b = normalize(Record(text="FED HOLDS RATES STEADY", batch="2"))
+    >>> a.text, a.key == b.key
+    ('Fed holds rates steady', True)
+    """
     text = clean_text(titled_text(record.title, record.text))
     key = hashlib.blake2b(comparison_form(text).encode(), digest_size=16).hexdigest()
     return Snippet(record=record, text=text, key=key, truncated=is_truncated(text))

@@ -227,6 +227,12 @@ def read_file(
     Bad input raises :class:`InputError` naming the file and line, unless
     ``on_error`` is given: then it is called with the error and reading goes on
     (``--skip-bad``). An empty file is an error: a batch must hold something.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "001_morning.txt"
+    >>> _ = path.write_text("Fed holds rates\\nApple ships iOS 7.1\\n")
+    >>> [(r.batch, r.line, r.text) for r in read_file(path)]
+    [('001', 1, 'Fed holds rates'), ('001', 2, 'Apple ships iOS 7.1')]
     """
     kind = detect_format(path, fmt)
     name = batch or batch_name(path)

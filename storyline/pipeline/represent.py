@@ -85,7 +85,17 @@ class Features:
 
 
 class TermWeights:
-    """Streaming TF-IDF: hashed counts weighted by document frequencies so far."""
+    """Streaming TF-IDF: hashed counts weighted by document frequencies so far.
+
+    >>> weights = TermWeights(words)
+    >>> counts = weights.counts(["Fed holds rates", "Fed cuts rates again"])
+    >>> weights.learn(counts)
+    >>> weighed = weights.weigh(counts)
+    >>> weights.docs, weighed.shape == (2, N_FEATURES)
+    (2, True)
+    >>> weighed.multiply(weighed).sum(axis=1).round(3).tolist()  # unit rows
+    [[1.0], [1.0]]
+    """
 
     def __init__(self, analyzer: Callable[[str], list[str]], df: np.ndarray | None = None,
                  docs: int = 0) -> None:

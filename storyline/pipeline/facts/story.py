@@ -1,0 +1,48 @@
+"""A stored story's facts, for showing a story: read-side, through the store alone.
+
+The facts of each snippet are read at ingest (the worker) and kept by the store; this
+module groups them (:func:`group_story_facts`). Snippets stored without facts (ingested
+with facts off, or before facts existed) have theirs read now and stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from storyline.pipeline.facts.extractor import FactExtractor
+from storyline.pipeline.facts.grouping import FactInput, StoryFact, group_story_facts
+from storyline.pipeline.facts.records import SnippetFacts
+
+if TYPE_CHECKING:
+    from storyline.store import Store
+    from storyline.types import StoryDetail
+
+
+def story_facts(store: Store, detail: StoryDetail) -> list[StoryFact]:
+    """The story's facts: quantities grouped across its snippets, with their backers,
+    first batch, status and contradictions."""
+    facts = snippet_facts(store, [s.id for s in detail.snippets])
+    # One input per outlet that carried a snippet: copies from other outlets are
+    # independent backers of the same statement.
+    items = []
+    for s in detail.snippets:
+        outlets = list(dict.fromkeys(c.source for c in s.copies)) or [None]
+        for outlet in outlets:
+            items.append(FactInput(snippet_id=s.id, batch=s.batch, outlet=outlet,
+                                   facts=facts[s.id]))
+    return group_story_facts(items)
+
+
+def snippet_facts(store: Store, ids: list[int]) -> dict[int, SnippetFacts]:
+    """Facts of stored snippets by id; those not read yet are read now and stored."""
+    stored = store.facts_of(ids)
+    out = {sid: SnippetFacts.from_record(json.loads(data)) for sid, data in stored.items()}
+    missing = [sid for sid in ids if sid not in out]
+    if missing:
+        by_id = store.snippet_texts(missing)
+        extracted = FactExtractor().extract_many([by_id[sid] for sid in missing])
+        with store.transaction():
+            store.set_facts((sid, f.to_stored()) for sid, f in zip(missing, extracted))
+        out.update(zip(missing, extracted))
+    return out

@@ -1,0 +1,235 @@
+"""Facts read in worker processes, while the engine encodes and clusters the batch.
+
+spaCy is the slowest stage of a default ingest and holds the interpreter for most
+of its work, so a thread does not help. Long-lived worker processes, one a core and
+at most four, load the model once and share each batch's snippets; a batch's facts
+are collected after the next batch has clustered (Engine.finish_facts).
+`python benchmarks/ingest_speed.py`: ingest with facts took 2.2x the time without
+them in this process, 1.8-2.1x with one worker on the second core, 1.5-1.8x with two.
+Where no worker can be started, or one dies, the facts are read in this process.
+
+A worker is ``python -m storyline.pipeline.facts.worker``, started with
+:mod:`subprocess` (never forked: the web server runs threads) and fed over its
+pipes: one JSON line of texts in, one JSON line of their facts out. multiprocessing's
+spawn would re-run the user's script in each worker (a script without a
+``__main__`` guard ran its body once per worker). A worker leaves when its pipe
+closes or its parent is gone, even killed with -9.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+# Workers, one a core (at most four): the engine's own process clusters meanwhile,
+# then waits for the facts, so on two cores two workers share what is left.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+_MIN_CHUNK = 64  # a batch is split among the workers in parts of at least this many
+_POOL: _WorkerPool | None = None
+_POOL_LOCK = threading.Lock()
+_EXTRACTOR = None  # this process's FactExtractor, loaded on first use
+
+
+class WorkerGone(RuntimeError):
+    """A worker process died (killed, out of memory) or answered with an error."""
+
+
+def facts_json(texts: list[str]) -> list[str]:
+    """Each text's facts as the JSON the store keeps (in a worker, or here)."""
+    global _EXTRACTOR
+    if _EXTRACTOR is None:
+        from storyline.pipeline.facts.extractor import FactExtractor
+
+        _EXTRACTOR = FactExtractor()
+    return [f.to_stored() for f in _EXTRACTOR.extract_many(texts)]
+
+
+class _Worker:
+    """One worker process and its pipes; one request at a time."""
+
+    def __init__(self) -> None:
+        # The worker imports this copy of storyline, wherever the caller found it.
+        root = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            # -P: not the current folder on the path, so the worker imports that copy.
+            [sys.executable, "-P", "-m", "storyline.pipeline.facts.worker", str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, encoding="utf-8",
+        )
+
+    def run(self, texts: list[str]) -> list[str]:
+        try:
+            self.process.stdin.write(json.dumps(texts) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+            answer = json.loads(line) if line else None
+        except (OSError, ValueError) as exc:  # a broken or closed pipe, a garbled line
+            raise WorkerGone(f"facts worker {self.process.pid}: {exc}") from exc
+        if not isinstance(answer, list):
+            raise WorkerGone(f"facts worker {self.process.pid} gave no facts: {answer!r}")
+        return answer
+
+    def close(self) -> None:
+        # Ended first: a thread waiting for its answer then sees the pipe close.
+        if self.process.poll() is None:
+            self.process.terminate()
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass  # SIGTERM ends it shortly; nothing needs to wait for that
+
+
+class _WorkerPool:
+    """Worker processes, each lent to one part of a batch at a time."""
+
+    def __init__(self, size: int) -> None:
+        self.workers = [_Worker() for _ in range(size)]
+        self.idle: queue.Queue[_Worker] = queue.Queue()
+        for worker in self.workers:
+            self.idle.put(worker)
+        self.threads = ThreadPoolExecutor(size, thread_name_prefix="storyline-facts")
+
+    def submit(self, texts: list[str]) -> Future:
+        return self.threads.submit(self._run, texts)
+
+    def _run(self, texts: list[str]) -> list[str]:
+        worker = self.idle.get()
+        try:
+            return worker.run(texts)
+        finally:
+            self.idle.put(worker)
+
+    def shutdown(self) -> None:
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        for worker in self.workers:
+            worker.close()
+
+
+class FactsJob:
+    """Facts of a batch being read elsewhere, in parts; :meth:`result` waits for them."""
+
+    def __init__(self, texts: list[str], futures: list[Future] | None) -> None:
+        self.texts = texts
+        self.futures = futures
+
+    def result(self) -> list[str]:
+        if self.futures is not None:
+            try:
+                return [facts for future in self.futures for facts in future.result()]
+            except WorkerGone:
+                _reset()
+        return facts_json(self.texts)
+
+
+def read_facts(texts: list[str]) -> FactsJob:
+    """Start reading the facts of ``texts`` in the workers."""
+    texts = list(texts)
+    pool = _pool()
+    if pool is None:
+        return FactsJob(texts, None)
+    size = max(_MIN_CHUNK, -(-len(texts) // WORKERS))
+    try:
+        return FactsJob(texts, [pool.submit(texts[i:i + size])
+                                for i in range(0, max(len(texts), 1), size)])
+    except RuntimeError:  # the pool was shut down meanwhile
+        _reset()
+        return FactsJob(texts, None)
+
+
+def warm_up(wait: bool = True) -> None:
+    """Start the workers and load their model now (a server does, before its first
+    batch; an ingest, without waiting, while it loads its own model)."""
+    pool = _pool()
+    if pool is None or not wait:
+        return  # each worker loads its model as it starts
+    jobs = [pool.submit(["Warm-up: 3 people were hurt, police said."]) for _ in range(WORKERS)]
+    for job in jobs:
+        job.result()
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the running workers (none before the first batch)."""
+    with _POOL_LOCK:
+        return [w.process.pid for w in _POOL.workers] if _POOL is not None else []
+
+
+def _pool() -> _WorkerPool | None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            if not sys.executable:
+                return None  # embedded: no interpreter to start
+            try:
+                _POOL = _WorkerPool(WORKERS)
+            except OSError:  # no processes here
+                return None
+        return _POOL
+
+
+def _reset() -> None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown()
+        _POOL = None
+
+
+atexit.register(_reset)
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Leave when the engine's process is gone, even in the middle of a parse."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="storyline-parent-watch").start()
+
+
+def serve(parent: int) -> None:
+    """The worker's loop: texts in on stdin, their facts out on stdout, until EOF."""
+    # Ctrl-C reaches the whole process group; the parent decides when workers end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(parent)
+    # The answers go out on a copy of stdout; stdout itself becomes stderr, so that
+    # stray prints (Python's or a library's own) cannot break the protocol.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    facts_json([])
+    try:
+        _ = _EXTRACTOR.nlp  # the model loads now, while the parent starts its batch
+    except Exception:  # not installed: each request answers why, and the parent says it
+        pass
+    for line in sys.stdin:
+        try:
+            answer: object = facts_json(json.loads(line))
+        except Exception as exc:  # the parent reads these texts itself and reports
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+    # The pipe closed: leave now (tearing down spaCy's objects takes seconds, for nothing).
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))

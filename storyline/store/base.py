@@ -1,0 +1,244 @@
+"""What every store backend offers: :class:`Store`, the interface the engine, the views,
+the CLI and the web server are written against (the SQLite store implements it; a
+PostgreSQL one would too). All SQL lives in the backends."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
+from storyline.types import DormancyRule, Record
+
+
+class Store(ABC):
+    """One storyline database: batches, canonical snippets and their copies, stories.
+
+    ``Store(db)`` opens the backend :func:`storyline.store.open_store` picks for ``db``
+    (a path: SQLite). Use it as a context manager, or call :meth:`close`.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with Store(Path(tempfile.mkdtemp()) / "news.db") as store:
+    ...     before = store.version()
+    ...     with store.transaction():
+    ...         store.add_batch("001", store.next_batch_seq(), "digest", 0,
+    ...                         "2025-01-18T10:00:00+00:00", "doctest")
+    ...     [b.name for b in store.batches()], store.counts()["batches"]
+    ...     store.version() != before
+    (['001'], 1)
+    True
+    """
+
+    path: Path | str
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Store:
+        if cls is Store:  # the interface itself: the backend the argument names
+            from storyline.store import open_store
+
+            return open_store(*args, **kwargs)
+        return super().__new__(cls)
+
+    # -- plumbing ---------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All-or-nothing; nested calls join the outer transaction."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """One read transaction: every read inside sees the same state of the store."""
+
+    @abstractmethod
+    def version(self) -> tuple[int, ...]:
+        """A value that changes with every write a reader can see (caches key on it)."""
+
+    @property
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def check(self) -> list[str]:
+        """Consistency problems, if any (an empty list means consistent)."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Batches, snippets, copies, live stories and merges."""
+
+    # -- state ------------------------------------------------------------
+
+    @abstractmethod
+    def get_state(self, name: str) -> bytes | None: ...
+
+    @abstractmethod
+    def get_text_state(self, name: str) -> str | None: ...
+
+    @abstractmethod
+    def set_state(self, name: str, value: bytes | str | int) -> None: ...
+
+    # -- batches ----------------------------------------------------------
+
+    @abstractmethod
+    def batch(self, name: str) -> BatchRow | None: ...
+
+    @abstractmethod
+    def batches(self) -> list[BatchRow]:
+        """Every batch, in ingestion order."""
+
+    @abstractmethod
+    def batch_names(self) -> dict[int, str]:
+        """Batch seq -> name."""
+
+    @abstractmethod
+    def next_batch_seq(self) -> int: ...
+
+    @abstractmethod
+    def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
+                  origin: str | None, clock: str | None = None) -> None: ...
+
+    @abstractmethod
+    def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:
+        """The batches whose stories are dormant for batch ``now_seq``."""
+
+    # -- snippets and copies ----------------------------------------------
+
+    @abstractmethod
+    def next_snippet_id(self) -> int: ...
+
+    @abstractmethod
+    def add_snippets(self, rows: Iterable[NewSnippet]) -> None: ...
+
+    @abstractmethod
+    def add_copies(self, rows: Iterable[tuple[int, int, int, str, float, Record]]) -> None:
+        """(snippet id, batch seq, position, kind, similarity, record) rows."""
+
+    @abstractmethod
+    def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None: ...
+
+    @abstractmethod
+    def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray: ...
+
+    @abstractmethod
+    def all_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]: ...
+
+    @abstractmethod
+    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]: ...
+
+    @abstractmethod
+    def snippet(self, snippet_id: int) -> SnippetRow | None: ...
+
+    @abstractmethod
+    def story_snippets(self, story_id: int) -> list[SnippetRow]: ...
+
+    @abstractmethod
+    def members_of_stories(self, story_ids: list[int]) -> list[tuple[int, int]]: ...
+
+    @abstractmethod
+    def snippet_texts(self, snippet_ids: list[int]) -> dict[int, str]: ...
+
+    @abstractmethod
+    def copies_of(self, snippet_ids: list[int]) -> dict[int, list[CopyRow]]: ...
+
+    @abstractmethod
+    def batch_copies(self, batch_seq: int) -> list[CopyRow]: ...
+
+    @abstractmethod
+    def copy_stories(self) -> list[tuple[int, int, int, str, int | None]]: ...
+
+    @abstractmethod
+    def known_links(self) -> set[str]:
+        """Every url and external id of a copy in the store."""
+
+    @abstractmethod
+    def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None: ...
+
+    @abstractmethod
+    def search_text(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """Full-text matches (snippet id, score: lower is better)."""
+
+    @abstractmethod
+    def has_snippets(self) -> bool: ...
+
+    # -- facts ------------------------------------------------------------
+
+    @abstractmethod
+    def set_facts(self, rows: Iterable[tuple[int, str]]) -> None: ...
+
+    @abstractmethod
+    def facts_of(self, snippet_ids: list[int]) -> dict[int, str]: ...
+
+    # -- stories ----------------------------------------------------------
+
+    @abstractmethod
+    def new_story(self, seq: int) -> int: ...
+
+    @abstractmethod
+    def assign(self, snippet_ids: list[int], story_id: int) -> None: ...
+
+    @abstractmethod
+    def story(self, story_id: int) -> StoryRow | None: ...
+
+    @abstractmethod
+    def resolve(self, story_id: int) -> int | None:
+        """The live story an id stands for now, following merges."""
+
+    @abstractmethod
+    def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]: ...
+
+    @abstractmethod
+    def story_list(self, *, min_size: int = 1, batch_seq: int | None = None,
+                   dormant: Iterable[int] = (), status: str | None = None,
+                   needle: str | None = None) -> list[StoryRow]:
+        """Live stories, biggest first, filtered (see the SQLite store)."""
+
+    @abstractmethod
+    def story_arrivals(self, story_ids: list[int]
+                       ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
+        """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
+
+    @abstractmethod
+    def story_centroids(self, story_ids: list[int], dim: int) -> np.ndarray: ...
+
+    @abstractmethod
+    def update_story(self, story_id: int, *, size: int, last_seq: int,
+                     centroid: np.ndarray | None) -> None: ...
+
+    @abstractmethod
+    def describe_story(self, story_id: int, headline_id: int | None, summary: str) -> None: ...
+
+    @abstractmethod
+    def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None: ...
+
+    @abstractmethod
+    def merged_from(self, story_id: int) -> list[int]: ...
+
+    @abstractmethod
+    def merges(self) -> list[tuple[int, int, int, float]]: ...
+
+    @abstractmethod
+    def story_batch_counts(self, story_ids: list[int]
+                           ) -> dict[int, list[tuple[int, int, int]]]: ...
+
+    @abstractmethod
+    def stories_in_batch(self, batch_seq: int) -> set[int]: ...
+
+    @abstractmethod
+    def story_source_counts(self, story_ids: list[int]
+                            ) -> dict[int, list[tuple[str, int]]]: ...
+
+
+__all__ = ["Store"]

@@ -1,0 +1,433 @@
+"""The SQLite store's reads: every query that reads the store, as a mixin of
+:class:`~storyline.store.sqlite.SQLiteStore` (which holds the connection, ``self.db``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from storyline.errors import StoreError
+from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, parse_clock
+from storyline.types import DormancyRule
+
+# What the store holds, in one value: every ingest adds a batch and copies, and maybe
+# stories and merges (its snippets, embeddings, descriptions and facts are written in
+# the same transaction), so this changes with every write a reader can see.
+_VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
+            "(SELECT COALESCE(MAX(id), 0) FROM copies), "
+            "(SELECT COALESCE(MAX(id), 0) FROM stories), (SELECT COUNT(*) FROM merges)")
+# The story list, biggest first, then the latest news, then newest; filters are added.
+_STORY_LIST = """
+SELECT st.id, st.merged_into, st.headline_id, {summary}, st.size, st.first_seq, st.last_seq
+FROM stories st
+WHERE st.merged_into IS NULL AND st.size >= :min_size {where}
+ORDER BY st.size DESC, st.last_seq DESC, st.id DESC
+"""
+_IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
+             "ON s.id = c.snippet_id WHERE c.batch_seq = :batch_seq)")
+_ACTIVE = " AND st.last_seq NOT IN (SELECT value FROM json_each(:dormant))"
+_DORMANT = " AND st.last_seq IN (SELECT value FROM json_each(:dormant))"
+# A superset of the text filter (a headline is a part of its snippet's text): the caller
+# tests the headline itself on what this lets through.
+_TEXT = (" AND (instr(storyline_lower(st.summary), :needle) OR instr(storyline_lower("
+         "(SELECT text FROM snippets WHERE id = st.headline_id)), :needle))")
+# Arrivals and sources of a page's stories in one pass over their copies.
+_ARRIVALS = """
+SELECT s.story_id, c.batch_seq, c.source, COUNT(*), SUM(c.kind = 'original')
+FROM snippets s JOIN copies c ON c.snippet_id = s.id
+WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, c.source
+"""
+
+
+def lower(value: str | None) -> str | None:
+    """``str.lower`` as an SQL function (SQLite's own lower() knows ASCII only)."""
+    return None if value is None else value.lower()
+
+
+class SQLiteReads:
+    """Every read of :class:`~storyline.store.sqlite.SQLiteStore`."""
+
+    db: sqlite3.Connection
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("SELECT version FROM schema_version").fetchone()[0]
+
+    def get_state(self, name: str) -> bytes | None:
+        row = self.db.execute("SELECT value FROM state WHERE name=?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def get_text_state(self, name: str) -> str | None:
+        """A state value stored as text (set_state keeps str as given, bytes as bytes)."""
+        value = self.get_state(name)
+        return None if value is None else (
+            value.decode() if isinstance(value, bytes) else str(value))
+
+    def batch(self, name: str) -> BatchRow | None:
+        row = self.db.execute("SELECT * FROM batches WHERE name=?", (name,)).fetchone()
+        return BatchRow(**dict(row)) if row else None
+
+    def batches(self) -> list[BatchRow]:
+        return [BatchRow(**dict(r)) for r in self.db.execute("SELECT * FROM batches ORDER BY seq")]
+
+    def batch_names(self) -> dict[int, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT seq, name FROM batches")}
+
+    def next_batch_seq(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0]
+
+    def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:
+        """The batches whose stories are dormant for stored batch ``now_seq``, by
+        its clock (a story is as old as the last batch that brought it news).
+        Without ``now_seq``: for the next batch, on the last stored one's clock."""
+        batches = self.db.execute("SELECT seq, clock FROM batches ORDER BY seq").fetchall()
+        clocks = dict(batches)
+        if now_seq is None:
+            last = batches[-1][0] if batches else 0
+            now_seq, now = last + 1, parse_clock(clocks.get(last))
+        else:
+            now = parse_clock(clocks.get(now_seq))
+        out = set()
+        for seq, clock in batches:
+            then = parse_clock(clock)
+            if now is not None and then is not None and rule.after_days is not None:
+                if (now - then).total_seconds() > rule.after_days * 86400:
+                    out.add(seq)
+            elif now_seq - seq > rule.after_batches:
+                out.add(seq)
+        return out
+
+    def next_snippet_id(self) -> int:
+        """The id the next added snippet gets (ids are handed out in order, so a
+        batch can number its snippets before writing them all at once)."""
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM snippets").fetchone()[0]
+
+    def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray:
+        """Stored embeddings in the order asked (zero rows where none is stored)."""
+        out = np.zeros((len(snippet_ids), dim), dtype=np.float32)
+        where = {sid: i for i, sid in enumerate(snippet_ids)}
+        for chunk in _chunks(snippet_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            for sid, blob in self.db.execute(
+                f"SELECT id, embedding FROM snippets WHERE id IN ({marks})", chunk
+            ):
+                if blob is not None and len(blob) == dim * 4:
+                    out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
+        return self.db.execute("SELECT id, key, minhash, text FROM snippets").fetchall()
+
+    def snippet(self, snippet_id: int) -> SnippetRow | None:
+        row = self.db.execute(
+            "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets WHERE id=?",
+            (snippet_id,),
+        ).fetchone()
+        return _snippet_row(row) if row else None
+
+    def story_snippets(self, story_id: int) -> list[SnippetRow]:
+        rows = self.db.execute(
+            "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
+            "WHERE story_id=? ORDER BY batch_seq, id",
+            (story_id,),
+        )
+        return [_snippet_row(r) for r in rows]
+
+    def members_of_stories(self, story_ids: list[int]) -> list[tuple[int, int]]:
+        """(snippet id, story id) of every snippet in these stories, by snippet id."""
+        out: list[tuple[int, int]] = []
+        for chunk in _chunks(story_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            out.extend((r[0], r[1]) for r in self.db.execute(
+                f"SELECT id, story_id FROM snippets WHERE story_id IN ({marks})", chunk))
+        out.sort()
+        return out
+
+    def snippet_texts(self, snippet_ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(snippet_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            out.update((r[0], r[1]) for r in self.db.execute(
+                f"SELECT id, text FROM snippets WHERE id IN ({marks})", chunk))
+        return out
+
+    def copies_of(self, snippet_ids: list[int]) -> dict[int, list[CopyRow]]:
+        out: dict[int, list[CopyRow]] = {sid: [] for sid in snippet_ids}
+        for chunk in _chunks(snippet_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                "SELECT id, snippet_id, batch_seq, position, kind, similarity, external_id, "
+                "source, url, published_at, title, raw_text FROM copies "
+                f"WHERE snippet_id IN ({marks}) ORDER BY batch_seq, position", chunk,
+            ):
+                out[r["snippet_id"]].append(CopyRow(**dict(r)))
+        return out
+
+    def batch_copies(self, batch_seq: int) -> list[CopyRow]:
+        rows = self.db.execute(
+            "SELECT id, snippet_id, batch_seq, position, kind, similarity, external_id, source, "
+            "url, published_at, title, raw_text FROM copies WHERE batch_seq=? ORDER BY position",
+            (batch_seq,),
+        )
+        return [CopyRow(**dict(r)) for r in rows]
+
+    def copy_stories(self) -> list[tuple[int, int, int, str, int | None]]:
+        """Every copy as (batch seq, position, snippet id, kind, the snippet's story
+        before merges), in arrival order: what ``storyline cluster`` reports."""
+        return self.db.execute(
+            "SELECT c.batch_seq, c.position, c.snippet_id, c.kind, s.story_id FROM copies c "
+            "JOIN snippets s ON s.id = c.snippet_id ORDER BY c.batch_seq, c.position"
+        ).fetchall()
+
+    def search_text(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """Full-text matches (snippet id, bm25 score: lower is better)."""
+        terms = [t for t in "".join(c if c.isalnum() else " " for c in query).split() if t]
+        if not terms:
+            return []
+        match = " ".join(f'"{t}"' for t in terms)
+        try:
+            rows = self.db.execute(
+                "SELECT rowid, bm25(snippets_fts) FROM snippets_fts WHERE snippets_fts MATCH ? "
+                "ORDER BY bm25(snippets_fts) LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        if not rows:  # no snippet holds every word: any of them
+            rows = self.db.execute(
+                "SELECT rowid, bm25(snippets_fts) FROM snippets_fts WHERE snippets_fts MATCH ? "
+                "ORDER BY bm25(snippets_fts) LIMIT ?",
+                (" OR ".join(f'"{t}"' for t in terms), limit),
+            ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def all_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
+        ids, vecs = [], []
+        for sid, blob in self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL"
+        ):
+            if len(blob) == dim * 4:
+                ids.append(sid)
+                vecs.append(np.frombuffer(blob, dtype=np.float32))
+        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+
+    def facts_of(self, snippet_ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(snippet_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(
+                f"SELECT snippet_id, data FROM facts WHERE snippet_id IN ({marks})", chunk))
+        return out
+
+    def story(self, story_id: int) -> StoryRow | None:
+        row = self.db.execute(
+            "SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq "
+            "FROM stories WHERE id=?", (story_id,),
+        ).fetchone()
+        return StoryRow(**dict(row)) if row else None
+
+    def resolve(self, story_id: int) -> int | None:
+        """The live story an id stands for now, following merges."""
+        seen = set()
+        while True:
+            row = self.story(story_id)
+            if row is None:
+                return None
+            if row.merged_into is None:
+                return row.id
+            if story_id in seen:
+                raise StoreError(f"merge cycle at story {story_id}")
+            seen.add(story_id)
+            story_id = row.merged_into
+
+    def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
+        """Stories not merged away, but for those last seen in ``dormant_seqs``."""
+        rows = self.db.execute(
+            "SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq FROM stories "
+            "WHERE merged_into IS NULL AND last_seq NOT IN (SELECT value FROM json_each(?)) "
+            "ORDER BY id",
+            (json.dumps(sorted(dormant_seqs)),),
+        )
+        return [StoryRow(**dict(r)) for r in rows]
+
+    def story_centroids(self, story_ids: list[int], dim: int) -> np.ndarray:
+        out = np.zeros((len(story_ids), dim), dtype=np.float32)
+        where = {sid: i for i, sid in enumerate(story_ids)}
+        for chunk in _chunks(story_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            for sid, blob in self.db.execute(
+                f"SELECT id, centroid FROM stories WHERE id IN ({marks})", chunk
+            ):
+                if blob is not None and len(blob) == dim * 4:
+                    out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def merged_from(self, story_id: int) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT absorbed FROM merges WHERE into_id=? ORDER BY batch_seq, absorbed",
+            (story_id,))]
+
+    def merges(self) -> list[tuple[int, int, int, float]]:
+        return [tuple(r) for r in self.db.execute(
+            "SELECT absorbed, into_id, batch_seq, similarity FROM merges ORDER BY rowid")]
+
+    def story_batch_counts(self, story_ids: list[int]) -> dict[int, list[tuple[int, int, int]]]:
+        """Per story: (batch seq, copies arriving in it, canonical snippets first seen in it)."""
+        out: dict[int, list[tuple[int, int, int]]] = {sid: [] for sid in story_ids}
+        for chunk in _chunks(story_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT s.story_id, c.batch_seq, COUNT(*), "
+                "SUM(CASE WHEN c.kind='original' THEN 1 ELSE 0 END) "
+                "FROM copies c JOIN snippets s ON s.id=c.snippet_id "
+                f"WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq "
+                "ORDER BY s.story_id, c.batch_seq", chunk,
+            )
+            for story_id, seq, count, new in rows:
+                out[story_id].append((seq, count, new))
+        return out
+
+    def stories_in_batch(self, batch_seq: int) -> set[int]:
+        """Live stories that received a snippet or a copy in the batch."""
+        rows = self.db.execute(
+            "SELECT DISTINCT s.story_id FROM copies c JOIN snippets s ON s.id=c.snippet_id "
+            "WHERE c.batch_seq=?", (batch_seq,),
+        )
+        return {r[0] for r in rows}
+
+    def story_source_counts(self, story_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+        out: dict[int, list[tuple[str, int]]] = {sid: [] for sid in story_ids}
+        for chunk in _chunks(story_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT s.story_id, c.source, COUNT(*) FROM copies c "
+                "JOIN snippets s ON s.id=c.snippet_id "
+                f"WHERE s.story_id IN ({marks}) AND c.source IS NOT NULL "
+                "GROUP BY s.story_id, c.source ORDER BY s.story_id, COUNT(*) DESC, c.source",
+                chunk,
+            )
+            for story_id, source, count in rows:
+                out[story_id].append((source, count))
+        return out
+
+    def has_snippets(self) -> bool:
+        return bool(self.db.execute("SELECT EXISTS(SELECT 1 FROM snippets)").fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        q = self.db.execute
+        return {
+            "batches": q("SELECT COUNT(*) FROM batches").fetchone()[0],
+            "snippets": q("SELECT COUNT(*) FROM snippets").fetchone()[0],
+            "copies": q("SELECT COUNT(*) FROM copies").fetchone()[0],
+            "stories": q("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()[0],
+            "merges": q("SELECT COUNT(*) FROM merges").fetchone()[0],
+        }
+
+    def check(self) -> list[str]:
+        """Consistency problems, if any (an empty list means consistent)."""
+        q = self.db.execute
+        problems = []
+        if q("PRAGMA integrity_check").fetchone()[0] != "ok":
+            problems.append("sqlite integrity check failed")
+        n = q("SELECT COUNT(*) FROM snippets WHERE story_id IS NULL").fetchone()[0]
+        if n:
+            problems.append(f"{n} snippets belong to no story")
+        n = q("SELECT COUNT(*) FROM snippets s WHERE NOT EXISTS "
+              "(SELECT 1 FROM copies c WHERE c.snippet_id=s.id)").fetchone()[0]
+        if n:
+            problems.append(f"{n} snippets have no copy")
+        n = q("SELECT COUNT(*) FROM copies c WHERE NOT EXISTS "
+              "(SELECT 1 FROM batches b WHERE b.seq=c.batch_seq)").fetchone()[0]
+        if n:
+            problems.append(f"{n} copies belong to no batch")
+        n = q("SELECT COUNT(*) FROM stories st WHERE merged_into IS NULL AND size != "
+              "(SELECT COUNT(*) FROM snippets s WHERE s.story_id=st.id)").fetchone()[0]
+        if n:
+            problems.append(f"{n} stories have a wrong size")
+        return problems
+
+
+    # -- versions, snapshots, the story list --------------------------------
+
+    def version(self) -> tuple[int, ...]:
+        """A value that changes with every write a reader can see (see ``_VERSION``)."""
+        return tuple(self.db.execute(_VERSION).fetchone())
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every read inside sees the same state of the store,
+        even while another connection commits a batch."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+        try:
+            yield
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")  # read-only: nothing to keep
+
+    def known_links(self) -> set[str]:
+        """Every url and external id of a copy in the store."""
+        rows = self.db.execute("SELECT url, external_id FROM copies "
+                               "WHERE url IS NOT NULL OR external_id IS NOT NULL")
+        return {value for row in rows for value in row if value}
+
+    def story_list(self, *, min_size: int = 1, batch_seq: int | None = None,
+                   dormant: Iterable[int] = (), status: str | None = None,
+                   needle: str | None = None) -> list[StoryRow]:
+        """Live stories of at least ``min_size`` snippets, biggest first (then the latest
+        news, then newest): only those touched by batch ``batch_seq``, those ``active``
+        or ``dormant`` (last seen in a ``dormant`` batch), those whose summary or
+        headline snippet holds ``needle`` (lower case). ``summary`` is read only when
+        ``needle`` is not None (else empty: thousands of rows); ``""`` reads it
+        without filtering."""
+        params: dict[str, object] = {"min_size": min_size,
+                                     "dormant": json.dumps(sorted(dormant))}
+        where = ""
+        if batch_seq is not None:
+            where += _IN_BATCH
+            params["batch_seq"] = batch_seq
+        if status == "active":
+            where += _ACTIVE
+        elif status == "dormant":
+            where += _DORMANT
+        if needle:
+            where += _TEXT
+            params["needle"] = needle
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples: thousands of rows
+        summary = "st.summary" if needle is not None else "''"
+        sql = _STORY_LIST.format(summary=summary, where=where)
+        return [StoryRow(*row) for row in cursor.execute(sql, params)]
+
+    def story_arrivals(self, story_ids: list[int]
+                       ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
+        """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
+        counts: dict[int, dict[int, list[int]]] = {i: {} for i in story_ids}
+        sources: dict[int, set[str]] = {i: set() for i in story_ids}
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        for chunk in _chunks(story_ids, 900):
+            rows = cursor.execute(_ARRIVALS.format(marks=",".join("?" * len(chunk))), chunk)
+            for story, seq, source, n, new in rows:
+                entry = counts[story].setdefault(seq, [0, 0])
+                entry[0] += n
+                entry[1] += new
+                if source is not None:
+                    sources[story].add(source)
+        return counts, sources
+
+
+def _snippet_row(r: sqlite3.Row) -> SnippetRow:
+    return SnippetRow(id=r["id"], text=r["text"], truncated=bool(r["truncated"]),
+                      batch_seq=r["batch_seq"], story_id=r["story_id"], novel=bool(r["novel"]))
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,78 @@
+"""Errors as answers: the pages get an error page, the API gets ``{"detail": message}``.
+
+A :class:`~storyline.errors.StorylineError` answers its ``http_status``; a request that
+fails validation answers 422 with the problems in one line (docs/web.md promises a
+string ``detail`` for every error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from storyline.errors import StorylineError
+
+_JSON_PATHS = ("/api/", "/openapi", "/static/")
+
+
+def answer(request: Request, status: int, message: str,
+           headers: dict[str, str] | None = None) -> Response:
+    """An error answer: JSON under /api (and for the OpenAPI document and static files),
+    an error page elsewhere."""
+    if request.url.path.startswith(_JSON_PATHS):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message, "query": ""},
+        status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:  # Starlette names the first route's methods only
+        allowed = ", ".join(allowed_methods(request.app, request.url.path))
+        headers = {**(headers or {}), "Allow": allowed}
+    return answer(request, exc.status_code, str(exc.detail), headers)
+
+
+async def storyline_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StorylineError)
+    # InputError and BodyError keep the message without the file and line: for HTTP.
+    return answer(request, exc.http_status, getattr(exc, "message", None) or str(exc))
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return answer(request, 422, validation_message(exc.errors()))
+
+
+def validation_message(errors: Any) -> str:
+    """``"query limit: Input should be greater than or equal to 1"``, one problem after
+    another, from FastAPI's list of validation errors."""
+    parts = []
+    for error in errors:
+        where = " ".join(str(part) for part in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where
+                     else str(error.get("msg", "invalid")))
+    return "; ".join(parts) or "invalid request"
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route answers at ``path``."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+def install(app: FastAPI) -> None:
+    """Registers the handlers on ``app`` (its ``state.templates`` renders the pages)."""
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(StorylineError, storyline_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

@@ -1,0 +1,159 @@
+"""The HTML pages: the story list, a story, the batches, what a batch changed, search.
+
+Rendered on the server from the templates in ``templates/``, with autoescaping and no
+script: whatever a snippet holds is shown as text, and links are only http(s) urls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode, urlsplit
+
+import jinja2
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from storyline import views
+from storyline.types import SearchHit
+from storyline.web import charts
+from storyline.web.api import BatchName, MinSize, StoryId
+from storyline.web.reads import access_of, batch_changes, search_hits, stories_page, story_out
+from storyline.web.schemas import html_problems
+
+HERE = Path(__file__).parent
+SPARK_BATCHES = 24  # batches a sparkline of the list spans
+
+Text = Annotated[str | None, Query(max_length=500)]
+Page = Annotated[int, Query(ge=0, le=10**9)]
+
+router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
+
+
+# -- templates ------------------------------------------------------------------------
+
+
+def safe_href(url: str | None) -> str | None:
+    """The url if a link to it is safe to show (http or https), else None: a
+    ``javascript:`` or ``data:`` url from a snippet is shown as text, never linked."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _number(value: float, upper: float | None = None) -> str:
+    def one(v: float) -> str:
+        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,}"
+
+    return one(value) + (f"–{one(upper)}" if upper is not None else "")
+
+
+def templates() -> Jinja2Templates:
+    """The pages' templates, with the filters they use."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["safe_href"] = safe_href
+    env.filters["path"] = lambda v: quote(str(v), safe="")
+    env.filters["number"] = _number
+    env.filters["host"] = lambda url: urlsplit(url).netloc or url if safe_href(url) else url
+    env.filters["plural"] = lambda n, one, many=None: one if n == 1 else (many or one + "s")
+    env.globals["sources_shown"] = views.SOURCES_SHOWN
+    return Jinja2Templates(env=env)
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("query", "")
+    return request.app.state.templates.TemplateResponse(request, name, context,
+                                                        status_code=status)
+
+
+# -- pages ----------------------------------------------------------------------------
+
+
+@router.get("/", summary="Story list", responses=html_problems(404))
+def page_list(
+    request: Request,
+    batch: Annotated[str | None, Query(max_length=500)] = None,
+    status: Annotated[Literal["", "active", "dormant"] | None, Query()] = None,
+    text: Text = None, offset: Page = 0, min_size: MinSize = 1,
+) -> Response:
+    access = access_of(request)
+    limit = access.settings.page_size
+    with access.read() as sl:
+        page = stories_page(access, sl, batch=batch or None, status=status or None,
+                            text=text or None, limit=limit, offset=offset, min_size=min_size)
+        names = [b.name for b in sl.store.batches()]
+        counts = sl.store.counts() if not page.stories and not page.total else None
+    total, rows = page.total, page.stories
+    spark_axis = names[-SPARK_BATCHES:]
+    filters = {k: v for k, v in {"batch": batch, "status": status, "text": text,
+                                 "min_size": min_size if min_size > 1 else None}.items() if v}
+
+    def link(new_offset: int) -> str:
+        return "/?" + urlencode({**filters, "offset": new_offset})
+
+    return render(
+        request, "list.html", stories=rows, total=total, offset=offset, limit=limit,
+        sparks={s.id: charts.sparkline(s.batches, spark_axis) for s in rows},
+        batches=names, filters=filters,
+        empty_store=counts is not None and counts["snippets"] == 0,
+        prev_link=link(max(offset - limit, 0)) if offset > 0 else None,
+        next_link=link(offset + limit) if offset + limit < total else None,
+    )
+
+
+@router.get("/stories/{story_id}", summary="One story", responses=html_problems(404))
+def page_story(request: Request, story_id: StoryId) -> Response:
+    access = access_of(request)
+    with access.read() as sl:
+        detail = sl.story(story_id)
+        names = [b.name for b in sl.store.batches()]
+    story = story_out(access, detail, True)
+    last = story.last_batch
+    fresh = [s for s in story.snippets if s.batch == last and s.novel]
+    repeats = [s for s in story.snippets if (s.batch == last and not s.novel)
+               or (s.batch != last and any(c.batch == last for c in s.copies))]
+    by_batch: dict[str, list] = {}
+    for s in story.snippets:
+        by_batch.setdefault(s.batch, []).append(s)
+    return render(
+        request, "story.html", story=story, asked=story_id, fresh=fresh, repeats=repeats,
+        latest=names[-1] if names else "", chart=charts.timeline(story.batches, names),
+        by_batch=by_batch,
+    )
+
+
+@router.get("/batches", summary="Batches")
+def page_batches(request: Request) -> Response:
+    with access_of(request).read() as sl:
+        rows = sl.store.batches()
+    return render(request, "batches.html", batches=list(reversed(rows)))
+
+
+@router.get("/batches/{batch:path}", summary="What a batch changed",
+            responses=html_problems(404))
+def page_batch(request: Request, batch: BatchName) -> Response:
+    with access_of(request).read() as sl:
+        data = batch_changes(sl, batch)
+    new = sum(len(c.new) for c in data.changes)
+    repeated = sum(len(c.repeated) for c in data.changes)
+    return render(request, "batch.html", data=data, new=new, repeated=repeated,
+                  new_stories=sum(c.new_story for c in data.changes))
+
+
+@router.get("/search", summary="Search")
+def page_search(request: Request, q: Text = None) -> Response:
+    access = access_of(request)
+    query = (q or "").strip()
+    hits: list[SearchHit] = []
+    if query:
+        with access.read() as sl:
+            hits = search_hits(access, sl, query, 20)
+    return render(request, "search.html", query=query, hits=hits)

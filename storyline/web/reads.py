@@ -1,0 +1,74 @@
+"""Reads the pages and the JSON API share: the story list (kept per store version), a
+story with its facts, what a batch changed, search."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from fastapi import Request
+
+from storyline import views
+from storyline.api import Storyline
+from storyline.config import dormancy
+from storyline.errors import NotFoundError
+from storyline.types import SearchHit, StoryDetail
+from storyline.web.access import StoreAccess, WebSettings
+from storyline.web.schemas import BatchChanges, BatchOut, StoryOut
+
+
+def access_of(request: Request) -> StoreAccess:
+    return request.app.state.access
+
+
+def settings_of(request: Request) -> WebSettings:
+    return request.app.state.settings
+
+
+def stories_page(access: StoreAccess, sl: Storyline, *, batch: str | None,
+                 status: str | None, text: str | None, limit: int, offset: int,
+                 min_size: int) -> views.StoryPage:
+    """A page of the story list, kept for this version of the store (its first page is
+    what most requests ask, and it only changes when a batch comes)."""
+    def compute() -> views.StoryPage:
+        return views.story_page(sl.store, batch=batch, status=status, text=text,
+                                limit=limit, offset=offset, min_size=min_size,
+                                dormancy=dormancy(sl.config))
+
+    return access.memo(sl, ("list", batch, status, text, limit, offset, min_size), compute)
+
+
+def warm_list(access: StoreAccess) -> None:
+    """Builds (and keeps) the first page of the list, the page most asked for."""
+    if access.closed:  # the server stopped while a batch went in
+        return
+    with access.read() as sl:
+        stories_page(access, sl, batch=None, status=None, text=None,
+                     limit=access.settings.page_size, offset=0, min_size=1)
+
+
+def story_out(access: StoreAccess, detail: StoryDetail, with_facts: bool) -> StoryOut:
+    """The story with its facts, read after (not inside) the story's read transaction:
+    reading facts may store them."""
+    facts = access.facts(detail) if with_facts and access.settings.facts else None
+    return StoryOut(**{f.name: getattr(detail, f.name) for f in fields(detail)}, facts=facts)
+
+
+def batch_changes(sl: Storyline, batch: str) -> BatchChanges:
+    """What ``batch`` changed, with the batches either side of it."""
+    rows = sl.store.batches()
+    found = next((i for i, b in enumerate(rows) if b.name == batch), None)
+    if found is None:
+        raise NotFoundError(f"no batch {batch!r}")
+    this = rows[found]
+    return BatchChanges(
+        batch=BatchOut(name=this.name, seq=this.seq, records=this.records,
+                       ingested_at=this.ingested_at),
+        previous=rows[found - 1].name if found > 0 else None,
+        next=rows[found + 1].name if found + 1 < len(rows) else None,
+        changes=sl.changes(batch),
+    )
+
+
+def search_hits(access: StoreAccess, sl: Storyline, q: str, limit: int) -> list[SearchHit]:
+    encoder = access.search_encoder() if sl.store.has_snippets() else None
+    return views.search(sl.store, q, encoder, limit)

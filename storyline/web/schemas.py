@@ -1,0 +1,67 @@
+"""The JSON API's answers, as models (they make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from storyline.pipeline.facts import StoryFact
+from storyline.types import IngestReport, SearchHit, StoryChanges, StoryDetail, StorySummary
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="What went wrong, for a person.")
+
+
+class StoryList(BaseModel):
+    total: int = Field(description="Stories that match the filters, on all pages.")
+    limit: int
+    offset: int
+    stories: list[StorySummary]
+
+
+@dataclass
+class StoryOut(StoryDetail):
+    """A story with its facts (None when not asked for, or facts are off)."""
+
+    facts: list[StoryFact] | None = None
+
+
+class BatchOut(BaseModel):
+    name: str
+    seq: int = Field(description="Order of ingestion, from 1.")
+    records: int
+    ingested_at: str
+
+
+class BatchList(BaseModel):
+    batches: list[BatchOut]
+
+
+class BatchChanges(BaseModel):
+    batch: BatchOut
+    previous: str | None = Field(description="The batch before this one, if any.")
+    next: str | None = Field(description="The batch after this one, if any.")
+    changes: list[StoryChanges]
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[SearchHit]
+
+
+class IngestResult(BaseModel):
+    batches: list[IngestReport]
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each a :class:`Problem`."""
+    return {code: {"model": Problem} for code in codes}
+
+
+def html_problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each an error page."""
+    return {code: {"description": "An error page.", "content": {"text/html": {}}}
+            for code in codes}
