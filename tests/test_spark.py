@@ -19,7 +19,7 @@ import pytest
 from storyline.config import preset
 from storyline.evaluate import score_clusters
 from storyline.pipeline.read import read_file
-from tests.conftest import SEEDS, needs_static, run_cli
+from tests.conftest import SEEDS, needs_static, run_cli, run_process
 
 try:
     import pyspark  # noqa: F401
@@ -137,11 +137,11 @@ def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError('no pyspark here')\n")
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).parents[1])])}
-    helped = run_cli("spark", "--help", env=env)
+    helped = run_process("spark", "--help", env=env)
     assert "storyline[spark]" in helped.stdout
     items = write_jsonl(seed_records(), tmp_path / "in.jsonl")
-    failed = run_cli("spark", "cluster", str(items), "--out", str(tmp_path / "o.jsonl"),
-                     env=env, check=False)
+    failed = run_process("spark", "cluster", str(items), "--out", str(tmp_path / "o.jsonl"),
+                         env=env, check=False)
     assert failed.returncode != 0
     assert "pyspark is not installed" in failed.stderr
     assert "Traceback" not in failed.stderr
@@ -224,8 +224,8 @@ def test_backfill_then_ingest_goes_on_online(tmp_path: Path):
     first = [r for r in records if r.batch == records[0].batch]
     archive = write_jsonl(first, tmp_path / "archive.jsonl")
     db = tmp_path / "hand.db"
-    run_cli("spark", "backfill", str(archive), "--db", str(db), "--fast", "--master", MASTER,
-            timeout=900)
+    run_process("spark", "backfill", str(archive), "--db", str(db), "--fast", "--master", MASTER,
+                timeout=900)
     later = sorted(SEEDS.glob("*.txt"))[1]
     run_cli("ingest", "--db", str(db), str(later))
     assert "consistent" in run_cli("check", "--db", str(db)).stdout

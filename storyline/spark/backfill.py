@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -18,7 +17,7 @@ import numpy as np
 from storyline.config import Config
 from storyline.errors import UsageError
 from storyline.spark.job import SparkRun
-from storyline.store.sqlite import NewSnippet
+from storyline.store.rows import NewSnippet
 from storyline.types import Record
 
 WRITE_ROWS = 5000  # rows per executemany while streaming the items
@@ -118,13 +117,17 @@ def _write_stories(run: SparkRun, store, snippet_of: dict[int, int]) -> set[int]
 
 
 def _write_state(run: SparkRun, store, config: Config) -> None:
-    """What Engine keeps in the store's state between batches."""
-    from storyline.engine import Engine
+    """What the engine keeps in the store's state between batches: the archive's
+    document frequencies and embedding sum, the model and the preset."""
     from storyline.pipeline.represent import TermWeights, names, words
+    from storyline.pipeline.statistics import StreamStatistics
 
-    engine = Engine(store, config)
-    engine._save_df("terms", TermWeights(words, run.terms_df.copy(), run.docs))
-    engine._save_df("names", TermWeights(names, run.names_df.copy(), run.docs))
+    statistics = StreamStatistics(store, config.lead_words, config.mean_prior_docs)
+    # The archive's frequencies stand in for what the engine would have learnt
+    # batch by batch; save() writes them in the engine's own format.
+    statistics._terms = TermWeights(words, run.terms_df.copy(), run.docs)
+    statistics._names = TermWeights(names, run.names_df.copy(), run.docs)
+    statistics.save()
     store.set_state("dense_sum", np.asarray(run.dense_total, dtype=np.float64).tobytes())
     store.set_state("dense_docs", run.docs)
     store.set_state("model", run.model_name)
@@ -134,9 +137,7 @@ def _write_state(run: SparkRun, store, config: Config) -> None:
 
 def _describe(run: SparkRun, store, config: Config, stories: set[int]) -> None:
     """Headlines and summaries of the live stories, as the engine writes them."""
-    from storyline.engine import Engine
+    from storyline.pipeline.describe import describe_stories
 
-    if not config.describe or not stories:
-        return
-    engine = Engine(store, replace(config, extract_facts=False))
-    engine._describe(len(run.windows), stories, set())
+    if config.describe and stories:
+        describe_stories(store, len(run.windows), stories, set(), run.dim, config)

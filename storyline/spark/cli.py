@@ -32,34 +32,28 @@ PartitionsOption = Annotated[Optional[int], typer.Option(
     show_default=False)]
 
 
-def _fail(message: str, code: int = 1) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code)
-
-
 def _config(fast: bool, preset_name: str | None, model: str | None):
     from storyline.config import preset
+    from storyline.errors import UsageError
 
     try:
         return preset("fast" if fast else preset_name or "default", model=model)
     except ValueError as exc:
-        _fail(str(exc), 2)
+        raise UsageError(str(exc)) from None
 
 
 def _run(input_path: Path, master: str, window: str | None, config, partitions: int | None):
-    """Start Spark and run the job; one-line errors for what a user can fix."""
-    from storyline.errors import StorylineError
+    """Start Spark and run the job (a StorylineError reaches the user in one line
+    through the command line's reporter)."""
     from storyline.spark.job import cluster_archive
     from storyline.spark.session import spark_session
 
+    spark = spark_session(master, partitions)
     try:
-        spark = spark_session(master, partitions)
         return spark, cluster_archive(spark, input_path, config, window)
-    except StorylineError as exc:
-        _fail(str(exc), getattr(exc, "exit_code", 1))
+    except BaseException:
+        spark.stop()
+        raise
 
 
 @spark_app.command("cluster")
@@ -113,7 +107,6 @@ def backfill(
     """Cluster an archive on Spark into a new store."""
     from rich.console import Console
 
-    from storyline.errors import StorylineError
     from storyline.spark.backfill import backfill as write_store
     from storyline.store import open_store
 
@@ -125,8 +118,6 @@ def backfill(
             counts = write_store(run, store, config)
         finally:
             store.close()
-    except StorylineError as exc:
-        _fail(str(exc), getattr(exc, "exit_code", 1))
     finally:
         spark.stop()
     Console(stderr=True).print(
