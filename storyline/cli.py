@@ -64,6 +64,9 @@ eval_app = typer.Typer(help="Score clusterings against gold labels.", no_args_is
 models_app = typer.Typer(help="Build and inspect the embedding models.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
+from storyline.spark.cli import spark_app  # noqa: E402  (imports no Spark until a command runs)
+
+app.add_typer(spark_app, name="spark")
 
 
 def _print_version(value: bool) -> None:

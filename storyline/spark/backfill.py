@@ -1,0 +1,143 @@
+"""Hand-over: the Spark job's stories written into a store, through the Store's
+public methods only (so any backend behind that interface takes them), in the
+state the online engine keeps between batches — batches, canonical snippets
+with their MinHash signatures and embeddings, copies, stories with their
+summed embeddings, merges, and the stream statistics (document frequencies,
+the embedding sum). ``storyline ingest`` and ``serve`` go on from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+
+from storyline.config import Config
+from storyline.errors import UsageError
+from storyline.spark.job import SparkRun
+from storyline.store.rows import NewSnippet
+from storyline.types import Record
+
+WRITE_ROWS = 5000  # rows per executemany while streaming the items
+
+
+def backfill(run: SparkRun, store, config: Config) -> dict[str, int]:
+    """Write ``run`` into an empty ``store`` in one transaction; returns counts."""
+    if store.has_snippets():
+        raise UsageError(f"{store.path} already holds snippets: backfill starts a store "
+                         "(use `storyline ingest` to add to one)")
+    with store.transaction():
+        snippet_of, digests, counts = _write_items(run, store)
+        _write_batches(run, store, digests, counts)
+        stories = _write_stories(run, store, snippet_of)
+        _write_state(run, store, config)
+    with store.transaction():
+        _describe(run, store, config, stories)
+    return {"batches": len(run.windows), "snippets": len(snippet_of),
+            "items": sum(counts.values()), "stories": len(stories)}
+
+
+def _write_items(run: SparkRun, store) -> tuple[dict[int, int], dict, dict[int, int]]:
+    """Canonical snippets and copies in arrival order; returns snippet id by
+    canonical ord, each batch's digest (as the engine computes it) and size."""
+    from pyspark.sql import functions as F
+
+    rows = run.items.join(run.dense, "ord", "left").select(
+        "ord", "given_id", "text", "title", "source", "url", "published_at", "origin", "line",
+        "window_rank", "kind", "canonical", "similarity", "norm", "key", "truncated",
+        "minhash", "dense").orderBy(F.col("ord"))
+    next_id = store.next_snippet_id()
+    snippet_of: dict[int, int] = {}
+    digests: dict[int, hashlib._Hash] = {}
+    counts: dict[int, int] = {}
+    new, copies, vectors = [], [], []
+    for r in rows.toLocalIterator():
+        seq = r["window_rank"] + 1
+        record = Record(text=r["text"], batch="", id=r["given_id"], source=r["source"],
+                        url=r["url"], published_at=r["published_at"], title=r["title"],
+                        origin=r["origin"], line=r["line"])
+        digest = digests.setdefault(seq, hashlib.blake2b(digest_size=16))
+        digest.update(json.dumps([record.text, record.id, record.source, record.url,
+                                  record.published_at, record.title]).encode() + b"\n")
+        if r["kind"] == "original":
+            sid = snippet_of[r["ord"]] = next_id
+            next_id += 1
+            new.append(NewSnippet(sid, r["key"], r["norm"], bool(r["truncated"]), seq,
+                                  bytes(r["minhash"])))
+            vectors.append((sid, np.asarray(r["dense"], dtype=np.float32)))
+        position = counts.get(seq, 0)
+        counts[seq] = position + 1
+        copies.append((snippet_of[r["canonical"]], seq, position, r["kind"],
+                       float(r["similarity"]), record))
+        if len(copies) >= WRITE_ROWS:
+            _flush(store, new, copies, vectors)
+    _flush(store, new, copies, vectors)
+    return snippet_of, digests, counts
+
+
+def _flush(store, new: list, copies: list, vectors: list) -> None:
+    store.add_snippets(new)
+    store.set_embeddings(vectors)
+    store.add_copies(copies)
+    new.clear()
+    copies.clear()
+    vectors.clear()
+
+
+def _write_batches(run: SparkRun, store, digests: dict, counts: dict[int, int]) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for rank, name, clock in run.windows:
+        seq = rank + 1
+        store.add_batch(name, seq, digests[seq].hexdigest(), counts[seq], now, "spark backfill",
+                        clock.isoformat(timespec="seconds") if clock else None)
+
+
+def _write_stories(run: SparkRun, store, snippet_of: dict[int, int]) -> set[int]:
+    """Stories in the job's id order, merges, and members; returns the live ones."""
+    from pyspark.sql import functions as F
+
+    linked = run.linked
+    ids = {}
+    for story_id in sorted(linked.stories):
+        ids[story_id] = store.new_story(linked.stories[story_id].first_seq)
+    for absorbed, into, seq, similarity in linked.merges:
+        store.merge(ids[absorbed], ids[into], seq, similarity)
+    members: dict[int, list[int]] = {}
+    canon = run.items.where(F.col("kind") == "original").select("ord", "story")
+    for r in canon.toLocalIterator():
+        members.setdefault(ids[r["story"]], []).append(snippet_of[r["ord"]])
+    for story_id, story in linked.stories.items():
+        store.update_story(ids[story_id], size=story.size, last_seq=story.last_seq,
+                           centroid=np.asarray(story.dense, dtype=np.float32))
+    for story_id, snippet_ids in members.items():
+        store.assign(snippet_ids, story_id)
+    return {ids[s] for s in linked.stories if s not in linked.merged_into}
+
+
+def _write_state(run: SparkRun, store, config: Config) -> None:
+    """What the engine keeps in the store's state between batches: the archive's
+    document frequencies and embedding sum, the model and the preset."""
+    from storyline.pipeline.represent import TermWeights, names, words
+    from storyline.pipeline.statistics import StreamStatistics
+
+    statistics = StreamStatistics(store, config.lead_words, config.mean_prior_docs)
+    # The archive's frequencies stand in for what the engine would have learnt
+    # batch by batch; save() writes them in the engine's own format.
+    statistics._terms = TermWeights(words, run.terms_df.copy(), run.docs)
+    statistics._names = TermWeights(names, run.names_df.copy(), run.docs)
+    statistics.save()
+    store.set_state("dense_sum", np.asarray(run.dense_total, dtype=np.float64).tobytes())
+    store.set_state("dense_docs", run.docs)
+    store.set_state("model", run.model_name)
+    store.set_state("model_option", config.model)
+    store.set_state("preset", config.preset)
+
+
+def _describe(run: SparkRun, store, config: Config, stories: set[int]) -> None:
+    """Headlines and summaries of the live stories, as the engine writes them."""
+    from storyline.pipeline.describe import describe_stories
+
+    if config.describe and stories:
+        describe_stories(store, len(run.windows), stories, set(), run.dim, config)

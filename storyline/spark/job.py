@@ -1,0 +1,179 @@
+"""The Spark job: an archive in, a story per item out.
+
+1. read and normalise in partitions (:mod:`storyline.spark.inputs`);
+2. exact and near copies as DataFrame operations (:mod:`storyline.spark.copies`);
+3. embeddings and hashed counts in pandas UDFs, statistics over the whole
+   archive (:mod:`storyline.spark.features`);
+4. each time window — a batch, cut into chunks of ``Config.chunk_size``
+   canonical snippets as the engine cuts one — clustered by ``applyInPandas``
+   running storyline's clustering code (:mod:`storyline.spark.windows`), then
+   the windows linked in time order on the driver (:mod:`storyline.spark.link`);
+5. per item its story and the item it copies, as DataFrames (written by
+   :mod:`storyline.spark.outputs` to JSONL, Parquet or a store).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from storyline.config import Config
+from storyline.errors import InputError, UsageError
+from storyline.spark.link import Linked, Linker, WindowCluster, sparse_row
+
+
+@dataclass
+class SparkRun:
+    """What the job made; DataFrames are checkpointed (computed once)."""
+
+    items: object  # DataFrame: ord, id, window, window_rank, kind, canonical, story, …
+    clusters: object  # DataFrame of window clusters (CLUSTER_SCHEMA)
+    dense: object  # DataFrame: ord, dense (the canonical snippets' embeddings)
+    linked: Linked
+    windows: list[tuple[int, str, datetime | None]]  # rank, name, clock
+    model_name: str
+    dim: int
+    terms_df: np.ndarray
+    names_df: np.ndarray
+    docs: int
+    dense_total: np.ndarray
+
+
+def window_seconds(text: str) -> int:
+    """``30m``, ``6h``, ``1d``, ``2w`` as seconds."""
+    found = re.fullmatch(r"(\d+)\s*([smhdw])", text.strip().lower())
+    if not found or int(found.group(1)) == 0:
+        raise UsageError(f"--window {text!r}: give a width such as 6h, 1d or 1w")
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[found.group(2)]
+    return int(found.group(1)) * unit
+
+
+def read_items(spark, path: Path, window: str | None):
+    """Records, normalised and checked, with a window and its rank."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from storyline.spark.inputs import first_error, normalise, read_records
+
+    items = normalise(read_records(spark, path)).localCheckpoint()
+    error = first_error(items)
+    if error is not None:
+        raise error
+    dup = items.where(F.col("id").isNotNull()).groupBy("id").agg(
+        F.count("*").alias("n"), F.min("ord").alias("o")).where("n > 1").orderBy("o").limit(1)
+    for row in dup.collect():
+        raise InputError(str(path), None, f"duplicate id {row['id']!r}")
+    items = items.withColumn("given_id", F.col("id")) \
+                 .withColumn("id", F.coalesce("id", (F.col("ord") + 1).cast("string")))
+    if window:
+        width = window_seconds(window)
+        missing = items.where(F.col("epoch").isNull()).select("origin", "line").limit(1).collect()
+        if missing:
+            raise InputError(missing[0]["origin"], missing[0]["line"],
+                             "no published_at: --window needs a time on every item")
+        start = F.floor(F.col("epoch") / width) * width
+        items = items.withColumn("window", F.date_format(F.timestamp_seconds(start),
+                                                         "yyyy-MM-dd'T'HH:mm:ss"))
+        order = F.min("window")
+    else:
+        items = items.withColumn("window", F.coalesce("batch", F.lit("1")))
+        order = F.min("ord")
+    ranks = items.groupBy("window").agg(order.alias("_o")) \
+                 .withColumn("window_rank", F.row_number().over(Window.orderBy("_o")) - 1) \
+                 .drop("_o")
+    return items.join(F.broadcast(ranks), "window")
+
+
+def cluster_archive(spark, path: Path, config: Config, window: str | None = None) -> SparkRun:
+    """Run the whole job on IN; see the module docstring."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from storyline.spark import copies as copy_stage
+    from storyline.spark import features as feature_stage
+
+    model_name, dim = feature_stage.encoder_info(config.model)
+    items = copy_stage.with_signatures(read_items(spark, path, window)).localCheckpoint()
+    found = copy_stage.find_copies(items.select("ord", "key", "sig", "figures"),
+                                   config.near_duplicate_jaccard)
+    items = items.drop("sig").join(found, "ord").localCheckpoint()
+    chunk = (F.row_number().over(Window.partitionBy("window_rank").orderBy("ord")) - 1)
+    canon = items.where(F.col("kind") == "original") \
+                 .withColumn("chunk", F.floor(chunk / config.chunk_size).cast("long")) \
+                 .select("ord", "window_rank", "chunk", "norm")
+    canon = feature_stage.with_features(spark, canon, config.model, config.lead_words) \
+                         .localCheckpoint()
+    terms_df, names_df, docs = feature_stage.document_frequencies(canon)
+    total = feature_stage.dense_sum(canon, dim)
+    mean = (total / (docs + config.mean_prior_docs)).astype(np.float32)
+    clusters = _cluster_windows(spark, canon, config, terms_df, names_df, docs, mean)
+    windows = _windows(items)
+    clocks = {rank + 1: clock for rank, _, clock in windows}
+    linked = Linker(config, mean, clocks).run(_window_clusters(clusters))
+    items = _with_stories(spark, items, clusters, linked)
+    return SparkRun(items, clusters, canon.select("ord", "dense"), linked, windows, model_name,
+                    dim, terms_df, names_df, docs, total)
+
+
+def _cluster_windows(spark, canon, config: Config, terms_df: np.ndarray,
+                     names_df: np.ndarray, docs: int, mean: np.ndarray):
+    from storyline.pipeline.represent import names, words
+    from storyline.spark.windows import CLUSTER_SCHEMA, cluster_window
+
+    shared = spark.sparkContext.broadcast((terms_df, names_df, docs, mean))
+
+    def per_window(pdf):
+        t_df, n_df, n_docs, centre = shared.value
+        from storyline.pipeline.represent import TermWeights
+
+        return cluster_window(pdf, config, TermWeights(words, t_df, n_docs),
+                              TermWeights(names, n_df, n_docs), centre)
+
+    return canon.groupBy("window_rank", "chunk").applyInPandas(per_window, CLUSTER_SCHEMA) \
+                .localCheckpoint()
+
+
+def _windows(items) -> list[tuple[int, str, datetime | None]]:
+    """Each window's rank, name and clock (its latest published_at, not after now)."""
+    from pyspark.sql import functions as F
+
+    now = datetime.now(UTC)
+    rows = items.groupBy("window_rank", "window").agg(F.max("epoch").alias("latest")) \
+                .orderBy("window_rank").collect()
+    return [(r["window_rank"], r["window"],
+             min(datetime.fromtimestamp(r["latest"], UTC), now) if r["latest"] is not None
+             else None) for r in rows]
+
+
+def _window_clusters(clusters):
+    for r in clusters.orderBy("window_rank", "chunk", "local").toLocalIterator():
+        yield WindowCluster(
+            slot=(r["window_rank"], r["chunk"]), local=r["local"], first=r["first"],
+            size=r["size"], dense=np.asarray(r["dense"], dtype=np.float32),
+            terms=sparse_row(r["t_idx"], r["t_val"]), names=sparse_row(r["n_idx"], r["n_val"]),
+            named_by=sparse_row(r["b_idx"], r["b_val"]),
+        )
+
+
+def _with_stories(spark, items, clusters, linked: Linked):
+    """Every item with its final story: canonical items by their window cluster,
+    copies by their canonical snippet."""
+    from pyspark.sql import functions as F
+
+    rows = [(rank, chunk, local, linked.resolve(story))
+            for (rank, chunk, local), story in linked.assigned.items()]
+    mapping = spark.createDataFrame(rows, "window_rank long, chunk long, local long, story long")
+    member_story = clusters.select("window_rank", "chunk", "local",
+                                   F.explode("members").alias("canonical")) \
+                           .join(mapping, ["window_rank", "chunk", "local"]) \
+                           .select("canonical", "story")
+    canon_ids = items.where(F.col("kind") == "original") \
+                     .select(F.col("ord").alias("canonical"), F.col("id").alias("canonical_id"))
+    out = items.join(member_story, "canonical").join(canon_ids, "canonical") \
+               .withColumn("duplicate_of", F.when(F.col("kind") == "original", None)
+                           .otherwise(F.col("canonical_id")))
+    return out.localCheckpoint()

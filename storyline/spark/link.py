@@ -1,0 +1,188 @@
+"""Windows linked in time order into stories (runs on the driver, no Spark).
+
+Each time window (a batch; a large one in chunks of ``Config.chunk_size``
+canonical snippets, as the engine clusters it) arrives clustered on its own by
+the executors, as a list of :class:`WindowCluster` sums. They then meet the
+live stories the way the engine's batches do: live stories and the window's
+clusters enter :func:`storyline.pipeline.cluster.cluster_batch` as pre-formed
+clusters that may merge but never split, average-link down to the same
+threshold, with the same veto, profile merge and two-event split; the biggest
+story keeps its id, the others are absorbed; dormant stories are left out.
+The work here is per window cluster, not per snippet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from scipy import sparse
+
+from storyline.config import Config
+from storyline.pipeline import cluster as clustering
+from storyline.pipeline.represent import N_FEATURES, Features
+
+
+@dataclass
+class WindowCluster:
+    """One cluster of a window, as sums over its canonical snippets."""
+
+    slot: tuple[int, int]  # (window rank, chunk)
+    local: int  # its number in the window
+    first: int  # arrival order of its first member
+    size: int
+    dense: np.ndarray  # (d,) raw (uncentred) sum of embeddings
+    terms: sparse.csr_matrix  # (1, N_FEATURES) sums of weighted views
+    names: sparse.csr_matrix
+    named_by: sparse.csr_matrix  # (1, N_FEATURES) members naming each name
+
+
+@dataclass
+class Story:
+    id: int
+    first_seq: int
+    last_seq: int
+    size: int
+    dense: np.ndarray
+    terms: sparse.csr_matrix
+    names: sparse.csr_matrix
+    named_by: sparse.csr_matrix
+
+
+@dataclass
+class Linked:
+    """What linking decided: where each window cluster went, and the stories."""
+
+    assigned: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (rank, chunk, local)
+    merges: list[tuple[int, int, int, float]] = field(default_factory=list)  # absorbed, into, seq
+    stories: dict[int, Story] = field(default_factory=dict)  # every story, merged ones included
+    merged_into: dict[int, int] = field(default_factory=dict)
+
+    def resolve(self, story_id: int) -> int:
+        while story_id in self.merged_into:
+            story_id = self.merged_into[story_id]
+        return story_id
+
+
+def sparse_row(indices: Iterable[int], values: Iterable[float]) -> sparse.csr_matrix:
+    idx = np.asarray(list(indices), dtype=np.int32)
+    val = np.asarray(list(values), dtype=np.float32)
+    return sparse.csr_matrix((val, idx, np.array([0, len(idx)])), shape=(1, N_FEATURES))
+
+
+def by_slot(clusters: Iterable[WindowCluster]) -> Iterator[list[WindowCluster]]:
+    """Consecutive clusters of one slot together (the input is in slot order)."""
+    batch: list[WindowCluster] = []
+    for c in clusters:
+        if batch and c.slot != batch[0].slot:
+            yield batch
+            batch = []
+        batch.append(c)
+    if batch:
+        yield batch
+
+
+class Linker:
+    """The live stories, carried from window to window."""
+
+    def __init__(self, config: Config, mean: np.ndarray | None,
+                 clocks: dict[int, datetime | None]) -> None:
+        self.config = config
+        self.mean = mean if config.centre_embeddings else None
+        self.clocks = clocks  # batch seq -> its clock
+        self.out = Linked()
+        self._next_id = 1
+
+    def run(self, clusters: Iterable[WindowCluster]) -> Linked:
+        for slot_clusters in by_slot(clusters):
+            self.link(slot_clusters)
+        return self.out
+
+    def _live(self, seq: int) -> list[Story]:
+        now = self.clocks.get(seq)
+        days = self.config.dormant_after_days
+        live = []
+        for story_id, story in self.out.stories.items():
+            if story_id in self.out.merged_into:
+                continue
+            then = self.clocks.get(story.last_seq)
+            if now is not None and then is not None and days is not None:
+                dormant = (now - then).total_seconds() > days * 86400
+            else:
+                dormant = seq - story.last_seq > self.config.dormant_after_batches
+            if not dormant:
+                live.append(story)
+        return live
+
+    def _state(self, units: list[Story] | list[WindowCluster]) -> clustering.StoryState:
+        dim = len(units[0].dense)
+        sizes = np.array([u.size for u in units], dtype=np.float64)
+        dense = np.vstack([u.dense for u in units]).astype(np.float32).reshape(-1, dim)
+        if self.mean is not None:
+            dense = dense - sizes[:, None].astype(np.float32) * self.mean
+        return clustering.StoryState(
+            ids=list(range(len(units))), dense=dense,
+            terms=sparse.vstack([u.terms for u in units]).tocsr(),
+            names=sparse.vstack([u.names for u in units]).tocsr(),
+            sizes=sizes, named_by=sparse.vstack([u.named_by for u in units]).tocsr(),
+        )
+
+    def _candidates(self, live: list[Story], window: clustering.StoryState) -> list[Story]:
+        """The live stories some window cluster comes near enough to join (as the
+        engine's candidate_stories, on average-link similarities of clusters)."""
+        if not live:
+            return []
+        stories = self._state(live)
+        sims = clustering.pairwise(window, stories, self.config.weights)
+        sims /= np.outer(window.sizes, stories.sizes)
+        keep = np.flatnonzero(sims.max(axis=0) >= self.config.weights.threshold * 0.8)
+        return [live[i] for i in keep]
+
+    def link(self, clusters: list[WindowCluster]) -> None:
+        """One slot: its clusters join, merge or start stories."""
+        seq = clusters[0].slot[0] + 1
+        window = self._state(clusters)
+        live = self._candidates(self._live(seq), window)
+        units: list[Story | WindowCluster] = [*live, *clusters]
+        state = self._state(units)
+        empty = sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+        batch = Features(dense=np.zeros((0, state.dense.shape[1]), np.float32),
+                         terms=empty, names=empty)
+        grouped: set[int] = set()
+        for group in clustering.cluster_batch(state, batch, self.config.weights):
+            grouped.update(group.stories)
+            self._join([units[u] for u in group.stories], seq, group.similarity)
+        fresh = [units[u] for u in range(len(live), len(units)) if u not in grouped]
+        for c in sorted(fresh, key=lambda c: c.first):
+            self._join([c], seq, 1.0)
+
+    def _join(self, units: list[Story | WindowCluster], seq: int, similarity: float) -> None:
+        stories = [u for u in units if isinstance(u, Story)]
+        clusters = [u for u in units if isinstance(u, WindowCluster)]
+        if stories:
+            survivor = max(stories, key=lambda s: (s.size, -s.id))
+            for other in stories:
+                if other is not survivor:
+                    self.out.merged_into[other.id] = survivor.id
+                    self.out.merges.append((other.id, survivor.id, seq, similarity))
+                    survivor.first_seq = min(survivor.first_seq, other.first_seq)
+        else:
+            first = clusters[0]
+            survivor = Story(self._next_id, seq, seq, 0, np.zeros_like(first.dense),
+                             *(sparse.csr_matrix((1, N_FEATURES), dtype=np.float32)
+                               for _ in range(3)))
+            self._next_id += 1
+            self.out.stories[survivor.id] = survivor
+        for u in units:
+            if u is survivor:
+                continue
+            survivor.size += u.size
+            survivor.dense = survivor.dense + u.dense
+            survivor.terms = survivor.terms + u.terms
+            survivor.names = survivor.names + u.names
+            survivor.named_by = survivor.named_by + u.named_by
+        survivor.last_seq = max(survivor.last_seq, seq)
+        for c in clusters:
+            self.out.assigned[(*c.slot, c.local)] = survivor.id

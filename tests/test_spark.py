@@ -1,0 +1,251 @@
+"""storyline spark: the job's pieces without Spark, then real Spark in local mode.
+
+The Spark tests start a real local Spark (pyspark and a Java runtime, from
+``./setup.sh --spark``); they skip with the reason when either is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storyline.config import preset
+from storyline.evaluate import score_clusters
+from storyline.pipeline.read import read_file
+from tests.conftest import SEEDS, needs_static, run_cli, run_process
+
+try:
+    import pyspark  # noqa: F401
+
+    HAVE_PYSPARK = True
+except ImportError:
+    HAVE_PYSPARK = False
+HAVE_JAVA = bool(os.environ.get("JAVA_HOME") or shutil.which("java"))
+needs_spark = pytest.mark.skipif(
+    not (HAVE_PYSPARK and HAVE_JAVA),
+    reason="Spark tests need pyspark and a Java runtime: ./setup.sh --spark "
+    "(pip install -e .[spark], apt-get install openjdk-17-jre-headless)")
+MASTER = "local[2]"
+
+
+def seed_records():
+    return [r for path in sorted(SEEDS.glob("*.txt")) for r in read_file(path)]
+
+
+def write_jsonl(records, path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for n, r in enumerate(records, 1):
+            fh.write(json.dumps({"id": r.id or f"{r.batch}:{n}", "text": r.text,
+                                 "batch": r.batch}) + "\n")
+    return path
+
+
+# -- the pieces the executors and the driver run, without Spark ------------------
+
+
+def test_replay_copies_decides_as_the_engine_in_arrival_order():
+    from storyline.spark.windows import replay_copies
+
+    items = pd.DataFrame({"ord": [0, 1, 2, 3, 4], "key": ["a", "b", "a", "c", "b"],
+                          "rep": [0, 1, 0, 3, 1]})
+    # 1 is near 0; 3 is near 1 only (1 is a copy, so 3 starts its own snippet);
+    # 4 has 1's key, which no canonical snippet holds: it is a near copy of the
+    # closest canonical snippet 1 was paired with (3, not 0).
+    pairs = pd.DataFrame({"a": [0, 1], "b": [1, 3], "jaccard": [0.8, 0.9]})
+    out = replay_copies(items, pairs).set_index("ord")
+    assert out.loc[0, "kind"] == "original"
+    assert (out.loc[1, "kind"], out.loc[1, "canonical"]) == ("near", 0)
+    assert (out.loc[2, "kind"], out.loc[2, "canonical"]) == ("exact", 0)
+    assert (out.loc[3, "kind"], out.loc[3, "canonical"]) == ("original", 3)
+    assert (out.loc[4, "kind"], out.loc[4, "canonical"]) == ("near", 3)
+
+
+def test_window_widths():
+    from storyline.errors import UsageError
+    from storyline.spark.job import window_seconds
+
+    assert window_seconds("6h") == 21600
+    assert window_seconds("1d") == 86400
+    with pytest.raises(UsageError):
+        window_seconds("soon")
+
+
+def _features(texts: list[str], config):
+    from storyline.pipeline.represent import TermWeights, names, words
+    from storyline.spark.windows import count_columns
+
+    counts = count_columns(texts, config.lead_words)
+    tdf = np.zeros(2**20, np.int32)
+    ndf = np.zeros(2**20, np.int32)
+    for cols in counts["t_cols"]:
+        tdf[cols] += 1
+    for cols in counts["n_cols"]:
+        ndf[cols] += 1
+    return counts, TermWeights(words, tdf, len(texts)), TermWeights(names, ndf, len(texts))
+
+
+def test_windows_linked_in_time_order_continue_a_story():
+    """The same event in two windows is one story; another event is another."""
+    from storyline.spark.link import Linker, WindowCluster, sparse_row
+    from storyline.spark.windows import cluster_window
+
+    config = preset("minilm", model="none")
+    config.weights.dense, config.weights.terms, config.weights.threshold = 0.0, 1.0, 0.3
+    texts = ["Volcano erupts near Reykjavik, flights grounded in Iceland",
+             "Iceland volcano eruption near Reykjavik grounds flights",
+             "Central bank raises interest rates by half a point",
+             "Reykjavik volcano keeps erupting, Iceland flights still grounded"]
+    counts, terms, names_ = _features(texts, config)
+    frame = pd.concat([pd.DataFrame({"ord": range(4), "window_rank": [0, 0, 0, 1],
+                                     "chunk": 0, "dense": [np.zeros(1, np.float32)] * 4}),
+                       counts], axis=1)
+    clusters = pd.concat([cluster_window(frame[frame.window_rank == w], config, terms, names_,
+                                         None) for w in (0, 1)])
+    assert sorted(len(m) for m in clusters["members"]) == [1, 1, 2]
+    units = [WindowCluster((r.window_rank, r.chunk), r.local, r.first, r.size, r.dense,
+                           sparse_row(r.t_idx, r.t_val), sparse_row(r.n_idx, r.n_val),
+                           sparse_row(r.b_idx, r.b_val)) for r in clusters.itertuples()]
+    linked = Linker(config, None, {}).run(units)
+    story = {m: linked.resolve(linked.assigned[(r.window_rank, r.chunk, r.local)])
+             for r in clusters.itertuples() for m in r.members}
+    assert story[0] == story[1] == story[3] != story[2]
+
+
+def test_dormant_stories_are_not_continued():
+    from storyline.spark.link import Linker, WindowCluster, sparse_row
+
+    config = preset("fast", dormant_after_batches=2, dormant_after_days=None)
+    unit = dict(size=1, dense=np.ones(4, np.float32), terms=sparse_row([5], [1.0]),
+                names=sparse_row([7], [1.0]), named_by=sparse_row([7], [1.0]))
+    clusters = [WindowCluster((0, 0), 0, 0, **unit), WindowCluster((1, 0), 0, 1, **unit),
+                WindowCluster((5, 0), 0, 2, **unit)]
+    linked = Linker(config, None, {}).run(clusters)
+    first, second, late = (linked.resolve(linked.assigned[(w, 0, 0)]) for w in (0, 1, 5))
+    assert first == second != late
+
+
+def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
+    """Without pyspark the command line still starts, and says what to install."""
+    fake = tmp_path / "pyspark"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('no pyspark here')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).parents[1])])}
+    helped = run_process("spark", "--help", env=env)
+    assert "storyline[spark]" in helped.stdout
+    items = write_jsonl(seed_records(), tmp_path / "in.jsonl")
+    failed = run_process("spark", "cluster", str(items), "--out", str(tmp_path / "o.jsonl"),
+                         env=env, check=False)
+    assert failed.returncode != 0
+    assert "pyspark is not installed" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+# -- real Spark, local mode -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if not (HAVE_PYSPARK and HAVE_JAVA):
+        pytest.skip("no pyspark or Java runtime: ./setup.sh --spark")
+    from storyline.spark.session import spark_session
+
+    session = spark_session(MASTER)
+    yield session
+    session.stop()
+
+
+def _stream(tmp_path: Path) -> tuple[Path, list]:
+    """The seeds with copies mixed in: an exact repost and a near copy."""
+    records = seed_records()
+    original = records[1]
+    extra = [type(original)(text=original.text, batch=records[-1].batch),
+             type(original)(text=original.text.replace(".", " today.", 1),
+                            batch=records[-1].batch)]
+    records = records + extra
+    return write_jsonl(records, tmp_path / "stream.jsonl"), records
+
+
+@pytest.mark.slow
+@needs_spark
+@needs_static
+def test_spark_cluster_agrees_with_storyline_cluster(spark, tmp_path: Path):
+    from storyline.jobs import cluster_records
+    from storyline.spark.job import cluster_archive
+    from storyline.spark.outputs import write_assignments
+
+    path, _ = _stream(tmp_path)
+    config = preset("fast")
+    run = cluster_archive(spark, path, config)
+    out = tmp_path / "spark.jsonl"
+    counts = write_assignments(run, out)
+    rows = [json.loads(line) for line in out.open()]
+    items = [r for r in read_file(path, fmt="jsonl")]
+    single = cluster_records(items, config)
+    assert [r["id"] for r in rows] == [r["id"] for r in single]  # input order
+    assert [r["duplicate_of"] for r in rows] == [r["duplicate_of"] for r in single]
+    assert counts["duplicates"] >= 2
+    agreement = score_clusters({r["id"]: r["story"] for r in rows},
+                               {r["id"]: r["story"] for r in single})
+    assert agreement.b3_f1 >= 0.95
+    parquet = tmp_path / "spark.parquet"
+    write_assignments(run, parquet)
+    back = spark.read.parquet(str(parquet)).orderBy("ord").collect()
+    assert [r["story"] for r in back] == [r["story"] for r in rows]
+
+
+@pytest.mark.slow
+@needs_spark
+def test_bad_line_is_named_by_file_and_line(spark, tmp_path: Path):
+    from storyline.errors import InputError
+    from storyline.spark.job import cluster_archive
+
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "text": "fine"}\n\n{"id": "b", "text": \n')
+    with pytest.raises(InputError, match=r"bad\.jsonl:3: bad JSON"):
+        cluster_archive(spark, path, preset("fast", model="none"))
+
+
+@pytest.mark.slow
+@needs_spark
+@needs_static
+def test_backfill_then_ingest_goes_on_online(tmp_path: Path):
+    """The first batch backfilled on Spark, the second ingested online: the stories
+    of a single-machine run over both, and a consistent store."""
+    from storyline.jobs import cluster_records
+
+    records = seed_records()
+    first = [r for r in records if r.batch == records[0].batch]
+    archive = write_jsonl(first, tmp_path / "archive.jsonl")
+    db = tmp_path / "hand.db"
+    run_process("spark", "backfill", str(archive), "--db", str(db), "--fast", "--master", MASTER,
+                timeout=900)
+    later = sorted(SEEDS.glob("*.txt"))[1]
+    run_cli("ingest", "--db", str(db), str(later))
+    assert "consistent" in run_cli("check", "--db", str(db)).stdout
+    listed = json.loads(run_cli("stories", "--db", str(db), "--json").stdout)
+    assert listed and all(s.get("headline") for s in listed)
+    from storyline.store import Store
+
+    with Store(db) as store:
+        got = {f"{seq}:{pos}": str(store.resolve(story))
+               for seq, pos, _, _, story in store.copy_stories()}
+    whole = cluster_records(records, preset("fast"))
+    positions: dict[str, int] = {}
+    want = {}
+    for r, row in zip(records, whole):
+        seq = 1 if r.batch == records[0].batch else 2
+        pos = positions.get(r.batch, 0)
+        positions[r.batch] = pos + 1
+        want[f"{seq}:{pos}"] = row["story"]
+    assert score_clusters(got, want).b3_f1 >= 0.95
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
