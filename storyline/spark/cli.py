@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from storyline.spark.session import INSTALL_HINT
 
 spark_app = typer.Typer(
     help="Backfill an archive on Apache Spark, then keep going online. "
-    + escape(INSTALL_HINT) + ".",
+    + INSTALL_HINT + ".",  # the CLI's help has no rich markup to escape
     no_args_is_help=True,
 )
 
