@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from storyline.errors import StoreError
+from storyline.outlets import outlet_of
 from storyline.store.base import Store
 from storyline.store.rows import (  # noqa: F401  (re-exported: their home was here)
     BatchRow,
@@ -51,6 +52,7 @@ class SQLiteStore(SQLiteReads, Store):
         self.db.execute("PRAGMA foreign_keys=ON")
         # The story list's text filter: Unicode-aware, as str.lower.
         self.db.create_function("storyline_lower", 1, lower, deterministic=True)
+        self.db.create_function("storyline_outlet", 2, outlet_of, deterministic=True)
         self._depth = 0
         self._migrate()
 
