@@ -65,7 +65,7 @@ class SummaryWeights:
     redundancy_cap: float = 0.85  # never take a sentence this close to one taken
     headline_copies: float = 0.02  # a headline candidate gains this times log(1 + copies)
     headline_truncated: float = 0.1  # and loses this when its text was cut
-    same_words: float = 0.7  # sentences sharing this share of content words say it once
+    same_words: float = 0.6  # sentences sharing this share of content words say it once
     update_known: float = 0.3  # an update sentence loses this times its share of known words
     update_new_facts: float = 0.1  # and gains up to this for new numbers and names
 

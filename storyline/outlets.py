@@ -13,9 +13,11 @@ def outlet_of(source: str | None, url: str | None) -> str | None:
     'reuters.com'
     >>> outlet_of("Reuters", "https://example.org/a"), outlet_of(None, None)
     ('Reuters', None)
+    >>> outlet_of("24\\\\/7 Wall St.", None)  # escaped in some feeds' exports
+    '24/7 Wall St.'
     """
     if source and source.strip():
-        return source.strip()
+        return source.strip().replace("\\/", "/").replace("\\(", "(").replace("\\)", ")")
     if not url or not url.strip():
         return None
     try:
