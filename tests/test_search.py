@@ -26,7 +26,7 @@ def test_query_terms_and_matched_words():
 
 
 def test_the_floor_wants_the_words_or_the_meaning():
-    assert passes_floor(1.0, None) and passes_floor(0.5, 0.1)
+    assert passes_floor(1.0, None) and passes_floor(0.7, 0.1) and passes_floor(0.5, 0.4)
     assert not passes_floor(0.0, 0.3) and not passes_floor(0.0, None)
     assert passes_floor(0.0, 0.9)
 
