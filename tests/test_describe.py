@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from storyline.config import SummaryWeights
 from storyline.pipeline.describe import (
     first_sentence,
     headline_like,
@@ -182,8 +183,9 @@ def test_update_prefers_new_figures_and_names_to_what_was_said():
 
     said = np.array([[0.0, 1.0]])  # the earlier batch sits nearer the second in meaning
     assert "Angels" in summarize_sentences(sents, vectors, budget=14, said=said).text
+    weights = SummaryWeights(update_known=0.3, update_new_facts=0.1)  # off by default
     picked = summarize_sentences(sents, vectors, budget=14, said_words=set(words(old)),
-                                 said=said).text
+                                 said=said, weights=weights).text
     assert "Yankees" in picked
 
 
