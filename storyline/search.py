@@ -20,9 +20,9 @@ from storyline.errors import NotFoundError
 from storyline.store import Store
 from storyline.types import SearchHit
 
-MIN_COVERAGE = 0.67
-MIN_COSINE = 0.3
-MIN_COSINE_ALONE = 0.55
+MIN_COVERAGE = 0.5
+MIN_COSINE = 0.35
+MIN_COSINE_ALONE = 0.6
 _RRF_K = 60
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 
