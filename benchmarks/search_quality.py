@@ -74,9 +74,8 @@ def baseline_hits(sl: Storyline, query: str, mode: str) -> list[int]:
         ranked = [sid for sid, _ in sl.store.search_text(query, 200)]
     else:
         encoder = sl.engine.encoder
-        ids, vectors = views._embedding_index(sl.store, encoder.dim)
-        scores = vectors @ encoder.encode([query])[0]
-        ranked = [ids[i] for i in np.argsort(-scores)[:200]]
+        ranked = [sid for sid, _ in views.nearest_snippets(
+            sl.store, encoder.encode([query])[0], 200)]
     out, seen = [], set()
     for sid in ranked:
         story = sl.store.resolve(sl.store.snippet(sid).story_id)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from storyline.errors import NotFoundError
 from storyline.store import Store
 from storyline.types import SearchHit
@@ -77,26 +75,29 @@ def passes_floor(coverage: float, cosine: float | None) -> bool:
 
 
 def candidates(store: Store, query: str, encoder, depth: int,
-               embedding_index) -> tuple[dict[int, float], dict[int, float]]:
-    """Fused RRF scores of candidate snippets, and their cosines to the query (if encoded)."""
+               nearest) -> tuple[dict[int, float], dict[int, float]]:
+    """Fused RRF scores of candidate snippets, and their cosines to the query (if encoded);
+    ``nearest(store, vector, limit)``: the snippets nearest a vector (views.nearest_snippets)."""
     fused: dict[int, float] = {}
     for rank, (sid, _) in enumerate(store.search_text(query, depth)):
         fused[sid] = fused.get(sid, 0.0) + 1.0 / (_RRF_K + rank)
     cosines: dict[int, float] = {}
     if encoder is not None and encoder.dim > 1:
-        ids, vectors = embedding_index(store, encoder.dim)
-        if ids:
-            scores = vectors @ encoder.encode([query])[0]
-            top = np.argsort(-scores)[:depth]
-            for rank, i in enumerate(top):
-                fused[ids[i]] = fused.get(ids[i], 0.0) + 1.0 / (_RRF_K + rank)
-            index = {sid: i for i, sid in enumerate(ids)}
-            cosines = {sid: float(scores[index[sid]]) for sid in fused if sid in index}
+        q = encoder.encode([query])[0]
+        for rank, (sid, cosine) in enumerate(nearest(store, q, depth)):
+            fused[sid] = fused.get(sid, 0.0) + 1.0 / (_RRF_K + rank)
+            cosines[sid] = cosine
+        # Keyword hits the nearest cells left out get their cosine read directly.
+        rest = [sid for sid in fused if sid not in cosines]
+        if rest:
+            vectors = store.embeddings(rest, encoder.dim)
+            if len(vectors) == len(rest):
+                cosines.update(zip(rest, (float(c) for c in vectors @ q)))
     return fused, cosines
 
 
 def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: int = 0,
-           filters: SearchFilters = SearchFilters(), embedding_index=None) -> list[SearchHit]:
+           filters: SearchFilters = SearchFilters(), nearest=None) -> list[SearchHit]:
     """Stories matching ``query`` above the relevance floor, best first, one hit per story
     (its best snippet), ``offset``/``limit`` a page of them; [] when nothing matches
     (an empty or wordless query included). ``score`` is the hit's relevance in [0, 1]:
@@ -106,7 +107,7 @@ def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: i
         return []
     seq_range = _seq_range(store, filters)
     depth = max(60, 3 * (offset + limit))
-    fused, cosines = candidates(store, query, encoder, depth, embedding_index)
+    fused, cosines = candidates(store, query, encoder, depth, nearest)
     names = store.batch_names()
     hits: list[SearchHit] = []
     seen: set[int] = set()
