@@ -164,9 +164,11 @@ class Storyline:
     def changes(self, batch: str) -> list[StoryChanges]:
         return views.batch_changes(self.store, batch)
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+    def search(self, query: str, limit: int = 20, *, offset: int = 0,
+               filters=None) -> list[SearchHit]:
+        """Stories matching ``query``, best first; [] when none does (views.search)."""
         encoder = self.engine.encoder if self.store.has_snippets() else None
-        return views.search(self.store, query, encoder, limit)
+        return views.search(self.store, query, encoder, limit, offset=offset, filters=filters)
 
     def facts(self, story_id: int) -> list:
         """The story's facts (``StoryFact``): quantities grouped across snippets, with

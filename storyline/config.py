@@ -70,6 +70,12 @@ class SummaryWeights:
     redundancy_cap: float = 0.85  # never take a sentence this close to one taken
     headline_copies: float = 0.02  # a headline candidate gains this times log(1 + copies)
     headline_truncated: float = 0.1  # and loses this when its text was cut
+    same_words: float = 1.0  # a sentence whose content words another holds says it again
+    # Update mode: a sentence loses this times its share of words earlier batches held,
+    # and gains up to update_new_facts for new numbers and names. Both cost ROUGE on the
+    # ECB+ update proxies, the novelty one included (docs/benchmarks.md): off.
+    update_known: float = 0.0
+    update_new_facts: float = 0.0
 
 
 # Every environment variable storyline reads is read here (the web server's token

@@ -76,6 +76,7 @@ def summarize_records(
 ) -> list[dict]:
     """Summary (all batches so far) and update (what this batch adds) per batch."""
     from storyline.models.encoders import load_encoder
+    from storyline.pipeline.represent import words as content_words
 
     encoder = load_encoder(config.model) if config.model != "none" else None
     query_vec = encoder.encode([query])[0] if query and encoder is not None else None
@@ -100,6 +101,7 @@ def summarize_records(
             # batches held (not only what their summaries said).
             update = describe.summarize_sentences(
                 sents, vecs, words, query_vector=query_vec, query_text=query, said=seen_vecs,
+                said_words={w for s in seen_sents for w in content_words(s)},
                 order=list(range(len(sents))), positions=positions, weights=config.summary,
             ).text
         else:

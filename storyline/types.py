@@ -126,6 +126,9 @@ class StorySummary:
     last_batch: str
     status: str  # "active" or "dormant"
     batches: list[TimelineEntry] = field(default_factory=list)
+    # Who published it: each copy's source, else its url's host (storyline/outlets.py);
+    # empty where no item said (plain text): show nothing rather than "0 sources".
+    outlets: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -156,8 +159,14 @@ class SearchHit:
     story_id: int
     snippet_id: int
     text: str
-    score: float
+    score: float  # relevance in [0, 1] (storyline/search.py); hits below the floor are dropped
     headline: str
+    matched: list[str] = field(default_factory=list)  # the text's words matching the query
+    size: int = 0  # the story's snippets
+    first_batch: str = ""
+    last_batch: str = ""
+    first_date: str | None = None  # earliest published_at among the story's copies
+    last_date: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,23 @@ from storyline.types import (
 NotFound = NotFoundError
 
 
-def _headline(store: Store, row: StoryRow) -> str:
+def _lead(store: Store, row: StoryRow) -> str:
+    """The first sentence of the story's most central snippet (the headline's source)."""
     from storyline.pipeline.describe import first_sentence
 
     snippet = store.snippet(row.headline_id) if row.headline_id else None
-    return first_sentence(snippet.text) if snippet else ""
+    return first_sentence(snippet.text, max_words=80) if snippet else ""
+
+
+def _headline(store: Store, row: StoryRow) -> str:
+    """At most ~15 words: the central snippet's title if it has one, else its lead
+    compressed (pipeline/headline.py)."""
+    from storyline.pipeline.headline import headline_text
+
+    if not row.headline_id:
+        return ""
+    copies = store.copies_of([row.headline_id]).get(row.headline_id, [])
+    return headline_text(_lead(store, row), [c.title for c in copies if c.title])
 
 
 def _status(row: StoryRow, dormant_seqs: set[int]) -> str:
@@ -75,25 +87,22 @@ def story_page(
     rows = store.story_list(min_size=min_size, batch_seq=batch_seq, dormant=dormant,
                             status=status or None,
                             needle=(needle if "…" not in needle else "") if needle else None)
-    headlines: dict[int, str] = {}
     if needle:
-        kept = []
-        for r in rows:
-            headlines[r.id] = _headline(store, r)
-            if needle in headlines[r.id].lower() or needle in r.summary.lower():
-                kept.append(r)
-        rows = kept
+        # The lead holds the compressed headline's words: matching it costs no parse.
+        rows = [r for r in rows
+                if needle in _lead(store, r).lower() or needle in r.summary.lower()]
     end = None if limit is None else offset + limit
     page = rows[offset:end]
     counts, sources = store.story_arrivals([r.id for r in page])
     return StoryPage(len(rows), [
         StorySummary(
-            id=r.id, headline=headlines.get(r.id) or _headline(store, r), size=r.size,
+            id=r.id, headline=_headline(store, r), size=r.size,
             copies=sum(c for c, _ in counts[r.id].values()), sources=len(sources[r.id]),
             first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
             status=_status(r, dormant),
             batches=[TimelineEntry(names[seq], c, n)
                      for seq, (c, n) in sorted(counts[r.id].items())],
+            outlets=sorted(sources[r.id]),
         )
         for r in page
     ])
@@ -141,6 +150,7 @@ def story_detail(store: Store, story_id: int,
         batches=[TimelineEntry(names[seq], c, n) for seq, c, n in timeline],
         summary=row.summary,
         source_counts=[SourceCount(s, n) for s, n in sources],
+        outlets=[s for s, _ in sources],
         snippets=[_snippet_view(s, copies[s.id], names) for s in snippets],
         merged_from=store.merged_from(live),
         follows=_live_or_none(store, store.follows(live)),
@@ -204,32 +214,15 @@ def nearest_snippets(store: Store, query: np.ndarray, limit: int) -> list[tuple[
     return [(ids[i], float(scores[i])) for i in best]
 
 
-def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[SearchHit]:
-    """Keyword (SQLite FTS5, BM25) and semantic (embedding cosine) hits, fused by
-    reciprocal rank (Cormack et al. 2009), best story first."""
-    keyword = store.search_text(query, limit * 3)
-    ranks: dict[int, float] = {}
-    for rank, (sid, _) in enumerate(keyword):
-        ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
-    if encoder is not None and encoder.dim > 1:
-        q = encoder.encode([query])[0]
-        for rank, (sid, score) in enumerate(nearest_snippets(store, q, limit * 3)):
-            if score <= 0.2:
-                break
-            ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
-    hits = []
-    seen_stories: set[int] = set()
-    for sid, score in sorted(ranks.items(), key=lambda kv: -kv[1]):
-        snippet = store.snippet(sid)
-        story = store.resolve(snippet.story_id)
-        if story in seen_stories:
-            continue
-        seen_stories.add(story)
-        hits.append(SearchHit(story_id=story, snippet_id=sid, text=snippet.text, score=score,
-                              headline=_headline(store, store.story(story))))
-        if len(hits) >= limit:
-            break
-    return hits
+def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: int = 0,
+           filters=None) -> list[SearchHit]:
+    """Stories matching ``query`` above a relevance floor, best first; [] when none does
+    (storyline/search.py; ``filters``: search.SearchFilters)."""
+    from storyline import search as search_
+
+    return search_.search(store, query, encoder, limit, offset=offset,
+                          filters=filters or search_.SearchFilters(),
+                          nearest=nearest_snippets)
 
 
 def to_json(obj) -> str:

@@ -1,7 +1,10 @@
 """Stage 6: sentences, headline, MMR summaries and novelty."""
 
+import json
+
 import numpy as np
 
+from storyline.config import SummaryWeights
 from storyline.pipeline.describe import (
     first_sentence,
     headline_like,
@@ -12,6 +15,7 @@ from storyline.pipeline.describe import (
     story_summary,
     summarize_sentences,
 )
+from tests.conftest import SEEDS, needs_static
 
 
 def test_sentences_drop_datelines_bylines_and_source_notes():
@@ -155,3 +159,84 @@ def test_story_summary_of_one_snippet_is_its_first_sentences_and_of_many_within_
              "Chile declared a state of emergency in the north after the earthquake hit."]
     summary = story_summary(texts, np.array([[1.0, 0.0], [0.9, 0.44], [0.8, 0.6]]), 25)
     assert 0 < len(summary.split()) <= 25 and summary in " ".join(texts)
+
+
+def test_a_sentence_said_again_counts_once_in_a_summary():
+    said = "Mt. Gox files for bankruptcy protection in Tokyo after losing bitcoins."
+    sents = [said, "Mt. Gox files for bankruptcy protection in Tokyo after losing bitcoins!",
+             "Mt Gox files for bankruptcy protection in Tokyo, after losing its bitcoins.",
+             said, "The exchange said it lost 850,000 bitcoins worth about $480 million."]
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(sents), 8))  # each from another snippet: far apart
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    text = summarize_sentences(sents, vectors, budget=100).text
+    assert text.count("bankruptcy") == 1
+    assert "850,000" in text
+
+
+def test_update_prefers_new_figures_and_names_to_what_was_said():
+    old = "Teixeira got an eight-year offer from the Angels."
+    sents = ["The Angels made Teixeira an eight-year offer again, the team said.",
+             "The Yankees signed Teixeira for $180 million over eight years on Tuesday."]
+    vectors = np.array([[1.0, 0.0], [0.9, 0.436]])
+    from storyline.pipeline.represent import words
+
+    said = np.array([[0.0, 1.0]])  # the earlier batch sits nearer the second in meaning
+    assert "Angels" in summarize_sentences(sents, vectors, budget=14, said=said).text
+    weights = SummaryWeights(update_known=0.3, update_new_facts=0.1)  # off by default
+    picked = summarize_sentences(sents, vectors, budget=14, said_words=set(words(old)),
+                                 said=said, weights=weights).text
+    assert "Yankees" in picked
+
+
+def test_outlet_is_the_source_else_the_url_host():
+    from storyline.outlets import outlet_of
+
+    assert outlet_of(None, "https://www.latimes.com/business/x.story?track=rss") == "latimes.com"
+    assert outlet_of("Reuters", "https://reuters.com/a") == "Reuters"
+    assert outlet_of(None, None) is None and outlet_of("", "not a url") is None
+
+
+def test_headline_is_short_and_the_lead_stays_whole():
+    from storyline.pipeline.headline import headline_text
+
+    lead = ("Ukraine captured two wounded North Korean soldiers who were fighting on behalf "
+            "of Russia in a Russian border region, South Korea's intelligence service said.")
+    head = headline_text(lead)
+    assert len(head.split()) <= 15 and head.startswith("Ukraine captured")
+    assert "said" not in head
+    assert headline_text(lead, ["North Korean POWs held in Kyiv"]) == (
+        "North Korean POWs held in Kyiv")
+
+
+@needs_static
+def test_seeds_main_story_reads_at_a_glance_and_plain_text_names_no_outlet(tmp_path):
+    from storyline.api import Storyline
+
+    with Storyline(tmp_path / "seeds.db", preset_name="fast") as sl:
+        sl.ingest(*sorted(SEEDS.glob("*.txt")))
+        main = sl.stories()[0]
+        assert main.size >= 5
+        assert 3 <= len(main.headline.split()) <= 15, main.headline
+        detail = sl.story(main.id)
+        # The summary keeps the whole lead the headline was cut from: it says more.
+        first = split_sentences(detail.summary)[0]
+        assert len(first.split()) > len(main.headline.split())
+        assert main.outlets == [] and detail.outlets == []  # plain text: none known
+
+
+@needs_static
+def test_outlets_come_from_the_url_host_where_no_source_is_given(tmp_path):
+    from storyline.api import Storyline
+
+    path = tmp_path / "b1.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"text": "A strong earthquake struck off the coast of Chile on Monday night.",
+         "url": "https://www.latimes.com/world/quake.html"},
+        {"text": "A strong earthquake hit the coast of Chile on Monday, officials said.",
+         "url": "https://apnews.com/article/chile-quake", "source": "AP"},
+    ]) + "\n")
+    with Storyline(tmp_path / "u.db", preset_name="fast") as sl:
+        sl.ingest(path)
+        outlets = {o for s in sl.stories() for o in s.outlets}
+        assert outlets == {"latimes.com", "AP"}

@@ -17,6 +17,9 @@ MODULES = [
     "storyline.pipeline.represent",
     "storyline.pipeline.cluster",
     "storyline.pipeline.describe",
+    "storyline.pipeline.headline",
+    "storyline.outlets",
+    "storyline.search",
 ]
 
 

@@ -91,13 +91,20 @@ def _plain_list(store: Store, *, batch=None, status=None, text=None, limit=50, o
                 min_size=1, dormancy=DormancyRule()) -> tuple[int, list[StorySummary]]:
     """The story list as the definition says, one story row at a time (slow, obvious)."""
     from storyline.pipeline.describe import first_sentence
+    from storyline.pipeline.headline import headline_text
 
     names = store.batch_names()
     dormant = store.dormant_seqs(dormancy)
 
-    def headline(row):
+    def lead(row):
         snippet = store.snippet(row.headline_id) if row.headline_id else None
-        return first_sentence(snippet.text) if snippet else ""
+        return first_sentence(snippet.text, max_words=80) if snippet else ""
+
+    def headline(row):
+        if not row.headline_id:
+            return ""
+        titles = [c.title for c in store.copies_of([row.headline_id])[row.headline_id]]
+        return headline_text(lead(row), [t for t in titles if t])
 
     rows = [r for r in store.live_stories() if r.size >= min_size]
     if status:
@@ -106,7 +113,7 @@ def _plain_list(store: Store, *, batch=None, status=None, text=None, limit=50, o
         touched = store.stories_in_batch(store.batch(batch).seq)
         rows = [r for r in rows if r.id in touched]
     if text:
-        rows = [r for r in rows if text.lower() in headline(r).lower()
+        rows = [r for r in rows if text.lower() in lead(r).lower()
                 or text.lower() in r.summary.lower()]
     rows.sort(key=lambda r: (-r.size, -r.last_seq, -r.id))
     page = rows[offset:None if limit is None else offset + limit]
@@ -119,6 +126,7 @@ def _plain_list(store: Store, *, batch=None, status=None, text=None, limit=50, o
             first_batch=names.get(r.first_seq, ""), last_batch=names.get(r.last_seq, ""),
             status="dormant" if r.last_seq in dormant else "active",
             batches=[TimelineEntry(names[seq], c, n) for seq, c, n in counts[r.id]],
+            outlets=sorted(s for s, _ in sources[r.id]),
         )
         for r in page
     ]

@@ -197,13 +197,16 @@ def mmr(
     lam: float = 0.7,
     avoid: np.ndarray | None = None,
     redundancy_cap: float = 0.85,
+    word_sets: Sequence[frozenset[str]] | None = None,
+    same_words: float = 1.0,
 ) -> list[int]:
     """Maximal marginal relevance under a word budget.
 
     ``candidates`` are unit vectors (rows); ``relevance`` their scores;
     ``avoid`` rows are already said (earlier summaries) and count as selected
     for redundancy. Sentences above ``redundancy_cap`` similarity to something
-    already selected are never taken.
+    already selected are never taken, nor (given ``word_sets``, their content
+    words) those sharing ``same_words`` of the shorter one's words with one taken.
     """
     chosen: list[int] = []
     used = 0
@@ -221,7 +224,16 @@ def mmr(
         used += lengths[best]
         available[best] = False
         redundancy = np.maximum(redundancy, candidates @ candidates[best])
+        if word_sets is not None:
+            for i in np.flatnonzero(available):
+                if _overlap(word_sets[i], word_sets[best]) >= same_words:
+                    available[i] = False
     return chosen
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of the smaller set's words the other one holds (1.0: one says the other)."""
+    return len(a & b) / min(len(a), len(b)) if a and b else float(a == b)
 
 
 @dataclass
@@ -233,7 +245,7 @@ class Summary:
 def summarize_sentences(
     sents: Sequence[str], vectors: np.ndarray, budget: int, *,
     query_vector: np.ndarray | None = None, query_text: str | None = None,
-    said: np.ndarray | None = None,
+    said: np.ndarray | None = None, said_words: set[str] | None = None,
     order: Sequence[int] | None = None, positions: Sequence[int] | None = None,
     weights: SummaryWeights = SummaryWeights(),
 ) -> Summary:
@@ -242,7 +254,9 @@ def summarize_sentences(
     Relevance is closeness to the centre of all the sentences, in meaning and
     in words (what most sources say), and to the query when one is given
     (``query_vector``, ``query_text``); ``said`` holds vectors of what earlier
-    summaries covered, which are then avoided (update mode).
+    summaries covered, which are then avoided (update mode), and ``said_words``
+    the content words earlier batches held: sentences mostly made of them lose,
+    sentences with new numbers and names gain.
     ``positions`` (a sentence's index within its article) favour leads, which
     carry the news in news writing. Selected sentences come out in ``order``
     (their position in the stream). ``weights``: config.SummaryWeights.
@@ -269,6 +283,8 @@ def summarize_sentences(
         # Articles put the news first (the inverted pyramid): an article's lead
         # gains the most, its second sentence half that, and so on.
         relevance = relevance + weights.lead_position / (1.0 + np.asarray(positions, dtype=float))
+    if said_words is not None:
+        relevance = relevance + _newness(sents, said_words, weights)
     if query_vector is not None or query_text:
         # What matters in general (centre, leads) gives way to the query, in
         # meaning and in words.
@@ -296,10 +312,29 @@ def summarize_sentences(
     picked = [eligible[i] for i in mmr(vectors[eligible], relevance[eligible],
                                        [lengths[i] for i in eligible], budget,
                                        lam=weights.mmr_lambda, avoid=said,
-                                       redundancy_cap=weights.redundancy_cap)]
+                                       redundancy_cap=weights.redundancy_cap,
+                                       word_sets=[frozenset(words(sents[i])) for i in eligible],
+                                       same_words=weights.same_words)]
     if order is not None:
         picked.sort(key=lambda i: order[i])
     return Summary(" ".join(_as_sentence(sents[i]) for i in picked), picked)
+
+
+_FACT_TOKEN = re.compile(r"\b(?:\d[\d.,]*|[A-Z][a-z]+(?:[A-Z]\w*)?)\b")
+
+
+def _newness(sents: Sequence[str], known: set[str], weights: SummaryWeights) -> np.ndarray:
+    """Update mode: minus the share of a sentence's content words earlier batches held,
+    plus the share of its figures and names (after its first word) that are new."""
+    out = np.zeros(len(sents))
+    for i, s in enumerate(sents):
+        content = set(words(s))
+        if content:
+            out[i] -= weights.update_known * len(content & known) / len(content)
+        facts = {t.lower() for t in _FACT_TOKEN.findall(s.split(" ", 1)[-1])}
+        if facts:
+            out[i] += weights.update_new_facts * len(facts - known) / len(facts)
+    return out
 
 
 class SentenceWords:

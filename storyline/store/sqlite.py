@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from storyline.errors import StoreError
+from storyline.outlets import outlet_of
 from storyline.store.base import Store
 from storyline.store.guard import busy_timeout, guarded
 from storyline.store.rows import (  # noqa: F401  (re-exported: their home was here)
@@ -56,6 +57,7 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             self.db.execute("PRAGMA foreign_keys=ON")
             # The story list's text filter: Unicode-aware, as str.lower.
             self.db.create_function("storyline_lower", 1, lower, deterministic=True)
+            self.db.create_function("storyline_outlet", 2, outlet_of, deterministic=True)
             self._depth = 0
             self._migrate()
 

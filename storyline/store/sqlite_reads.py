@@ -38,9 +38,10 @@ _TEXT = (" AND (instr(storyline_lower(st.summary), :needle) OR instr(storyline_l
          "(SELECT text FROM snippets WHERE id = st.headline_id)), :needle))")
 # Arrivals and sources of a page's stories in one pass over their copies.
 _ARRIVALS = """
-SELECT s.story_id, c.batch_seq, c.source, COUNT(*), SUM(c.kind = 'original')
+SELECT s.story_id, c.batch_seq, storyline_outlet(c.source, c.url) AS outlet, COUNT(*),
+       SUM(c.kind = 'original')
 FROM snippets s JOIN copies c ON c.snippet_id = s.id
-WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, c.source
+WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, outlet
 """
 
 
@@ -305,10 +306,10 @@ class SQLiteReads:
         for chunk in _chunks(story_ids, 900):
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
-                "SELECT s.story_id, c.source, COUNT(*) FROM copies c "
-                "JOIN snippets s ON s.id=c.snippet_id "
-                f"WHERE s.story_id IN ({marks}) AND c.source IS NOT NULL "
-                "GROUP BY s.story_id, c.source ORDER BY s.story_id, COUNT(*) DESC, c.source",
+                "SELECT s.story_id, storyline_outlet(c.source, c.url) AS outlet, COUNT(*) "
+                "FROM copies c JOIN snippets s ON s.id=c.snippet_id "
+                f"WHERE s.story_id IN ({marks}) AND outlet IS NOT NULL "
+                "GROUP BY s.story_id, outlet ORDER BY s.story_id, COUNT(*) DESC, outlet",
                 chunk,
             )
             for story_id, source, count in rows:

@@ -1,0 +1,179 @@
+"""Search the stories: keyword (the store's full text, BM25) and semantic (embedding
+cosine) candidates, fused by reciprocal rank (Cormack et al. 2009), kept only above
+a relevance floor, best story first.
+
+A hit must hold at least ``MIN_COVERAGE`` of the query's words, or be close in
+meaning (cosine >= ``MIN_COSINE``) with at least one of them, or, with no word in
+common, very close (>= ``MIN_COSINE_ALONE``). Below the floor nothing is returned:
+an empty list is the explicit "no match". Floors tuned on the tuning half of
+benchmarks/search_quality.py's query set (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from storyline.errors import NotFoundError
+from storyline.store import Store
+from storyline.types import SearchHit
+
+MIN_COVERAGE = 0.5
+MIN_COSINE = 0.35
+MIN_COSINE_ALONE = 0.6
+_RRF_K = 60
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Batch range (names, inclusive) and publication date range (ISO prefixes, inclusive)."""
+
+    first_batch: str | None = None
+    last_batch: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's words, lower-cased, once each.
+
+    >>> query_terms("Malaysia plane, MALAYSIA!")
+    ['malaysia', 'plane']
+    """
+    return list(dict.fromkeys(t.lower() for t in _TERM.findall(query or "")))
+
+
+def matched_words(terms: list[str], text: str) -> list[str]:
+    """The words of ``text`` that match a query term (as written there, for highlighting);
+    a term matches a word it equals or starts, up to a plural or verb ending.
+
+    >>> matched_words(["plane", "malaysia"], "Malaysian planes: the plane search")
+    ['Malaysian', 'planes', 'plane']
+    """
+    out = []
+    for word in _TERM.findall(text):
+        w = word.lower()
+        if any(w == t or (w.startswith(t) and len(w) - len(t) <= 3 and len(t) >= 3)
+               for t in terms):
+            out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def _coverage(terms: list[str], matched: list[str]) -> float:
+    found = {t for t in terms for m in matched if m.lower().startswith(t)}
+    return len(found) / len(terms) if terms else 0.0
+
+
+def passes_floor(coverage: float, cosine: float | None) -> bool:
+    """The relevance floor: enough of the query's words, or close enough in meaning."""
+    if coverage >= MIN_COVERAGE:
+        return True
+    if cosine is None:
+        return False
+    return cosine >= MIN_COSINE_ALONE or (coverage > 0 and cosine >= MIN_COSINE)
+
+
+def candidates(store: Store, query: str, encoder, depth: int,
+               nearest) -> tuple[dict[int, float], dict[int, float]]:
+    """Fused RRF scores of candidate snippets, and their cosines to the query (if encoded);
+    ``nearest(store, vector, limit)``: the snippets nearest a vector (views.nearest_snippets)."""
+    fused: dict[int, float] = {}
+    for rank, (sid, _) in enumerate(store.search_text(query, depth)):
+        fused[sid] = fused.get(sid, 0.0) + 1.0 / (_RRF_K + rank)
+    cosines: dict[int, float] = {}
+    if encoder is not None and encoder.dim > 1:
+        q = encoder.encode([query])[0]
+        for rank, (sid, cosine) in enumerate(nearest(store, q, depth)):
+            fused[sid] = fused.get(sid, 0.0) + 1.0 / (_RRF_K + rank)
+            cosines[sid] = cosine
+        # Keyword hits the nearest cells left out get their cosine read directly.
+        rest = [sid for sid in fused if sid not in cosines]
+        if rest:
+            vectors = store.embeddings(rest, encoder.dim)
+            if len(vectors) == len(rest):
+                cosines.update(zip(rest, (float(c) for c in vectors @ q)))
+    return fused, cosines
+
+
+def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: int = 0,
+           filters: SearchFilters = SearchFilters(), nearest=None) -> list[SearchHit]:
+    """Stories matching ``query`` above the relevance floor, best first, one hit per story
+    (its best snippet), ``offset``/``limit`` a page of them; [] when nothing matches
+    (an empty or wordless query included). ``score`` is the hit's relevance in [0, 1]:
+    the mean of its share of the query's words and its cosine to the query."""
+    terms = query_terms(query)
+    if not terms or limit <= 0:
+        return []
+    seq_range = _seq_range(store, filters)
+    depth = max(60, 3 * (offset + limit))
+    fused, cosines = candidates(store, query, encoder, depth, nearest)
+    names = store.batch_names()
+    hits: list[SearchHit] = []
+    seen: set[int] = set()
+    for sid, _ in sorted(fused.items(), key=lambda kv: -kv[1]):
+        snippet = store.snippet(sid)
+        if snippet is None:
+            continue
+        matched = matched_words(terms, snippet.text)
+        coverage = _coverage(terms, matched)
+        cosine = cosines.get(sid)
+        story_id = store.resolve(snippet.story_id)
+        if story_id in seen or not passes_floor(coverage, cosine):
+            continue
+        row = store.story(story_id)
+        if seq_range and not (row.last_seq >= seq_range[0] and row.first_seq <= seq_range[1]):
+            continue
+        dates = _story_dates(store, story_id)
+        if not _dates_overlap(dates, filters):
+            continue
+        seen.add(story_id)
+        relevance = (coverage + max(cosine, 0.0)) / 2 if cosine is not None else coverage
+        hits.append(SearchHit(
+            story_id=story_id, snippet_id=sid, text=snippet.text, score=round(relevance, 3),
+            headline=_headline(store, row), matched=matched, size=row.size,
+            first_batch=names.get(row.first_seq, ""), last_batch=names.get(row.last_seq, ""),
+            first_date=dates[0], last_date=dates[1]))
+        if len(hits) >= offset + limit:
+            break
+    return hits[offset:]
+
+
+def _headline(store: Store, row) -> str:
+    from storyline.views import _headline as story_headline
+
+    return story_headline(store, row)
+
+
+def _seq_range(store: Store, filters: SearchFilters) -> tuple[int, int] | None:
+    if filters.first_batch is None and filters.last_batch is None:
+        return None
+    bounds = []
+    for name, default in ((filters.first_batch, 0), (filters.last_batch, 1 << 62)):
+        if name is None:
+            bounds.append(default)
+            continue
+        found = store.batch(name)
+        if found is None:
+            raise NotFoundError(f"no batch {name!r}")
+        bounds.append(found.seq)
+    return bounds[0], bounds[1]
+
+
+def _story_dates(store: Store, story_id: int) -> tuple[str | None, str | None]:
+    """The earliest and latest ``published_at`` among the story's copies (None: unknown)."""
+    ids = [s.id for s in store.story_snippets(story_id)]
+    dates = sorted(c.published_at for copies in store.copies_of(ids).values()
+                   for c in copies if c.published_at)
+    return (dates[0], dates[-1]) if dates else (None, None)
+
+
+def _dates_overlap(dates: tuple[str | None, str | None], filters: SearchFilters) -> bool:
+    if filters.since is None and filters.until is None:
+        return True
+    first, last = dates
+    if first is None:
+        return False  # a date filter keeps only stories known to fall in it
+    if filters.since is not None and last < filters.since:
+        return False
+    return filters.until is None or first[: len(filters.until)] <= filters.until

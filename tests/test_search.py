@@ -1,0 +1,65 @@
+"""Search: a relevance floor, an explicit no match, matched words, filters and paging."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from storyline.api import Storyline
+from storyline.search import SearchFilters, matched_words, passes_floor, query_terms
+from tests.conftest import SEEDS, needs_static
+
+
+@pytest.fixture(scope="module")
+def seeds_store(tmp_path_factory):
+    db = tmp_path_factory.mktemp("search") / "seeds.db"
+    with Storyline(db, preset_name="fast") as sl:
+        sl.ingest(*sorted(SEEDS.glob("*.txt")))
+    return db
+
+
+def test_query_terms_and_matched_words():
+    assert query_terms("") == [] and query_terms("  ?! ") == []
+    assert matched_words(query_terms("korean soldiers"),
+                         "Two North Korean soldiers; a soldier.") == ["Korean", "soldiers"]
+
+
+def test_the_floor_wants_the_words_or_the_meaning():
+    assert passes_floor(1.0, None) and passes_floor(0.7, 0.1) and passes_floor(0.5, 0.4)
+    assert not passes_floor(0.0, 0.3) and not passes_floor(0.0, None)
+    assert passes_floor(0.0, 0.9)
+
+
+@needs_static
+def test_nonsense_and_empty_queries_find_nothing(seeds_store):
+    with Storyline(seeds_store) as sl:
+        assert sl.search("zzzzqqq") == []
+        assert sl.search("") == []
+        assert sl.search("   ") == []
+
+
+@needs_static
+def test_a_hit_carries_its_matched_words_dates_and_size(seeds_store):
+    with Storyline(seeds_store) as sl:
+        hits = sl.search("North Korean soldiers captured")
+        assert hits, "the seeds' main story is about captured North Korean soldiers"
+        top = hits[0]
+        assert {"North", "Korean"} <= set(top.matched)
+        assert top.size >= 5 and top.first_batch and top.last_batch
+        assert 0 < top.score <= 1
+        assert len({h.story_id for h in hits}) == len(hits)
+        assert [h.story_id for h in sl.search("North Korean soldiers captured", offset=1)] == [
+            h.story_id for h in hits[1:]]
+        json.dumps([h.__dict__ for h in hits])  # JSON-ready
+
+
+@needs_static
+def test_batch_filters(seeds_store):
+    with Storyline(seeds_store) as sl:
+        names = [b.name for b in sl.store.batches()]
+        first_only = sl.search("North Korean soldiers", filters=SearchFilters(
+            last_batch=names[0]))
+        assert all(h.first_batch == names[0] for h in first_only)
+        assert sl.search("North Korean soldiers",
+                         filters=SearchFilters(since="1990-01-01")) == []  # no dates known
