@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from storyline.store import Store
+from storyline.store.schema import MIGRATIONS
 
 from .conftest import ROOT, needs_static, run_cli
 
@@ -394,4 +395,4 @@ def test_processes_creating_one_new_store_all_succeed(tmp_path):
             assert p.wait(120) == 0, p.stderr.read().decode()
             p.stderr.close()
         with Store(db) as store:
-            assert store.check() == [] and store.schema_version == 4
+            assert store.check() == [] and store.schema_version == len(MIGRATIONS)
