@@ -229,7 +229,7 @@ def test_backfill_then_ingest_goes_on_online(tmp_path: Path):
     later = sorted(SEEDS.glob("*.txt"))[1]
     run_cli("ingest", "--db", str(db), str(later))
     assert "consistent" in run_cli("check", "--db", str(db)).stdout
-    listed = json.loads(run_cli("stories", "--db", str(db), "--json").stdout)
+    listed = json.loads(run_cli("stories", "--db", str(db), "--json").stdout)["stories"]
     assert listed and all(s.get("headline") for s in listed)
     from storyline.store import Store
 
