@@ -123,17 +123,26 @@ class DuplicateIndex:
         exact = self._keys.get(snippet.key)
         if exact is not None:
             return DuplicateMatch(canonical_id=exact, kind="exact")
-        best_id, best = None, 0.0
-        figures = numbers(snippet.text)
-        for candidate in self._lsh.query(sig):
-            # "300 killed" and "3,000 killed" differ by one character and are two
-            # claims, not one: a near copy states the same figures.
-            if self._numbers[candidate] != figures:
-                continue
-            similarity = sig.jaccard(self._signatures[candidate])
-            if similarity > best or (similarity == best and best_id is not None
-                                     and candidate < best_id):
-                best_id, best = candidate, similarity
-        if best_id is not None and best >= self.threshold:
-            return DuplicateMatch(canonical_id=best_id, kind="near", similarity=best)
-        return DuplicateMatch(canonical_id=None, kind="new", similarity=best)
+        return nearest_copy(snippet, sig, self._lsh.query(sig), self._signatures,
+                            self._numbers, self.threshold)
+
+
+def nearest_copy(snippet: Snippet, sig: RMinHash, candidates: Iterable[int],
+                 signatures_of: dict[int, RMinHash], numbers_of: dict[int, object],
+                 threshold: float) -> DuplicateMatch:
+    """The near copy among LSH ``candidates``: the most similar one stating the same
+    figures, at or over ``threshold`` (ties to the oldest id), else a new snippet."""
+    best_id, best = None, 0.0
+    figures = numbers(snippet.text)
+    for candidate in candidates:
+        # "300 killed" and "3,000 killed" differ by one character and are two
+        # claims, not one: a near copy states the same figures.
+        if numbers_of[candidate] != figures:
+            continue
+        similarity = sig.jaccard(signatures_of[candidate])
+        if similarity > best or (similarity == best and best_id is not None
+                                 and candidate < best_id):
+            best_id, best = candidate, similarity
+    if best_id is not None and best >= threshold:
+        return DuplicateMatch(canonical_id=best_id, kind="near", similarity=best)
+    return DuplicateMatch(canonical_id=None, kind="new", similarity=best)

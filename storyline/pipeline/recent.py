@@ -19,7 +19,14 @@ import numpy as np
 from rensa import RMinHash, RMinHashLSH
 from scipy import sparse
 
-from storyline.pipeline.dedupe import NUM_BANDS, NUM_PERM, numbers, signature_from_bytes, signatures
+from storyline.pipeline.dedupe import (
+    NUM_BANDS,
+    NUM_PERM,
+    nearest_copy,
+    numbers,
+    signature_from_bytes,
+    signatures,
+)
 from storyline.types import DuplicateMatch, Snippet
 
 
@@ -85,20 +92,8 @@ class RecentDuplicates:
         exact = self._keys.get(snippet.key)
         if exact is not None:
             return DuplicateMatch(canonical_id=exact, kind="exact")
-        best_id, best = None, 0.0
-        figures = numbers(snippet.text)
-        for candidate in self._lsh.query(sig):
-            # "300 killed" and "3,000 killed" are two claims: a near copy states
-            # the same figures.
-            if self._numbers[candidate] != figures:
-                continue
-            similarity = sig.jaccard(self._signatures[candidate])
-            if similarity > best or (similarity == best and best_id is not None
-                                     and candidate < best_id):
-                best_id, best = candidate, similarity
-        if best_id is not None and best >= self.threshold:
-            return DuplicateMatch(canonical_id=best_id, kind="near", similarity=best)
-        return DuplicateMatch(canonical_id=None, kind="new", similarity=best)
+        return nearest_copy(snippet, sig, self._lsh.query(sig), self._signatures,
+                            self._numbers, self.threshold)
 
 
 class MemberCache:
