@@ -79,6 +79,7 @@ class StoreAccess:
         self._cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
         # Called (in a thread of their own) after each ingest through this object.
         self.after_write: list[Callable[[], None]] = []
+        self._hook_threads: list[threading.Thread] = []
         self.closed = False
 
     def _open(self) -> Storyline:
@@ -220,8 +221,10 @@ class StoreAccess:
         background: the ingest's caller does not wait for them."""
         hooks = list(self.after_write)
         if hooks and not self.closed:
-            threading.Thread(target=_run_hooks, args=(hooks,), name="storyline-warm",
-                             daemon=True).start()
+            thread = threading.Thread(target=_run_hooks, args=(hooks,), name="storyline-warm",
+                                      daemon=True)
+            self._hook_threads = [t for t in self._hook_threads if t.is_alive()] + [thread]
+            thread.start()
 
     def known_links(self) -> set[str]:
         """Every url and external id already in the store (what the watcher skips)."""
@@ -234,6 +237,10 @@ class StoreAccess:
 
     def close(self) -> None:
         self.closed = True
+        # A warm-up still reading holds a connection: closing it under the reader
+        # crashed the process (sqlite3), so the readers finish first.
+        for thread in self._hook_threads:
+            thread.join(timeout=60)
         with self.write_lock:
             if self._writer is not None:
                 self._writer.close()
