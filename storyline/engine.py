@@ -82,6 +82,9 @@ class Engine:
         # finish_facts.
         self._facts_pending: list[tuple[list[int], FactsJob]] = []
         self._facts_started = False
+        # The store's version as this engine's last batch left it: another writer
+        # (process or server) moved it if it differs (see _ingest_batch).
+        self._written_version: tuple[int, ...] | None = None
 
     # -- lazily built parts -----------------------------------------------
 
@@ -198,10 +201,15 @@ class Engine:
         encoder = self.encoder
         try:
             with self.store.transaction():
+                # Writers are serialised from here: if another wrote since this
+                # engine's last batch, its in-memory index and counts are stale.
+                if self.store.version() != self._written_version:
+                    self._discard_caches()
                 facts = self._ingest(name, records, digest, origin, report, progress)
                 self.store.set_state("model", encoder.name)
                 self.store.set_state("model_option", self.config.model)
                 self.store.set_state("preset", self.config.preset)
+                self._written_version = self.store.version()
         except BaseException:
             self._discard_caches()
             raise

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from storyline.config import PRESETS, default_db
+from storyline.config import PRESETS, db_location, default_db
 from storyline.errors import StorylineError
 from storyline.options import (
     ArticleOption,
@@ -67,20 +67,22 @@ def serve(
     _need_web_extra()
     import uvicorn
 
-    from storyline.store import StoreError
+    from storyline.store import StoreError, is_url
+    from storyline.store.postgres import display_url
     from storyline.web.access import WebSettings
     from storyline.web.app import create_app
 
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
-    path = db or default_db()
+    path = db_location(db) if db else default_db()
+    shown = display_url(path) if is_url(path) else path
     settings = WebSettings(
         db=path, token=token or None, private=private, preset_name=preset_name, model=model,
         facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024), watch_folder=watch_folder,
         feeds=feed or [], articles=article or [], fetch_articles=fetch_articles,
         watch_interval=interval,
     )
-    if not path.exists():
+    if not is_url(path) and not Path(path).exists():
         typer.echo(f"no store at {path}: starting an empty one", err=True)
     try:
         app = create_app(settings)
@@ -88,7 +90,7 @@ def serve(
         _fail(str(exc))
     reads = "private (token needed)" if private else "open"
     ingest = "on (token set)" if settings.token else "off (no --token / STORYLINE_TOKEN)"
-    typer.echo(f"storyline: {path} on http://{host}:{port}/ — reads {reads}, ingest {ingest}",
+    typer.echo(f"storyline: {shown} on http://{host}:{port}/ — reads {reads}, ingest {ingest}",
                err=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     uvicorn.run(app, host=host, port=port, log_level="info")
@@ -121,7 +123,7 @@ def watch(
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
     try:
-        access = StoreAccess(WebSettings(db=db or default_db(), preset_name=preset_name,
+        access = StoreAccess(WebSettings(db=db_location(db) if db else default_db(), preset_name=preset_name,
                                          model=model))
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
