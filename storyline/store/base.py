@@ -15,7 +15,6 @@ import numpy as np
 from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
 from storyline.types import DormancyRule, Record
 
-
 # What `storyline copy` moves, table by table, in this order, with the columns both
 # backends share (a migration that adds a column adds it here).
 COPIED_TABLES: dict[str, tuple[str, ...]] = {

@@ -199,10 +199,12 @@ class PostgresStore(PostgresReads, Store):
                     "SELECT name, value, kind FROM state ORDER BY name"):
                 yield name, _state_value(value, kind)
             return
-        order = "id" if table in ("merges",) else columns[0]
-        with self.db.cursor(name=f"copy_{table}") as cur:  # server-side: not all in memory
+        order = "id" if table == "merges" else columns[0]
+        # A server-side cursor (not every row in memory at once) lives in a transaction.
+        with self.snapshot(), self.db.cursor(name=f"copy_{table}") as cur:
             cur.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
-            yield from cur
+            for row in cur:
+                yield tuple(_plain(v) for v in row)
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
         """Insert rows read by another store's table_rows (inside a transaction)."""

@@ -123,8 +123,8 @@ def watch(
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
     try:
-        access = StoreAccess(WebSettings(db=db_location(db) if db else default_db(), preset_name=preset_name,
-                                         model=model))
+        access = StoreAccess(WebSettings(db=db_location(db) if db else default_db(),
+                                         preset_name=preset_name, model=model))
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
     watcher = Watcher(access, folder=watch_folder, feeds=feed or [], articles=article or [],
