@@ -9,7 +9,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -d .venv ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 # torch==2.13.0 (CPU) is only needed to build the models; run time needs no torch.
-.venv/bin/pip install --quiet -e ".[build,dev,web]"
+.venv/bin/pip install --quiet -e ".[build,dev,web,postgres]"
 .venv/bin/storyline models build
 rm -f example.db example.db-wal example.db-shm
 .venv/bin/storyline ingest --db example.db examples/seeds

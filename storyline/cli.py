@@ -53,11 +53,13 @@ app.add_typer(models_app, name="models")
 def _open(db: str | Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
-    from storyline.store import store_exists
+    from storyline.store import display_url, is_url, store_exists
 
     path = db_location(db) if db else default_db()
     if must_exist and not store_exists(path):
-        raise NotFoundError(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
+        shown = display_url(path) if is_url(path) else path
+        raise NotFoundError(f"no store at {shown}: run `storyline ingest --db {shown} FILES` "
+                            "first")
     return Storyline(path, preset_name, model=model)
 
 

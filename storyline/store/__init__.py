@@ -6,12 +6,13 @@ path opens (or creates) a SQLite file; a ``postgresql://`` URL names a server.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from storyline.errors import StoreError
 from storyline.store.base import Store
 
-__all__ = ["Store", "StoreError", "is_url", "open_store", "store_exists"]
+__all__ = ["Store", "StoreError", "display_url", "is_url", "open_store", "store_exists"]
 
 _POSTGRES = ("postgresql://", "postgres://")
 
@@ -23,6 +24,15 @@ def is_url(db: object) -> bool:
     (True, False)
     """
     return isinstance(db, str) and db.startswith(_POSTGRES)
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages.
+
+    >>> display_url("postgresql://news:secret@db.example/news")
+    'postgresql://news:***@db.example/news'
+    """
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def store_exists(db: str | Path) -> bool:

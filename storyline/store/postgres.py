@@ -9,13 +9,13 @@ batch; readers never wait. The reads are in :mod:`storyline.store.postgres_reads
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
 from storyline.errors import StoreError
+from storyline.store import display_url
 from storyline.store.base import Store
 from storyline.store.postgres_reads import PostgresReads
 from storyline.store.postgres_schema import MIGRATIONS
@@ -27,21 +27,12 @@ try:
 except ImportError:  # the postgres extra is not installed
     psycopg = None
 
-__all__ = ["PostgresStore", "display_url"]
+__all__ = ["PostgresStore"]
 
 # One advisory lock for every writer of a storyline database (an arbitrary 64-bit key).
 WRITER_LOCK = 0x5707_11E5
 # Identity columns that copied rows bring ids for: their sequences move past them.
 _IDENTITIES = {"stories": "id", "copies": "id", "merges": "id"}
-
-
-def display_url(url: str) -> str:
-    """The URL with any password hidden, for messages.
-
-    >>> display_url("postgresql://news:secret@db.example/news")
-    'postgresql://news:***@db.example/news'
-    """
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 class PostgresStore(PostgresReads, Store):

@@ -67,8 +67,7 @@ def serve(
     _need_web_extra()
     import uvicorn
 
-    from storyline.store import StoreError, is_url
-    from storyline.store.postgres import display_url
+    from storyline.store import StoreError, display_url, is_url
     from storyline.web.access import WebSettings
     from storyline.web.app import create_app
 
