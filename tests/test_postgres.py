@@ -148,20 +148,29 @@ def test_four_writers_and_eight_readers_lose_nothing(tmp_path, pg_db):
     stop = threading.Event()
 
     def read(path: str) -> None:
-        with httpx.Client(base_url=base, timeout=120) as client:
+        with httpx.Client(base_url=base, timeout=600) as client:
             while not stop.is_set():
-                response = client.get(path)
+                try:
+                    response = client.get(path)
+                except httpx.HTTPError as exc:
+                    errors.append(f"{path}: {exc!r}")
+                    return
                 statuses.append(response.status_code)
                 if response.status_code >= 500:
                     errors.append(f"{path}: {response.status_code} {response.text[:200]}")
+                stop.wait(0.25)  # a reader's pace, not a flood that starves the server
 
     def post(mine: list[Path]) -> None:
-        with httpx.Client(base_url=base, timeout=300) as client:
+        with httpx.Client(base_url=base, timeout=600) as client:
             for path in mine:
-                response = client.post(
-                    f"/api/batches?batch={path.stem}", content=path.read_bytes(),
-                    headers={"Authorization": f"Bearer {token}",
-                             "Content-Type": "application/x-ndjson"})
+                try:
+                    response = client.post(
+                        f"/api/batches?batch={path.stem}", content=path.read_bytes(),
+                        headers={"Authorization": f"Bearer {token}",
+                                 "Content-Type": "application/x-ndjson"})
+                except httpx.HTTPError as exc:
+                    errors.append(f"POST {path.stem}: {exc!r}")
+                    return
                 statuses.append(response.status_code)
                 if response.status_code != 200:
                     errors.append(f"POST {path.stem}: {response.status_code} {response.text}")

@@ -80,6 +80,8 @@ class PostgresStore(PostgresReads, Store):
             self._depth = 0
 
     def _migrate(self) -> None:
+        if self._stored_version() == len(MIGRATIONS):
+            return  # the usual case: no writer lock, so a reader never waits for an ingest
         with self.transaction():  # the writer lock: two first openers migrate once
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -93,6 +95,14 @@ class PostgresStore(PostgresReads, Store):
                 self.db.execute(MIGRATIONS[number])
                 self.db.execute("DELETE FROM schema_version")
                 self.db.execute("INSERT INTO schema_version VALUES (%s)", (number + 1,))
+
+    def _stored_version(self) -> int:
+        row = self.db.execute(
+            "SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+        if not row[0]:
+            return 0
+        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        return row[0] if row else 0
 
     def set_state(self, name: str, value: bytes | str | int) -> None:
         if isinstance(value, bytes | bytearray | memoryview):
