@@ -139,9 +139,10 @@ def test_four_writers_and_eight_readers_lose_nothing(tmp_path, pg_db):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     Storyline(pg_db, **WORDS_ONLY).close()  # the schema, before four writers race for it
+    log = (tmp_path / "server.log").open("w")  # a pipe nobody reads would fill and block it
     server = subprocess.Popen(
         [sys.executable, "-m", "storyline.cli", "serve", "--db", pg_db, "--port", str(port),
-         "--model", "none", "--no-facts"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+         "--model", "none", "--no-facts"], stdout=log, stderr=subprocess.STDOUT,
         text=True, env={**os.environ, "STORYLINE_TOKEN": token})
     statuses: list[int] = []
     errors: list[str] = []
@@ -193,7 +194,7 @@ def test_four_writers_and_eight_readers_lose_nothing(tmp_path, pg_db):
         cli = [subprocess.Popen(
             [sys.executable, "-m", "storyline.cli", "ingest", "--db", pg_db, "--model", "none",
              *map(str, files[k::4])], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True) for k in (0, 1)]
+            text=True) for k in (0, 1)]  # communicate() below reads their output as it comes
         posters = [threading.Thread(target=post, args=(files[k::4],)) for k in (2, 3)]
         for t in readers + posters:
             t.start()
@@ -209,7 +210,8 @@ def test_four_writers_and_eight_readers_lose_nothing(tmp_path, pg_db):
     finally:
         stop.set()
         server.send_signal(signal.SIGINT)
-        server.communicate(timeout=60)
+        server.wait(timeout=60)
+        log.close()
     assert errors == []
     with open_store(pg_db) as store:
         assert store.check() == []
