@@ -20,6 +20,7 @@ import pytest
 from storyline.api import Storyline
 from storyline.store import open_store
 from storyline.store.base import COPIED_TABLES
+from tests import test_engine
 from tests.conftest import SEEDS, SHARED, needs_postgres, run_cli, run_process
 
 WORDS_ONLY = {"model": "none", "extract_facts": False}
@@ -96,6 +97,23 @@ def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
     failed = run_cli("stories", "--db", bad, check=False)
     assert failed.returncode != 0 and "cannot connect" in failed.stderr
     assert "secret" not in failed.stderr and "Traceback" not in failed.stderr
+
+
+def _store_only_tests(module) -> list[str]:
+    """The tests of a module that take nothing but a store (the ``db`` fixture)."""
+    import inspect
+
+    return [name for name, test in vars(module).items() if name.startswith("test_")
+            and list(inspect.signature(test).parameters) == ["db"]]
+
+
+ENGINE_TESTS = _store_only_tests(test_engine)
+
+
+@needs_postgres
+@pytest.mark.parametrize("name", ENGINE_TESTS)
+def test_the_engine_tests_pass_on_postgres(name, pg_db):
+    getattr(test_engine, name)(pg_db)
 
 
 # -- many writers and readers at once ----------------------------------------
