@@ -18,6 +18,7 @@ from storyline.errors import StoreError
 from storyline.store import display_url
 from storyline.store.base import Store
 from storyline.store.postgres_reads import PostgresReads
+from storyline.store.postgres_recent import PostgresRecent
 from storyline.store.postgres_schema import MIGRATIONS
 from storyline.store.rows import NewSnippet
 from storyline.types import Record
@@ -35,7 +36,7 @@ WRITER_LOCK = 0x5707_11E5
 _IDENTITIES = {"stories": "id", "copies": "id", "merges": "id"}
 
 
-class PostgresStore(PostgresReads, Store):
+class PostgresStore(PostgresRecent, PostgresReads, Store):
     """One storyline database on a PostgreSQL server. Use as a context manager or call
     :meth:`close`."""
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from storyline.errors import StoreError
+from storyline.store.postgres_recent import _stack, blob_vector
 from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, parse_clock
 from storyline.types import DormancyRule
 
@@ -48,8 +49,8 @@ def _vectors(rows: Iterable[tuple[int, Any]], ids: list[int], dim: int) -> np.nd
     out = np.zeros((len(ids), dim), dtype=np.float32)
     where = {sid: i for i, sid in enumerate(ids)}
     for sid, blob in rows:
-        if blob is not None and len(blob) == dim * 4:
-            out[where[sid]] = np.frombuffer(bytes(blob), dtype=np.float32)
+        if (vec := blob_vector(blob, dim)) is not None:
+            out[where[sid]] = vec
     return out
 
 
@@ -121,13 +122,8 @@ class PostgresReads:
         return _vectors(rows, snippet_ids, dim)
 
     def all_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        ids, vecs = [], []
-        for sid, blob in self.db.execute(
-                "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id"):
-            if len(blob) == dim * 4:
-                ids.append(sid)
-                vecs.append(np.frombuffer(bytes(blob), dtype=np.float32))
-        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+        return _stack(self._rows(
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id"), dim)
 
     def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
         return [(i, k, None if m is None else bytes(m), t) for i, k, m, t in
