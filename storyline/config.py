@@ -123,6 +123,22 @@ class Config:
     # story goes dormant after this many batches instead.
     dormant_after_days: float | None = 7.0
     dormant_after_batches: int = 28
+    # Near copies are looked for among the snippets first seen in this many recent
+    # days (batches where the stream has no dates): the MinHash LSH in memory
+    # covers that window only. Exact copies are found at any age (the store's key index).
+    near_duplicate_days: float | None = 3.0
+    near_duplicate_batches: int = 12
+    # A new snippet is matched against a story's recent part: its latest
+    # ``story_recent`` members, not its whole history; headline and summary are
+    # drawn from the same part. Memory and time follow the live stories' recent parts.
+    story_recent: int = 200
+    # A story takes news for this many days from its first (batches where the
+    # stream has no dates); then it stops absorbing, and what would have joined
+    # it starts a story of its own that follows it: a long topic reads as a
+    # chain of stories, and no story grows for ever (a generic "Stocks end
+    # lower…" story caught a new event every batch). None disables.
+    story_span_days: float | None = 5.0
+    story_span_batches: int = 20
     # A large batch is clustered in chunks of this many new snippets, so memory
     # and time stay linear in the batch size.
     chunk_size: int = 1000

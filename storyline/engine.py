@@ -20,16 +20,17 @@ from scipy import sparse
 from storyline.config import Config, dormancy
 from storyline.errors import IngestError, InputError
 from storyline.pipeline import cluster as clustering
-from storyline.pipeline import describe
-from storyline.pipeline.dedupe import DuplicateIndex, signature_bytes, signatures
+from storyline.pipeline import describe, ivf
+from storyline.pipeline.dedupe import signature_bytes, signatures
 from storyline.pipeline.facts.worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import batch_files, read_file
+from storyline.pipeline.recent import RecentDuplicates
 from storyline.pipeline.represent import Features, leads
 from storyline.pipeline.statistics import StreamStatistics
 from storyline.store import Store
 from storyline.store.sqlite import NewSnippet, parse_clock
-from storyline.types import IngestReport, Record
+from storyline.types import DormancyRule, IngestReport, Record
 
 __all__ = ["Engine", "IngestError", "Progress", "batch_clock", "batch_digest", "group_batches"]
 
@@ -76,8 +77,9 @@ class Engine:
         self.store = store
         self.config = config
         self._encoder = None
-        self._index: DuplicateIndex | None = None
+        self._index: RecentDuplicates | None = None
         self.statistics = StreamStatistics(store, config.lead_words, config.mean_prior_docs)
+        self._closed_rows: set[int] = set()  # this chunk's stories that absorb no more
         # Facts the worker is still reading, per batch: (snippet ids, job); see
         # finish_facts.
         self._facts_pending: list[tuple[list[int], FactsJob]] = []
@@ -113,10 +115,17 @@ class Engine:
                 "or start a new store"
             )
 
-    def _load_index(self) -> DuplicateIndex:
+    def _duplicates(self, seq: int) -> RecentDuplicates:
+        """The near-copy index over the window of recent batches before ``seq``
+        (a new process reads that window only), slid forward to it."""
+        rule = DormancyRule(self.config.near_duplicate_batches, self.config.near_duplicate_days)
+        since = max(self.store.dormant_seqs(rule, seq), default=0) + 1
         if self._index is None:
-            self._index = DuplicateIndex(self.config.near_duplicate_jaccard)
-            self._index.load(self.store.duplicate_index_rows())
+            self._index = RecentDuplicates(self.config.near_duplicate_jaccard,
+                                           self.store.snippet_ids_by_key)
+            self._index.load(self.store.signature_rows_since(since))
+        self._index.slide(since)
+        self.store.drop_signatures_before(since)
         return self._index
 
     def _discard_caches(self) -> None:
@@ -225,7 +234,11 @@ class Engine:
         """The batch's stages; returns its facts job (the worker reads them)."""
         store = self.store
         seq = store.next_batch_seq()
-        index = self._load_index()
+        now = datetime.now(UTC)
+        # The batch row first: its clock places the near-copy window.
+        store.add_batch(name, seq, digest, len(records), now.isoformat(timespec="seconds"),
+                        origin, batch_clock(records, now))
+        index = self._duplicates(seq)
         new_ids: list[int] = []
         new_texts: list[str] = []
         total = len(records)
@@ -235,6 +248,7 @@ class Engine:
                 record = snippet.record
                 raise InputError(record.origin or name, record.line, "no text left after cleaning")
         sigs = signatures([s.text for s in snippets])
+        index.begin_batch([s.key for s in snippets])
         next_id = store.next_snippet_id()
         new_rows: list[NewSnippet] = []
         copy_rows = []
@@ -245,7 +259,7 @@ class Engine:
                 new_rows.append(NewSnippet(sid, snippet.key, snippet.text, snippet.truncated,
                                            seq, signature_bytes(sig)))
                 copy_rows.append((sid, seq, position, "original", 1.0, record))
-                index.add(sid, snippet.key, sig, snippet.text)
+                index.add(sid, seq, sig, snippet.text, key=snippet.key)
                 new_ids.append(sid)
                 new_texts.append(snippet.text)
             else:
@@ -261,9 +275,6 @@ class Engine:
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
         report.new_snippets = len(new_ids)
-        now = datetime.now(UTC)
-        store.add_batch(name, seq, digest, len(records), now.isoformat(timespec="seconds"),
-                        origin, batch_clock(records, now))
         # Facts are read by a worker process while this one clusters the batch.
         facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
         touched: set[int] = set()
@@ -281,8 +292,8 @@ class Engine:
 
     def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
         """The three views of snippets: new ones (``learn``: counted into the
-        document frequencies, encoded and their embeddings stored) or stored ones
-        (words and names only: stories carry their embeddings as sums)."""
+        document frequencies, encoded, their embeddings stored and filed in the
+        search index) or stored ones (their stored embeddings)."""
         terms, names_ = self.statistics.weights()
         term_counts, name_counts = self.statistics.counts(ids, texts)
         if learn:
@@ -290,22 +301,37 @@ class Engine:
             names_.learn(name_counts)
             dense = self.encoder.encode(leads(texts, self.config.lead_words)).astype(np.float32)
             self.store.set_embeddings(zip(ids, dense))
+            self._index_embeddings(ids, dense)
         else:
-            dense = np.zeros((len(ids), self.encoder.dim), dtype=np.float32)
+            dense = self.store.embeddings(ids, self.encoder.dim)
         return Features(dense=dense, terms=terms.weigh(term_counts),
                         names=names_.weigh(name_counts))
 
-    def _story_state(self, seq: int) -> clustering.StoryState:
-        """The live (not dormant) stories as summed vectors."""
+    def _index_embeddings(self, ids: list[int], dense: np.ndarray) -> None:
+        """File new embeddings under their cell of the search index; once the store
+        holds enough of them, draw the cells (once) and file every earlier one."""
+        if self.encoder.dim <= 1:
+            return
+        centroids = ivf.load_centroids(self.store.get_state("ivf:cells"), dense.shape[1])
+        if centroids is not None:
+            self.store.set_cells(zip(ids, ivf.assign(dense, centroids)))
+            return
+        _, sample = self.store.embedding_sample(ivf.TRAIN_MIN, dense.shape[1])
+        if len(sample) < ivf.TRAIN_MIN:
+            return  # search reads a store this small whole
+        centroids = ivf.train(sample)
+        self.store.set_state("ivf:cells", ivf.dump_centroids(centroids))
+        earlier, vectors = self.store.uncelled_embeddings(dense.shape[1])
+        self.store.set_cells(zip(earlier, ivf.assign(vectors, centroids)))
+
+    def _story_state(self, seq: int, batch_ids: list[int]) -> clustering.StoryState:
+        """The live (not dormant) stories as summed vectors of their recent parts."""
         live = self.store.live_stories(self.store.dormant_seqs(dormancy(self.config), seq))
         ids = [s.id for s in live]
-        dim = self.encoder.dim
-        if not ids:
-            empty = sparse.csr_matrix((0, 2**20), dtype=np.float32)
-            return clustering.StoryState([], np.zeros((0, dim), np.float32), empty, empty,
-                                         np.zeros(0))
-        members = self.store.members_of_stories(ids)
+        members = self.store.recent_members(ids, self.config.story_recent) if ids else []
         member_ids = [sid for sid, _ in members]
+        # What left the live stories' recent parts leaves memory.
+        self.statistics.keep(set(member_ids) | set(batch_ids))
         # Texts are read only where the counts are not cached (a new process).
         texts = self.store.snippet_texts([s for s in member_ids if not self.statistics.cached(s)])
         feats = self._features(member_ids, [texts.get(s, "") for s in member_ids], learn=False)
@@ -317,21 +343,29 @@ class Engine:
         )
         return clustering.StoryState(
             ids=ids,
-            dense=self.store.story_centroids(ids, dim),
+            dense=np.asarray(indicator @ feats.dense, dtype=np.float32),
             terms=(indicator @ feats.terms).tocsr(),
             names=(indicator @ feats.names).tocsr(),
             sizes=np.asarray(indicator.sum(axis=1)).ravel(),
             named_by=(indicator @ clustering.mentions(feats.names)).tocsr(),
+            first_seqs=[s.first_seq for s in live],
         )
+
+    def _closed(self, seq: int, state: clustering.StoryState) -> set[int]:
+        """Rows of the stories that have taken news for their whole span
+        (Config.story_span_days): they absorb nothing more."""
+        c = self.config
+        if c.story_span_days is None and not c.story_span_batches:
+            return set()
+        old = self.store.dormant_seqs(DormancyRule(c.story_span_batches, c.story_span_days), seq)
+        return {i for i, first in enumerate(state.first_seqs) if first in old}
 
     def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str],
                        report: IngestReport) -> set[int]:
-        store = self.store
         weights = self.config.weights
         batch = self._features(ids, texts, learn=True)
         mean = self.statistics.dense_mean(batch.dense)  # kept up to date either way
-        state = self._story_state(seq)
-        raw_story_dense, raw_batch_dense = state.dense, batch.dense
+        state = self._story_state(seq, ids)
         centred = batch
         if self.config.centre_embeddings:
             # Static embeddings of unrelated texts share a common direction (mean
@@ -343,29 +377,43 @@ class Engine:
             ids=[state.ids[i] for i in keep], dense=state.dense[keep], terms=state.terms[keep],
             names=state.names[keep], sizes=state.sizes[keep],
             named_by=state.named_by[keep] if state.named_by is not None else None,
+            first_seqs=[state.first_seqs[i] for i in keep],
         )
-        raw_story_dense = raw_story_dense[keep]
+        self._closed_rows = self._closed(seq, state)
         touched: set[int] = set()
         for group in clustering.cluster_batch(state, centred, weights):
-            story_ids = [state.ids[i] for i in group.stories]
-            rows = {s: store.story(s) for s in story_ids}
-            if story_ids:
-                # The biggest story keeps its id (the oldest on a tie); the others
-                # are absorbed, and their ids resolve to it from now on.
-                survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
-                for other in story_ids:
-                    if other != survivor:
-                        store.merge(other, survivor, seq, group.similarity)
-                        report.merges += 1
-            else:
-                survivor = store.new_story(seq)
-                report.new_stories += 1
-            member_ids = [ids[i] for i in group.items]
-            store.assign(member_ids, survivor)
-            centroid = raw_story_dense[group.stories].sum(axis=0) if story_ids else 0
-            centroid = centroid + raw_batch_dense[group.items].sum(axis=0)
-            size = sum(row.size for row in rows.values()) + len(member_ids)
-            store.update_story(survivor, size=size, last_seq=seq,
-                               centroid=np.asarray(centroid, dtype=np.float32))
-            touched.add(survivor)
+            story = self._place_group(seq, group, state, batch, ids, report)
+            if story is not None:
+                touched.add(story)
         return touched
+
+    def _place_group(self, seq: int, group, state: clustering.StoryState, batch: Features,
+                     ids: list[int], report: IngestReport) -> int | None:
+        """Write one group: into its stories (merged into the biggest), or a new
+        story, which follows the closed story it would have joined if any."""
+        store = self.store
+        closed = [i for i in group.stories if i in self._closed_rows]
+        story_ids = [state.ids[i] for i in group.stories if i not in closed]
+        if not group.items and len(story_ids) < 2:
+            return None  # a merge of closed stories: they stay as they are
+        rows = {s: store.story(s) for s in story_ids}
+        if story_ids:
+            # The biggest story keeps its id (the oldest on a tie); the others
+            # are absorbed, and their ids resolve to it from now on.
+            survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
+            for other in story_ids:
+                if other != survivor:
+                    store.merge(other, survivor, seq, group.similarity)
+                    report.merges += 1
+        else:
+            survivor = store.new_story(seq)
+            report.new_stories += 1
+            if closed:
+                followed = max(closed, key=lambda i: (state.sizes[i], -state.ids[i]))
+                store.set_follows(survivor, state.ids[followed])
+        member_ids = [ids[i] for i in group.items]
+        store.assign(member_ids, survivor)
+        # No centroid is kept: a story is matched on its recent members' vectors.
+        size = sum(row.size for row in rows.values()) + len(member_ids)
+        store.update_story(survivor, size=size, last_seq=seq, centroid=None)
+        return survivor

@@ -119,6 +119,10 @@ class StoryDetail(StorySummary):
     source_counts: list[SourceCount] = field(default_factory=list)
     snippets: list[SnippetView] = field(default_factory=list)
     merged_from: list[int] = field(default_factory=list)
+    # A long topic is a chain of stories: the one this story follows (it had
+    # taken news for its whole span), and those that follow this one.
+    follows: int | None = None
+    followed_by: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -141,7 +141,13 @@ def story_detail(store: Store, story_id: int,
         source_counts=[SourceCount(s, n) for s, n in sources],
         snippets=[_snippet_view(s, copies[s.id], names) for s in snippets],
         merged_from=store.merged_from(live),
+        follows=_live_or_none(store, store.follows(live)),
+        followed_by=store.followed_by(live),
     )
+
+
+def _live_or_none(store: Store, story_id: int | None) -> int | None:
+    return None if story_id is None else store.resolve(story_id)
 
 
 def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
@@ -152,12 +158,15 @@ def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
     names = store.batch_names()
     arrivals = store.batch_copies(found.seq)
     by_story: dict[int, StoryChanges] = {}
-    snippet_cache: dict[int, SnippetRow] = {}
-    copies = store.copies_of(sorted({c.snippet_id for c in arrivals}))
+    ids = sorted({c.snippet_id for c in arrivals})
+    snippets = store.snippet_rows(ids)
+    copies = store.copies_of(ids)
+    resolved: dict[int, int] = {}
     for c in arrivals:
-        s = snippet_cache.get(c.snippet_id) or store.snippet(c.snippet_id)
-        snippet_cache[c.snippet_id] = s
-        live = store.resolve(s.story_id)
+        s = snippets[c.snippet_id]
+        if s.story_id not in resolved:
+            resolved[s.story_id] = store.resolve(s.story_id)
+        live = resolved[s.story_id]
         if live not in by_story:
             row = store.story(live)
             by_story[live] = StoryChanges(story_id=live, headline=_headline(store, row),
@@ -174,20 +183,23 @@ def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
     return sorted(by_story.values(), key=lambda ch: (-len(ch.new), ch.story_id))
 
 
-# Stored embeddings by store file, kept while the store holds the same snippets:
-# reading them all again for every query costs more than the query.
-_EMBEDDINGS: dict[tuple[str, int], tuple[tuple[int, int], list[int], np.ndarray]] = {}
+def nearest_snippets(store: Store, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """Snippets nearest to a query embedding, through the store's inverted-file
+    index (storyline.pipeline.ivf): only the nearest cells are read. A store too
+    small to have cells yet is read whole."""
+    from storyline.pipeline import ivf
 
-
-def _embedding_index(store: Store, dim: int) -> tuple[list[int], np.ndarray]:
-    key = (str(store.path), dim)
-    version = store.version()
-    cached = _EMBEDDINGS.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1], cached[2]
-    ids, vectors = store.all_embeddings(dim)
-    _EMBEDDINGS[key] = (version, ids, vectors)
-    return ids, vectors
+    dim = query.shape[0]
+    centroids = ivf.load_centroids(store.get_state("ivf:cells"), dim)
+    if centroids is None:
+        ids, vectors = store.all_embeddings(dim)
+    else:
+        ids, vectors = store.embeddings_in_cells(ivf.probe(query, centroids), dim)
+    if not ids:
+        return []
+    scores = vectors @ query
+    best = np.argsort(-scores)[:limit]
+    return [(ids[i], float(scores[i])) for i in best]
 
 
 def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[SearchHit]:
@@ -198,14 +210,11 @@ def search(store: Store, query: str, encoder=None, limit: int = 20) -> list[Sear
     for rank, (sid, _) in enumerate(keyword):
         ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
     if encoder is not None and encoder.dim > 1:
-        ids, vectors = _embedding_index(store, encoder.dim)
-        if ids:
-            q = encoder.encode([query])[0]
-            scores = vectors @ q
-            for rank, i in enumerate(np.argsort(-scores)[: limit * 3]):
-                if scores[i] <= 0.2:
-                    break
-                ranks[ids[i]] = ranks.get(ids[i], 0.0) + 1.0 / (60 + rank)
+        q = encoder.encode([query])[0]
+        for rank, (sid, score) in enumerate(nearest_snippets(store, q, limit * 3)):
+            if score <= 0.2:
+                break
+            ranks[sid] = ranks.get(sid, 0.0) + 1.0 / (60 + rank)
     hits = []
     seen_stories: set[int] = set()
     for sid, score in sorted(ranks.items(), key=lambda kv: -kv[1]):

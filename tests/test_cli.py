@@ -288,7 +288,9 @@ def test_story_facts_on_the_seeds(seeded):
     with Store(seeded) as store:  # the default preset reads facts at ingest
         assert len(store.facts_of(list(range(1, 23)))) == 22
     by_value = {r["value"]: r for r in rows}
-    assert by_value[300]["status"] == "corroborated" and len(by_value[300]["snippet_ids"]) == 2
+    # The seeds name no outlets: two snippets back the fact, none corroborates it.
+    assert by_value[300]["status"] == "single-source" and len(by_value[300]["snippet_ids"]) == 2
+    assert by_value[300]["outlets"] == [] and by_value[300]["independent"] == 0
     assert by_value[12000]["first_batch"] == "002"
     assert not any(r["status"] == "contradicted" for r in rows)
 

@@ -38,6 +38,7 @@ class StoryState:
     sizes: np.ndarray  # (k,) members in the sums
     # (k, V) how many members name each name (ClusterWeights.distinct_*); None: unknown
     named_by: sparse.csr_matrix | None = None
+    first_seqs: list[int] = field(default_factory=list)  # batch each story began in
 
 
 @dataclass

@@ -377,7 +377,9 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
     written to the store (``new_ids``: the batch's new snippets)."""
     if not story_ids:
         return
-    members_of = {sid: store.story_snippets(sid) for sid in sorted(story_ids)}
+    # From each story's recent part: time and memory bounded however long it runs.
+    members_of = {sid: store.recent_story_snippets(sid, config.story_recent)
+                  for sid in sorted(story_ids)}
     copies = store.copies_of([m.id for members in members_of.values() for m in members])
     for story_id, members in members_of.items():
         if not members:

@@ -1,9 +1,10 @@
 """The stream's statistics, kept across batches in the store.
 
 Document frequencies of words and names (what makes a word rare in this
-stream), the running mean of the embeddings, and a cache of each snippet's
-hashed counts (live stories' members are weighed again every batch, as the
-document frequencies move, but their counts never change).
+stream), the running mean of the embeddings, and a cache of the hashed counts of the
+live stories' recent members (weighed again every batch, as the document
+frequencies move, but their counts never change; what leaves the recent parts
+leaves the cache).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from storyline.pipeline.recent import MemberCache
 from storyline.pipeline.represent import N_FEATURES, TermWeights, leads, names, words
 
 if TYPE_CHECKING:
@@ -29,9 +31,8 @@ class StreamStatistics:
         self.mean_prior_docs = mean_prior_docs
         self._terms: TermWeights | None = None
         self._names: TermWeights | None = None
-        # snippet id -> (chunk, row) of its hashed counts in self._count_chunks
-        self._count_cache: dict[int, tuple[int, int]] = {}
-        self._count_chunks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]] = []
+        # Hashed counts of the live stories' recent members (see keep).
+        self._counts = MemberCache()
 
     def weights(self) -> tuple[TermWeights, TermWeights]:
         """The word and name weights, loaded from the store on first use."""
@@ -49,11 +50,15 @@ class StreamStatistics:
     def discard(self) -> None:
         """After a failed batch the store rolled back: so must the in-memory state."""
         self._terms = self._names = None
-        self._count_cache = {}  # rolled-back snippet ids will be reused
-        self._count_chunks = []
+        self._counts = MemberCache()  # rolled-back snippet ids will be reused
 
     def cached(self, snippet_id: int) -> bool:
-        return snippet_id in self._count_cache
+        return snippet_id in self._counts
+
+    def keep(self, wanted: set[int]) -> None:
+        """Forget the counts of every snippet not in ``wanted`` (those that left
+        the live stories' recent parts): memory follows the live stream."""
+        self._counts.keep(wanted)
 
     def _stored_df(self, name: str) -> tuple[np.ndarray | None, int]:
         blob = self.store.get_state(f"df:{name}")
@@ -75,28 +80,16 @@ class StreamStatistics:
                ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """Hashed word and name counts of the snippets' leads, cached by snippet id."""
         terms, names_ = self.weights()
-        missing = [i for i, sid in enumerate(ids) if sid not in self._count_cache]
+        missing = [i for i, sid in enumerate(ids) if sid not in self._counts]
         if missing:
             lead_texts = leads([texts[i] for i in missing], self.lead_words)
-            chunk = len(self._count_chunks)
-            self._count_chunks.append((terms.counts(lead_texts), names_.counts(lead_texts)))
-            for row, i in enumerate(missing):
-                self._count_cache[ids[i]] = (chunk, row)
-        # Gather the rows chunk by chunk (scipy row indexing), then restore the order.
-        where = np.array([self._count_cache[sid] for sid in ids], dtype=np.int64).reshape(-1, 2)
-        order = np.argsort(where[:, 0], kind="stable")
-        chunks, rows_of = where[order, 0], where[order, 1]
-        parts_t, parts_n = [], []
-        for chunk in np.unique(chunks):
-            rows = rows_of[chunks == chunk]
-            t_counts, n_counts = self._count_chunks[chunk]
-            parts_t.append(t_counts[rows])
-            parts_n.append(n_counts[rows])
-        if not parts_t:
+            self._counts.add([ids[i] for i in missing], terms.counts(lead_texts),
+                             names_.counts(lead_texts), np.zeros((len(missing), 0), np.float32))
+        if not ids:
             empty = sparse.csr_matrix((0, N_FEATURES), dtype=np.float64)
             return empty, empty
-        restore = np.argsort(order, kind="stable")
-        return (sparse.vstack(parts_t).tocsr()[restore], sparse.vstack(parts_n).tocsr()[restore])
+        term_counts, name_counts, _ = self._counts.rows(ids)
+        return term_counts, name_counts
 
     def dense_mean(self, new: np.ndarray) -> np.ndarray:
         """Running mean of all embeddings so far, ``new`` included, shrunk towards

@@ -19,9 +19,9 @@ from storyline.types import DormancyRule, Record
 # backends share (a migration that adds a column adds it here).
 COPIED_TABLES: dict[str, tuple[str, ...]] = {
     "stories": ("id", "merged_into", "headline_id", "summary", "size", "first_seq",
-                "last_seq", "centroid"),
+                "last_seq", "centroid", "follows"),
     "snippets": ("id", "key", "text", "truncated", "batch_seq", "story_id", "novel",
-                 "minhash", "embedding"),
+                 "minhash", "embedding", "cell"),
     "copies": ("id", "snippet_id", "batch_seq", "position", "kind", "similarity",
                "external_id", "source", "url", "published_at", "title", "raw_text",
                "origin", "line"),
@@ -255,6 +255,57 @@ class Store(ABC):
     @abstractmethod
     def story_source_counts(self, story_ids: list[int]
                             ) -> dict[int, list[tuple[str, int]]]: ...
+
+    # -- bounded memory over long streams (docs/scale.md) ------------------
+
+    @abstractmethod
+    def snippet_ids_by_key(self, keys: list[str]) -> dict[str, int]:
+        """Canonical snippets by comparison key, at any age (exact copies)."""
+
+    @abstractmethod
+    def signature_rows_since(self, seq: int) -> list[tuple[int, int, bytes | None, str]]:
+        """(id, batch seq, MinHash, text) of the snippets first seen from batch ``seq``."""
+
+    @abstractmethod
+    def drop_signatures_before(self, seq: int) -> None:
+        """Forget the MinHash of snippets first seen before batch ``seq``."""
+
+    @abstractmethod
+    def recent_members(self, story_ids: list[int], per_story: int) -> list[tuple[int, int]]:
+        """(snippet id, story id) of the latest ``per_story`` snippets of each story."""
+
+    @abstractmethod
+    def recent_story_snippets(self, story_id: int, limit: int) -> list[SnippetRow]:
+        """The latest ``limit`` snippets of a story, oldest first."""
+
+    @abstractmethod
+    def snippet_rows(self, snippet_ids: list[int]) -> dict[int, SnippetRow]: ...
+
+    @abstractmethod
+    def set_follows(self, story_id: int, follows: int) -> None:
+        """Story ``story_id`` follows story ``follows`` (the next of a chain)."""
+
+    @abstractmethod
+    def follows(self, story_id: int) -> int | None: ...
+
+    @abstractmethod
+    def followed_by(self, story_id: int) -> list[int]: ...
+
+    @abstractmethod
+    def set_cells(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(snippet id, cell of the embedding index) pairs (storyline.pipeline.ivf)."""
+
+    @abstractmethod
+    def embeddings_in_cells(self, cells: list[int], dim: int
+                            ) -> tuple[list[int], np.ndarray]: ...
+
+    @abstractmethod
+    def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
+        """The first ``limit`` stored embeddings (what the index's cells are drawn from)."""
+
+    @abstractmethod
+    def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
+        """Embeddings with no cell yet (written before the cells were drawn)."""
 
     # -- copying a whole store (storyline copy) -----------------------------
 

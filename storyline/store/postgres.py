@@ -21,6 +21,7 @@ from storyline.store.postgres_reads import PostgresReads
 from storyline.store.postgres_recent import PostgresRecent
 from storyline.store.postgres_schema import MIGRATIONS
 from storyline.store.rows import NewSnippet
+from storyline.store.sqlite_recent import vector_blob
 from storyline.types import Record
 
 try:
@@ -147,7 +148,7 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
     def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         with self.db.cursor() as cur:
             cur.executemany("UPDATE snippets SET embedding=%s WHERE id=%s",
-                            [(vec.astype(np.float32).tobytes(), sid) for sid, vec in rows])
+                            [(vector_blob(vec), sid) for sid, vec in rows])
 
     def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None:
         with self.db.cursor() as cur:

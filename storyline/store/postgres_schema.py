@@ -87,4 +87,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE batches ADD COLUMN clock TEXT;
     """,
+    # 4: bounded memory over long streams (see storyline.store.schema): a story that
+    # follows another, the embedding's cell of the nearest-neighbour index, snippets by
+    # batch for the window of near-copy signatures.
+    """
+    ALTER TABLE stories ADD COLUMN follows BIGINT REFERENCES stories(id)
+        DEFERRABLE INITIALLY DEFERRED;
+    ALTER TABLE snippets ADD COLUMN cell INTEGER;
+    CREATE INDEX snippets_cell ON snippets(cell);
+    CREATE INDEX snippets_batch ON snippets(batch_seq);
+    CREATE INDEX stories_follows ON stories(follows);
+    """,
 ]

@@ -82,4 +82,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE batches ADD COLUMN clock TEXT;
     """,
+    # 4: bounded memory over long streams. A story that follows another (the
+    # next of its kind, once the old one had taken news for its whole span);
+    # the embedding's cell of the nearest-neighbour index (storyline.pipeline.ivf);
+    # snippets by batch, for the window of near-copy signatures.
+    """
+    ALTER TABLE stories ADD COLUMN follows INTEGER REFERENCES stories(id);
+    ALTER TABLE snippets ADD COLUMN cell INTEGER;
+    CREATE INDEX snippets_cell ON snippets(cell);
+    CREATE INDEX snippets_batch ON snippets(batch_seq);
+    CREATE INDEX stories_follows ON stories(follows);
+    """,
 ]

@@ -27,12 +27,13 @@ from storyline.store.rows import (  # noqa: F401  (re-exported: their home was h
 )
 from storyline.store.schema import MIGRATIONS
 from storyline.store.sqlite_reads import SQLiteReads, lower
+from storyline.store.sqlite_recent import SQLiteRecent, vector_blob
 from storyline.types import Record
 
 __all__ = ["SQLiteStore", "StoreError"]
 
 
-class SQLiteStore(SQLiteReads, Store):
+class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
     """One storyline database in a SQLite file. Use as a context manager or call
     :meth:`close`."""
 
@@ -135,7 +136,7 @@ class SQLiteStore(SQLiteReads, Store):
     def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
         self.db.executemany(
             "UPDATE snippets SET embedding=? WHERE id=?",
-            ((vec.astype(np.float32).tobytes(), sid) for sid, vec in rows),
+            ((vector_blob(vec), sid) for sid, vec in rows),
         )
 
     def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from storyline.errors import StoreError
 from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, parse_clock
+from storyline.store.sqlite_recent import blob_vector
 from storyline.types import DormancyRule
 
 # What the store holds, in one value: every ingest adds a batch and copies, and maybe
@@ -115,8 +116,8 @@ class SQLiteReads:
             for sid, blob in self.db.execute(
                 f"SELECT id, embedding FROM snippets WHERE id IN ({marks})", chunk
             ):
-                if blob is not None and len(blob) == dim * 4:
-                    out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
+                if (vec := blob_vector(blob, dim)) is not None:
+                    out[where[sid]] = vec
         return out
 
     def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
@@ -210,9 +211,9 @@ class SQLiteReads:
         for sid, blob in self.db.execute(
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL"
         ):
-            if len(blob) == dim * 4:
+            if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
+                vecs.append(vec)
         return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
 
     def facts_of(self, snippet_ids: list[int]) -> dict[int, str]:

@@ -39,9 +39,10 @@ class StoryFact:
     snippet_ids: list[int]
     first_batch: str
     batches: list[str]
-    status: str  # "corroborated" | "single-source" | "contradicted"
+    status: str  # "corroborated" (>= 2 distinct outlets) | "single-source" | "contradicted"
     contradicts: list[int]  # indexes of conflicting StoryFacts in the returned list
-    # Independent backers: distinct outlets, plus each snippet whose outlet is unknown.
+    # Independent backers: the distinct outlets (len(outlets)); snippets whose outlet is
+    # unknown back the fact but cannot corroborate it.
     independent: int = 0
     upper: float | None = None  # upper end when the fact is a range
     # Values every backing statement allows (intersection of their intervals).
@@ -58,9 +59,9 @@ def group_story_facts(items: Sequence[FactInput]) -> list[StoryFact]:
     incompatible, and each is marked "contradicted" with the indexes of the others, unless
     the key is too vague to be one thing: it names no event and no modifier ("cents"), or a
     single snippet gives it two incompatible values (so it covers two measures). Otherwise
-    a fact backed by two or more independent outlets (or, outlets unknown, snippets) is
-    "corroborated", else "single-source". Pass items in ingestion order: ``first_batch`` is
-    the batch of the first snippet that states the fact.
+    a fact backed by two or more distinct outlets is "corroborated", else "single-source"
+    (snippets without a known outlet, however many, do not corroborate). Pass items in
+    ingestion order: ``first_batch`` is the batch of the first snippet that states the fact.
     """
     groups = _group_quantities(items)
     facts = [_story_fact(g) for g in groups]
@@ -73,6 +74,7 @@ def _group_quantities(items: Sequence[FactInput]) -> list[dict[str, Any]]:
     all_entities = [e for it in items for e in it.facts.entities]
     names = canonical_entities(all_entities)
     groups: list[dict[str, Any]] = []
+    speaker: str | None = None  # the last person a snippet of the story names as a source
     for it in items:
         for q in it.facts.quantities:
             key = q.key()
@@ -86,8 +88,25 @@ def _group_quantities(items: Sequence[FactInput]) -> list[dict[str, Any]]:
                 target = {"key": key, "lo": lo, "hi": hi, "members": []}
                 groups.append(target)
             target["lo"], target["hi"] = max(target["lo"], lo), min(target["hi"], hi)
-            target["members"].append((it, q, _source_for(q, it.facts, names)))
+            target["members"].append((it, q, _source_for(q, it.facts, names, speaker)))
+        speaker = _last_speaker(it.facts, names) or speaker
     return groups
+
+
+def _last_speaker(facts: SnippetFacts, names: dict[str, str]) -> str | None:
+    """The last named person a snippet gives as a source, in its canonical story form."""
+    found = None
+    for a in facts.attributions:
+        person = _person_in(a.source, facts, names)
+        if person:
+            found = person
+    return found
+
+
+def _person_in(source: str, facts: SnippetFacts, names: dict[str, str]) -> str | None:
+    folded = _fold(source)
+    people = [e for e in facts.entities if e.label == "PERSON" and _fold(e.text) in folded]
+    return names.get(people[0].text, people[0].canonical) if people else None
 
 
 def _story_fact(g: dict[str, Any]) -> StoryFact:
@@ -99,14 +118,16 @@ def _story_fact(g: dict[str, Any]) -> StoryFact:
     whats = Counter(q.what for q in qs)
     what = max(whats, key=lambda w: (whats[w], -len(w)))
     snippet_ids = list(dict.fromkeys(it.snippet_id for it, _, _ in members))
-    outlets = list(dict.fromkeys(it.outlet for it, _, _ in members if it.outlet))
-    anonymous = {it.snippet_id for it, _, _ in members if not it.outlet}
+    outlets: list[str] = []
+    for it, _, _ in members:  # distinct outlets, case and spacing aside
+        if it.outlet and _fold(it.outlet) not in {_fold(o) for o in outlets}:
+            outlets.append(it.outlet)
     batches = list(dict.fromkeys(it.batch for it, _, _ in members))
     sources: list[str] = []
     for _, _, src in members:
         if src and _fold(src) not in {_fold(s) for s in sources}:
             sources.append(src)
-    independent = len(outlets) + len(anonymous)
+    independent = len(outlets)
     return StoryFact(
         what=what,
         unit=qs[0].unit,
@@ -148,18 +169,18 @@ def _mark_contradictions(
                 facts[i].status = "contradicted"
 
 
-def _source_for(q: Quantity, facts: SnippetFacts, names: dict[str, str]) -> str | None:
+def _source_for(
+    q: Quantity, facts: SnippetFacts, names: dict[str, str], speaker: str | None = None
+) -> str | None:
     """Who the snippet attributes a quantity to: the attribution whose content holds it.
-    A person's name is shown in its canonical story form."""
+    A person's name is shown in its canonical story form; "he"/"she" left unresolved in
+    its snippet is the person an earlier snippet of the story named as a source."""
     span = _fold(q.span)
     for a in facts.attributions:
         if span and span in _fold(a.content):
-            src = a.source
-            folded = _fold(src)
-            people = [e for e in facts.entities if e.label == "PERSON" and _fold(e.text) in folded]
-            if people:
-                return names.get(people[0].text, people[0].canonical)
-            return src
+            if _fold(a.source) in ("he", "she") and speaker:
+                return speaker
+            return _person_in(a.source, facts, names) or a.source
     return None
 
 

@@ -126,19 +126,51 @@ _SKIP_MODIFIERS = {
     "most", "all", "extra", "total", "estimated", "least", "only", "just", "new",
 }  # fmt: skip
 
-# Reporting verbs. Strong cues attribute in any construction; weak ones ("suggest", "find",
-# "learn") only when they take a clause, so "the study found a bug" is not an attribution.
-_STRONG_CUES = {
-    "say", "tell", "report", "state", "announce", "confirm", "estimate", "predict", "claim",
-    "deny", "attribute", "reveal", "disclose", "admit", "acknowledge", "allege", "warn",
-    "declare", "insist", "assert", "testify", "tweet", "write", "add", "note", "explain",
-    "argue", "forecast", "accuse", "stress", "emphasise", "emphasize", "conclude", "quote",
-    "brief", "inform", "cite", "post",
-}  # fmt: skip
-_WEAK_CUES = {
-    "believe", "think", "suggest", "show", "find", "indicate", "learn", "expect", "fear",
-    "suspect", "assess", "calculate", "project",
-}  # fmt: skip
+# Reporting verbs. Strong cues (verbs of saying, writing, asking, urging, blaming, praising)
+# attribute in any construction; weak ones (thinking, finding, showing) only when they take a
+# clause, so "the study found a bug" is not an attribution.
+_STRONG_CUES = _wordset(
+    "say tell report state announce confirm estimate predict claim deny attribute reveal "
+    "disclose admit acknowledge allege warn declare insist assert testify tweet write add note "
+    "explain argue forecast accuse stress emphasise emphasize conclude quote brief inform cite "
+    "post ask urge demand blame defend question complain call describe mention suggest "
+    "respond reply recommend vow pledge promise criticize criticise praise "
+    "denounce condemn blast slam mock reiterate concede contend counter retort joke "
+    "boast lament characterize characterise label charge caution assure observe remark "
+    "comment recall discuss reference echo agree disagree insinuate hint "
+    "decry rebuke plead implore wonder speculate publish detail document"
+)
+_WEAK_CUES = _wordset(
+    "believe think show find indicate learn expect fear suspect assess calculate "
+    "project worry hope doubt feel assume realize realise know"
+)
+# Stance adjectives: "Graham has been critical of Trump", "Democrats are afraid that ...":
+# the subject holds a view, an attribution in the wide sense (thoughts and feelings count).
+_STANCE_ADJECTIVES = _wordset(
+    "critical concerned worried afraid confident sure certain skeptical sceptical optimistic "
+    "pessimistic convinced hopeful fearful angry upset supportive opposed eager reluctant "
+    "adamant doubtful proud pleased disappointed furious outraged grateful complimentary "
+    "dismissive defensive circumspect passionate unhappy frustrated wary insistent"
+)
+# Nouns of saying: "Trump's claim that ...", "his statement": the possessor is the source.
+_NOUN_CUES = _wordset(
+    "claim statement comment remark tweet assertion argument accusation allegation warning "
+    "promise pledge suggestion proposal criticism question answer response reply testimony "
+    "announcement denial admission explanation insistence speech words view views message "
+    "prediction assessment estimate contention complaint charge remarks comments tweets"
+)
+# Sentence labels that are headline furniture, not speakers ("The Latest: ...").
+_LABEL_FURNITURE = _wordset(
+    "latest update updated breaking watch exclusive opinion analysis editorial video photos "
+    "photo live listen read factbox timeline explainer correction review recap preview news "
+    "wrap roundup story program op ed"
+)
+# Nouns that are sources when they open a "Poll: ..." label (documents, groups, roles).
+_DOCUMENT_NOUNS = _wordset(
+    "poll survey report study sources source officials official police witnesses experts "
+    "analysts researchers ceo chairman chief spokesman spokeswoman spokesperson governor "
+    "minister president lawyer lawyers memo filing document documents"
+)
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this"}
 _TITLES = {
     "mr", "mrs", "ms", "dr", "sir", "dame", "president", "prime", "minister", "sen", "senator",

@@ -8,6 +8,8 @@ from typing import Any
 
 from storyline.pipeline.facts.lexicon import (
     _FRACTIONS,
+    _NOUN_CUES,
+    _STANCE_ADJECTIVES,
     _STRONG_CUES,
     _UNITS,
     _VAGUE,
@@ -64,11 +66,14 @@ _TRIGGERS = (
     | frozenset(_UNITS)
     | frozenset(_VAGUE)
     | frozenset(_FRACTIONS)
+    | _STANCE_ADJECTIVES
+    | _NOUN_CUES
     | _wordset("said told wrote written thought found shown learnt forecast according source")
 )
 
 
 def _needs_parse(doc: Any) -> bool:
-    return any(c.isdigit() for c in doc.text) or any(
+    # A colon may open a quote ("He said: ...", "PENCE: ...").
+    return any(c.isdigit() or c == ":" for c in doc.text) or any(
         t.like_num or t.lower_ in _TRIGGERS for t in doc
     )

@@ -94,6 +94,8 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     event_tok = _event_of(cands, level, unit, anchor)
     if noun is None and unit is None and measure is None:
         return None  # a bare number with nothing counted ("The first 12 were ...") is no fact
+    if _headline_fragment(doc, f, noun, event_tok):
+        return None
     what = _describe(noun, event_tok, f, measure, unit)
     if not what:
         return None
@@ -104,6 +106,29 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     target = measure if measure is not None else (None if inherited or level else noun)
     span = doc[span_start : _span_end(f, unit_tok, target, event_tok)].text
     return Quantity(f.value, unit, what, qualifier, span, f.upper if f.kind != "vague" else None)
+
+
+def _headline_fragment(doc: Any, f: _Found, noun: Any, event_tok: Any) -> bool:
+    """Headline numbers that are not facts: listicles ("5 Craziest Moments", "8 First World
+    Problems", "3 rumors to choose from": a number opening the headline, or praised with a
+    superlative, counting things with nothing happening to them) and counted things that are
+    title-case fragments the parser guessed ("$10,000 Flower Delivery", "107 Questions")."""
+    if noun is None:
+        return False
+    opens = f.start == 0 or doc[f.start - 1].text in (":", "-", "—", "–", "|", '"', "'", "‘")
+    superlative = any(t.tag_ in ("JJS", "RBS") for t in noun.lefts) or noun.tag_ == "JJS"
+    if (opens or superlative) and (event_tok is None or event_tok.i == noun.i):
+        return True
+    if noun.pos_ == "PROPN" or noun.tag_ == "JJS":
+        return True  # a capitalised word the parser took for a name: no counted noun
+    capitalised = noun.text[:1].isupper() and not noun.is_sent_start
+    return capitalised and _title_case(doc) and (event_tok is None or event_tok.i == noun.i)
+
+
+def _title_case(doc: Any) -> bool:
+    """Most words capitalised: a headline in title case, where capitals say nothing."""
+    words = [t for t in doc if t.is_alpha and len(t) > 3]
+    return len(words) >= 3 and sum(t.text[0].isupper() for t in words) >= 0.6 * len(words)
 
 
 def _counted(f: _Found, anchor: Any, x: Any, unit: str | None) -> tuple[Any, Any, Any, list]:

@@ -43,6 +43,8 @@ class Attribution:
     source: str
     cue: str
     content: str
+    # The source as written when ``source`` names whom it refers to ("she" -> "Jane Doe").
+    mention: str | None = None
 
 
 @dataclass
@@ -79,7 +81,8 @@ class SnippetFacts:
             for q in self.quantities
         ]
         out["attributions"] = [
-            {"source": a.source, "cue": a.cue, "content": a.content} for a in self.attributions
+            {"source": a.source, "cue": a.cue, "content": a.content, "mention": a.mention}
+            for a in self.attributions
         ]
         out["entities"] = [{"text": e.text, "label": e.label} for e in self.entities]
         return out
@@ -112,7 +115,7 @@ class SnippetFacts:
                 for q in data.get("quantities", [])
             ],
             attributions=[
-                Attribution(a["source"], a["cue"], a["content"])
+                Attribution(a["source"], a["cue"], a["content"], a.get("mention"))
                 for a in data.get("attributions", [])
             ],
             entities=ents,

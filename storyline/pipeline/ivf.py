@@ -1,0 +1,62 @@
+"""An inverted-file index of embeddings: nearest snippets without reading them all.
+
+The embedding space is cut into ``cells`` by the nearest of a few hundred
+centroids (k-means on a sample of the first snippets, trained once and kept in
+the store); every stored snippet records its cell. A query reads only the
+snippets of the ``probes`` cells nearest to it (a few per cent of the store) and
+ranks those exactly: memory and time follow the probed cells, not the store.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CELLS = 256
+PROBES = 16
+TRAIN_MIN = 10 * CELLS  # snippets needed before the cells are drawn
+SEED = 13
+
+
+def unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+def train(vectors: np.ndarray, cells: int = CELLS, rounds: int = 8) -> np.ndarray:
+    """Spherical k-means centroids (unit rows) of a sample of embeddings."""
+    rng = np.random.default_rng(SEED)
+    data = unit(vectors.astype(np.float32))
+    centroids = data[rng.choice(len(data), size=min(cells, len(data)), replace=False)]
+    for _ in range(rounds):
+        nearest = np.argmax(data @ centroids.T, axis=1)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, nearest, data)
+        empty = np.linalg.norm(sums, axis=1) == 0
+        sums[empty] = centroids[empty]  # an empty cell keeps its centroid
+        centroids = unit(sums)
+    return centroids
+
+
+def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The cell of each embedding (the nearest centroid by cosine)."""
+    if len(vectors) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.argmax(unit(vectors) @ centroids.T, axis=1)
+
+
+def probe(query: np.ndarray, centroids: np.ndarray, probes: int = PROBES) -> list[int]:
+    """The cells nearest to a query, nearest first."""
+    scores = centroids @ unit(query.reshape(1, -1))[0]
+    return [int(c) for c in np.argsort(-scores)[:probes]]
+
+
+def dump_centroids(centroids: np.ndarray) -> bytes:
+    return centroids.astype(np.float32).tobytes()
+
+
+def load_centroids(blob: bytes | None, dim: int) -> np.ndarray | None:
+    """Stored centroids, or None where none are (or they are of another model)."""
+    if not blob or len(blob) % (dim * 4):
+        return None
+    return np.frombuffer(blob, dtype=np.float32).reshape(-1, dim)

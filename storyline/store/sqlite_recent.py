@@ -1,0 +1,159 @@
+"""The SQLite store's queries that keep the engine's memory bounded by the live stream.
+
+A mixin of :class:`~storyline.store.sqlite.SQLiteStore`: the recent part of
+stories, the window of near-copy signatures, exact keys at any age, follow-up
+links and the embedding cells of the on-disk nearest-neighbour index
+(storyline.pipeline.ivf).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+_CHUNK = 900  # bound parameters per statement (SQLite allows 999 by default)
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def vector_blob(vec: np.ndarray) -> bytes:
+    """A snippet's embedding as stored: float16, half the bytes of float32, and
+    far finer than the cosines compared (unit vectors, thresholds of 0.1-0.8)."""
+    return np.asarray(vec, dtype=np.float16).tobytes()
+
+
+def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
+    """A stored embedding as float32 (float16 now, float32 in older stores);
+    None where there is none or it is of another model."""
+    if blob is None:
+        return None
+    if len(blob) == dim * 2:
+        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+    if len(blob) == dim * 4:
+        return np.frombuffer(blob, dtype=np.float32)
+    return None
+
+
+class SQLiteRecent:
+    """Needs ``self.db`` (a sqlite3 connection with Row rows)."""
+
+    db = None  # set by the store
+
+    # -- duplicates -------------------------------------------------------
+
+    def snippet_ids_by_key(self, keys: list[str]) -> dict[str, int]:
+        """Canonical snippets by comparison key, at any age (the unique index on key)."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            out.update((r[0], r[1]) for r in self.db.execute(
+                f"SELECT key, id FROM snippets WHERE key IN ({marks})", chunk))
+        return out
+
+    def signature_rows_since(self, seq: int) -> list[tuple[int, int, bytes | None, str]]:
+        """(id, batch seq, MinHash, text) of the snippets first seen from batch ``seq``."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= ? ORDER BY id",
+            (seq,))]
+
+    def drop_signatures_before(self, seq: int) -> None:
+        """Near copies are looked for in a window of recent batches only: older
+        signatures are dead weight in the store."""
+        self.db.execute("UPDATE snippets SET minhash=NULL WHERE batch_seq < ? "
+                        "AND minhash IS NOT NULL", (seq,))
+
+    # -- the recent part of stories ----------------------------------------
+
+    def recent_members(self, story_ids: list[int], per_story: int) -> list[tuple[int, int]]:
+        """(snippet id, story id) of the latest ``per_story`` snippets of each story."""
+        out: list[tuple[int, int]] = []
+        for chunk in _chunks(story_ids):
+            marks = ",".join("?" * len(chunk))
+            out.extend((r[0], r[1]) for r in self.db.execute(
+                "SELECT id, story_id FROM (SELECT id, story_id, ROW_NUMBER() OVER "
+                "(PARTITION BY story_id ORDER BY id DESC) AS n FROM snippets "
+                f"WHERE story_id IN ({marks})) WHERE n <= ?", [*chunk, per_story]))
+        out.sort()
+        return out
+
+    def recent_story_snippets(self, story_id: int, limit: int) -> list:
+        """The latest ``limit`` snippets of a story, oldest first."""
+        from storyline.store.sqlite_reads import _snippet_row
+
+        rows = self.db.execute(
+            "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
+            "WHERE story_id=? ORDER BY id DESC LIMIT ?", (story_id, limit)).fetchall()
+        return [_snippet_row(r) for r in reversed(rows)]
+
+    def snippet_rows(self, snippet_ids: list[int]) -> dict:
+        """SnippetRow by id, in one query per 900 ids (a batch's page reads thousands)."""
+        from storyline.store.sqlite_reads import _snippet_row
+
+        out = {}
+        for chunk in _chunks(snippet_ids):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
+                f"WHERE id IN ({marks})", chunk,
+            ):
+                out[r["id"]] = _snippet_row(r)
+        return out
+
+    # -- follow-ups ---------------------------------------------------------
+
+    def set_follows(self, story_id: int, follows: int) -> None:
+        self.db.execute("UPDATE stories SET follows=? WHERE id=?", (follows, story_id))
+
+    def follows(self, story_id: int) -> int | None:
+        row = self.db.execute("SELECT follows FROM stories WHERE id=?", (story_id,)).fetchone()
+        return row[0] if row else None
+
+    def followed_by(self, story_id: int) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM stories WHERE follows=? AND merged_into IS NULL ORDER BY id",
+            (story_id,))]
+
+    # -- the embedding cells (storyline.pipeline.ivf) -----------------------
+
+    def set_cells(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(snippet id, cell) pairs."""
+        self.db.executemany("UPDATE snippets SET cell=? WHERE id=?",
+                            ((int(c), int(s)) for s, c in rows))
+
+    def embeddings_in_cells(self, cells: list[int], dim: int) -> tuple[list[int], np.ndarray]:
+        ids, vecs = [], []
+        marks = ",".join("?" * len(cells))
+        for sid, blob in self.db.execute(
+            f"SELECT id, embedding FROM snippets WHERE cell IN ({marks})", cells
+        ):
+            if (vec := blob_vector(blob, dim)) is not None:
+                ids.append(sid)
+                vecs.append(vec)
+        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+
+    def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
+        """The first ``limit`` stored embeddings (what the index's cells are drawn from)."""
+        ids, vecs = [], []
+        for sid, blob in self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id LIMIT ?",
+            (limit,),
+        ):
+            if (vec := blob_vector(blob, dim)) is not None:
+                ids.append(sid)
+                vecs.append(vec)
+        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+
+    def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
+        """Embeddings with no cell yet (written before the cells were drawn)."""
+        ids, vecs = [], []
+        for sid, blob in self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL"
+        ):
+            if (vec := blob_vector(blob, dim)) is not None:
+                ids.append(sid)
+                vecs.append(vec)
+        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))

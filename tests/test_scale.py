@@ -1,0 +1,110 @@
+"""Bounded memory over long streams: the near-copy window, the member cache, the
+search index, and stories that hand over to follow-ups instead of growing for ever."""
+
+import numpy as np
+from scipy import sparse
+
+from storyline import Storyline
+from storyline.pipeline import ivf
+from storyline.pipeline.dedupe import signatures
+from storyline.pipeline.normalize import normalize
+from storyline.pipeline.recent import MemberCache, RecentDuplicates
+from storyline.types import Record
+
+WORDS_ONLY = {"model": "none", "extract_facts": False}
+TEXT = "Harbour crane collapse in Rotterdam injures 12 workers, port authority says"
+NEAR = "Harbour crane collapse in Rotterdam injures 12 workers, the port authority says"
+
+
+def _snippet(text: str):
+    return normalize(Record(text=text, batch="1"))
+
+
+def test_near_copies_are_found_within_the_window_and_exact_ones_at_any_age():
+    stored = {}
+    index = RecentDuplicates(0.65, lambda keys: {k: stored[k] for k in keys if k in stored})
+    first = _snippet(TEXT)
+    stored[first.key] = 1
+    index.add(1, seq=1, sig=signatures([first.text])[0], text=first.text)
+    near = _snippet(NEAR)
+    sig = signatures([near.text])[0]
+    assert index.match(near, sig).kind == "near"
+    assert index.slide(2) == 1 and len(index) == 0  # batch 1 left the window
+    assert index.match(near, sig).kind == "new"
+    index.begin_batch([first.key])
+    assert index.match(first, signatures([first.text])[0]).canonical_id == 1  # exact: any age
+
+
+def test_the_member_cache_keeps_only_what_is_wanted_and_answers_in_order():
+    cache = MemberCache()
+    for start in (0, 10):
+        ids = list(range(start, start + 10))
+        counts = sparse.csr_matrix(np.eye(10, 16)[:, :] * (start + 1))
+        cache.add(ids, counts, counts, np.arange(10 * 3, dtype=np.float32).reshape(10, 3) + start)
+    cache.keep({3, 12, 15})
+    assert len(cache) == 3 and 4 not in cache and 12 in cache
+    terms, _, dense = cache.rows([15, 3, 12])
+    assert terms[0, 5] == 11 and terms[1, 3] == 1 and terms[2, 2] == 11
+    assert dense[1, 0] == 9 and dense[0, 0] == 15 + 10
+
+
+def test_the_inverted_file_index_finds_the_nearest_in_a_few_cells():
+    rng = np.random.default_rng(0)
+    centres = ivf.unit(rng.normal(size=(40, 32)))
+    data = ivf.unit(np.repeat(centres, 100, axis=0) + 0.2 * rng.normal(size=(4000, 32)))
+    centroids = ivf.train(data, cells=64)
+    cells = ivf.assign(data, centroids)
+    query = data[1234]
+    probed = set(ivf.probe(query, centroids, probes=4))
+    exact = np.argsort(-(data @ query))[:20]
+    assert np.mean([cells[i] in probed for i in exact]) >= 0.9
+    assert len(probed) == 4 and np.mean(np.isin(cells, list(probed))) < 0.25
+
+
+def _day(n: int) -> str:
+    return f"2025-01-{n:02d}T09:00:00Z"
+
+
+def test_a_story_past_its_span_hands_over_to_a_follow_up(db):
+    rows = [f"Stocks end lower on weak growth data as Nasdaq slips, day {d}" for d in range(1, 9)]
+    with Storyline(db, story_span_days=3, **WORDS_ONLY) as sl:
+        for d, text in enumerate(rows, 1):
+            sl.ingest_records([{"text": text, "published_at": _day(d)}], batch=str(d))
+        stories = sorted(sl.stories(), key=lambda s: s.id)
+        assert len(stories) >= 2  # one topic, a chain of stories
+        first, second = (sl.story(s.id) for s in stories[:2])
+        assert second.follows == first.id and first.followed_by[0] == second.id
+        assert sl.store.check() == []
+
+
+def test_a_new_process_finds_copies_without_reading_the_whole_history(db):
+    with Storyline(db, **WORDS_ONLY) as sl:
+        sl.ingest_records([{"text": TEXT, "published_at": _day(1)}], batch="1")
+    with Storyline(db, **WORDS_ONLY) as sl:  # within the window: a near copy
+        report = sl.ingest_records([{"text": NEAR, "published_at": _day(2)}], batch="2")[0]
+        assert report.near_duplicates == 1
+    with Storyline(db, **WORDS_ONLY) as sl:  # weeks later: exact copies only
+        report = sl.ingest_records([{"text": TEXT, "published_at": _day(20)},
+                                    {"text": NEAR + " again", "published_at": _day(20)}],
+                                   batch="3")[0]
+        assert report.exact_duplicates == 1 and report.near_duplicates == 0
+        assert sl.engine._index is not None and len(sl.engine._index) == 1
+
+
+def test_both_story_pages_link_the_chain(db):
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from storyline.web.access import WebSettings
+    from storyline.web.app import create_app
+
+    rows = [f"Stocks end lower on weak growth data as Nasdaq slips, day {d}" for d in range(1, 7)]
+    with Storyline(db, story_span_days=3, **WORDS_ONLY) as sl:
+        for d, text in enumerate(rows, 1):
+            sl.ingest_records([{"text": text, "published_at": _day(d)}], batch=str(d))
+        first, second = sorted(s.id for s in sl.stories())[:2]
+    with TestClient(create_app(WebSettings(db=Path(db), facts=False))) as client:
+        assert f'Followed by <a href="/stories/{second}">' in client.get(f"/stories/{first}").text
+        assert f'Follows <a href="/stories/{first}">' in client.get(f"/stories/{second}").text
+        assert client.get(f"/api/stories/{second}").json()["follows"] == first
