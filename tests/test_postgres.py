@@ -20,7 +20,7 @@ import pytest
 from storyline.api import Storyline
 from storyline.store import open_store
 from storyline.store.base import COPIED_TABLES
-from tests import test_engine
+from tests import test_engine, test_scale
 from tests.conftest import SEEDS, SHARED, needs_postgres, run_cli, run_process
 
 WORDS_ONLY = {"model": "none", "extract_facts": False}
@@ -100,20 +100,24 @@ def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
 
 
 def _store_only_tests(module) -> list[str]:
-    """The tests of a module that take nothing but a store (the ``db`` fixture)."""
+    """The tests of a module that take nothing but a store (the ``db`` fixture) and do
+    not take it for a file."""
     import inspect
 
     return [name for name, test in vars(module).items() if name.startswith("test_")
-            and list(inspect.signature(test).parameters) == ["db"]]
+            and list(inspect.signature(test).parameters) == ["db"]
+            and "Path(db)" not in inspect.getsource(test)]
 
 
-ENGINE_TESTS = _store_only_tests(test_engine)
+ENGINE_TESTS = [(module, name) for module in (test_engine, test_scale)
+                for name in _store_only_tests(module)]
 
 
 @needs_postgres
-@pytest.mark.parametrize("name", ENGINE_TESTS)
-def test_the_engine_tests_pass_on_postgres(name, pg_db):
-    getattr(test_engine, name)(pg_db)
+@pytest.mark.parametrize(("module", "name"), ENGINE_TESTS,
+                         ids=[f"{m.__name__.split('.')[-1]}::{n}" for m, n in ENGINE_TESTS])
+def test_the_engine_tests_pass_on_postgres(module, name, pg_db):
+    getattr(module, name)(pg_db)
 
 
 # -- many writers and readers at once ----------------------------------------
