@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from storyline import cli_support, shapes
 from storyline.cli_support import STATE, LineProgress
-from storyline.config import default_db, preset
+from storyline.config import db_location, default_db, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import (
     DbOption,
@@ -91,13 +91,17 @@ def _global_options(
     cli_support.set_log_level(verbose, quiet)
 
 
-def _open(db: Path | None, preset_name: str | None = None, model: str | None = None,
+def _open(db: str | Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
+    from storyline.store import display_url, is_url, store_exists
 
-    path = db or STATE.db or default_db()
-    if must_exist and not path.exists():
-        raise NotFoundError(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
+    given = db or STATE.db
+    path = db_location(given) if given else default_db()
+    if must_exist and not store_exists(path):
+        shown = display_url(path) if is_url(path) else path
+        raise NotFoundError(f"no store at {shown}: run `storyline ingest --db {shown} FILES` "
+                            "first")
     return Storyline(path, preset_name, model=model)
 
 
@@ -385,6 +389,20 @@ def check(db: DbOption = None, as_json: JsonOption = False) -> None:
     out.print("consistent")
 
 
+@app.command("copy")
+def copy_command(
+    source: Annotated[str, typer.Option("--from", help="The store to copy: a file or a "
+                                        "postgresql:// URL.")],
+    target: Annotated[str, typer.Option("--to", help="A new or empty store: a file or a "
+                                        "postgresql:// URL.")],
+) -> None:
+    """Copy a whole store into a new one: SQLite to PostgreSQL, back, or file to file."""
+    from storyline.copy import copy_store
+
+    counts = copy_store(db_location(source), db_location(target))
+    out.print(", ".join(f"{v} {k}" for k, v in counts.items()) + " copied")
+
+
 def _read_items(path: Path):
     from storyline.pipeline.read import read_file
 
@@ -406,8 +424,9 @@ def cluster(
                                                "title.")],
     output: Annotated[Path, typer.Option("--out", help="OUT.jsonl: id, story, duplicate_of "
                                          "per item, in input order.")],
-    db: Annotated[Optional[Path], typer.Option("--db", help="Store to use "
-                                               "[default: a fresh temporary one]")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Store to use (a file or a "
+                                              "postgresql:// URL) [default: a fresh "
+                                              "temporary one]")] = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
@@ -421,14 +440,17 @@ def cluster(
     records = _read_items(input_path)
     if window:
         records = list(windowed(records, parse_window(window), "w"))
-    if not fast and preset_name is None and db is not None and db.exists():
+    from storyline.store import store_exists
+
+    if not fast and preset_name is None and db is not None and store_exists(db_location(db)):
         with _open(db, model=model) as sl:  # a kept store goes on as it was built
             config = sl.config
     else:
         config = preset("fast" if fast else preset_name or "default", model=model)
     bars = _Bars(enabled=err.is_terminal)
     with bars.progress:
-        rows = cluster_records(records, config, db, progress=bars)
+        rows = cluster_records(records, config, db_location(db) if db else None,
+                               progress=bars)
     with output.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
