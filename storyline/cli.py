@@ -61,8 +61,9 @@ app = typer.Typer(cls=ReportingGroup,
     no_args_is_help=True, add_completion=True, rich_markup_mode=None,
 )
 eval_app = typer.Typer(help="Score clusterings against gold labels.", no_args_is_help=True)
-models_app = typer.Typer(help="Build and inspect the embedding models.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+from storyline.models.commands import models_app  # noqa: E402
+
 app.add_typer(models_app, name="models")
 from storyline.spark.cli import spark_app  # noqa: E402  (imports no Spark until a command runs)
 
@@ -571,38 +572,6 @@ def eval_clusters(
     for k, v in scores.as_dict().items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     out.print(table)
-
-
-@models_app.command("build")
-def models_build(
-    force: Annotated[bool, typer.Option(help="Build again even if built.")] = False,
-    target: Annotated[Optional[Path], typer.Option(help="Folder [default: $STORYLINE_MODELS "
-                                                   "or ~/.local/share/storyline/models]")] = None,
-) -> None:
-    """Build the static and ONNX models from the packaged MiniLM (needs storyline[build])."""
-    from storyline.models.build import build_models
-
-    built = build_models(target, force=force)
-    for name, path in built.items():
-        out.print(f"{name}: {path}")
-
-
-@models_app.command("list")
-def models_list(as_json: JsonOption = False) -> None:
-    """The models storyline can load here."""
-    from storyline.models.build import models_dir
-    from storyline.options import MODELS_IN_FOLDER
-
-    root = models_dir()
-    rows = [{"name": name, "path": str(p)} for p in sorted(root.glob("*")) if p.is_dir()
-            for name in MODELS_IN_FOLDER.get(p.name, (p.name,))]
-    if as_json:
-        _print_json(rows)
-        return
-    for r in rows:
-        out.print(f"{r['name']}: {r['path']}")
-    if not rows:
-        out.print(f"no models in {root}: run `storyline models build`")
 
 
 from storyline.web.commands import register  # noqa: E402  (serve, watch)
