@@ -62,6 +62,45 @@ def test_seeds_give_the_same_stories_on_both_backends(tmp_path, pg_db):
     assert on_postgres == on_sqlite
 
 
+def _outlets(db) -> tuple:
+    """Sources and arrivals per live story, by outlet (storyline.outlets)."""
+    with open_store(db) as store:
+        ids = sorted(s.id for s in store.live_stories())
+        return store.story_source_counts(ids), store.story_arrivals(ids)
+
+
+@needs_postgres
+def test_chunked_ingest_outlets_and_data_version_as_on_sqlite(tmp_path, pg_db, monkeypatch):
+    monkeypatch.setenv("STORYLINE_COMMIT_RECORDS", "7")  # every seed batch in chunks
+    outlets = tmp_path / "outlets.jsonl"  # a source, a url alone, a blank source and a url
+    with outlets.open("w", encoding="utf-8") as fh:
+        for n, (source, url) in enumerate([("Reuters", "https://example.org/a"),
+                                           (None, "https://www.reuters.com/world/b"),
+                                           ("  ", "https://apnews.com/c"), (None, None),
+                                           ("24\\/7 Wall St.", None)] * 3):
+            fh.write(json.dumps({"id": f"o{n}", "batch": "outlets", "source": source,
+                                 "url": url, "text": "Storm closes the port of Rotterdam "
+                                 f"for a day, shipping delayed (report {n % 5})"}) + "\n")
+    for db in (tmp_path / "seeds.db", pg_db):
+        with Storyline(db, **WORDS_ONLY) as sl:
+            sl.ingest(SEEDS)
+            sl.ingest(outlets)
+    assert _answers(pg_db) == _answers(tmp_path / "seeds.db")
+    on_postgres = _outlets(pg_db)
+    assert any(on_postgres[0].values()) and on_postgres == _outlets(tmp_path / "seeds.db")
+    with open_store(pg_db) as reader, open_store(pg_db) as writer:
+        assert reader.notes() == [] and all(b.complete for b in reader.batches())
+        seen, own = reader.data_version(), writer.data_version()
+        with writer.transaction():
+            writer.add_batch("half", writer.next_batch_seq(), "d", 3, "2026-01-01T00:00:00",
+                             None, complete=False)
+        assert writer.data_version() == own  # its own commit is not another's
+        assert reader.data_version() != seen
+        assert reader.batch("half").complete is False
+        assert reader.notes() == ["batch 'half' is partly stored (3 records so far): run "
+                                  "the same ingest again to finish it"]
+
+
 @needs_postgres
 def test_copy_both_ways_keeps_everything(tmp_path, pg_db):
     source = tmp_path / "a.db"
