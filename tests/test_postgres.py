@@ -95,6 +95,8 @@ def test_chunked_ingest_outlets_and_data_version_as_on_sqlite(tmp_path, pg_db, m
             writer.add_batch("half", writer.next_batch_seq(), "d", 3, "2026-01-01T00:00:00",
                              None, complete=False)
         assert writer.data_version() == own  # its own commit is not another's
+        with reader.transaction():  # a write of its own does not hide another's
+            reader.set_state("x", "1")
         assert reader.data_version() != seen
         assert reader.batch("half").complete is False
         assert reader.notes() == ["batch 'half' is partly stored (3 records so far): run "

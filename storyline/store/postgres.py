@@ -58,7 +58,9 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         # commit was seen, against the store's version as this connection's last left it.
         self._own_version: tuple[int, ...] | None = None
         self._others_seen = 0
+        self._migrated = False
         self._migrate()
+        self._migrated = True
 
     def close(self) -> None:
         self.db.close()
@@ -77,6 +79,8 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         try:
             with self.db.transaction():
                 self.db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                if self._migrated:  # count another's commit before this one's hides it
+                    self.data_version()
                 yield
                 self._own_version = self.version()  # under the lock: no one else moved it
         except psycopg.errors.DiskFull as exc:
