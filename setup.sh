@@ -5,7 +5,7 @@
 #   ./setup.sh --spark   also the spark extra and a Java runtime (storyline spark …)
 set -euo pipefail
 cd "$(dirname "$0")"
-EXTRAS="build,dev,web"
+EXTRAS="build,dev,web,postgres"
 for arg in "$@"; do
   case "$arg" in
     --spark) EXTRAS="$EXTRAS,spark" ;;

@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from storyline import cli_support, shapes
 from storyline.cli_support import STATE, LineProgress
-from storyline.config import default_db, preset
+from storyline.config import db_location, default_db, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import (
     DbOption,
@@ -61,8 +61,9 @@ app = typer.Typer(cls=ReportingGroup,
     no_args_is_help=True, add_completion=True, rich_markup_mode=None,
 )
 eval_app = typer.Typer(help="Score clusterings against gold labels.", no_args_is_help=True)
-models_app = typer.Typer(help="Build and inspect the embedding models.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+from storyline.models.commands import models_app  # noqa: E402
+
 app.add_typer(models_app, name="models")
 from storyline.spark.cli import spark_app  # noqa: E402  (imports no Spark until a command runs)
 
@@ -91,13 +92,17 @@ def _global_options(
     cli_support.set_log_level(verbose, quiet)
 
 
-def _open(db: Path | None, preset_name: str | None = None, model: str | None = None,
+def _open(db: str | Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
+    from storyline.store import display_url, is_url, store_exists
 
-    path = db or STATE.db or default_db()
-    if must_exist and not path.exists():
-        raise NotFoundError(f"no store at {path}: run `storyline ingest --db {path} FILES` first")
+    given = db or STATE.db
+    path = db_location(given) if given else default_db()
+    if must_exist and not store_exists(path):
+        shown = display_url(path) if is_url(path) else path
+        raise NotFoundError(f"no store at {shown}: run `storyline ingest --db {shown} FILES` "
+                            "first")
     return Storyline(path, preset_name, model=model)
 
 
@@ -385,6 +390,20 @@ def check(db: DbOption = None, as_json: JsonOption = False) -> None:
     out.print("consistent")
 
 
+@app.command("copy")
+def copy_command(
+    source: Annotated[str, typer.Option("--from", help="The store to copy: a file or a "
+                                        "postgresql:// URL.")],
+    target: Annotated[str, typer.Option("--to", help="A new or empty store: a file or a "
+                                        "postgresql:// URL.")],
+) -> None:
+    """Copy a whole store into a new one: SQLite to PostgreSQL, back, or file to file."""
+    from storyline.copy import copy_store
+
+    counts = copy_store(db_location(source), db_location(target))
+    out.print(", ".join(f"{v} {k}" for k, v in counts.items()) + " copied")
+
+
 def _read_items(path: Path):
     from storyline.pipeline.read import read_file
 
@@ -406,8 +425,9 @@ def cluster(
                                                "title.")],
     output: Annotated[Path, typer.Option("--out", help="OUT.jsonl: id, story, duplicate_of "
                                          "per item, in input order.")],
-    db: Annotated[Optional[Path], typer.Option("--db", help="Store to use "
-                                               "[default: a fresh temporary one]")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Store to use (a file or a "
+                                              "postgresql:// URL) [default: a fresh "
+                                              "temporary one]")] = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
@@ -421,14 +441,17 @@ def cluster(
     records = _read_items(input_path)
     if window:
         records = list(windowed(records, parse_window(window), "w"))
-    if not fast and preset_name is None and db is not None and db.exists():
+    from storyline.store import store_exists
+
+    if not fast and preset_name is None and db is not None and store_exists(db_location(db)):
         with _open(db, model=model) as sl:  # a kept store goes on as it was built
             config = sl.config
     else:
         config = preset("fast" if fast else preset_name or "default", model=model)
     bars = _Bars(enabled=err.is_terminal)
     with bars.progress:
-        rows = cluster_records(records, config, db, progress=bars)
+        rows = cluster_records(records, config, db_location(db) if db else None,
+                               progress=bars)
     with output.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -549,38 +572,6 @@ def eval_clusters(
     for k, v in scores.as_dict().items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     out.print(table)
-
-
-@models_app.command("build")
-def models_build(
-    force: Annotated[bool, typer.Option(help="Build again even if built.")] = False,
-    target: Annotated[Optional[Path], typer.Option(help="Folder [default: $STORYLINE_MODELS "
-                                                   "or ~/.local/share/storyline/models]")] = None,
-) -> None:
-    """Build the static and ONNX models from the packaged MiniLM (needs storyline[build])."""
-    from storyline.models.build import build_models
-
-    built = build_models(target, force=force)
-    for name, path in built.items():
-        out.print(f"{name}: {path}")
-
-
-@models_app.command("list")
-def models_list(as_json: JsonOption = False) -> None:
-    """The models storyline can load here."""
-    from storyline.models.build import models_dir
-    from storyline.options import MODELS_IN_FOLDER
-
-    root = models_dir()
-    rows = [{"name": name, "path": str(p)} for p in sorted(root.glob("*")) if p.is_dir()
-            for name in MODELS_IN_FOLDER.get(p.name, (p.name,))]
-    if as_json:
-        _print_json(rows)
-        return
-    for r in rows:
-        out.print(f"{r['name']}: {r['path']}")
-    if not rows:
-        out.print(f"no models in {root}: run `storyline models build`")
 
 
 from storyline.web.commands import register  # noqa: E402  (serve, watch)

@@ -23,7 +23,7 @@ from storyline.errors import UsageError
 class GlobalOptions:
     """The options given before the command (``storyline --db x.db stories``)."""
 
-    db: Path | None = None
+    db: str | Path | None = None
 
 
 STATE = GlobalOptions()

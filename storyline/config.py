@@ -112,9 +112,22 @@ def busy_timeout_from_env() -> float:
         return DEFAULT_BUSY_TIMEOUT
 
 
-def default_db() -> Path:
-    """``$STORYLINE_DB`` if set, else ``storyline.db`` in the working folder."""
-    return Path(os.environ.get(ENV_DB) or DEFAULT_DB)
+def db_location(value: str | Path) -> str | Path:
+    """A store as given: a ``postgresql://`` URL stays a string, anything else is a path.
+
+    >>> db_location("postgresql://news@db.example/news"), db_location("news.db")
+    ('postgresql://news@db.example/news', PosixPath('news.db'))
+    """
+    text = str(value)
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text).expanduser()
+
+
+def default_db() -> str | Path:
+    """``$STORYLINE_DB`` if set (a file or a ``postgresql://`` URL), else ``storyline.db``
+    in the working folder."""
+    return db_location(os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from storyline.types import Record
 
 
 def cluster_records(
-    records: Sequence[Record], config: Config, db: Path | None = None,
+    records: Sequence[Record], config: Config, db: str | Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[dict]:
     """``{"id", "story", "duplicate_of"}`` per record, in input order.

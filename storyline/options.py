@@ -13,8 +13,9 @@ from storyline.config import PRESETS
 # typer reads these annotations at run time: Optional[...] rather than X | None, which
 # it cannot read on every Python it supports.
 DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="Store file [default: $STORYLINE_DB or ./storyline.db]",
+    Optional[str],
+    typer.Option("--db", help="Store: a SQLite file or a postgresql://user:pass@host/dbname "
+                 "URL [default: $STORYLINE_DB or ./storyline.db]",
                  show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

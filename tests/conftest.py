@@ -53,6 +53,41 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "test.db"
 
 
+# A PostgreSQL server for the tests: .ci/postgres.sh starts a throw-away one and prints
+# its URL (.ci/run exports it); each test gets a schema of its own in that database.
+PG_URL = os.environ.get("STORYLINE_TEST_PG")
+needs_postgres = pytest.mark.skipif(
+    not PG_URL, reason="STORYLINE_TEST_PG not set: start a server with "
+    "`export STORYLINE_TEST_PG=$(.ci/postgres.sh start /tmp/storyline-pg)`")
+
+
+@pytest.fixture
+def pg_db() -> str:
+    """The URL of an empty PostgreSQL store (a fresh schema), dropped after the test."""
+    if not PG_URL:
+        pytest.skip("STORYLINE_TEST_PG not set: no PostgreSQL server for the tests")
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request, tmp_path: Path) -> Path | str:
+    """A new store on each backend: a SQLite file, then a PostgreSQL URL (skipped
+    without a server)."""
+    if request.param == "sqlite":
+        return tmp_path / "test.db"
+    return request.getfixturevalue("pg_db")
+
+
 class CliResult:
     """What a command left: exit status, standard output and standard error."""
 

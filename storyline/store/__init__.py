@@ -6,26 +6,56 @@ path opens (or creates) a SQLite file; a ``postgresql://`` URL names a server.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from storyline.errors import StoreError
 from storyline.store.base import Store
 
-__all__ = ["Store", "StoreError", "open_store"]
+__all__ = ["Store", "StoreError", "display_url", "is_url", "open_store", "store_exists"]
 
 _POSTGRES = ("postgresql://", "postgres://")
+
+
+def is_url(db: object) -> bool:
+    """Whether ``db`` names a PostgreSQL server rather than a SQLite file.
+
+    >>> is_url("postgresql://news@db.example/news"), is_url("news.db")
+    (True, False)
+    """
+    return isinstance(db, str) and db.startswith(_POSTGRES)
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages.
+
+    >>> display_url("postgresql://news:secret@db.example/news")
+    'postgresql://news:***@db.example/news'
+    """
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def store_exists(db: str | Path) -> bool:
+    """Whether there is a store at ``db`` to read: the file exists, or the server holds
+    a storyline schema (connecting creates the tables if not)."""
+    if not is_url(db):
+        return Path(db).exists()
+    with open_store(db) as store:
+        return bool(store.batches())
 
 
 def open_store(db: str | Path, **options: object) -> Store:
     """The store ``db`` names: a path (SQLite) or a ``postgresql://`` URL.
 
-    >>> open_store("postgresql://localhost/news")
-    Traceback (most recent call last):
-    ...
-    storyline.errors.StoreError: postgresql://localhost/news: PostgreSQL support not installed
+    >>> import tempfile
+    >>> with open_store(Path(tempfile.mkdtemp()) / "news.db") as store:
+    ...     type(store).__name__, store.counts()["batches"]
+    ('SQLiteStore', 0)
     """
-    if isinstance(db, str) and db.startswith(_POSTGRES):
-        raise StoreError(f"{db}: PostgreSQL support not installed")
+    if is_url(db):
+        from storyline.store.postgres import PostgresStore
+
+        return PostgresStore(str(db))
     from storyline.store.sqlite import SQLiteStore
 
     return SQLiteStore(db, **options)  # type: ignore[arg-type]

@@ -15,6 +15,23 @@ import numpy as np
 from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
 from storyline.types import DormancyRule, Record
 
+# What `storyline copy` moves, table by table, in this order, with the columns both
+# backends share (a migration that adds a column adds it here).
+COPIED_TABLES: dict[str, tuple[str, ...]] = {
+    "stories": ("id", "merged_into", "headline_id", "summary", "size", "first_seq",
+                "last_seq", "centroid", "follows"),
+    "snippets": ("id", "key", "text", "truncated", "batch_seq", "story_id", "novel",
+                 "minhash", "embedding", "cell"),
+    "copies": ("id", "snippet_id", "batch_seq", "position", "kind", "similarity",
+               "external_id", "source", "url", "published_at", "title", "raw_text",
+               "origin", "line"),
+    "merges": ("absorbed", "into_id", "batch_seq", "similarity"),
+    "facts": ("snippet_id", "data"),
+    "batches": ("name", "seq", "digest", "records", "ingested_at", "origin", "clock",
+                "complete"),
+    "state": ("name", "value"),
+}
+
 
 class Store(ABC):
     """One storyline database: batches, canonical snippets and their copies, stories.
@@ -262,7 +279,6 @@ class Store(ABC):
     def story_source_counts(self, story_ids: list[int]
                             ) -> dict[int, list[tuple[str, int]]]: ...
 
-
     # -- bounded memory over long streams (docs/scale.md) ------------------
 
     @abstractmethod
@@ -314,5 +330,17 @@ class Store(ABC):
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
         """Embeddings with no cell yet (written before the cells were drawn)."""
 
+    # -- copying a whole store (storyline copy) -----------------------------
 
-__all__ = ["Store"]
+    @abstractmethod
+    def table_rows(self, table: str, columns: tuple[str, ...]) -> Iterable[tuple]:
+        """Every row of a table of COPIED_TABLES, those columns, in key order (merges in
+        the order they happened); state values as set_state was given them."""
+
+    @abstractmethod
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+        """Insert rows another store's table_rows read (inside a transaction; foreign
+        keys are checked at commit)."""
+
+
+__all__ = ["COPIED_TABLES", "Store"]

@@ -221,6 +221,24 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             (absorbed, into, batch_seq, similarity),
         )
 
+    # -- copying a whole store (storyline copy) ---------------------------
+
+    def table_rows(self, table: str, columns: tuple[str, ...]) -> Iterator[tuple]:
+        """Every row of a table of COPIED_TABLES, in key order (merges as they happened)."""
+        order = "rowid" if table == "merges" else columns[0]
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        yield from cursor.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+        """Insert rows another store's table_rows read (inside a transaction)."""
+        self.db.execute("PRAGMA defer_foreign_keys=ON")  # till commit: rows come table by table
+        marks = ", ".join("?" * len(columns))
+        self.db.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})", rows)
+        if table == "snippets":
+            self.db.execute("INSERT INTO snippets_fts(snippets_fts) VALUES ('rebuild')")
+
+
 def _statements(script: str) -> list[str]:
     """Split a migration script into statements (none of ours holds a ';' in a literal)."""
     return [s.strip() for s in script.split(";") if s.strip()]

@@ -23,6 +23,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from storyline.api import Storyline, resolve_preset
+from storyline.config import db_location
 from storyline.engine import IngestError, batch_digest, group_batches
 from storyline.pipeline.facts import story_facts
 from storyline.store import open_store
@@ -35,7 +36,7 @@ log = logging.getLogger("storyline.web")
 class WebSettings:
     """What ``storyline serve`` is told; every field has a command-line option."""
 
-    db: Path
+    db: str | Path  # a SQLite file or a postgresql:// URL
     token: str | None = None  # POST /api/batches needs it; none set: ingest is refused
     private: bool = False  # reads need the token too
     preset_name: str | None = None  # None: from the model the store was built with
@@ -59,7 +60,7 @@ class StoreAccess:
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
-        self.db = Path(settings.db)
+        self.db = db_location(settings.db)
         # Creates (and migrates) the store before any reader opens.
         with open_store(self.db) as store:
             self.preset_name, self.model = resolve_preset(store, settings.preset_name,

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from storyline.config import PRESETS, default_db
+from storyline.config import PRESETS, db_location, default_db
 from storyline.errors import StorylineError
 from storyline.options import (
     ArticleOption,
@@ -30,12 +30,13 @@ def _fail(message: str) -> None:
     raise StorylineError(message)
 
 
-def _db(db: Path | None) -> Path:
+def _db(db: str | Path | None) -> str | Path:
     """The store: this command's --db, else the one given before the command, else the
-    default."""
+    default (a path, or a ``postgresql://`` URL)."""
     from storyline.cli_support import STATE
 
-    return db or STATE.db or default_db()
+    given = db or STATE.db
+    return db_location(given) if given else default_db()
 
 
 def _need_web_extra() -> None:
@@ -77,7 +78,7 @@ def serve(
     _need_web_extra()
     import uvicorn
 
-    from storyline.store import StoreError
+    from storyline.store import StoreError, display_url, is_url
     from storyline.web.access import WebSettings
     from storyline.web.app import create_app
 
@@ -85,13 +86,14 @@ def serve(
     if preset_name is not None and preset_name not in PRESETS:
         _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
     path = _db(db)
+    shown = display_url(path) if is_url(path) else path
     settings = WebSettings(
         db=path, token=token or None, private=private, preset_name=preset_name, model=model,
         facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024), watch_folder=watch_folder,
         feeds=feed or [], articles=article or [], fetch_articles=fetch_articles,
         watch_interval=interval,
     )
-    if not path.exists():
+    if not is_url(path) and not Path(path).exists():
         typer.echo(f"no store at {path}: starting an empty one", err=True)
     try:
         app = create_app(settings)
@@ -99,7 +101,7 @@ def serve(
         _fail(str(exc))
     reads = "private (token needed)" if private else "open"
     ingest = "on (token set)" if settings.token else "off (no --token / STORYLINE_TOKEN)"
-    typer.echo(f"storyline: {path} on http://{host}:{port}/ — reads {reads}, ingest {ingest}",
+    typer.echo(f"storyline: {shown} on http://{host}:{port}/ — reads {reads}, ingest {ingest}",
                err=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     uvicorn.run(app, host=host, port=port, log_level="info")

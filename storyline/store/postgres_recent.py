@@ -1,0 +1,114 @@
+"""The PostgreSQL store's queries that keep the engine's memory bounded by the live
+stream (as :mod:`storyline.store.sqlite_recent`): the recent part of stories, the window
+of near-copy signatures, exact keys at any age, follow-up links and the embedding cells
+of the on-disk nearest-neighbour index (storyline.pipeline.ivf). A mixin of
+:class:`~storyline.store.postgres.PostgresStore`.
+
+Written against the interface of branch ``scale`` (its migration 4: ``stories.follows``,
+``snippets.cell``); until that migration is in ``postgres_schema`` nothing calls these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from storyline.store.rows import SnippetRow
+
+_SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
+
+
+def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
+    """A stored embedding as float32, from float16 or float32 bytes; None where there is
+    none or it is of another model."""
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    if len(blob) == dim * 2:
+        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+    if len(blob) == dim * 4:
+        return np.frombuffer(blob, dtype=np.float32)
+    return None
+
+
+def _stack(rows: Iterable[tuple[int, Any]], dim: int) -> tuple[list[int], np.ndarray]:
+    ids, vecs = [], []
+    for sid, blob in rows:
+        if (vec := blob_vector(blob, dim)) is not None:
+            ids.append(sid)
+            vecs.append(vec)
+    return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+
+
+def _row(r: tuple) -> SnippetRow:
+    return SnippetRow(id=r[0], text=r[1], truncated=bool(r[2]), batch_seq=r[3],
+                      story_id=r[4], novel=bool(r[5]))
+
+
+class PostgresRecent:
+    """Needs ``self.db`` (a psycopg connection in autocommit mode)."""
+
+    db: Any
+
+    def snippet_ids_by_key(self, keys: list[str]) -> dict[str, int]:
+        return dict(self.db.execute("SELECT key, id FROM snippets WHERE key = ANY(%s)",
+                                    (list(keys),)).fetchall())
+
+    def signature_rows_since(self, seq: int) -> list[tuple[int, int, bytes | None, str]]:
+        return [(i, s, None if m is None else bytes(m), t) for i, s, m, t in self.db.execute(
+            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= %s "
+            "ORDER BY id", (seq,)).fetchall()]
+
+    def drop_signatures_before(self, seq: int) -> None:
+        self.db.execute("UPDATE snippets SET minhash=NULL WHERE batch_seq < %s "
+                        "AND minhash IS NOT NULL", (seq,))
+
+    def recent_members(self, story_ids: list[int], per_story: int) -> list[tuple[int, int]]:
+        return [tuple(r) for r in self.db.execute(
+            "SELECT id, story_id FROM (SELECT id, story_id, ROW_NUMBER() OVER "
+            "(PARTITION BY story_id ORDER BY id DESC) AS n FROM snippets "
+            "WHERE story_id = ANY(%s)) recent WHERE n <= %s ORDER BY id",
+            (list(story_ids), per_story)).fetchall()]
+
+    def recent_story_snippets(self, story_id: int, limit: int) -> list[SnippetRow]:
+        rows = self.db.execute(_SNIPPET + " WHERE story_id=%s ORDER BY id DESC LIMIT %s",
+                               (story_id, limit)).fetchall()
+        return [_row(r) for r in reversed(rows)]
+
+    def snippet_rows(self, snippet_ids: list[int]) -> dict[int, SnippetRow]:
+        return {r[0]: _row(r) for r in self.db.execute(
+            _SNIPPET + " WHERE id = ANY(%s)", (list(snippet_ids),)).fetchall()}
+
+    def set_follows(self, story_id: int, follows: int) -> None:
+        self.db.execute("UPDATE stories SET follows=%s WHERE id=%s", (follows, story_id))
+
+    def follows(self, story_id: int) -> int | None:
+        row = self.db.execute("SELECT follows FROM stories WHERE id=%s", (story_id,)).fetchone()
+        return row[0] if row else None
+
+    def followed_by(self, story_id: int) -> list[int]:
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM stories WHERE follows=%s AND merged_into IS NULL ORDER BY id",
+            (story_id,)).fetchall()]
+
+    def set_cells(self, rows: Iterable[tuple[int, int]]) -> None:
+        with self.db.cursor() as cur:
+            cur.executemany("UPDATE snippets SET cell=%s WHERE id=%s",
+                            [(int(c), int(s)) for s, c in rows])
+
+    def embeddings_in_cells(self, cells: list[int], dim: int) -> tuple[list[int], np.ndarray]:
+        return _stack(self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE cell = ANY(%s)",
+            ([int(c) for c in cells],)).fetchall(), dim)
+
+    def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
+        return _stack(self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id "
+            "LIMIT %s", (limit,)).fetchall(), dim)
+
+    def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
+        return _stack(self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL "
+            "ORDER BY id").fetchall(), dim)
