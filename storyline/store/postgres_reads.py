@@ -13,7 +13,7 @@ import numpy as np
 from storyline.errors import StoreError
 from storyline.outlets import outlet_of
 from storyline.store.postgres_recent import _stack, blob_vector
-from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, parse_clock
+from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, dormant_batches
 from storyline.types import DormancyRule
 
 _VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
@@ -103,21 +103,7 @@ class PostgresReads:
     def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:
         """As the SQLite store's: by the batches' clocks, else by batch count."""
         batches = self._rows("SELECT seq, clock FROM batches ORDER BY seq")
-        clocks = dict(batches)
-        if now_seq is None:
-            last = batches[-1][0] if batches else 0
-            now_seq, now = last + 1, parse_clock(clocks.get(last))
-        else:
-            now = parse_clock(clocks.get(now_seq))
-        out = set()
-        for seq, clock in batches:
-            then = parse_clock(clock)
-            if now is not None and then is not None and rule.after_days is not None:
-                if (now - then).total_seconds() > rule.after_days * 86400:
-                    out.add(seq)
-            elif now_seq - seq > rule.after_batches:
-                out.add(seq)
-        return out
+        return dormant_batches(batches, rule, now_seq)
 
     def next_snippet_id(self) -> int:
         return self._one("SELECT COALESCE(MAX(id), 0) + 1 FROM snippets")

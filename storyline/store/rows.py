@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storyline.dates import parse_date
+from storyline.types import DormancyRule
 
 
 def parse_clock(value: str | None) -> datetime | None:
@@ -75,3 +76,25 @@ class StoryRow:
     size: int
     first_seq: int
     last_seq: int
+
+
+def dormant_batches(batches: list[tuple[int, str | None]], rule: DormancyRule,
+                    now_seq: int | None = None) -> set[int]:
+    """The seqs of ``batches`` (seq, clock), in order, that are dormant for batch
+    ``now_seq`` by its clock, else by batch count; without ``now_seq``: for the next
+    batch, on the last one's clock. Both backends read the rows and ask this."""
+    clocks = dict(batches)
+    if now_seq is None:
+        last = batches[-1][0] if batches else 0
+        now_seq, now = last + 1, parse_clock(clocks.get(last))
+    else:
+        now = parse_clock(clocks.get(now_seq))
+    out = set()
+    for seq, clock in batches:
+        then = parse_clock(clock)
+        if now is not None and then is not None and rule.after_days is not None:
+            if (now - then).total_seconds() > rule.after_days * 86400:
+                out.add(seq)
+        elif now_seq - seq > rule.after_batches:
+            out.add(seq)
+    return out

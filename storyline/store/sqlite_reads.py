@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from storyline.errors import StoreError
-from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, parse_clock
+from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, dormant_batches
 from storyline.store.sqlite_recent import blob_vector
 from storyline.types import DormancyRule
 
@@ -87,21 +87,7 @@ class SQLiteReads:
         its clock (a story is as old as the last batch that brought it news).
         Without ``now_seq``: for the next batch, on the last stored one's clock."""
         batches = self.db.execute("SELECT seq, clock FROM batches ORDER BY seq").fetchall()
-        clocks = dict(batches)
-        if now_seq is None:
-            last = batches[-1][0] if batches else 0
-            now_seq, now = last + 1, parse_clock(clocks.get(last))
-        else:
-            now = parse_clock(clocks.get(now_seq))
-        out = set()
-        for seq, clock in batches:
-            then = parse_clock(clock)
-            if now is not None and then is not None and rule.after_days is not None:
-                if (now - then).total_seconds() > rule.after_days * 86400:
-                    out.add(seq)
-            elif now_seq - seq > rule.after_batches:
-                out.add(seq)
-        return out
+        return dormant_batches(batches, rule, now_seq)
 
     def next_snippet_id(self) -> int:
         """The id the next added snippet gets (ids are handed out in order, so a
