@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class Store(ABC):
     """
 
     path: Path | str
+    _depth: int = 0  # nested transaction() calls inside the outermost one
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Store:
         if cls is Store:  # the interface itself: the backend the argument names
@@ -72,12 +73,29 @@ class Store(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]:
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
         """All-or-nothing; nested calls join the outer transaction. A writer takes the
         write lock at the start and waits for another up to a timeout (then
         :class:`~storyline.errors.StoreBusyError`); a full disk is
         :class:`~storyline.errors.DiskFullError`."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._outermost_transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    @abstractmethod
+    def _outermost_transaction(self) -> AbstractContextManager[None]:
+        """The backend's own transaction, with its write lock and error translation."""
 
     @abstractmethod
     def data_version(self) -> int:

@@ -53,7 +53,6 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise StoreError(f"{self.path}: cannot connect: {reason}") from None
-        self._depth = 0
         # data_version as SQLite's PRAGMA: a count of the times another connection's
         # commit was seen, against the store's version as this connection's last left it.
         self._own_version: tuple[int, ...] | None = None
@@ -66,16 +65,8 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All-or-nothing, one writer at a time; nested calls join the outer transaction."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._depth = 1
+    def _outermost_transaction(self) -> Iterator[None]:
+        """One writer at a time (an advisory lock held to the commit)."""
         try:
             with self.db.transaction():
                 self.db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
@@ -87,8 +78,6 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             from storyline.errors import DiskFullError
 
             raise DiskFullError(f"{self.path}: the server's disk is full") from exc
-        finally:
-            self._depth = 0
 
     def data_version(self) -> int:
         version = self.version()

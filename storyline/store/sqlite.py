@@ -58,29 +58,18 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             # The story list's text filter: Unicode-aware, as str.lower.
             self.db.create_function("storyline_lower", 1, lower, deterministic=True)
             self.db.create_function("storyline_outlet", 2, outlet_of, deterministic=True)
-            self._depth = 0
             self._migrate()
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All-or-nothing; nested calls join the outer transaction.
-
-        BEGIN IMMEDIATE takes the write lock at once: a second writer waits for the
+    def _outermost_transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE takes the write lock at once: a second writer waits for the
         first (up to ``busy_timeout``, then StoreBusyError) instead of failing halfway.
         SQLite's errors leave as storyline's (store.guard)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
         with guarded(self.path, self.busy_timeout):
             self.db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
             with guarded(self.path, self.busy_timeout):
                 yield
@@ -90,8 +79,6 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
                 with guarded(self.path, self.busy_timeout):
                     self.db.execute("ROLLBACK")
             raise
-        finally:
-            self._depth = 0
 
     def data_version(self) -> int:
         return self.db.execute("PRAGMA data_version").fetchone()[0]
