@@ -268,9 +268,6 @@ class Store(ABC):
         """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
 
     @abstractmethod
-    def story_centroids(self, story_ids: list[int], dim: int) -> np.ndarray: ...
-
-    @abstractmethod
     def update_story(self, story_id: int, *, size: int, last_seq: int,
                      centroid: np.ndarray | None) -> None: ...
 

@@ -200,11 +200,6 @@ class PostgresReads:
             _STORY + " WHERE merged_into IS NULL AND NOT (last_seq = ANY(%s)) ORDER BY id",
             (sorted(dormant_seqs),))]
 
-    def story_centroids(self, story_ids: list[int], dim: int) -> np.ndarray:
-        rows = self._rows("SELECT id, centroid FROM stories WHERE id = ANY(%s)",
-                          (list(story_ids),))
-        return _vectors(rows, story_ids, dim)
-
     def merged_from(self, story_id: int) -> list[int]:
         return [r[0] for r in self._rows(
             "SELECT absorbed FROM merges WHERE into_id=%s ORDER BY batch_seq, absorbed",

@@ -242,18 +242,6 @@ class SQLiteReads:
         )
         return [StoryRow(**dict(r)) for r in rows]
 
-    def story_centroids(self, story_ids: list[int], dim: int) -> np.ndarray:
-        out = np.zeros((len(story_ids), dim), dtype=np.float32)
-        where = {sid: i for i, sid in enumerate(story_ids)}
-        for chunk in _chunks(story_ids, 900):
-            marks = ",".join("?" * len(chunk))
-            for sid, blob in self.db.execute(
-                f"SELECT id, centroid FROM stories WHERE id IN ({marks})", chunk
-            ):
-                if blob is not None and len(blob) == dim * 4:
-                    out[where[sid]] = np.frombuffer(blob, dtype=np.float32)
-        return out
-
     def merged_from(self, story_id: int) -> list[int]:
         return [r[0] for r in self.db.execute(
             "SELECT absorbed FROM merges WHERE into_id=? ORDER BY batch_seq, absorbed",
