@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from storyline.errors import StoreError
 from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
 from storyline.types import DormancyRule, Record
 
@@ -249,9 +250,19 @@ class Store(ABC):
     @abstractmethod
     def story(self, story_id: int) -> StoryRow | None: ...
 
-    @abstractmethod
     def resolve(self, story_id: int) -> int | None:
         """The live story an id stands for now, following merges."""
+        seen = set()
+        while True:
+            row = self.story(story_id)
+            if row is None:
+                return None
+            if row.merged_into is None:
+                return row.id
+            if story_id in seen:
+                raise StoreError(f"merge cycle at story {story_id}")
+            seen.add(story_id)
+            story_id = row.merged_into
 
     @abstractmethod
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]: ...

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from storyline.errors import StoreError
 from storyline.outlets import outlet_of
 from storyline.store.postgres_recent import _stack, blob_vector
 from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, dormant_batches
@@ -180,20 +179,6 @@ class PostgresReads:
     def story(self, story_id: int) -> StoryRow | None:
         row = self.db.execute(_STORY + " WHERE id=%s", (story_id,)).fetchone()
         return StoryRow(*row) if row else None
-
-    def resolve(self, story_id: int) -> int | None:
-        """The live story an id stands for now, following merges."""
-        seen = set()
-        while True:
-            row = self.story(story_id)
-            if row is None:
-                return None
-            if row.merged_into is None:
-                return row.id
-            if story_id in seen:
-                raise StoreError(f"merge cycle at story {story_id}")
-            seen.add(story_id)
-            story_id = row.merged_into
 
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
         return [StoryRow(*r) for r in self._rows(

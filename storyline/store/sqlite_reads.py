@@ -10,7 +10,6 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from storyline.errors import StoreError
 from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, dormant_batches
 from storyline.store.sqlite_recent import blob_vector
 from storyline.types import DormancyRule
@@ -217,20 +216,6 @@ class SQLiteReads:
             "FROM stories WHERE id=?", (story_id,),
         ).fetchone()
         return StoryRow(**dict(row)) if row else None
-
-    def resolve(self, story_id: int) -> int | None:
-        """The live story an id stands for now, following merges."""
-        seen = set()
-        while True:
-            row = self.story(story_id)
-            if row is None:
-                return None
-            if row.merged_into is None:
-                return row.id
-            if story_id in seen:
-                raise StoreError(f"merge cycle at story {story_id}")
-            seen.add(story_id)
-            story_id = row.merged_into
 
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
         """Stories not merged away, but for those last seen in ``dormant_seqs``."""
