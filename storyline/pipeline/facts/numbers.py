@@ -27,6 +27,19 @@ from storyline.pipeline.facts.lexicon import (
     _wordset,
 )
 
+# ISO currency codes written before an amount ("USD one mn deal"), upper case only so that
+# words such as "cad" in running text are not read as money.
+_CURRENCY_CODES = {
+    "USD": "USD", "US$": "USD", "EUR": "EUR", "GBP": "GBP", "JPY": "JPY", "CNY": "CNY",
+    "INR": "INR", "CAD": "CAD", "AUD": "AUD", "CHF": "CHF",
+    "RUB": "RUB",
+}  # fmt: skip
+
+
+def _currency_sign(tok: Any) -> str | None:
+    """The currency a token before an amount names: "$", "£", "USD" (else None)."""
+    return _CURRENCY_SYMBOLS.get(tok.lower_) or _CURRENCY_CODES.get(tok.text)
+
 
 @dataclass
 class _Found:
@@ -100,7 +113,7 @@ def _number_run_at(doc: Any, i: int) -> _Found | None:
         return None
     m = _NUMERIC_RE.match(doc[i].lower_)
     # "10m", "5k": money ("£10m") only; otherwise metres, kilometres, runs: too ambiguous.
-    money = i > 0 and doc[i - 1].lower_ in _CURRENCY_SYMBOLS
+    money = i > 0 and _currency_sign(doc[i - 1]) is not None
     short_suffix = bool(m and m.group(3) and len(m.group(3)) == 1)
     if not money and (
         short_suffix
@@ -286,7 +299,7 @@ def _is_label(doc: Any, f: _Found, first: Any, last: Any) -> bool:
             return True  # "UPDATE 2-Libyan parliament ...": a wire-story revision tag
         if nxt2.is_alpha and nxt2.lemma_ not in _MEASURE_NOUNS and nxt2.lower_ not in _SCALES:
             return True  # "two-term president", "32-count indictment": an attribute
-    if last.dep_ == "nummod" and last.head.lemma_.lower() in _LISTICLE_NOUNS:
+    if last.dep_ == "nummod" and _base_forms(last.head) & _LISTICLE_NOUNS:
         return True
     return (
         prev is not None
@@ -294,6 +307,16 @@ def _is_label(doc: Any, f: _Found, first: Any, last: Any) -> bool:
         and last.dep_ in ("nummod", "compound", "appos")
         and last.head.i == prev.i
     )
+
+
+def _base_forms(tok: Any) -> set[str]:
+    """The lemma and lower-case singular guesses of a word, so that title-case plurals the
+    tagger calls names ("Tips", "Cents") still meet the word lists."""
+    w = tok.lower_
+    forms = {tok.lemma_.lower(), w}
+    if w.endswith("s"):
+        forms |= {w[:-1], w[:-2] if w.endswith("es") else w[:-1]}
+    return forms
 
 
 def _is_clock_or_score(doc: Any, f: _Found, first: Any) -> bool:
@@ -314,7 +337,7 @@ def _is_clock_or_score(doc: Any, f: _Found, first: Any) -> bool:
 def _qualifier(doc: Any, f: _Found) -> tuple[str | None, int]:
     """Hedge before the number (or "or more"/"+" after it); returns it and the span start."""
     s = f.start
-    if s > 0 and doc[s - 1].lower_ in _CURRENCY_SYMBOLS:
+    if s > 0 and _currency_sign(doc[s - 1]):
         s -= 1  # "about $3 million"
     if s > 0 and doc[s - 1].lower_ == "between" and f.upper is not None:
         return "between", s - 1
@@ -347,8 +370,8 @@ def _unit_of(doc: Any, f: _Found) -> tuple[str | None, Any]:
     nxt = doc[f.end] if f.end < len(doc) else None
     if f.kind == "share":
         return "%", None
-    if prev is not None and prev.lower_ in _CURRENCY_SYMBOLS:
-        return _CURRENCY_SYMBOLS[prev.lower_], prev
+    if prev is not None and _currency_sign(prev):
+        return _currency_sign(prev), prev
     if nxt is not None:
         if nxt.lower_ in ("%", "percent", "pct"):
             return "%", nxt

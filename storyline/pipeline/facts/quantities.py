@@ -6,7 +6,6 @@ from typing import Any
 
 from storyline.pipeline.facts.entities import _clean_entity_text
 from storyline.pipeline.facts.lexicon import (
-    _CURRENCY_SYMBOLS,
     _CURRENCY_WORDS,
     _EVENT_NOUNS,
     _EVENTS,
@@ -23,6 +22,8 @@ from storyline.pipeline.facts.lexicon import (
     _VAGUE,
 )
 from storyline.pipeline.facts.numbers import (
+    _base_forms,
+    _currency_sign,
     _excluded,
     _Found,
     _fraction_at,
@@ -94,8 +95,13 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     event_tok = _event_of(cands, level, unit, anchor)
     if noun is None and unit is None and measure is None:
         return None  # a bare number with nothing counted ("The first 12 were ...") is no fact
-    if _headline_fragment(doc, f, noun, event_tok):
+    if _headline_fragment(doc, f, noun, event_tok, unit):
         return None
+    if noun is None and measure is not None and event_tok is None:
+        # "prices up 4 cents", "dividend to 25 cents": name what the measure measures.
+        noun, event_tok = _measured(measure)
+        if noun is None:
+            return None  # "a 4.7-inch display", "up 4 cents" with nothing named
     what = _describe(noun, event_tok, f, measure, unit)
     if not what:
         return None
@@ -108,21 +114,81 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     return Quantity(f.value, unit, what, qualifier, span, f.upper if f.kind != "vague" else None)
 
 
-def _headline_fragment(doc: Any, f: _Found, noun: Any, event_tok: Any) -> bool:
-    """Headline numbers that are not facts: listicles ("5 Craziest Moments", "8 First World
-    Problems", "3 rumors to choose from": a number opening the headline, or praised with a
-    superlative, counting things with nothing happening to them) and counted things that are
-    title-case fragments the parser guessed ("$10,000 Flower Delivery", "107 Questions")."""
+def _headline_fragment(doc: Any, f: _Found, noun: Any, event_tok: Any, unit: str | None) -> bool:
+    """Headline numbers that are not facts: ranks and listicles ("Top 5 TV cameos", "the first
+    four episodes", "5 Craziest Moments", "8 First World Problems", "3 rumors to choose from":
+    a number opening the headline, or praised with a superlative, counting things with nothing
+    happening to them), numbers in a name ("Apple TV 6.1 Update", "China's CSI 300") and counts
+    whose counted word is a title-case fragment the parser guessed ("107 Questions",
+    "$10000 Flower Delivery"). Money and shares keep a capitalised noun that something happens
+    to or that the headline is about ("$15 Bounty Offered", "$200 Million Salary")."""
+    prev = doc[f.start - 1] if f.start > 0 else None
+    if prev is not None and prev.lower_ in _RANK_WORDS:
+        return True
     if noun is None:
         return False
-    opens = f.start == 0 or doc[f.start - 1].text in (":", "-", "—", "–", "|", '"', "'", "‘")
-    superlative = any(t.tag_ in ("JJS", "RBS") for t in noun.lefts) or noun.tag_ == "JJS"
-    if (opens or superlative) and (event_tok is None or event_tok.i == noun.i):
+    if unit is None and _named_with_number(doc, f, noun):
         return True
-    if noun.pos_ == "PROPN" or noun.tag_ == "JJS":
-        return True  # a capitalised word the parser took for a name: no counted noun
+    opens = prev is None or prev.text in (":", "-", "—", "–", "|", '"', "'", "‘")
+    superlative = any(t.tag_ in ("JJS", "RBS") for t in noun.lefts) or noun.tag_ == "JJS"
+    nothing_happens = event_tok is None or event_tok.i == noun.i
+    if (opens or superlative) and nothing_happens:
+        return True
+    if noun.tag_ == "JJS":
+        return True
+    if unit is not None:
+        # An amount in an aside ("... With A $10000 Flower Delivery") with nothing happening.
+        return nothing_happens and noun.dep_ == "pobj" and noun.head.lower_ == "with"
+    if noun.pos_ == "PROPN" and (nothing_happens or _title_case(doc)):
+        # A capitalised word the parser took for a name: no counted noun. In a title-case
+        # headline it is as often part of a name ("Big 5 Sporting Goods Downgraded").
+        return True
     capitalised = noun.text[:1].isupper() and not noun.is_sent_start
-    return capitalised and _title_case(doc) and (event_tok is None or event_tok.i == noun.i)
+    return capitalised and _title_case(doc) and nothing_happens
+
+
+# A number after these ranks, picks or points at things rather than counting them ("Top 5 TV
+# cameos", "What These 3 Influential Women Want").
+_RANK_WORDS = frozenset({"top", "first", "last", "next", "final", "these", "those"})
+
+
+def _named_with_number(doc: Any, f: _Found, noun: Any) -> bool:
+    """A number inside a name: a capitalised word just before it modifies the same noun
+    ("Apple TV 6.1 Software Update", "CSI 300 Plunges", "Air 2 Release Date")."""
+    if f.start == 0:
+        return False
+    prev = doc[f.start - 1]
+    return (
+        prev.text[:1].isupper()
+        and prev.dep_ in ("compound", "nmod", "amod")
+        and prev.head.i == noun.i
+        and not prev.is_sent_start
+    )
+
+
+def _measured(measure: Any) -> tuple[Any, Any]:
+    """What a measure with no counted noun measures, and the verb saying what happened:
+    "gas prices up 4 cents" -> prices; "raised its dividend to 25 cents" -> dividend, raised.
+    A measure that only describes a thing ("a 10-cent jump", "4.7-inch display") gives
+    nothing."""
+    head = measure.head
+    if measure.dep_ == "pobj" and head.dep_ == "prep":
+        head = head.head
+        if head.pos_ not in ("VERB", "AUX"):
+            return None, None  # "since Six Feet Under"
+    elif measure.dep_ not in ("dobj", "npadvmod", "attr"):
+        return None, None
+    if head.pos_ == "ADV" and head.lower_ in ("up", "down", "higher", "lower"):
+        head = head.head  # "gas up 2 cents"
+    if head.pos_ in ("NOUN", "PROPN"):
+        return head, None
+    if head.pos_ not in ("VERB", "AUX") or head.lemma_ in ("be", "have"):
+        return None, None  # "only had one day of ..."
+    for dep in ("dobj", "nsubjpass", "nsubj"):
+        thing = next((c for c in head.children if c.dep_ == dep and c.i != measure.i), None)
+        if thing is not None and thing.pos_ in ("NOUN", "PROPN"):
+            return thing, head
+    return None, None
 
 
 def _title_case(doc: Any) -> bool:
@@ -144,7 +210,7 @@ def _counted(f: _Found, anchor: Any, x: Any, unit: str | None) -> tuple[Any, Any
         and x.head.i > x.i
     ):
         noun = x.head
-        if noun.lemma_ in _MEASURE_NOUNS or noun.lemma_ in _TIME_NOUNS:
+        if _base_forms(noun) & (_MEASURE_NOUNS | _TIME_NOUNS):
             measure, noun = noun, _of_noun(noun)  # "10 tonnes of ammunition"
             cands = [measure, noun]
         elif noun.lower_ in _CURRENCY_WORDS:
@@ -282,7 +348,7 @@ def _modifiers(noun: Any, f: _Found) -> list[Any]:
             continue
         if t.lower_ in _SKIP_MODIFIERS or t.pos_ in ("PRON", "NUM", "DET", "ADV", "ADP", "SYM"):
             continue
-        if t.lower_ in _CURRENCY_SYMBOLS or t.lower_ in _SCALES or not t.text[:1].isalnum():
+        if _currency_sign(t) or t.lower_ in _SCALES or not t.text[:1].isalnum():
             continue
         if t.lower_ in ("percent", "pct", "per", "cent"):
             continue
