@@ -40,6 +40,7 @@ MAX_ID = 2**53  # story ids past this are not ids (and would overflow SQLite's i
 Limit = Annotated[int | None, Query(ge=1, le=500, description="Stories per page (default: "
                                                               "the server's page size).")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Skip this many.")]
+SnippetLimit = Annotated[int, Query(ge=1, le=1000, description="Snippets per page.")]
 MinSize = Annotated[int, Query(ge=1, le=10**9, description="Only stories of at least this "
                                                            "many snippets.")]
 StoryId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="A story id; an id merged "
@@ -75,11 +76,14 @@ def api_story(
     request: Request, story_id: StoryId,
     facts: Annotated[bool, Query(description="Include the story's facts (quantities, who "
                                              "said them, contradictions).")] = True,
+    limit: SnippetLimit = shapes.SNIPPETS_PAGE, offset: Offset = 0,
 ) -> StoryOut:
+    """The story with a page of its snippets (``snippets_total`` in all)."""
     access = access_of(request)
     with access.read() as sl:
         detail = sl.story(story_id)
-    return JSONResponse(shapes.story(detail, story_out(access, detail, facts).facts))
+    return JSONResponse(shapes.story(detail, story_out(access, detail, facts).facts, limit,
+                                     offset))
 
 
 @reads.get("/batches", response_model=BatchList, summary="The batches, in ingestion order")
@@ -106,12 +110,12 @@ def api_batch(request: Request, batch: BatchName, limit: Limit = None,
 def api_search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=500, description="Words or a question.")],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Offset = 0,
 ) -> SearchResult:
     access = access_of(request)
     with access.read() as sl:
-        hits = search_hits(access, sl, q, limit)
-    return JSONResponse(shapes.search_result(q, limit, hits))
+        hits = search_hits(access, sl, q, limit, offset)
+    return JSONResponse(shapes.search_result(q, limit, hits, offset))
 
 
 _BODY_SCHEMA = {"type": "string"}
