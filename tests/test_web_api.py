@@ -237,12 +237,35 @@ def test_api_search_finds_the_swap(client):
     assert client.get("/api/search", params={"q": "**"}).json()["hits"] == []
 
 
+def test_story_page_pages_its_snippets(client, monkeypatch):
+    """A story's snippets a page at a time, with links to the pages either side."""
+    from storyline import shapes
+
+    main = client.get("/api/stories").json()["stories"][0]
+    monkeypatch.setattr(shapes, "SNIPPETS_PAGE", 2)
+    first = client.get(f"/stories/{main['id']}").text
+    assert f"1–2 of {main['size']} snippets" in first
+    assert f'href="/stories/{main["id"]}?offset=2#snippets">More snippets' in first
+    second = client.get(f"/stories/{main['id']}", params={"offset": 2}).text
+    assert f'href="/stories/{main["id"]}?offset=0#snippets">' in second
+    shown = client.get(f"/api/stories/{main['id']}", params={"limit": 2, "offset": 2}).json()
+    for snippet in shown["snippets"]:
+        assert f'id="snippet-{snippet["snippet_id"]}"' in second.split('id="snippets"')[1]
+
+
+def test_search_page_pages_and_says_no_match(client):
+    first = client.get("/search", params={"q": "north korean soldiers", "limit": 1}).text
+    assert 'rel="next" href="/search?q=north+korean+soldiers&amp;limit=1&amp;offset=1"' in first
+    assert "No match for “zzzzqqq”" in client.get("/search", params={"q": "zzzzqqq"}).text
+
+
 def test_pages_render(client):
     main = client.get("/api/stories").json()["stories"][0]
     headline = str(escape(main["headline"]))  # as Jinja escapes it
     for path, needle in [("/", headline), (f"/stories/{main['id']}", "Timeline"),
                          ("/batches", "002"), ("/batches/002", "What changed since"),
-                         ("/search?q=swap", SWAP), ("/search", "Search")]:
+                         ("/search?q=swap", "offered to <mark>swap</mark> them"),
+                         ("/search", "Search")]:
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
