@@ -137,8 +137,11 @@ def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: i
         cosine = cosines.get(sid)
         strict = passes_floor(coverage, cosine)
         anchored = anchored or strict
+        # A full page waiting for its anchor needs no more hits, only to learn if one comes.
+        if len(hits) >= offset + limit or not (strict or coverage > 0):
+            continue
         story_id = store.resolve(snippet.story_id)
-        if story_id in seen or not (strict or coverage > 0):
+        if story_id in seen:
             continue
         row = store.story(story_id)
         if seq_range and not (row.last_seq >= seq_range[0] and row.first_seq <= seq_range[1]):
