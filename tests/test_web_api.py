@@ -259,6 +259,24 @@ def test_search_page_pages_and_says_no_match(client):
     assert "No match for “zzzzqqq”" in client.get("/search", params={"q": "zzzzqqq"}).text
 
 
+def test_search_filters_by_batch_and_date(client):
+    query = {"q": "north korean soldiers"}
+    everything = client.get("/api/search", params=query).json()["hits"]
+    first = client.get("/api/search", params={**query, "last_batch": "000"}).json()["hits"]
+    assert first and all(h["first_batch"] == "000" for h in first)
+    later = client.get("/api/search", params={**query, "first_batch": "002"}).json()["hits"]
+    assert all(h["last_batch"] == "002" for h in later)
+    assert {h["story_id"] for h in first} | {h["story_id"] for h in later} == {
+        h["story_id"] for h in everything}
+    # The seeds carry no dates: a date filter keeps only stories known to fall in it.
+    assert client.get("/api/search", params={**query, "since": "2020-01"}).json()["hits"] == []
+    assert client.get("/api/search", params={**query, "since": ""}).json()["hits"] == everything
+    assert client.get("/api/search", params={**query, "since": "soon"}).status_code == 422
+    assert client.get("/api/search", params={**query, "first_batch": "999"}).status_code == 404
+    page = client.get("/search", params={**query, "last_batch": "000", "since": ""})
+    assert page.status_code == 200 and '<option value="000" selected>' in page.text
+
+
 def test_pages_render(client):
     main = client.get("/api/stories").json()["stories"][0]
     headline = str(escape(main["headline"]))  # as Jinja escapes it

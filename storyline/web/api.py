@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from storyline import shapes
+from storyline.search import SearchFilters
 from storyline.web.auth import require_write
 from storyline.web.ingest import BATCH_PATTERN, BodyError, format_of, parse_body
 from storyline.web.reads import (
@@ -50,6 +51,31 @@ BatchFilter = Annotated[str | None, Query(max_length=500, description="Only stor
                                           "news in this batch.")]
 TextFilter = Annotated[str | None, Query(max_length=500, description="Only stories whose "
                                          "headline or summary holds this text.")]
+
+# An ISO date, or its year or month; empty (a form's blank field) is no filter.
+DATE = r"^(\d{4}(-\d{2}(-\d{2}([T ][0-9:.]+Z?)?)?)?)?$"
+
+
+class SearchFilterParams:
+    """Search's filters as query parameters (storyline.search.SearchFilters)."""
+
+    def __init__(
+        self,
+        first_batch: Annotated[str | None, Query(max_length=500, description="Only stories "
+                                                 "with news in this batch or later.")] = None,
+        last_batch: Annotated[str | None, Query(max_length=500, description="... in this "
+                                                "batch or earlier.")] = None,
+        since: Annotated[str | None, Query(pattern=DATE, description="Only stories published "
+                                           "on or after this date (ISO, or a prefix).")] = None,
+        until: Annotated[str | None, Query(pattern=DATE, description="... on or before "
+                                           "this date.")] = None,
+    ) -> None:
+        self.first_batch, self.last_batch = first_batch or None, last_batch or None
+        self.since, self.until = since or None, until or None
+
+    def chosen(self) -> SearchFilters:
+        return SearchFilters(self.first_batch, self.last_batch, self.since, self.until)
+
 
 reads = APIRouter(prefix="/api", tags=["api"])
 writes = APIRouter(prefix="/api", tags=["api"])
@@ -105,16 +131,18 @@ def api_batch(request: Request, batch: BatchName, limit: Limit = None,
     return JSONResponse(shapes.batch_changes(page, limit, offset))
 
 
-@reads.get("/search", response_model=SearchResult,
+@reads.get("/search", response_model=SearchResult, responses=problems(404),
            summary="Search stories (keyword and semantic)")
 def api_search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=500, description="Words or a question.")],
+    filters: Annotated[SearchFilterParams, Depends()],
     limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Offset = 0,
 ) -> SearchResult:
+    """Stories above the relevance floor, best first; ``hits`` empty: no match."""
     access = access_of(request)
     with access.read() as sl:
-        hits = search_hits(access, sl, q, limit, offset)
+        hits = search_hits(access, sl, q, limit, offset, filters.chosen())
     return JSONResponse(shapes.search_result(q, limit, hits, offset))
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 from storyline import shapes, views
 from storyline.types import SearchHit
 from storyline.web import charts
-from storyline.web.api import BatchName, MinSize, StoryId
+from storyline.web.api import BatchName, MinSize, SearchFilterParams, StoryId
 from storyline.web.reads import access_of, batch_changes, search_hits, stories_page, story_out
 from storyline.web.schemas import html_problems
 
@@ -188,19 +188,23 @@ def page_batch(request: Request, batch: BatchName, offset: Page = 0) -> Response
                            len(changes)))
 
 
-@router.get("/search", summary="Search")
-def page_search(request: Request, q: Text = None,
-                limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Page = 0) -> Response:
+@router.get("/search", summary="Search", responses=html_problems(404))
+def page_search(request: Request, filters: Annotated[SearchFilterParams, Depends()],
+                q: Text = None, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                offset: Page = 0) -> Response:
     access = access_of(request)
     query = (q or "").strip()
     hits: list[SearchHit] = []
-    if query:
-        with access.read() as sl:
-            hits = search_hits(access, sl, query, limit, offset)
+    with access.read() as sl:
+        names = [b.name for b in sl.store.batches()]
+        if query:
+            hits = search_hits(access, sl, query, limit, offset, filters.chosen())
+    chosen = {k: v for k, v in vars(filters).items() if v}
     # No total (the floor decides as it goes): a full page may have a next one.
-    links = _pages("/search?", {"q": query, "limit": limit}, offset, limit,
+    links = _pages("/search?", {"q": query, **chosen, "limit": limit}, offset, limit,
                    offset + limit + (len(hits) == limit))
-    return render(request, "search.html", query=query, hits=hits, offset=offset, **links)
+    return render(request, "search.html", query=query, hits=hits, offset=offset,
+                  batches=names, filters=chosen, **links)
 
 
 def highlight(text: str, words: list[str]) -> Markup:
