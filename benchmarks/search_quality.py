@@ -8,10 +8,11 @@ The query set is built here, by rule, from the gold stories of uci-news dev: for
 each gold story with at least ``MIN_ITEMS`` headlines, the query is its three most
 telling words (frequent in the story's headlines, rare in the others: tf-idf) and
 the relevant hits are the story's own headlines. A hit (one per storyline story,
-its best snippet) is relevant when that snippet is one of the gold story's. Queries
-alternate between a tuning half (the relevance floors in storyline/search.py were
-set on it) and a held-out half. The store is built once per preset in a temporary
-folder, batches of 6 hours as in cluster_quality.
+its best snippet) is relevant when that snippet is one of the gold story's. The queries
+are split by gold story id, fixed: sorted by id, alternately a tuning half (the ranking
+weight and relevance floors in storyline/search.py were chosen on it) and a held-out
+half. The store is built once per preset in a temporary folder, batches of 6 hours as
+in cluster_quality.
 """
 
 from __future__ import annotations

@@ -253,14 +253,15 @@ def show(
     story: Annotated[int, typer.Argument(help="Story id (an id merged away resolves to its "
                                          "story).")],
     db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="How many snippets.")] = shapes.SNIPPETS_PAGE,
+    offset: Annotated[int, typer.Option(help="Skip this many snippets.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """One story: headline, summary, timeline, sources, snippets with their copies."""
+    """One story: headline, summary, timeline, sources, a page of snippets with copies."""
     with _open(db) as sl:
         detail = sl.story(story)
     if as_json:
-        _print_json(shapes.story(detail))
-        return
+        return _print_json(shapes.story(detail, None, limit, offset))
     if detail.id != story:
         out.print(f"[dim]story {story} was merged into story {detail.id}[/]")
     out.print(f"[bold]{escape(detail.headline)}[/]  (story {detail.id}, {detail.status})")
@@ -273,8 +274,9 @@ def show(
         out.print(escape(sources_line(detail.source_counts)))
     if detail.merged_from:
         out.print("Merged from: " + ", ".join(map(str, detail.merged_from)))
-    out.print()
-    for s in detail.snippets:
+    total = len(detail.snippets)
+    out.print(f"Snippets {min(offset + 1, total)}–{min(offset + limit, total)} of {total}:")
+    for s in shapes.page_of(detail.snippets, limit, offset):
         marks = "" if s.novel else " [dim](nothing new)[/]"
         cut = " [dim](truncated)[/]" if s.truncated else ""
         out.print(f"[cyan]{s.batch}[/] #{s.snippet_id}{marks}{cut} {escape(s.text)}")
@@ -319,14 +321,16 @@ def search(
     query: Annotated[str, typer.Argument(help="Words or a question.")],
     db: DbOption = None,
     limit: Annotated[int, typer.Option(help="How many stories.")] = 10,
+    offset: Annotated[int, typer.Option(help="Skip this many stories.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Find stories: keyword (full text) and semantic (embedding) search, fused."""
     with _open(db) as sl:
-        hits = sl.search(query, limit)
+        hits = sl.search(query, limit, offset=offset)
     if as_json:
-        _print_json(shapes.search_result(query, limit, hits))
-        return
+        return _print_json(shapes.search_result(query, limit, hits, offset))
+    if not hits:
+        return out.print(f"No match for {query!r}.", highlight=False)
     table = Table("story", "headline", "matching snippet", "score")
     for h in hits:
         table.add_row(str(h.story_id), escape(h.headline), escape(h.text), f"{h.score:.3f}")

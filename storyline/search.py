@@ -1,11 +1,14 @@
 """Search the stories: keyword (the store's full text, BM25) and semantic (embedding
-cosine) candidates, fused by reciprocal rank (Cormack et al. 2009), kept only above
-a relevance floor, best story first.
+cosine) candidates, ranked by a blend of the two, kept only above a relevance floor, best
+story first.
 
-A hit must hold at least ``MIN_COVERAGE`` of the query's words, or be close in
-meaning (cosine >= ``MIN_COSINE``) with at least one of them, or, with no word in
-common, very close (>= ``MIN_COSINE_ALONE``). Below the floor nothing is returned:
-an empty list is the explicit "no match". Floors tuned on the tuning half of
+A snippet's rank score is its cosine to the query plus ``KEYWORD_WEIGHT`` times its BM25
+score relative to the query's best keyword match. A query is answered only when some
+candidate clears the strict floor: at least ``MIN_COVERAGE`` of the query's words, or close
+in meaning (cosine >= ``MIN_COSINE``) with at least one of them, or, with no word in
+common, very close (>= ``MIN_COSINE_ALONE``). Once it is, any candidate holding one of the
+query's words may follow. Below the floor nothing is returned: an empty list is the
+explicit "no match". Weights and floors chosen on the tuning half of
 benchmarks/search_quality.py's query set (docs/benchmarks.md).
 """
 
@@ -21,7 +24,8 @@ from storyline.types import SearchHit
 MIN_COVERAGE = 0.5
 MIN_COSINE = 0.35
 MIN_COSINE_ALONE = 0.6
-_RRF_K = 60
+KEYWORD_WEIGHT = 0.5
+CANDIDATE_DEPTH = 200  # per list: a big story's own snippets fill the first few dozen
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -66,7 +70,8 @@ def _coverage(terms: list[str], matched: list[str]) -> float:
 
 
 def passes_floor(coverage: float, cosine: float | None) -> bool:
-    """The relevance floor: enough of the query's words, or close enough in meaning."""
+    """The strict relevance floor: enough of the query's words, or close enough in meaning
+    (a query none of whose candidates clears it has no match)."""
     if coverage >= MIN_COVERAGE:
         return True
     if cosine is None:
@@ -74,52 +79,69 @@ def passes_floor(coverage: float, cosine: float | None) -> bool:
     return cosine >= MIN_COSINE_ALONE or (coverage > 0 and cosine >= MIN_COSINE)
 
 
+def rank_score(cosine: float | None, keyword: float) -> float:
+    """What candidates are ranked by: the cosine to the query (0 without embeddings) plus
+    the keyword strength (BM25 relative to the query's best match, in [0, 1]) weighted."""
+    return (cosine or 0.0) + KEYWORD_WEIGHT * keyword
+
+
 def candidates(store: Store, query: str, encoder, depth: int,
                nearest) -> tuple[dict[int, float], dict[int, float]]:
-    """Fused RRF scores of candidate snippets, and their cosines to the query (if encoded);
-    ``nearest(store, vector, limit)``: the snippets nearest a vector (views.nearest_snippets)."""
-    fused: dict[int, float] = {}
-    for rank, (sid, _) in enumerate(store.search_text(query, depth)):
-        fused[sid] = fused.get(sid, 0.0) + 1.0 / (_RRF_K + rank)
+    """Rank scores of candidate snippets (:func:`rank_score`), and their cosines to the
+    query (if encoded); ``nearest(store, vector, limit)``: the snippets nearest a vector
+    (views.nearest_snippets)."""
+    keyword: dict[int, float] = {}
+    matches = store.search_text(query, depth)
+    best = min((score for _, score in matches), default=0.0)
+    for sid, score in matches:  # BM25 as FTS5 gives it: negative, lower is better
+        keyword[sid] = score / best if best < 0 else 0.0
     cosines: dict[int, float] = {}
     if encoder is not None and encoder.dim > 1:
         q = encoder.encode([query])[0]
-        for rank, (sid, cosine) in enumerate(nearest(store, q, depth)):
-            fused[sid] = fused.get(sid, 0.0) + 1.0 / (_RRF_K + rank)
-            cosines[sid] = cosine
+        cosines.update(nearest(store, q, depth))
         # Keyword hits the nearest cells left out get their cosine read directly.
-        rest = [sid for sid in fused if sid not in cosines]
+        rest = [sid for sid in keyword if sid not in cosines]
         if rest:
             vectors = store.embeddings(rest, encoder.dim)
             if len(vectors) == len(rest):
                 cosines.update(zip(rest, (float(c) for c in vectors @ q)))
-    return fused, cosines
+    ranked = {sid: rank_score(cosines.get(sid), keyword.get(sid, 0.0))
+              for sid in keyword.keys() | cosines.keys()}
+    return ranked, cosines
 
 
 def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: int = 0,
            filters: SearchFilters = SearchFilters(), nearest=None) -> list[SearchHit]:
     """Stories matching ``query`` above the relevance floor, best first, one hit per story
-    (its best snippet), ``offset``/``limit`` a page of them; [] when nothing matches
+    (its best-ranked snippet), ``offset``/``limit`` a page of them; [] when nothing matches
     (an empty or wordless query included). ``score`` is the hit's relevance in [0, 1]:
     the mean of its share of the query's words and its cosine to the query."""
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
     seq_range = _seq_range(store, filters)
-    depth = max(60, 3 * (offset + limit))
-    fused, cosines = candidates(store, query, encoder, depth, nearest)
+    depth = max(CANDIDATE_DEPTH, 3 * (offset + limit))
+    ranked, cosines = candidates(store, query, encoder, depth, nearest)
     names = store.batch_names()
     hits: list[SearchHit] = []
     seen: set[int] = set()
-    for sid, _ in sorted(fused.items(), key=lambda kv: -kv[1]):
+    anchored = False  # some candidate cleared the strict floor: the query has a match
+    for sid, _ in sorted(ranked.items(), key=lambda kv: -kv[1]):
+        if anchored and len(hits) >= offset + limit:
+            break
         snippet = store.snippet(sid)
         if snippet is None:
             continue
         matched = matched_words(terms, snippet.text)
         coverage = _coverage(terms, matched)
         cosine = cosines.get(sid)
+        strict = passes_floor(coverage, cosine)
+        anchored = anchored or strict
+        # A full page waiting for its anchor needs no more hits, only to learn if one comes.
+        if len(hits) >= offset + limit or not (strict or coverage > 0):
+            continue
         story_id = store.resolve(snippet.story_id)
-        if story_id in seen or not passes_floor(coverage, cosine):
+        if story_id in seen:
             continue
         row = store.story(story_id)
         if seq_range and not (row.last_seq >= seq_range[0] and row.first_seq <= seq_range[1]):
@@ -134,9 +156,7 @@ def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: i
             headline=_headline(store, row), matched=matched, size=row.size,
             first_batch=names.get(row.first_seq, ""), last_batch=names.get(row.last_seq, ""),
             first_date=dates[0], last_date=dates[1]))
-        if len(hits) >= offset + limit:
-            break
-    return hits[offset:]
+    return hits[offset:offset + limit] if anchored else []
 
 
 def _headline(store: Store, row) -> str:

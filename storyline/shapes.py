@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from typing import Any
 
 from storyline.types import IngestReport, SearchHit, StoryChanges, StoryDetail
@@ -56,11 +56,24 @@ def story_list(total: int, limit: int | None, offset: int, stories: list) -> dic
     return {"total": total, "limit": limit, "offset": offset, "stories": plain(stories)}
 
 
-def story(detail: StoryDetail, facts: list | None = None) -> dict[str, Any]:
-    """A story; ``facts`` is None where they were not asked for."""
-    out = plain(detail)
+SNIPPETS_PAGE = 100  # a story's snippets shown at once: a wire story has thousands
+
+
+def story(detail: StoryDetail, facts: list | None = None, limit: int | None = SNIPPETS_PAGE,
+          offset: int = 0) -> dict[str, Any]:
+    """A story with a page of its snippets (``snippets_total`` of them in all, from
+    ``snippets_offset``, ``snippets_limit`` at most); ``facts`` is None where they were
+    not asked for."""
+    out = plain(replace(detail, snippets=page_of(detail.snippets, limit, offset)))
+    out.update(snippets_total=len(detail.snippets), snippets_limit=limit,
+               snippets_offset=offset)
     out["facts"] = None if facts is None else plain(facts)
     return out
+
+
+def page_of(items: list, limit: int | None, offset: int) -> list:
+    """``limit`` items (all with None) from ``offset``."""
+    return items[offset:None if limit is None else offset + limit]
 
 
 def facts_of(story_id: int, facts: list) -> dict[str, Any]:
@@ -85,11 +98,10 @@ def changes_page(rows: list, name: str, changes: list[StoryChanges], limit: int 
     found = next((i for i, b in enumerate(rows) if b.name == name), None)
     if found is None:
         return None
-    end = None if limit is None else offset + limit
     return ChangesPage(
         batch=rows[found], previous=rows[found - 1].name if found > 0 else None,
         next=rows[found + 1].name if found + 1 < len(rows) else None,
-        total=len(changes), changes=changes[offset:end],
+        total=len(changes), changes=page_of(changes, limit, offset),
     )
 
 
@@ -99,8 +111,10 @@ def batch_changes(page: ChangesPage, limit: int | None, offset: int) -> dict[str
             "changes": plain(page.changes)}
 
 
-def search_result(query: str, limit: int, hits: list[SearchHit]) -> dict[str, Any]:
-    return {"query": query, "limit": limit, "hits": plain(hits)}
+def search_result(query: str, limit: int, hits: list[SearchHit],
+                  offset: int = 0) -> dict[str, Any]:
+    """A page of search hits (no total: the floor decides as it goes how many match)."""
+    return {"query": query, "limit": limit, "offset": offset, "hits": plain(hits)}
 
 
 def ingest_result(reports: list[IngestReport]) -> dict[str, Any]:

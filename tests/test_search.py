@@ -7,8 +7,14 @@ import json
 import pytest
 
 from storyline.api import Storyline
-from storyline.search import SearchFilters, matched_words, passes_floor, query_terms
-from tests.conftest import SEEDS, needs_static
+from storyline.search import (
+    SearchFilters,
+    matched_words,
+    passes_floor,
+    query_terms,
+    rank_score,
+)
+from tests.conftest import SEEDS, needs_static, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +69,32 @@ def test_batch_filters(seeds_store):
         assert all(h.first_batch == names[0] for h in first_only)
         assert sl.search("North Korean soldiers",
                          filters=SearchFilters(since="1990-01-01")) == []  # no dates known
+
+
+def test_the_rank_weighs_meaning_and_the_best_keyword_match():
+    # The same cosine: the snippet that is the query's best keyword match ranks first.
+    assert rank_score(0.6, 1.0) > rank_score(0.6, 0.2) > rank_score(0.6, 0.0)
+    # Without embeddings (no cosine) the keywords alone rank.
+    assert rank_score(None, 1.0) > rank_score(None, 0.5) > 0
+    # A much closer meaning outranks a slightly better keyword match.
+    assert rank_score(0.9, 0.5) > rank_score(0.5, 0.8)
+
+
+@needs_static
+def test_a_query_answered_may_list_stories_holding_one_of_its_words(seeds_store):
+    """Once a hit clears the strict floor, stories holding any of the query's words follow;
+    a query none of whose candidates clears it (nonsense beside a real word) gets nothing."""
+    with Storyline(seeds_store) as sl:
+        hits = sl.search("North Korean soldiers Greenland", limit=20)
+        assert hits
+        assert all(h.matched for h in hits), [h.text for h in hits if not h.matched]
+        assert sl.search("zzzzqqq xqzzv Greenland") == []  # a third of the words, no meaning
+
+
+@needs_static
+def test_the_command_says_no_match(seeds_store):
+    printed = run_cli("search", "zzzzqqq", "--db", str(seeds_store)).stdout
+    assert "No match for 'zzzzqqq'." in printed
+    page = json.loads(run_cli("search", "North Korean soldiers", "--db", str(seeds_store),
+                              "--limit", "1", "--offset", "1", "--json").stdout)
+    assert page["offset"] == 1 and len(page["hits"]) <= 1

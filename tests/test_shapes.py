@@ -71,6 +71,20 @@ def test_story(seeded, http):
         assert "id" not in s and isinstance(s["snippet_id"], int)
         for c in s["copies"]:
             assert "id" not in c and isinstance(c["copy_id"], int)
+    assert printed["snippets_total"] == len(printed["snippets"]) == printed["size"]
+    assert (printed["snippets_limit"], printed["snippets_offset"]) == (100, 0)
+
+
+def test_story_snippets_are_paged(seeded, http):
+    story_id = main_story(seeded)
+    printed = cli(seeded, "show", str(story_id), "--limit", "3", "--offset", "2")
+    answered = http.get(f"/api/stories/{story_id}",
+                        params={"facts": False, "limit": 3, "offset": 2}).json()
+    assert printed == answered
+    whole = cli(seeded, "show", str(story_id))
+    assert printed["snippets"] == whole["snippets"][2:5]
+    assert (printed["snippets_total"], printed["snippets_limit"],
+            printed["snippets_offset"]) == (whole["snippets_total"], 3, 2)
 
 
 def test_changes(seeded, http):
@@ -84,7 +98,11 @@ def test_changes(seeded, http):
 def test_search(seeded, http):
     printed = cli(seeded, "search", "prisoner swap", "--limit", "5")
     assert printed == http.get("/api/search", params={"q": "prisoner swap", "limit": 5}).json()
-    assert printed["hits"] and set(printed) == {"query", "limit", "hits"}
+    assert printed["hits"] and set(printed) == {"query", "limit", "offset", "hits"}
+    later = cli(seeded, "search", "prisoner swap", "--limit", "5", "--offset", "1")
+    assert later == http.get("/api/search", params={"q": "prisoner swap", "limit": 5,
+                                                    "offset": 1}).json()
+    assert later["offset"] == 1 and later["hits"] == printed["hits"][1:]
 
 
 def test_batches(seeded, http):
@@ -122,7 +140,8 @@ def test_ingest_report(seeded, tmp_path):
 
 @pytest.mark.parametrize("path", [
     "/api/stories?limit=0", "/api/stories?status=sleeping", "/api/stories/0",
-    "/api/search", "/api/batches/002?offset=-1",
+    "/api/search", "/api/batches/002?offset=-1", "/api/stories/1?limit=0",
+    "/api/search?q=x&offset=-1",
 ])
 def test_errors_are_one_string(http, path):
     answer = http.get(path)

@@ -169,6 +169,9 @@ def test_every_page_on_a_desktop(site, page):
     chart = page.locator("section.overview svg.overview")
     expect(chart).to_be_visible()
     assert chart.locator("g.series").count() == min(8, page.locator("li.story").count())
+    # Its legend is the page's text (links to the stories), not lettering inside the chart.
+    expect(page.locator("section.overview ul.legend li")).to_have_count(
+        chart.locator("g.series").count())
     assert "Stories over time" in chart.locator("title").first.text_content()
     page.goto(site.url + "/batches")
     expect(page.locator("table.batches tbody tr")).to_have_count(2)
@@ -176,6 +179,19 @@ def test_every_page_on_a_desktop(site, page):
     page.goto(site.url + "/search?q=north+korean+soldiers")
     expect(page.locator("li.hit").first).to_be_visible()
     _shot(page, "search.png")
+
+
+# Elements of <main> (outside a .scroll box) whose right edge passes the screen's, or that
+# scroll sideways themselves.
+WIDER_THAN_THE_SCREEN = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('main *')]
+    .filter(e => !e.closest('.scroll'))
+    .filter(e => e.getBoundingClientRect().right > width + 1
+                 || (e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0
+                     && getComputedStyle(e).overflowX !== 'visible'))
+    .map(e => e.tagName.toLowerCase() + '.' + (e.getAttribute('class') || ''));
+}"""
 
 
 def test_pages_fit_a_phone(site, browser):
@@ -192,8 +208,16 @@ def test_pages_fit_a_phone(site, browser):
             overflow = tab.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
+            # Nor is anything cut off or scrolled inside the page (a wide table may scroll
+            # in its own .scroll box): the stories-over-time chart shrinks to the screen.
+            wide = tab.evaluate(WIDER_THAN_THE_SCREEN)
+            assert wide == [], f"{path}: wider than the phone's screen: {wide}"
             size = tab.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
             assert size >= 16, path
+            if name == "list":
+                chart = tab.locator("section.overview svg.overview").bounding_box()
+                assert chart and 0 <= chart["x"] and chart["x"] + chart["width"] <= 390, chart
+                assert tab.locator("section.overview ul.legend li").count() >= 1
     finally:
         context.close()
 

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from storyline import shapes
+from storyline.search import SearchFilters
 from storyline.web.auth import require_write
 from storyline.web.ingest import BATCH_PATTERN, BodyError, format_of, parse_body
 from storyline.web.reads import (
@@ -40,6 +41,7 @@ MAX_ID = 2**53  # story ids past this are not ids (and would overflow SQLite's i
 Limit = Annotated[int | None, Query(ge=1, le=500, description="Stories per page (default: "
                                                               "the server's page size).")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Skip this many.")]
+SnippetLimit = Annotated[int, Query(ge=1, le=1000, description="Snippets per page.")]
 MinSize = Annotated[int, Query(ge=1, le=10**9, description="Only stories of at least this "
                                                            "many snippets.")]
 StoryId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="A story id; an id merged "
@@ -49,6 +51,31 @@ BatchFilter = Annotated[str | None, Query(max_length=500, description="Only stor
                                           "news in this batch.")]
 TextFilter = Annotated[str | None, Query(max_length=500, description="Only stories whose "
                                          "headline or summary holds this text.")]
+
+# An ISO date, or its year or month; empty (a form's blank field) is no filter.
+DATE = r"^(\d{4}(-\d{2}(-\d{2}([T ][0-9:.]+Z?)?)?)?)?$"
+
+
+class SearchFilterParams:
+    """Search's filters as query parameters (storyline.search.SearchFilters)."""
+
+    def __init__(
+        self,
+        first_batch: Annotated[str | None, Query(max_length=500, description="Only stories "
+                                                 "with news in this batch or later.")] = None,
+        last_batch: Annotated[str | None, Query(max_length=500, description="... in this "
+                                                "batch or earlier.")] = None,
+        since: Annotated[str | None, Query(pattern=DATE, description="Only stories published "
+                                           "on or after this date (ISO, or a prefix).")] = None,
+        until: Annotated[str | None, Query(pattern=DATE, description="... on or before "
+                                           "this date.")] = None,
+    ) -> None:
+        self.first_batch, self.last_batch = first_batch or None, last_batch or None
+        self.since, self.until = since or None, until or None
+
+    def chosen(self) -> SearchFilters:
+        return SearchFilters(self.first_batch, self.last_batch, self.since, self.until)
+
 
 reads = APIRouter(prefix="/api", tags=["api"])
 writes = APIRouter(prefix="/api", tags=["api"])
@@ -75,11 +102,14 @@ def api_story(
     request: Request, story_id: StoryId,
     facts: Annotated[bool, Query(description="Include the story's facts (quantities, who "
                                              "said them, contradictions).")] = True,
+    limit: SnippetLimit = shapes.SNIPPETS_PAGE, offset: Offset = 0,
 ) -> StoryOut:
+    """The story with a page of its snippets (``snippets_total`` in all)."""
     access = access_of(request)
     with access.read() as sl:
         detail = sl.story(story_id)
-    return JSONResponse(shapes.story(detail, story_out(access, detail, facts).facts))
+    return JSONResponse(shapes.story(detail, story_out(access, detail, facts).facts, limit,
+                                     offset))
 
 
 @reads.get("/batches", response_model=BatchList, summary="The batches, in ingestion order")
@@ -101,17 +131,19 @@ def api_batch(request: Request, batch: BatchName, limit: Limit = None,
     return JSONResponse(shapes.batch_changes(page, limit, offset))
 
 
-@reads.get("/search", response_model=SearchResult,
+@reads.get("/search", response_model=SearchResult, responses=problems(404),
            summary="Search stories (keyword and semantic)")
 def api_search(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=500, description="Words or a question.")],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    filters: Annotated[SearchFilterParams, Depends()],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Offset = 0,
 ) -> SearchResult:
+    """Stories above the relevance floor, best first; ``hits`` empty: no match."""
     access = access_of(request)
     with access.read() as sl:
-        hits = search_hits(access, sl, q, limit)
-    return JSONResponse(shapes.search_result(q, limit, hits))
+        hits = search_hits(access, sl, q, limit, offset, filters.chosen())
+    return JSONResponse(shapes.search_result(q, limit, hits, offset))
 
 
 _BODY_SCHEMA = {"type": "string"}

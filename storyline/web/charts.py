@@ -130,11 +130,12 @@ def overview(stories: list, batches: list, max_batches: int = 60, width: float =
 
 def overview_svg(chart: Overview, title: str = "Stories over time",
                  standalone: bool = True) -> str:
-    """The chart as SVG (labels escaped): a document for export, or (``standalone``
-    False, no namespace) an element inside a page."""
+    """The chart as SVG (labels escaped): a document for export, with its legend, or
+    (``standalone`` False: no namespace, no legend) an element inside a page, which
+    lists the stories as text that stays readable when the chart shrinks to a phone."""
     from html import escape
 
-    legend_h = 16 * len(chart.series)
+    legend_h = 16 * len(chart.series) if standalone else 0
     w, h = chart.width, chart.height
     xmlns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     parts = [f'<svg{xmlns} class="overview" '
@@ -155,6 +156,8 @@ def overview_svg(chart: Overview, title: str = "Stories over time",
         parts.append(f'<g class="series" data-story="{s.story_id}">'
                      f'<polyline points="{points}" fill="none" stroke="{s.colour}" '
                      f'stroke-width="2"/>{dots}</g>')
+        if not standalone:
+            continue
         y = h + 34 + 16 * k
         parts.append(f'<rect x="0" y="{y - 9}" width="10" height="10" fill="{s.colour}"/>'
                      f'<text x="16" y="{y}">{escape(s.label)}</text>')

@@ -6,26 +6,28 @@ script: whatever a snippet holds is shown as text, and links are only http(s) ur
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from storyline import views
+from storyline import shapes, views
 from storyline.types import SearchHit
 from storyline.web import charts
-from storyline.web.api import BatchName, MinSize, StoryId
+from storyline.web.api import BatchName, MinSize, SearchFilterParams, StoryId
 from storyline.web.reads import access_of, batch_changes, search_hits, stories_page, story_out
 from storyline.web.schemas import html_problems
 
 HERE = Path(__file__).parent
 SPARK_BATCHES = 24  # batches a sparkline of the list spans
 OVERVIEW_STORIES = 8  # lines on the list's stories-over-time chart
+OVERVIEW_WIDTH, OVERVIEW_HEIGHT = 420, 110  # its drawing, in its own units (it scales)
 SHOWN = 8  # snippets shown of a story's batch, or of a change, before "N more"
 BATCHES_PAGE = 100  # batches a page of /batches lists
 
@@ -66,6 +68,7 @@ def templates() -> Jinja2Templates:
     env.filters["safe_href"] = safe_href
     env.filters["path"] = lambda v: quote(str(v), safe="")
     env.filters["number"] = _number
+    env.filters["highlight"] = highlight
     env.filters["host"] = lambda url: urlsplit(url).netloc or url if safe_href(url) else url
     env.filters["plural"] = lambda n, one, many=None: one if n == 1 else (many or one + "s")
     env.globals["sources_shown"] = views.SOURCES_SHOWN
@@ -106,11 +109,14 @@ def page_list(
         return "/?" + urlencode({**filters, "offset": new_offset})
 
     top = rows[:OVERVIEW_STORIES] if offset == 0 and not filters else []
-    overview = (Markup(charts.overview_svg(charts.overview(top, batch_rows), standalone=False))
-                if top else None)
+    # Narrower than the export's: its labels stay legible scaled down to a phone.
+    chart = charts.overview(top, batch_rows, width=OVERVIEW_WIDTH,
+                            height=OVERVIEW_HEIGHT) if top else None
+    overview = Markup(charts.overview_svg(chart, standalone=False)) if chart else None
     return render(
         request, "list.html", stories=rows, total=total, offset=offset, limit=limit,
-        overview=overview, clocks={b.name: b.clock for b in batch_rows},
+        overview=overview, series=chart.series if chart else [],
+        clocks={b.name: b.clock for b in batch_rows},
         sparks={s.id: charts.sparkline(s.batches, spark_axis) for s in rows},
         batches=names, filters=filters,
         empty_store=counts is not None and counts["snippets"] == 0,
@@ -120,7 +126,8 @@ def page_list(
 
 
 @router.get("/stories/{story_id}", summary="One story", responses=html_problems(404))
-def page_story(request: Request, story_id: StoryId) -> Response:
+def page_story(request: Request, story_id: StoryId, offset: Page = 0) -> Response:
+    """The story; its snippets by batch, a page of ``shapes.SNIPPETS_PAGE`` at a time."""
     access = access_of(request)
     with access.read() as sl:
         detail = sl.story(story_id)
@@ -131,13 +138,17 @@ def page_story(request: Request, story_id: StoryId) -> Response:
     fresh = [s for s in story.snippets if s.batch == last and s.novel]
     repeats = [s for s in story.snippets if (s.batch == last and not s.novel)
                or (s.batch != last and any(c.batch == last for c in s.copies))]
+    limit, total = shapes.SNIPPETS_PAGE, len(story.snippets)
     by_batch: dict[str, list] = {}
-    for s in story.snippets:
+    for s in shapes.page_of(story.snippets, limit, offset):
         by_batch.setdefault(s.batch, []).append(s)
+    links = _pages(f"/stories/{story.id}?", {}, offset, limit, total)
     return render(
         request, "story.html", story=story, asked=story_id, fresh=fresh, repeats=repeats,
         latest=names[-1] if names else "", chart=charts.timeline(story.batches, names),
         by_batch=by_batch, clocks={b.name: b.clock for b in batch_rows},
+        snippets_total=total, offset=offset, shown_here=sum(map(len, by_batch.values())),
+        **{k: v and v + "#snippets" for k, v in links.items()},
     )
 
 
@@ -177,15 +188,29 @@ def page_batch(request: Request, batch: BatchName, offset: Page = 0) -> Response
                            len(changes)))
 
 
-@router.get("/search", summary="Search")
-def page_search(request: Request, q: Text = None,
-                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Response:
+@router.get("/search", summary="Search", responses=html_problems(404))
+def page_search(request: Request, filters: Annotated[SearchFilterParams, Depends()],
+                q: Text = None, limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                offset: Page = 0) -> Response:
     access = access_of(request)
     query = (q or "").strip()
     hits: list[SearchHit] = []
-    if query:
-        with access.read() as sl:
-            hits = search_hits(access, sl, query, limit)
-    more = (f"/search?{urlencode({'q': query, 'limit': min(limit + 20, 100)})}"
-            if len(hits) == limit < 100 else None)
-    return render(request, "search.html", query=query, hits=hits, more_link=more)
+    with access.read() as sl:
+        names = [b.name for b in sl.store.batches()]
+        if query:
+            hits = search_hits(access, sl, query, limit, offset, filters.chosen())
+    chosen = {k: v for k, v in vars(filters).items() if v}
+    # No total (the floor decides as it goes): a full page may have a next one.
+    links = _pages("/search?", {"q": query, **chosen, "limit": limit}, offset, limit,
+                   offset + limit + (len(hits) == limit))
+    return render(request, "search.html", query=query, hits=hits, offset=offset,
+                  batches=names, filters=chosen, **links)
+
+
+def highlight(text: str, words: list[str]) -> Markup:
+    """``text`` escaped, with each of ``words`` (a hit's matched words) marked."""
+    if not words:
+        return Markup(escape(text))
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b")
+    return Markup("".join(f"<mark>{escape(part)}</mark>" if i % 2 else str(escape(part))
+                          for i, part in enumerate(pattern.split(text))))

@@ -62,6 +62,9 @@ def batch_changes(sl: Storyline, batch: str, limit: int | None = None,
     return page
 
 
-def search_hits(access: StoreAccess, sl: Storyline, q: str, limit: int) -> list[SearchHit]:
+def search_hits(access: StoreAccess, sl: Storyline, q: str, limit: int, offset: int = 0,
+                filters=None) -> list[SearchHit]:
+    """A page of ``views.search`` (``filters``: search.SearchFilters; an unknown batch
+    in them is a NotFoundError)."""
     encoder = access.search_encoder() if sl.store.has_snippets() else None
-    return views.search(sl.store, q, encoder, limit)
+    return views.search(sl.store, q, encoder, limit, offset=offset, filters=filters)

@@ -27,6 +27,10 @@ class StoryOut(StoryDetail):
     """A story with its facts (None when not asked for, or facts are off)."""
 
     facts: list[StoryFact] | None = None
+    # The page of ``snippets`` (shapes.story): how many in all, and which were asked.
+    snippets_total: int = 0
+    snippets_limit: int | None = None
+    snippets_offset: int = 0
 
 
 class BatchOut(BaseModel):
@@ -55,6 +59,7 @@ class BatchChanges(BaseModel):
 class SearchResult(BaseModel):
     query: str
     limit: int
+    offset: int
     hits: list[SearchHit]
 
 
