@@ -425,12 +425,22 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
         head = pick_headline(texts, vectors, counts, [m.truncated for m in members],
                              config.summary)
         summary = story_summary(texts, vectors, config.summary_words, config.summary)
-        store.describe_story(story_id, members[head].id, summary)
+        titles = [c.title for c in copies.get(members[head].id, []) if c.title]
+        store.describe_story(story_id, members[head].id, summary,
+                             story_headline(texts[head], titles))
         fresh = [i for i, m in enumerate(members) if m.id in new_ids]
         old = [i for i, m in enumerate(members) if m.batch_seq < seq]
         flags = novelty(vectors[fresh], [texts[i] for i in fresh], vectors[old],
                         [texts[i] for i in old], config.novelty_cover)
         store.set_novel((members[i].id, f) for i, f in zip(fresh, flags))
+
+
+def story_headline(text: str, titles: Sequence[str]) -> str:
+    """The headline of a story headed by the snippet ``text`` whose copies carry
+    ``titles`` (pipeline/headline.py): written with the story, so no read parses it."""
+    from storyline.pipeline.headline import headline_text
+
+    return headline_text(first_sentence(text, max_words=80), titles)
 
 
 def story_summary(texts: Sequence[str], vectors: np.ndarray, budget: int,

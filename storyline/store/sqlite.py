@@ -199,10 +199,11 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
              story_id),
         )
 
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str) -> None:
+    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
+                       headline: str | None = None) -> None:
         self.db.execute(
-            "UPDATE stories SET headline_id=?, summary=? WHERE id=?",
-            (headline_id, summary, story_id),
+            "UPDATE stories SET headline_id=?, summary=?, headline=? WHERE id=?",
+            (headline_id, summary, headline, story_id),
         )
 
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None:
