@@ -97,8 +97,8 @@ def story_page(
         # the summaries without filtering).
         rows = store.story_list(**filters, needle=needle if "…" not in needle else "")
         # The lead holds the compressed headline's words: matching it costs no parse.
-        rows = [r for r in rows if needle in (r.headline or "").lower()
-                or needle in _lead(store, r).lower() or needle in r.summary.lower()]
+        rows = [r for r in rows
+                if needle in _lead(store, r).lower() or needle in r.summary.lower()]
         total = len(rows)
         page = rows[offset:None if limit is None else offset + limit]
     else:
