@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from storyline.errors import StoreError
+from storyline.outlets import outlet_of
 from storyline.store.rows import (
     BatchRow,
     CopyRow,
@@ -54,12 +55,15 @@ _DORMANT = " AND st.last_seq IN (SELECT value FROM json_each(:dormant))"
 # tests the headline itself on what this lets through.
 _TEXT = (" AND (instr(storyline_lower(st.summary), :needle) OR instr(storyline_lower("
          "(SELECT text FROM snippets WHERE id = st.headline_id)), :needle))")
-# Arrivals and sources of a page's stories in one pass over their copies.
+# Arrivals and sources of a page's stories in one pass over their copies, grouped by
+# source (and by url only where no source is given) before the outlet is worked out:
+# a call into Python per copy cost more than the query.
 _ARRIVALS = """
-SELECT s.story_id, c.batch_seq, storyline_outlet(c.source, c.url) AS outlet, COUNT(*),
-       SUM(c.kind = 'original')
+SELECT s.story_id, c.batch_seq, c.source,
+       CASE WHEN trim(COALESCE(c.source, ''), ' ' || char(9, 10, 11, 12, 13, 160)) = ''
+       THEN c.url END AS url, COUNT(*), SUM(c.kind = 'original')
 FROM snippets s JOIN copies c ON c.snippet_id = s.id
-WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, outlet
+WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, c.source, url
 """
 
 
@@ -464,16 +468,19 @@ class SQLiteReads:
         """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
         counts: dict[int, dict[int, list[int]]] = {i: {} for i in story_ids}
         sources: dict[int, set[str]] = {i: set() for i in story_ids}
+        outlets: dict[tuple[str | None, str | None], str | None] = {}
         cursor = self.db.cursor()
         cursor.row_factory = None
         for chunk in _chunks(story_ids, 900):
             rows = cursor.execute(_ARRIVALS.format(marks=",".join("?" * len(chunk))), chunk)
-            for story, seq, source, n, new in rows:
+            for story, seq, source, url, n, new in rows:
                 entry = counts[story].setdefault(seq, [0, 0])
                 entry[0] += n
                 entry[1] += new
-                if source is not None:
-                    sources[story].add(source)
+                if (source, url) not in outlets:
+                    outlets[source, url] = outlet_of(source, url)
+                if (outlet := outlets[source, url]) is not None:
+                    sources[story].add(outlet)
         return counts, sources
 
 
