@@ -11,8 +11,10 @@ search for its headline, and what the last batch changed. Each figure is the med
 of ``--repeats`` calls after a first one (which warms the operating system's file
 cache, and the web server's caches as a running server keeps them warm); the web
 figures with ``cold`` are taken with the server's caches emptied before each call,
-as after every ingest. The CLI rows also give the start-up alone (``storyline
---help``) and the modules it imports.
+as after every ingest. Each figure is given in wall-clock and CPU
+milliseconds (a CLI row: the child process's CPU): on a shared machine the wall clock
+swings with the load, the CPU time much less. The CLI rows also give the start-up alone
+(``storyline --help``) and the modules it imports.
 """
 
 from __future__ import annotations
@@ -36,17 +38,34 @@ HEAVY = ("numpy", "scipy", "sklearn", "onnxruntime", "torch", "tokenizers", "spa
          "fastapi", "datasketch", "psycopg")
 
 
+Figure = tuple[float, float]  # median milliseconds: wall clock, CPU
+
+
 def median_ms(call: Callable[[], object], repeats: int,
-              before: Callable[[], object] | None = None) -> float:
+              before: Callable[[], object] | None = None) -> Figure:
+    """Median wall-clock and CPU milliseconds of ``call`` (CPU: this process's, or what
+    ``call`` returns, a child's). On a shared machine the CPU time is the steadier."""
     call()  # warms the file cache (and caches a running server keeps warm)
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
         if before is not None:
             before()
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 1)
+        started, cpu = time.perf_counter(), time.process_time()
+        child = call()
+        walls.append((time.perf_counter() - started) * 1000)
+        cpus.append(child * 1000 if isinstance(child, float) else
+                    (time.process_time() - cpu) * 1000)
+    return round(statistics.median(walls), 1), round(statistics.median(cpus), 1)
+
+
+def run_child(command: list[str]) -> float:
+    """Run a command; its CPU seconds (user and system)."""
+    child = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status:
+        raise SystemExit(f"{' '.join(command)} failed (status {status})")
+    return usage.ru_utime + usage.ru_stime
 
 
 def targets(db: str) -> dict:
@@ -61,7 +80,7 @@ def targets(db: str) -> dict:
                 "last": sl.store.batches()[-1].name, "stories": page.total}
 
 
-def time_api(db: str, t: dict, repeats: int) -> dict[str, float]:
+def time_api(db: str, t: dict, repeats: int) -> dict[str, Figure]:
     from storyline import Storyline
 
     out = {}
@@ -92,7 +111,7 @@ def cli_modules(argv: list[str]) -> list[str]:
     return done.stderr.strip().splitlines()[-1].split() if done.stderr.strip() else []
 
 
-def time_cli(db: str, t: dict, repeats: int) -> dict[str, float]:
+def time_cli(db: str, t: dict, repeats: int) -> dict[str, Figure]:
     import compileall
 
     # As an install does: without bytecode files (PYTHONDONTWRITEBYTECODE, a fresh
@@ -111,8 +130,7 @@ def time_cli(db: str, t: dict, repeats: int) -> dict[str, float]:
     out = {}
     for name, argv in commands.items():
         command = [sys.executable, "-m", "storyline.cli", *argv]
-        out[name] = median_ms(lambda c=command: subprocess.run(
-            c, env=_env(), check=True, capture_output=True), repeats)
+        out[name] = median_ms(lambda c=command: run_child(c), repeats)
     for name in ("--help", "stories", "search"):
         argv = [name] if name == "--help" else [name, *(["x"] if name == "search" else []),
                                                 "--db", db]
@@ -121,7 +139,7 @@ def time_cli(db: str, t: dict, repeats: int) -> dict[str, float]:
     return out
 
 
-def time_web(db: str, t: dict, repeats: int) -> dict[str, float]:
+def time_web(db: str, t: dict, repeats: int) -> dict[str, Figure]:
     from fastapi.testclient import TestClient
 
     from storyline.web.access import WebSettings
@@ -160,12 +178,13 @@ def main() -> None:
     t = targets(args.db)
     print(f"store {args.db}: {t['stories']:,} stories; biggest {t['biggest']}, last batch "
           f"{t['last']!r}, query {t['query']!r}", file=sys.stderr)
-    out: dict[str, float] = {}
+    out: dict[str, Figure] = {}
     parts = {"api": time_api, "cli": time_cli, "web": time_web}
+    print(f"{'read':32} {'wall ms':>9} {'CPU ms':>9}")
     for part in args.only.split(","):
         figures = parts[part](args.db, t, args.repeats)
-        for name, ms in figures.items():
-            print(f"{name:32} {ms:9.1f} ms", flush=True)
+        for name, (wall, cpu) in figures.items():
+            print(f"{name:32} {wall:9.1f} {cpu:9.1f}", flush=True)
         out.update(figures)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
