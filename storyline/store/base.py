@@ -8,12 +8,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
 from storyline.types import DormancyRule, Record
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: reading a store needs no numpy
 
 # What `storyline copy` moves, table by table, in this order, with the columns both
 # backends share (a migration that adds a column adds it here).

@@ -13,8 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyline.errors import StoreError
 from storyline.outlets import outlet_of
@@ -32,6 +31,9 @@ from storyline.store.schema import MIGRATIONS
 from storyline.store.sqlite_reads import SQLiteReads, lower
 from storyline.store.sqlite_recent import SQLiteRecent, vector_blob
 from storyline.types import Record
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["SQLiteStore", "StoreError"]
 
@@ -195,7 +197,7 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
                      centroid: np.ndarray | None) -> None:
         self.db.execute(
             "UPDATE stories SET size=?, last_seq=MAX(last_seq, ?), centroid=? WHERE id=?",
-            (size, last_seq, None if centroid is None else centroid.astype(np.float32).tobytes(),
+            (size, last_seq, None if centroid is None else centroid.astype("float32").tobytes(),
              story_id),
         )
 

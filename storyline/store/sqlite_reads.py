@@ -7,8 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyline.errors import StoreError
 from storyline.outlets import outlet_of
@@ -20,8 +19,11 @@ from storyline.store.rows import (
     dormant_batches,
     follow_merges,
 )
-from storyline.store.sqlite_recent import blob_vector
+from storyline.store.sqlite_recent import blob_vector, stack
 from storyline.types import DormancyRule
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # What the store holds, in one value: every ingest adds a batch and copies, and maybe
 # stories and merges (its snippets, embeddings, descriptions and facts are written in
@@ -118,6 +120,8 @@ class SQLiteReads:
 
     def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray:
         """Stored embeddings in the order asked (zero rows where none is stored)."""
+        import numpy as np
+
         out = np.zeros((len(snippet_ids), dim), dtype=np.float32)
         where = {sid: i for i, sid in enumerate(snippet_ids)}
         for chunk in _chunks(snippet_ids, 900):
@@ -223,7 +227,7 @@ class SQLiteReads:
             if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
                 vecs.append(vec)
-        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+        return ids, stack(vecs, dim)
 
     def facts_of(self, snippet_ids: list[int]) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -291,6 +295,8 @@ class SQLiteReads:
         return [StoryRow(**dict(r)) for r in rows]
 
     def story_centroids(self, story_ids: list[int], dim: int) -> np.ndarray:
+        import numpy as np
+
         out = np.zeros((len(story_ids), dim), dtype=np.float32)
         where = {sid: i for i, sid in enumerate(story_ids)}
         for chunk in _chunks(story_ids, 900):
