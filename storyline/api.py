@@ -158,11 +158,22 @@ class Storyline:
     def stories(self, **filters) -> list[StorySummary]:
         return views.list_stories(self.store, dormancy=dormancy(self.config), **filters)
 
+    def story_page(self, **filters) -> views.StoryPage:
+        """A page of the story list (``limit``, ``offset`` and the filters of
+        :meth:`stories`) with how many stories match on all pages."""
+        return views.story_page(self.store, dormancy=dormancy(self.config), **filters)
+
     def story(self, story_id: int) -> StoryDetail:
         return views.story_detail(self.store, story_id, dormancy(self.config))
 
     def changes(self, batch: str) -> list[StoryChanges]:
         return views.batch_changes(self.store, batch)
+
+    def changes_page(self, batch: str, limit: int | None = None,
+                     offset: int = 0) -> views.ChangesOf:
+        """A page of :meth:`changes` (the stories with most new snippets first), with
+        how many stories the batch touched in all."""
+        return views.changes_of(self.store, batch, limit, offset)
 
     def search(self, query: str, limit: int = 20, *, offset: int = 0,
                filters=None) -> list[SearchHit]:

@@ -12,7 +12,6 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -28,7 +27,6 @@ from storyline.options import (
     PresetOption,
     WindowOption,
 )
-from storyline.views import sources_line
 
 cli_support.tidy_help()
 
@@ -115,10 +113,12 @@ class _Bars:
     """Rich progress bars fed by the engine's progress callback."""
 
     def __init__(self, enabled: bool) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err, disable=not enabled, transient=False,
-        )
+        from rich import progress as bar  # rich's bars take a tenth of the start-up
+
+        self.progress = bar.Progress(
+            bar.TextColumn("{task.description:<18}"), bar.BarColumn(),
+            bar.MofNCompleteColumn(), bar.TimeElapsedColumn(), console=err,
+            disable=not enabled, transient=False)
         self.tasks: dict[str, int] = {}
         self.batch = ""
 
@@ -183,7 +183,6 @@ def ingest(
     _ingest_summary(reports, skip_bad, as_json)
 
 
-
 def _ingest_summary(reports, skip_bad: bool, as_json: bool) -> None:
     """The reports; with --skip-bad, what was skipped and one line counting it by reason
     (exit 1 when nothing at all was ingested)."""
@@ -246,6 +245,7 @@ def stories(
         table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources), spark, s.status,
                       escape(headline))
     out.print(table)
+    _more(page.total, limit, offset, len(rows))
 
 
 @app.command()
@@ -258,6 +258,8 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One story: headline, summary, timeline, sources, a page of snippets with copies."""
+    from storyline.views import sources_line
+
     with _open(db) as sl:
         detail = sl.story(story)
     if as_json:
@@ -292,17 +294,19 @@ def changes(
     batch: Annotated[Optional[str], typer.Option("--batch", help="The same, as an option.")
                      ] = None,
     db: DbOption = None,
-    limit: Annotated[Optional[int], typer.Option(help="How many stories [default: all].")
-                     ] = None,
+    limit: Annotated[int, typer.Option(help="How many stories (most new snippets first).")
+                     ] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many stories.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """What is new in a batch, per story: new snippets, and repeats of what was known."""
+    from storyline.views import changes_page
+
     name = batch_name or batch
     if name is None:
         raise UsageError("which batch? storyline changes BATCH (see storyline batches)")
     with _open(db) as sl:
-        page = shapes.changes_page(sl.store.batches(), name, sl.changes(name), limit, offset)
+        page = changes_page(sl.store, name, limit, offset)
     if as_json:
         _print_json(shapes.batch_changes(page, limit, offset))
         return
@@ -314,6 +318,12 @@ def changes(
         for s in ch.repeated:
             out.print(f"  [dim]repeated {escape(s.text)}[/]")
         out.print()
+    _more(page.total, limit, offset, len(page.changes))
+
+
+def _more(total: int, limit: int, offset: int, shown: int) -> None:
+    if line := cli_support.more_line(total, limit, offset, shown):
+        err.print(line, highlight=False, soft_wrap=True)
 
 
 @app.command()

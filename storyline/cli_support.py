@@ -10,7 +10,6 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,6 +29,8 @@ STATE = GlobalOptions()
 
 
 def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("storyline")
     except PackageNotFoundError:  # run from a checkout that was never installed
@@ -60,6 +61,14 @@ class LineProgress:
         self.last_line = now
         self.stream.write(f"{step}: {done}/{total} ({now - self.started:.1f} s)\n")
         self.stream.flush()
+
+
+def more_line(total: int, limit: int, offset: int, shown: int) -> str | None:
+    """What a page of stories left out and how to read the next (None: nothing left)."""
+    if offset + shown >= total:
+        return None
+    return (f"stories {offset + 1}–{offset + shown} of {total}: --offset {offset + limit} "
+            "for more")
 
 
 # -- help -------------------------------------------------------------------------------

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyline.errors import NotFoundError
 from storyline.store import Store
-from storyline.store.rows import CopyRow, SnippetRow, StoryRow
+from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow
 from storyline.types import (
     CopyView,
     DormancyRule,
@@ -25,6 +24,11 @@ from storyline.types import (
     StorySummary,
     TimelineEntry,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from storyline.shapes import ChangesPage
 
 NotFound = NotFoundError
 
@@ -39,13 +43,17 @@ def _lead(store: Store, row: StoryRow) -> str:
 
 def _headline(store: Store, row: StoryRow) -> str:
     """At most ~15 words: the central snippet's title if it has one, else its lead
-    compressed (pipeline/headline.py)."""
-    from storyline.pipeline.headline import headline_text
-
+    compressed (pipeline/headline.py). Written with the story when it is described; a
+    story described before the store kept headlines has it worked out here."""
+    if row.headline is not None:
+        return row.headline
     if not row.headline_id:
         return ""
+    from storyline.pipeline.describe import story_headline
+
+    snippet = store.snippet(row.headline_id)
     copies = store.copies_of([row.headline_id]).get(row.headline_id, [])
-    return headline_text(_lead(store, row), [c.title for c in copies if c.title])
+    return story_headline(snippet.text, [c.title for c in copies if c.title]) if snippet else ""
 
 
 def _status(row: StoryRow, dormant_seqs: set[int]) -> str:
@@ -82,19 +90,24 @@ def story_page(
     if status and status not in ("active", "dormant"):
         return StoryPage(0, [])
     needle = (text or "").lower()
-    # "…" may be added by the headline's cut: no superset the store can test ("" reads
-    # the summaries without filtering).
-    rows = store.story_list(min_size=min_size, batch_seq=batch_seq, dormant=dormant,
-                            status=status or None,
-                            needle=(needle if "…" not in needle else "") if needle else None)
+    filters = {"min_size": min_size, "batch_seq": batch_seq, "dormant": dormant,
+               "status": status or None}
     if needle:
+        # "…" may be added by the headline's cut: no superset the store can test ("" reads
+        # the summaries without filtering).
+        rows = store.story_list(**filters, needle=needle if "…" not in needle else "")
         # The lead holds the compressed headline's words: matching it costs no parse.
         rows = [r for r in rows
                 if needle in _lead(store, r).lower() or needle in r.summary.lower()]
-    end = None if limit is None else offset + limit
-    page = rows[offset:end]
+        total = len(rows)
+        page = rows[offset:None if limit is None else offset + limit]
+    else:
+        # The store orders and cuts the page (an index): a page costs the same in any store.
+        page = store.story_list(**filters, limit=limit, offset=offset)
+        whole = offset == 0 and (limit is None or len(page) < limit)
+        total = len(page) if whole else store.story_count(**filters)
     counts, sources = store.story_arrivals([r.id for r in page])
-    return StoryPage(len(rows), [
+    return StoryPage(total, [
         StorySummary(
             id=r.id, headline=_headline(store, r), size=r.size,
             copies=sum(c for c, _ in counts[r.id].values()), sources=len(sources[r.id]),
@@ -164,41 +177,88 @@ def _live_or_none(store: Store, story_id: int | None) -> int | None:
 
 def batch_changes(store: Store, batch: str) -> list[StoryChanges]:
     """Per story touched by ``batch``: its new snippets, and the copies of older ones."""
+    return changes_of(store, batch).changes
+
+
+@dataclass
+class ChangesOf:
+    """What a batch changed: a page of its stories (most new snippets first) and how many
+    stories it touched in all."""
+
+    batch: BatchRow
+    total: int
+    changes: list[StoryChanges]
+    new: int = 0  # new snippets, repeats and new stories on all pages
+    repeated: int = 0
+    new_stories: int = 0
+
+
+def changes_of(store: Store, batch: str, limit: int | None = None,
+               offset: int = 0) -> ChangesOf:
+    """A page of what ``batch`` changed. The batch's arrivals are read without their
+    texts to order its stories; only the page's snippets and copies are read."""
     found = store.batch(batch)
     if found is None:
         raise NotFound(f"no batch {batch!r}")
-    names = store.batch_names()
-    arrivals = store.batch_copies(found.seq)
-    by_story: dict[int, StoryChanges] = {}
-    ids = sorted({c.snippet_id for c in arrivals})
+    arrivals = store.batch_arrivals(found.seq)
+    live_of = store.resolve_many({story for _, _, story, _, _ in arrivals})
+    # Per live story, in arrival order: (snippet id, new?), as the page lists them.
+    listed: dict[int, list[tuple[int, bool]]] = {}
+    repeated: dict[int, set[int]] = {}
+    for sid, kind, story, novel, first_seq in arrivals:
+        live = live_of[story]
+        entries = listed.setdefault(live, [])
+        if kind != "original":
+            if first_seq < found.seq and sid not in repeated.setdefault(live, set()):
+                repeated[live].add(sid)
+                entries.append((sid, False))
+        else:
+            entries.append((sid, novel))
+    order = sorted(listed, key=lambda live: (-sum(new for _, new in listed[live]), live))
+    page = order[offset:None if limit is None else offset + limit]
+    ids = sorted({sid for live in page for sid, _ in listed[live]})
     snippets = store.snippet_rows(ids)
     copies = store.copies_of(ids)
-    resolved: dict[int, int] = {}
-    for c in arrivals:
-        s = snippets[c.snippet_id]
-        if s.story_id not in resolved:
-            resolved[s.story_id] = store.resolve(s.story_id)
-        live = resolved[s.story_id]
-        if live not in by_story:
-            row = store.story(live)
-            by_story[live] = StoryChanges(story_id=live, headline=_headline(store, row),
-                                          new_story=row.first_seq == found.seq)
-        change = by_story[live]
-        view = _snippet_view(s, copies[s.id], names)
-        if c.kind != "original":
-            if s.batch_seq < found.seq and all(v.snippet_id != s.id for v in change.repeated):
-                change.repeated.append(view)
-        elif s.novel:
-            change.new.append(view)
-        else:
-            change.repeated.append(view)
-    return sorted(by_story.values(), key=lambda ch: (-len(ch.new), ch.story_id))
+    rows = store.stories_of(order)
+    names = store.batch_names()
+    changes = []
+    for live in page:
+        change = StoryChanges(story_id=live, headline=_headline(store, rows[live]),
+                              new_story=rows[live].first_seq == found.seq)
+        for sid, new in listed[live]:
+            view = _snippet_view(snippets[sid], copies[sid], names)
+            (change.new if new else change.repeated).append(view)
+        changes.append(change)
+    new = sum(new for entries in listed.values() for _, new in entries)
+    return ChangesOf(found, len(order), changes, new=new,
+                     repeated=sum(map(len, listed.values())) - new,
+                     new_stories=sum(rows[live].first_seq == found.seq for live in order))
+
+
+def changes_page(store: Store, batch: str, limit: int | None = None,
+                 offset: int = 0) -> ChangesPage:
+    """:func:`changes_of` with the batches either side (the CLI's and the HTTP API's
+    shape of it, storyline/shapes.py)."""
+    return with_neighbours(store, changes_of(store, batch, limit, offset))
+
+
+def with_neighbours(store: Store, page: ChangesOf) -> ChangesPage:
+    """A page of a batch's changes with the names of the batches before and after it."""
+    from storyline.shapes import ChangesPage
+
+    rows = store.batches()
+    at = next(i for i, b in enumerate(rows) if b.seq == page.batch.seq)
+    return ChangesPage(batch=page.batch, previous=rows[at - 1].name if at > 0 else None,
+                       next=rows[at + 1].name if at + 1 < len(rows) else None,
+                       total=page.total, changes=page.changes)
 
 
 def nearest_snippets(store: Store, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
     """Snippets nearest to a query embedding, through the store's inverted-file
     index (storyline.pipeline.ivf): only the nearest cells are read. A store too
     small to have cells yet is read whole."""
+    import numpy as np
+
     from storyline.pipeline import ivf
 
     dim = query.shape[0]

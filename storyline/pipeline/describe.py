@@ -416,6 +416,7 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
     members_of = {sid: store.recent_story_snippets(sid, config.story_recent)
                   for sid in sorted(story_ids)}
     copies = store.copies_of([m.id for members in members_of.values() for m in members])
+    described = store.stories_of(sorted(story_ids))
     for story_id, members in members_of.items():
         if not members:
             continue
@@ -425,12 +426,27 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
         head = pick_headline(texts, vectors, counts, [m.truncated for m in members],
                              config.summary)
         summary = story_summary(texts, vectors, config.summary_words, config.summary)
-        store.describe_story(story_id, members[head].id, summary)
+        head_copies = copies.get(members[head].id, [])
+        row = described.get(story_id)
+        if (row is not None and row.headline is not None and row.headline_id == members[head].id
+                and not any(c.title and c.batch_seq == seq for c in head_copies)):
+            headline = row.headline  # the same head, no new title: parsed once (a new process)
+        else:
+            headline = story_headline(texts[head], [c.title for c in head_copies if c.title])
+        store.describe_story(story_id, members[head].id, summary, headline)
         fresh = [i for i, m in enumerate(members) if m.id in new_ids]
         old = [i for i, m in enumerate(members) if m.batch_seq < seq]
         flags = novelty(vectors[fresh], [texts[i] for i in fresh], vectors[old],
                         [texts[i] for i in old], config.novelty_cover)
         store.set_novel((members[i].id, f) for i, f in zip(fresh, flags))
+
+
+def story_headline(text: str, titles: Sequence[str]) -> str:
+    """The headline of a story headed by the snippet ``text`` whose copies carry
+    ``titles`` (pipeline/headline.py): written with the story, so no read parses it."""
+    from storyline.pipeline.headline import headline_text
+
+    return headline_text(first_sentence(text, max_words=80), titles)
 
 
 def story_summary(texts: Sequence[str], vectors: np.ndarray, budget: int,

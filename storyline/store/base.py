@@ -8,19 +8,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from storyline.errors import StoreError
 from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
 from storyline.types import DormancyRule, Record
 
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: reading a store needs no numpy
+
 # What `storyline copy` moves, table by table, in this order, with the columns both
 # backends share (a migration that adds a column adds it here).
 COPIED_TABLES: dict[str, tuple[str, ...]] = {
     "stories": ("id", "merged_into", "headline_id", "summary", "size", "first_seq",
-                "last_seq", "centroid", "follows"),
+                "last_seq", "centroid", "follows", "headline"),
     "snippets": ("id", "key", "text", "truncated", "batch_seq", "story_id", "novel",
                  "minhash", "embedding", "cell"),
     "copies": ("id", "snippet_id", "batch_seq", "position", "kind", "similarity",
@@ -270,8 +271,28 @@ class Store(ABC):
     @abstractmethod
     def story_list(self, *, min_size: int = 1, batch_seq: int | None = None,
                    dormant: Iterable[int] = (), status: str | None = None,
-                   needle: str | None = None) -> list[StoryRow]:
-        """Live stories, biggest first, filtered (see the SQLite store)."""
+                   needle: str | None = None, limit: int | None = None,
+                   offset: int = 0) -> list[StoryRow]:
+        """Live stories, biggest first, filtered, a page of them (see the SQLite store)."""
+
+    @abstractmethod
+    def story_count(self, *, min_size: int = 1, batch_seq: int | None = None,
+                    dormant: Iterable[int] = (), status: str | None = None) -> int:
+        """How many stories :meth:`story_list` gives over all its pages (no text filter)."""
+
+    @abstractmethod
+    def stories_of(self, story_ids: list[int]) -> dict[int, StoryRow]:
+        """Story rows by id, in one read (ids not in the store are left out)."""
+
+    @abstractmethod
+    def resolve_many(self, story_ids: Iterable[int]) -> dict[int, int]:
+        """The live story each id stands for now (as :meth:`resolve`), a few reads in all."""
+
+    @abstractmethod
+    def batch_arrivals(self, batch_seq: int) -> list[tuple[int, str, int, bool, int]]:
+        """The batch's copies in arrival order, as (snippet id, kind, the snippet's story
+        before merges, novel, the batch its snippet was first seen in): what a batch's
+        changes are ordered by, without texts or other copies."""
 
     @abstractmethod
     def story_arrivals(self, story_ids: list[int]
@@ -283,7 +304,8 @@ class Store(ABC):
                      centroid: np.ndarray | None) -> None: ...
 
     @abstractmethod
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str) -> None: ...
+    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
+                       headline: str | None = None) -> None: ...
 
     @abstractmethod
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None: ...

@@ -187,9 +187,10 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             (size, last_seq,
              None if centroid is None else centroid.astype(np.float32).tobytes(), story_id))
 
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str) -> None:
-        self.db.execute("UPDATE stories SET headline_id=%s, summary=%s WHERE id=%s",
-                        (headline_id, summary, story_id))
+    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
+                       headline: str | None = None) -> None:
+        self.db.execute("UPDATE stories SET headline_id=%s, summary=%s, headline=%s "
+                        "WHERE id=%s", (headline_id, summary, headline, story_id))
 
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None:
         q = self.db.execute

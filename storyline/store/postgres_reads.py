@@ -12,7 +12,14 @@ import numpy as np
 
 from storyline.outlets import outlet_of
 from storyline.store.postgres_recent import _stack, blob_vector
-from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, dormant_batches
+from storyline.store.rows import (
+    BatchRow,
+    CopyRow,
+    SnippetRow,
+    StoryRow,
+    dormant_batches,
+    follow_merges,
+)
 from storyline.types import DormancyRule
 
 _VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
@@ -24,15 +31,23 @@ _BATCH = ("SELECT name, seq, digest, records, ingested_at, origin, clock, comple
 # grouping by it there alone keeps the rows few.
 _OUTLET_URL = "CASE WHEN c.source IS NULL OR c.source !~ '\\S' THEN c.url END"
 _SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
-_STORY = "SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq FROM stories"
+_STORY = ("SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq, headline "
+          "FROM stories")
 _COPY = ("SELECT id, snippet_id, batch_seq, position, kind, similarity, external_id, source, "
          "url, published_at, title, raw_text FROM copies")
 _STORY_LIST = """
 SELECT st.id, st.merged_into, st.headline_id, {summary}, st.size, st.first_seq, st.last_seq,
-       {headline}
+       st.headline, {lead}
 FROM stories st
 WHERE st.merged_into IS NULL AND st.size >= %(min_size)s {where}
-ORDER BY st.size DESC, st.last_seq DESC, st.id DESC
+ORDER BY st.size DESC, st.last_seq DESC, st.id DESC {page}
+"""
+_STORY_COUNT = ("SELECT COUNT(*) FROM stories st WHERE st.merged_into IS NULL "
+                "AND st.size >= %(min_size)s {where}")
+_BATCH_ARRIVALS = """
+SELECT c.snippet_id, c.kind, s.story_id, s.novel, s.batch_seq
+FROM copies c JOIN snippets s ON s.id = c.snippet_id
+WHERE c.batch_seq = %s ORDER BY c.position
 """
 _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = %(batch_seq)s)")
@@ -180,6 +195,19 @@ class PostgresReads:
         row = self.db.execute(_STORY + " WHERE id=%s", (story_id,)).fetchone()
         return StoryRow(*row) if row else None
 
+    def stories_of(self, story_ids: list[int]) -> dict[int, StoryRow]:
+        return {r[0]: StoryRow(*r) for r in self._rows(_STORY + " WHERE id = ANY(%s)",
+                                                       (list(story_ids),))}
+
+    def resolve_many(self, story_ids: Iterable[int]) -> dict[int, int]:
+        """As the SQLite store's: one read per step of the longest chain of merges."""
+        return follow_merges(set(story_ids), lambda ids: dict(self._rows(
+            "SELECT id, merged_into FROM stories WHERE id = ANY(%s)", (ids,))))
+
+    def batch_arrivals(self, batch_seq: int) -> list[tuple[int, str, int, bool, int]]:
+        return [(sid, kind, story, bool(novel), first) for sid, kind, story, novel, first
+                in self._rows(_BATCH_ARRIVALS, (batch_seq,))]
+
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
         return [StoryRow(*r) for r in self._rows(
             _STORY + " WHERE merged_into IS NULL AND NOT (last_seq = ANY(%s)) ORDER BY id",
@@ -286,27 +314,30 @@ class PostgresReads:
 
     def story_list(self, *, min_size: int = 1, batch_seq: int | None = None,
                    dormant: Iterable[int] = (), status: str | None = None,
-                   needle: str | None = None) -> list[StoryRow]:
+                   needle: str | None = None, limit: int | None = None,
+                   offset: int = 0) -> list[StoryRow]:
         """As the SQLite store's; the text filter is applied here, with str.lower (the
-        server's lower() depends on its locale)."""
-        params: dict[str, object] = {"min_size": min_size, "dormant": sorted(dormant)}
-        where = ""
-        if batch_seq is not None:
-            where += _IN_BATCH
-            params["batch_seq"] = batch_seq
-        if status == "active":
-            where += _ACTIVE
-        elif status == "dormant":
-            where += _DORMANT
+        server's lower() depends on its locale), and the page cut after it."""
+        where, params = _filters(min_size, batch_seq, dormant, status)
+        page = ""
+        if not needle:
+            page = "LIMIT %(limit)s OFFSET %(offset)s"
+            params.update(limit=limit, offset=offset)
         sql = _STORY_LIST.format(
-            summary="st.summary" if needle is not None else "''", where=where,
-            headline="(SELECT text FROM snippets WHERE id = st.headline_id)" if needle
+            summary="st.summary" if needle is not None else "''", where=where, page=page,
+            lead="(SELECT text FROM snippets WHERE id = st.headline_id)" if needle
             else "NULL")
         rows = self._rows(sql, params)
         if needle:
             rows = [r for r in rows if needle in (r[3] or "").lower()
-                    or needle in (r[7] or "").lower()]
-        return [StoryRow(*r[:7]) for r in rows]
+                    or needle in (r[8] or "").lower()]
+            rows = rows[offset:None if limit is None else offset + limit]
+        return [StoryRow(*r[:8]) for r in rows]
+
+    def story_count(self, *, min_size: int = 1, batch_seq: int | None = None,
+                    dormant: Iterable[int] = (), status: str | None = None) -> int:
+        where, params = _filters(min_size, batch_seq, dormant, status)
+        return self._one(_STORY_COUNT.format(where=where), params)
 
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
@@ -320,6 +351,21 @@ class PostgresReads:
             if outlet is not None:
                 sources[story].add(outlet)
         return counts, sources
+
+
+def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
+             status: str | None) -> tuple[str, dict[str, object]]:
+    """The story list's WHERE clauses past its first, and their parameters."""
+    params: dict[str, object] = {"min_size": min_size, "dormant": sorted(dormant)}
+    where = ""
+    if batch_seq is not None:
+        where += _IN_BATCH
+        params["batch_seq"] = batch_seq
+    if status == "active":
+        where += _ACTIVE
+    elif status == "dormant":
+        where += _DORMANT
+    return where, params
 
 
 def _snippet_row(r: tuple) -> SnippetRow:

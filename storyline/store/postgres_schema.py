@@ -102,4 +102,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE batches ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
     """,
+    # 6: reads at scale (see storyline.store.schema): a story's headline as words, and
+    # the story list's order as an index.
+    """
+    ALTER TABLE stories ADD COLUMN headline TEXT;
+    CREATE INDEX stories_list ON stories(size DESC, last_seq DESC, id DESC)
+        WHERE merged_into IS NULL;
+    """,
 ]

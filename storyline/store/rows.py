@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,7 @@ class StoryRow:
     size: int
     first_seq: int
     last_seq: int
+    headline: str | None = None  # written when the story is described; None: not yet
 
 
 def dormant_batches(batches: list[tuple[int, str | None]], rule: DormancyRule,
@@ -98,3 +100,29 @@ def dormant_batches(batches: list[tuple[int, str | None]], rule: DormancyRule,
         elif now_seq - seq > rule.after_batches:
             out.add(seq)
     return out
+
+
+def follow_merges(story_ids: set[int], merged_into: Callable[[list[int]], dict[int, int | None]]
+                 ) -> dict[int, int]:
+    """The live story each of ``story_ids`` stands for, following merges a step at a time
+    for all of them at once (``merged_into``: the store's read of those columns). Ids not
+    in the store are left out. Both backends ask this."""
+    from storyline.errors import StoreError
+
+    out: dict[int, int] = {}
+    current = {sid: sid for sid in story_ids}  # asked id -> where its chain is now
+    for _ in range(10_000):
+        if not current:
+            return out
+        step = merged_into(sorted(set(current.values())))
+        following: dict[int, int] = {}
+        for asked, at in current.items():
+            if at not in step:
+                continue
+            target = step[at]
+            if target is None:
+                out[asked] = at
+            else:
+                following[asked] = target
+        current = following
+    raise StoreError(f"merge cycle at stories {sorted(current)[:5]}")

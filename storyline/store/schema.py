@@ -98,4 +98,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE batches ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
     """,
+    # 6: reads at scale. A story's headline as words, written when it is described (a
+    # long lead is compressed on spaCy's parse: no read parses it again); the story
+    # list's order as an index, so that its first page reads one page of rows.
+    """
+    ALTER TABLE stories ADD COLUMN headline TEXT;
+    CREATE INDEX stories_list ON stories(size DESC, last_seq DESC, id DESC)
+        WHERE merged_into IS NULL;
+    """,
 ]

@@ -13,8 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyline.errors import StoreError
 from storyline.outlets import outlet_of
@@ -32,6 +31,9 @@ from storyline.store.schema import MIGRATIONS
 from storyline.store.sqlite_reads import SQLiteReads, lower
 from storyline.store.sqlite_recent import SQLiteRecent, vector_blob
 from storyline.types import Record
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["SQLiteStore", "StoreError"]
 
@@ -182,14 +184,15 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
                      centroid: np.ndarray | None) -> None:
         self.db.execute(
             "UPDATE stories SET size=?, last_seq=MAX(last_seq, ?), centroid=? WHERE id=?",
-            (size, last_seq, None if centroid is None else centroid.astype(np.float32).tobytes(),
+            (size, last_seq, None if centroid is None else centroid.astype("float32").tobytes(),
              story_id),
         )
 
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str) -> None:
+    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
+                       headline: str | None = None) -> None:
         self.db.execute(
-            "UPDATE stories SET headline_id=?, summary=? WHERE id=?",
-            (headline_id, summary, story_id),
+            "UPDATE stories SET headline_id=?, summary=?, headline=? WHERE id=?",
+            (headline_id, summary, headline, story_id),
         )
 
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None:

@@ -7,12 +7,22 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow, dormant_batches
-from storyline.store.sqlite_recent import blob_vector
+from storyline.outlets import outlet_of
+from storyline.store.rows import (
+    BatchRow,
+    CopyRow,
+    SnippetRow,
+    StoryRow,
+    dormant_batches,
+    follow_merges,
+)
+from storyline.store.sqlite_recent import blob_vector, stack
 from storyline.types import DormancyRule
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # What the store holds, in one value: every ingest adds a batch and copies, and maybe
 # stories and merges (its snippets, embeddings, descriptions and facts are written in
@@ -21,11 +31,22 @@ _VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
             "(SELECT COALESCE(MAX(id), 0) FROM copies), "
             "(SELECT COALESCE(MAX(id), 0) FROM stories), (SELECT COUNT(*) FROM merges)")
 # The story list, biggest first, then the latest news, then newest; filters are added.
+_STORY_COLUMNS = "id, merged_into, headline_id, summary, size, first_seq, last_seq, headline"
+# The story list, biggest first, then the latest news, then newest (index stories_list);
+# filters are added, and a page is cut by LIMIT/OFFSET.
 _STORY_LIST = """
-SELECT st.id, st.merged_into, st.headline_id, {summary}, st.size, st.first_seq, st.last_seq
+SELECT st.id, st.merged_into, st.headline_id, {summary}, st.size, st.first_seq, st.last_seq,
+       st.headline
 FROM stories st
 WHERE st.merged_into IS NULL AND st.size >= :min_size {where}
-ORDER BY st.size DESC, st.last_seq DESC, st.id DESC
+ORDER BY st.size DESC, st.last_seq DESC, st.id DESC LIMIT :limit OFFSET :offset
+"""
+_STORY_COUNT = ("SELECT COUNT(*) FROM stories st WHERE st.merged_into IS NULL "
+                "AND st.size >= :min_size {where}")
+_BATCH_ARRIVALS = """
+SELECT c.snippet_id, c.kind, s.story_id, s.novel, s.batch_seq
+FROM copies c JOIN snippets s ON s.id = c.snippet_id
+WHERE c.batch_seq = ? ORDER BY c.position
 """
 _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = :batch_seq)")
@@ -35,12 +56,15 @@ _DORMANT = " AND st.last_seq IN (SELECT value FROM json_each(:dormant))"
 # tests the headline itself on what this lets through.
 _TEXT = (" AND (instr(storyline_lower(st.summary), :needle) OR instr(storyline_lower("
          "(SELECT text FROM snippets WHERE id = st.headline_id)), :needle))")
-# Arrivals and sources of a page's stories in one pass over their copies.
+# Arrivals and sources of a page's stories in one pass over their copies, grouped by
+# source (and by url only where no source is given) before the outlet is worked out:
+# a call into Python per copy cost more than the query.
 _ARRIVALS = """
-SELECT s.story_id, c.batch_seq, storyline_outlet(c.source, c.url) AS outlet, COUNT(*),
-       SUM(c.kind = 'original')
+SELECT s.story_id, c.batch_seq, c.source,
+       CASE WHEN trim(COALESCE(c.source, ''), ' ' || char(9, 10, 11, 12, 13, 160)) = ''
+       THEN c.url END AS url, COUNT(*), SUM(c.kind = 'original')
 FROM snippets s JOIN copies c ON c.snippet_id = s.id
-WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, outlet
+WHERE s.story_id IN ({marks}) GROUP BY s.story_id, c.batch_seq, c.source, url
 """
 
 
@@ -95,6 +119,8 @@ class SQLiteReads:
 
     def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray:
         """Stored embeddings in the order asked (zero rows where none is stored)."""
+        import numpy as np
+
         out = np.zeros((len(snippet_ids), dim), dtype=np.float32)
         where = {sid: i for i, sid in enumerate(snippet_ids)}
         for chunk in _chunks(snippet_ids, 900):
@@ -200,7 +226,7 @@ class SQLiteReads:
             if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
                 vecs.append(vec)
-        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+        return ids, stack(vecs, dim)
 
     def facts_of(self, snippet_ids: list[int]) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -211,16 +237,42 @@ class SQLiteReads:
         return out
 
     def story(self, story_id: int) -> StoryRow | None:
-        row = self.db.execute(
-            "SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq "
-            "FROM stories WHERE id=?", (story_id,),
-        ).fetchone()
+        row = self.db.execute(f"SELECT {_STORY_COLUMNS} FROM stories WHERE id=?",
+                              (story_id,)).fetchone()
         return StoryRow(**dict(row)) if row else None
+
+    def stories_of(self, story_ids: list[int]) -> dict[int, StoryRow]:
+        out: dict[int, StoryRow] = {}
+        for chunk in _chunks(list(story_ids), 900):
+            marks = ",".join("?" * len(chunk))
+            out.update((r["id"], StoryRow(**dict(r))) for r in self.db.execute(
+                f"SELECT {_STORY_COLUMNS} FROM stories WHERE id IN ({marks})", chunk))
+        return out
+
+    def resolve_many(self, story_ids: Iterable[int]) -> dict[int, int]:
+        """The live story each id stands for now: one read per step of the longest
+        chain of merges, not one per id."""
+        return follow_merges(set(story_ids), self._merged_into)
+
+    def _merged_into(self, story_ids: list[int]) -> dict[int, int | None]:
+        out: dict[int, int | None] = {}
+        for chunk in _chunks(story_ids, 900):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(
+                f"SELECT id, merged_into FROM stories WHERE id IN ({marks})", chunk))
+        return out
+
+    def batch_arrivals(self, batch_seq: int) -> list[tuple[int, str, int, bool, int]]:
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        return [(sid, kind, story, bool(novel), first)
+                for sid, kind, story, novel, first in cursor.execute(_BATCH_ARRIVALS,
+                                                                       (batch_seq,))]
 
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
         """Stories not merged away, but for those last seen in ``dormant_seqs``."""
         rows = self.db.execute(
-            "SELECT id, merged_into, headline_id, summary, size, first_seq, last_seq FROM stories "
+            f"SELECT {_STORY_COLUMNS} FROM stories "
             "WHERE merged_into IS NULL AND last_seq NOT IN (SELECT value FROM json_each(?)) "
             "ORDER BY id",
             (json.dumps(sorted(dormant_seqs)),),
@@ -364,48 +416,64 @@ class SQLiteReads:
 
     def story_list(self, *, min_size: int = 1, batch_seq: int | None = None,
                    dormant: Iterable[int] = (), status: str | None = None,
-                   needle: str | None = None) -> list[StoryRow]:
+                   needle: str | None = None, limit: int | None = None,
+                   offset: int = 0) -> list[StoryRow]:
         """Live stories of at least ``min_size`` snippets, biggest first (then the latest
-        news, then newest): only those touched by batch ``batch_seq``, those ``active``
-        or ``dormant`` (last seen in a ``dormant`` batch), those whose summary or
-        headline snippet holds ``needle`` (lower case). ``summary`` is read only when
-        ``needle`` is not None (else empty: thousands of rows); ``""`` reads it
-        without filtering."""
-        params: dict[str, object] = {"min_size": min_size,
-                                     "dormant": json.dumps(sorted(dormant))}
-        where = ""
-        if batch_seq is not None:
-            where += _IN_BATCH
-            params["batch_seq"] = batch_seq
-        if status == "active":
-            where += _ACTIVE
-        elif status == "dormant":
-            where += _DORMANT
+        news, then newest), ``limit`` of them from ``offset``: only those touched by batch
+        ``batch_seq``, those ``active`` or ``dormant`` (last seen in a ``dormant``
+        batch), those whose summary or headline snippet holds ``needle`` (lower case).
+        ``summary`` is read only when ``needle`` is not None (else empty: thousands of
+        rows); ``""`` reads it without filtering."""
+        where, params = _filters(min_size, batch_seq, dormant, status)
         if needle:
             where += _TEXT
             params["needle"] = needle
+        params.update(limit=-1 if limit is None else limit, offset=offset)
         cursor = self.db.cursor()
         cursor.row_factory = None  # plain tuples: thousands of rows
         summary = "st.summary" if needle is not None else "''"
         sql = _STORY_LIST.format(summary=summary, where=where)
         return [StoryRow(*row) for row in cursor.execute(sql, params)]
 
+    def story_count(self, *, min_size: int = 1, batch_seq: int | None = None,
+                    dormant: Iterable[int] = (), status: str | None = None) -> int:
+        where, params = _filters(min_size, batch_seq, dormant, status)
+        return self.db.execute(_STORY_COUNT.format(where=where), params).fetchone()[0]
+
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
         """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
         counts: dict[int, dict[int, list[int]]] = {i: {} for i in story_ids}
         sources: dict[int, set[str]] = {i: set() for i in story_ids}
+        outlets: dict[tuple[str | None, str | None], str | None] = {}
         cursor = self.db.cursor()
         cursor.row_factory = None
         for chunk in _chunks(story_ids, 900):
             rows = cursor.execute(_ARRIVALS.format(marks=",".join("?" * len(chunk))), chunk)
-            for story, seq, source, n, new in rows:
+            for story, seq, source, url, n, new in rows:
                 entry = counts[story].setdefault(seq, [0, 0])
                 entry[0] += n
                 entry[1] += new
-                if source is not None:
-                    sources[story].add(source)
+                if (source, url) not in outlets:
+                    outlets[source, url] = outlet_of(source, url)
+                if (outlet := outlets[source, url]) is not None:
+                    sources[story].add(outlet)
         return counts, sources
+
+
+def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
+             status: str | None) -> tuple[str, dict[str, object]]:
+    """The story list's WHERE clauses past its first, and their parameters."""
+    params: dict[str, object] = {"min_size": min_size, "dormant": json.dumps(sorted(dormant))}
+    where = ""
+    if batch_seq is not None:
+        where += _IN_BATCH
+        params["batch_seq"] = batch_seq
+    if status == "active":
+        where += _ACTIVE
+    elif status == "dormant":
+        where += _DORMANT
+    return where, params
 
 
 def _snippet_row(r: sqlite3.Row) -> SnippetRow:

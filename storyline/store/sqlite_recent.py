@@ -9,8 +9,10 @@ links and the embedding cells of the on-disk nearest-neighbour index
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np  # imported where vectors are read: listing stories needs none
 
 _CHUNK = 900  # bound parameters per statement (SQLite allows 999 by default)
 
@@ -23,12 +25,16 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
 def vector_blob(vec: np.ndarray) -> bytes:
     """A snippet's embedding as stored: float16, half the bytes of float32, and
     far finer than the cosines compared (unit vectors, thresholds of 0.1-0.8)."""
+    import numpy as np
+
     return np.asarray(vec, dtype=np.float16).tobytes()
 
 
 def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
     """A stored embedding as float32 (float16 now, float32 in older stores);
     None where there is none or it is of another model."""
+    import numpy as np
+
     if blob is None:
         return None
     if len(blob) == dim * 2:
@@ -36,6 +42,13 @@ def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
     if len(blob) == dim * 4:
         return np.frombuffer(blob, dtype=np.float32)
     return None
+
+
+def stack(vectors: list, dim: int) -> np.ndarray:
+    """Vectors as the rows of one float32 array (0 rows where there are none)."""
+    import numpy as np
+
+    return np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
 
 
 class SQLiteRecent:
@@ -133,7 +146,7 @@ class SQLiteRecent:
             if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
                 vecs.append(vec)
-        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+        return ids, stack(vecs, dim)
 
     def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
         """The first ``limit`` stored embeddings (what the index's cells are drawn from)."""
@@ -145,7 +158,7 @@ class SQLiteRecent:
             if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
                 vecs.append(vec)
-        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+        return ids, stack(vecs, dim)
 
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
         """Embeddings with no cell yet (written before the cells were drawn)."""
@@ -156,4 +169,4 @@ class SQLiteRecent:
             if (vec := blob_vector(blob, dim)) is not None:
                 ids.append(sid)
                 vecs.append(vec)
-        return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
+        return ids, stack(vecs, dim)

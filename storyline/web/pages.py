@@ -21,7 +21,7 @@ from storyline import shapes, views
 from storyline.types import SearchHit
 from storyline.web import charts
 from storyline.web.api import BatchName, MinSize, SearchFilterParams, StoryId
-from storyline.web.reads import access_of, batch_changes, search_hits, stories_page, story_out
+from storyline.web.reads import access_of, search_hits, stories_page, story_out
 from storyline.web.schemas import html_problems
 
 HERE = Path(__file__).parent
@@ -175,17 +175,13 @@ def _pages(base: str, params: dict, offset: int, limit: int, total: int) -> dict
 def page_batch(request: Request, batch: BatchName, offset: Page = 0) -> Response:
     access = access_of(request)
     limit = access.settings.page_size
-    with access.read() as sl:
-        everything = batch_changes(sl, batch)
-    changes = everything.changes
-    new = sum(len(c.new) for c in changes)
-    repeated = sum(len(c.repeated) for c in changes)
-    data = everything
-    data.changes = changes[offset:offset + limit]
-    return render(request, "batch.html", data=data, new=new, repeated=repeated,
-                  new_stories=sum(c.new_story for c in changes), offset=offset,
+    with access.read() as sl:  # only the page's stories are read
+        page = views.changes_of(sl.store, batch, limit, offset)
+        data = views.with_neighbours(sl.store, page)
+    return render(request, "batch.html", data=data, new=page.new, repeated=page.repeated,
+                  new_stories=page.new_stories, offset=offset,
                   **_pages(f"/batches/{quote(batch, safe='')}?", {}, offset, limit,
-                           len(changes)))
+                           page.total))
 
 
 @router.get("/search", summary="Search", responses=html_problems(404))

@@ -10,7 +10,6 @@ from fastapi import Request
 from storyline import shapes, views
 from storyline.api import Storyline
 from storyline.config import dormancy
-from storyline.errors import NotFoundError
 from storyline.types import SearchHit, StoryDetail
 from storyline.web.access import StoreAccess, WebSettings
 from storyline.web.schemas import StoryOut
@@ -55,11 +54,9 @@ def story_out(access: StoreAccess, detail: StoryDetail, with_facts: bool) -> Sto
 
 def batch_changes(sl: Storyline, batch: str, limit: int | None = None,
                   offset: int = 0) -> shapes.ChangesPage:
-    """What ``batch`` changed (a page of its stories), with the batches either side."""
-    page = shapes.changes_page(sl.store.batches(), batch, sl.changes(batch), limit, offset)
-    if page is None:
-        raise NotFoundError(f"no batch {batch!r}")
-    return page
+    """What ``batch`` changed (a page of its stories), with the batches either side;
+    only the page's stories are read (a batch of a long stream touches thousands)."""
+    return views.changes_page(sl.store, batch, limit, offset)
 
 
 def search_hits(access: StoreAccess, sl: Storyline, q: str, limit: int, offset: int = 0,

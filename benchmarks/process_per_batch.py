@@ -1,0 +1,96 @@
+"""CPU per batch of one ``storyline ingest`` process per batch against one long process,
+on the same batches of the synthetic stream, on top of a store built from it.
+
+    python benchmarks/process_per_batch.py --store STORE [--first 11] [--batches 6]
+        [--preset fast]
+
+``STORE`` is a store of the stream's first ``--first - 1`` batches (e.g. ``python
+benchmarks/stream_scale.py --arrivals 20000 --db STORE`` for ``--first 11``); it is
+copied twice and left as it is. Batches ``--first`` on go into one copy one process
+each (the child's CPU time, as a cron job runs them) and into the other through one
+long process (this one's CPU time, its model loaded before the clock starts). The
+first batch warms the long process's state, so the medians are taken over the rest.
+The package's bytecode is compiled first, as an install has it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.stream_gen import Stream, StreamShape  # noqa: E402
+
+
+def one_process_each(batches: list, db: Path, folder: Path, preset: str) -> list[float]:
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = []
+    for batch in batches:
+        path = folder / f"{batch[0].batch}.jsonl"
+        with path.open("w", encoding="utf-8") as f:
+            for r in batch:
+                f.write(json.dumps({"text": r.text, "id": r.id, "source": r.source,
+                                    "published_at": r.published_at}) + "\n")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "storyline.cli", "ingest", str(path), "--db", str(db),
+             "--preset", preset, "--batch", batch[0].batch],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        if status:
+            raise SystemExit(f"storyline ingest {path} failed (status {status})")
+        out.append(usage.ru_utime + usage.ru_stime)
+        print(f"process   {batch[0].batch}: {out[-1]:5.2f} s CPU, peak "
+              f"{usage.ru_maxrss // 1024} MB", flush=True)
+    return out
+
+
+def one_long_process(batches: list, db: Path, preset: str) -> list[float]:
+    from storyline import Storyline
+
+    out = []
+    with Storyline(db, preset) as sl:
+        _ = sl.engine.encoder
+        for batch in batches:
+            cpu = time.process_time()
+            sl.ingest_records(batch)
+            out.append(time.process_time() - cpu)
+            print(f"long      {batch[0].batch}: {out[-1]:5.2f} s CPU", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--first", type=int, default=11, help="first batch to ingest")
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--preset", default="fast")
+    args = parser.parse_args()
+    compileall.compile_dir(REPO / "storyline", quiet=1)
+    last = args.first + args.batches - 1
+    batches = [b for n, b in enumerate(Stream(StreamShape()).batches(last * 2000), 1)
+               if n >= args.first]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in ("each.db", "long.db"):
+            shutil.copy(args.store, folder / name)
+        each = one_process_each(batches, folder / "each.db", folder, args.preset)
+        long = one_long_process(batches, folder / "long.db", args.preset)
+    p, q = statistics.median(each[1:]), statistics.median(long[1:])
+    print(f"median CPU per batch over batches {args.first + 1}–{last}: one process each "
+          f"{p:.2f} s, one long process {q:.2f} s, ratio {p / q:.2f}")
+
+
+if __name__ == "__main__":
+    main()
