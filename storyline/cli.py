@@ -418,20 +418,6 @@ def copy_command(
     out.print(", ".join(f"{v} {k}" for k, v in counts.items()) + " copied")
 
 
-def _read_items(path: Path):
-    from storyline.pipeline.read import read_file
-
-    records = list(read_file(path, fmt="jsonl", batch="1"))
-    seen = set()
-    for n, r in enumerate(records, 1):
-        if r.id is None:
-            r.id = str(n)
-        if r.id in seen:
-            raise InputError(str(path), r.line, f"duplicate id {r.id!r}")
-        seen.add(r.id)
-    return records
-
-
 @app.command()
 def cluster(
     input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", help="Items: id, text, "
@@ -452,7 +438,7 @@ def cluster(
     from storyline.jobs import cluster_records
     from storyline.pipeline.window import parse_window, windowed
 
-    records = _read_items(input_path)
+    records = cli_support.read_items(input_path)
     if window:
         records = list(windowed(records, parse_window(window), "w"))
     from storyline.store import store_exists
@@ -488,33 +474,12 @@ def summarize(
     """Summary and update summary per batch of one story (evaluation interface)."""
     from storyline.jobs import summarize_records
 
-    records = _read_items(input_path)
+    records = cli_support.read_items(input_path)
     config = preset(preset_name or "default", model=model)
     result = summarize_records(records, config, words, query)
     output.write_text(json.dumps({"batches": result}, ensure_ascii=False, indent=2) + "\n",
                       encoding="utf-8")
     err.print(f"{len(result)} batches summarised; wrote {output}")
-
-
-def _read_fact_items(path: Path) -> list[tuple[str, str]]:
-    """(id, text) per line; an empty or missing text gives empty facts, not an error."""
-    if not path.exists():
-        raise InputError(str(path), None, "no such file")
-    items = []
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(str(path), number,
-                                 f"bad JSON: {exc.msg} (column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(str(path), number, "expected a JSON object")
-            text = obj.get("text")
-            items.append((str(obj.get("id", number)), text if isinstance(text, str) else ""))
-    return items
 
 
 @app.command()
@@ -530,7 +495,7 @@ def facts(
     from storyline.pipeline.facts import FactExtractor
 
     if not target.isdigit():
-        items = _read_fact_items(Path(target))
+        items = cli_support.read_fact_items(Path(target))
         extracted = FactExtractor().extract_many([text for _, text in items])
         lines = (json.dumps(f.to_json(item_id), ensure_ascii=False) + "\n"
                  for (item_id, _), f in zip(items, extracted))
@@ -560,6 +525,8 @@ def facts(
             f.status = f"new in {f.first_batch}, {f.status}"
     for f in rows:
         value = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,}"
+        if f.unit == "%" or (len(f.unit) == 3 and f.unit.isupper()):  # shares and money
+            value = f"{value} %" if f.unit == "%" else f"{f.unit} {value}"
         backers = f"{len(f.outlets)} / {len(f.snippet_ids)}"
         status = f.status + (f" (vs {', '.join(rows[i].what for i in f.contradicts)})"
                              if f.contradicts else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import sys
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 
 from rich.markup import escape
 
-from storyline.errors import UsageError
+from storyline.errors import InputError, UsageError
 
 
 @dataclass
@@ -225,3 +226,39 @@ class Warnings:
         if self.count > self.SHOWN:
             self.err.print(f"[yellow]warning:[/] {self.count - self.SHOWN} more warnings "
                            "like these")
+
+
+def read_items(path: Path) -> list:
+    """`cluster`/`summarize` items: JSONL records with unique ids (a line number where none)."""
+    from storyline.pipeline.read import read_file
+
+    records = list(read_file(path, fmt="jsonl", batch="1"))
+    seen = set()
+    for n, r in enumerate(records, 1):
+        if r.id is None:
+            r.id = str(n)
+        if r.id in seen:
+            raise InputError(str(path), r.line, f"duplicate id {r.id!r}")
+        seen.add(r.id)
+    return records
+
+
+def read_fact_items(path: Path) -> list[tuple[str, str]]:
+    """(id, text) per line; an empty or missing text gives empty facts, not an error."""
+    if not path.exists():
+        raise InputError(str(path), None, "no such file")
+    items = []
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(str(path), number,
+                                 f"bad JSON: {exc.msg} (column {exc.colno})") from None
+            if not isinstance(obj, dict):
+                raise InputError(str(path), number, "expected a JSON object")
+            text = obj.get("text")
+            items.append((str(obj.get("id", number)), text if isinstance(text, str) else ""))
+    return items
