@@ -105,7 +105,8 @@ def summarize_records(
                 sents, vecs, words, query_vector=query_vec, query_text=query,
                 said=seen_vecs[told], said_words={w for i in told
                                                   for w in content_words(seen_sents[i])},
-                story_centre=np.vstack([seen_vecs, vecs]).mean(axis=0),
+                story_centre=describe.lead_weighted_centre(np.vstack([seen_vecs, vecs]),
+                                                           seen_pos + positions),
                 order=list(range(len(sents))), positions=positions, weights=config.summary,
             ).text
         else:

@@ -337,6 +337,17 @@ def _relevance(vectors: np.ndarray, words_: SentenceWords, story_centre: np.ndar
     return relevance
 
 
+def lead_weighted_centre(vectors: np.ndarray, positions: Sequence[int]) -> np.ndarray:
+    """Centre of a story's sentences with each weighing as the lead prior does
+    (an article's lead 1, its second sentence 1/2, …): what the articles open with.
+
+    >>> lead_weighted_centre(np.array([[1.0, 0.0], [0.0, 1.0]]), [0, 1]).round(3).tolist()
+    [0.894, 0.447]
+    """
+    weights = 1.0 / (1.0 + np.asarray(positions, dtype=float))
+    return _unit(weights @ vectors)
+
+
 def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / (np.linalg.norm(vector) or 1.0)
 
