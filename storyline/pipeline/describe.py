@@ -3,7 +3,9 @@
 * headline: the most central snippet (highest mean similarity to the rest of
   its story, more copies counting for more), cut to its first sentence;
 * summary: maximal marginal relevance (Carbonell and Goldstein 1998) over the
-  story's sentences, whole sentences only, within a word budget;
+  story's sentences, whole sentences only, within a word budget; an update (what
+  a batch adds) is drawn from the batch's sentences towards the story's centre and
+  away from what the summary before it said;
 * novelty: a snippet is new in its batch unless what it says is already
   covered by the story's earlier snippets (close in meaning and adding few
   content words).
@@ -256,9 +258,10 @@ def summarize_sentences(
     in words (what most sources say), and to the query when one is given
     (``query_vector``, ``query_text``). Update mode (``said`` given): ``said``
     holds vectors of what the reader was already told (the earlier summary),
-    which is then avoided; ``story_centre`` (the mean vector of the whole story
-    so far) stands in for the centre by ``weights.update_story_centre``, so the
-    update stays on the event rather than on what only this batch dwells on;
+    which is then avoided; ``story_centre`` (the whole story's, see
+    ``lead_weighted_centre``) stands in for the batch's centre by
+    ``weights.update_story_centre``, so the update stays on the event rather than
+    on what only this batch dwells on;
     ``said_words`` (the content words already told) make sentences mostly made of
     them lose and sentences with new numbers and names gain.
     ``positions`` (a sentence's index within its article) favour leads, which
