@@ -73,9 +73,11 @@ class SummaryWeights:
     same_words: float = 1.0  # a sentence whose content words another holds says it again
     # Update mode (what a batch adds for a reader of the summary before it): the centre
     # it is drawn to is the whole story's by this share, not only the batch's, and MMR
-    # weighs relevance against what that summary said by update_mmr_lambda.
+    # weighs relevance against what that summary said by update_mmr_lambda, and against
+    # what earlier batches held at update_held of its similarity.
     update_story_centre: float = 1.0
     update_mmr_lambda: float = 0.8
+    update_held: float = 0.7
     # A sentence loses this times its share of words already told (off: it favours
     # background over the event), and gains up to update_new_facts for numbers and names
     # not told yet (a tie-break only: 0.05 cost ROUGE; docs/benchmarks.md).

@@ -99,12 +99,12 @@ def summarize_records(
         vecs = _encode(encoder, sents)
         if seen_sents and sents:
             # Update: this batch's sentences, on the story's event and away from
-            # what the reader was told (the summary before it), not from all that
-            # earlier batches held: background never summarised is no repeat.
+            # what the reader was told (the summary before it), and less so from
+            # what earlier batches held that no summary gave.
             update = describe.summarize_sentences(
                 sents, vecs, words, query_vector=query_vec, query_text=query,
-                said=seen_vecs[told], said_words={w for i in told
-                                                  for w in content_words(seen_sents[i])},
+                said=seen_vecs[told], held=seen_vecs,
+                said_words={w for i in told for w in content_words(seen_sents[i])},
                 story_centre=describe.lead_weighted_centre(np.vstack([seen_vecs, vecs]),
                                                            seen_pos + positions),
                 order=list(range(len(sents))), positions=positions, weights=config.summary,

@@ -256,3 +256,24 @@ def test_update_stays_on_the_story_not_on_what_only_its_batch_dwells_on():
     batch_only = SummaryWeights(update_story_centre=0.0)
     assert "derby" in summarize_sentences(sents, vectors, budget=15, said=said,
                                           story_centre=story, weights=batch_only).text
+
+
+def test_an_update_brings_the_batch_news_not_its_background_nor_the_summary_again():
+    from storyline.config import preset
+    from storyline.jobs import summarize_records
+    from storyline.types import Record
+
+    lead = ("A magnitude 6.1 earthquake struck central Italy on Monday, killing at least "
+            "twenty people in mountain villages.")
+    records = [
+        Record(text=f"{lead} The region lies on a fault line where a deadly quake hit the "
+                    "city of L'Aquila in 2009.", batch="1"),
+        Record(text="Rescuers pulled two survivors from the rubble of a collapsed hotel in "
+                    "Amatrice on Tuesday. The region lies on a fault line where a deadly quake "
+                    "struck L'Aquila in 2009, killing hundreds. A magnitude 6.1 earthquake "
+                    "struck central Italy on Monday, killing at least twenty people, officials "
+                    "said.", batch="2"),
+    ]
+    first, second = summarize_records(records, preset("fast", model="none"), 20)
+    assert first["summary"] == lead  # the background was never summarised
+    assert second["update"].startswith("Rescuers pulled two survivors")

@@ -248,7 +248,7 @@ def summarize_sentences(
     sents: Sequence[str], vectors: np.ndarray, budget: int, *,
     query_vector: np.ndarray | None = None, query_text: str | None = None,
     said: np.ndarray | None = None, said_words: set[str] | None = None,
-    story_centre: np.ndarray | None = None,
+    held: np.ndarray | None = None, story_centre: np.ndarray | None = None,
     order: Sequence[int] | None = None, positions: Sequence[int] | None = None,
     weights: SummaryWeights = SummaryWeights(),
 ) -> Summary:
@@ -258,7 +258,9 @@ def summarize_sentences(
     in words (what most sources say), and to the query when one is given
     (``query_vector``, ``query_text``). Update mode (``said`` given): ``said``
     holds vectors of what the reader was already told (the earlier summary),
-    which is then avoided; ``story_centre`` (the whole story's, see
+    which is then avoided, and ``held`` what earlier batches held (avoided
+    at ``weights.update_held`` of their similarity: background no summary gave
+    is no repeat, but is no news either); ``story_centre`` (the whole story's, see
     ``lead_weighted_centre``) stands in for the batch's centre by
     ``weights.update_story_centre``, so the update stays on the event rather than
     on what only this batch dwells on;
@@ -277,6 +279,9 @@ def summarize_sentences(
     if not len(sents):
         return Summary("", [])
     update = said is not None
+    if update and held is not None and len(held):
+        # Scaled rows: their cosines with every sentence count at that share.
+        said = np.vstack([said, weights.update_held * held])
     words_ = SentenceWords(sents)
     relevance = _relevance(vectors, words_, story_centre if update else None, order, positions,
                            weights)
