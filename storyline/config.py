@@ -71,11 +71,18 @@ class SummaryWeights:
     headline_copies: float = 0.02  # a headline candidate gains this times log(1 + copies)
     headline_truncated: float = 0.1  # and loses this when its text was cut
     same_words: float = 1.0  # a sentence whose content words another holds says it again
-    # Update mode: a sentence loses this times its share of words earlier batches held,
-    # and gains up to update_new_facts for new numbers and names. Both cost ROUGE on the
-    # ECB+ update proxies, the novelty one included (docs/benchmarks.md): off.
+    # Update mode (what a batch adds for a reader of the summary before it): the centre
+    # it is drawn to is the whole story's by this share, not only the batch's, and MMR
+    # weighs relevance against what that summary said by update_mmr_lambda, and against
+    # what earlier batches held at update_held of its similarity.
+    update_story_centre: float = 1.0
+    update_mmr_lambda: float = 0.8
+    update_held: float = 0.7
+    # A sentence loses this times its share of words already told (off: it favours
+    # background over the event), and gains up to update_new_facts for numbers and names
+    # not told yet (a tie-break only: 0.05 cost ROUGE; docs/benchmarks.md).
     update_known: float = 0.0
-    update_new_facts: float = 0.0
+    update_new_facts: float = 0.02
 
 
 # Every environment variable storyline reads is read here (the web server's token

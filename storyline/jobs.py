@@ -83,6 +83,7 @@ def summarize_records(
     seen_sents: list[str] = []
     seen_pos: list[int] = []
     seen_vecs = np.zeros((0, _dim(encoder)), dtype=np.float32)
+    told: list[int] = []  # what the latest summary said (rows of the seen sentences)
     out = []
     for name, batch in group_batches(records).items():
         sents: list[str] = []
@@ -97,11 +98,15 @@ def summarize_records(
                     pos += 1
         vecs = _encode(encoder, sents)
         if seen_sents and sents:
-            # Update: this batch's sentences, away from everything the earlier
-            # batches held (not only what their summaries said).
+            # Update: this batch's sentences, on the story's event and away from
+            # what the reader was told (the summary before it), and less so from
+            # what earlier batches held that no summary gave.
             update = describe.summarize_sentences(
-                sents, vecs, words, query_vector=query_vec, query_text=query, said=seen_vecs,
-                said_words={w for s in seen_sents for w in content_words(s)},
+                sents, vecs, words, query_vector=query_vec, query_text=query,
+                said=seen_vecs[told], held=seen_vecs,
+                said_words={w for i in told for w in content_words(seen_sents[i])},
+                story_centre=describe.lead_weighted_centre(np.vstack([seen_vecs, vecs]),
+                                                           seen_pos + positions),
                 order=list(range(len(sents))), positions=positions, weights=config.summary,
             ).text
         else:
@@ -112,9 +117,10 @@ def summarize_records(
         summary = describe.summarize_sentences(
             seen_sents, seen_vecs, words, query_vector=query_vec, query_text=query,
             order=list(range(len(seen_sents))), positions=seen_pos, weights=config.summary,
-        ).text if seen_sents else ""
-        out.append({"batch": name, "summary": summary,
-                    "update": summary if not out else (update or "")})
+        ) if seen_sents else describe.Summary("", [])
+        told = summary.sentence_ids
+        out.append({"batch": name, "summary": summary.text,
+                    "update": summary.text if not out else (update or "")})
     return out
 
 

@@ -181,8 +181,10 @@ def test_update_prefers_new_figures_and_names_to_what_was_said():
     vectors = np.array([[1.0, 0.0], [0.9, 0.436]])
     from storyline.pipeline.represent import words
 
-    said = np.array([[0.0, 1.0]])  # the earlier batch sits nearer the second in meaning
-    assert "Angels" in summarize_sentences(sents, vectors, budget=14, said=said).text
+    said = np.array([[0.0, 1.0]])  # the earlier summary sits nearer the second in meaning
+    avoiding = SummaryWeights(update_mmr_lambda=0.6)
+    assert "Angels" in summarize_sentences(sents, vectors, budget=14, said=said,
+                                           weights=avoiding).text
     weights = SummaryWeights(update_known=0.3, update_new_facts=0.1)  # off by default
     picked = summarize_sentences(sents, vectors, budget=14, said_words=set(words(old)),
                                  said=said, weights=weights).text
@@ -240,3 +242,38 @@ def test_outlets_come_from_the_url_host_where_no_source_is_given(tmp_path):
         sl.ingest(path)
         outlets = {o for s in sl.stories() for o in s.outlets}
         assert outlets == {"latimes.com", "AP"}
+
+
+def test_update_stays_on_the_story_not_on_what_only_its_batch_dwells_on():
+    sents = ["Rescuers pulled two more survivors from the rubble of the quake on Tuesday.",
+             "The town's football club hosts its derby on Sunday as planned, officials said.",
+             "Tickets for the town's football derby sold out in an hour, the club said."]
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.1, 0.995]])
+    said = np.zeros((0, 2))
+    story = np.array([1.0, 0.2])  # the story so far is about the quake
+    on_story = summarize_sentences(sents, vectors, budget=15, said=said, story_centre=story)
+    assert "survivors" in on_story.text
+    batch_only = SummaryWeights(update_story_centre=0.0)
+    assert "derby" in summarize_sentences(sents, vectors, budget=15, said=said,
+                                          story_centre=story, weights=batch_only).text
+
+
+def test_an_update_brings_the_batch_news_not_its_background_nor_the_summary_again():
+    from storyline.config import preset
+    from storyline.jobs import summarize_records
+    from storyline.types import Record
+
+    lead = ("A magnitude 6.1 earthquake struck central Italy on Monday, killing at least "
+            "twenty people in mountain villages.")
+    records = [
+        Record(text=f"{lead} The region lies on a fault line where a deadly quake hit the "
+                    "city of L'Aquila in 2009.", batch="1"),
+        Record(text="Rescuers pulled two survivors from the rubble of a collapsed hotel in "
+                    "Amatrice on Tuesday. The region lies on a fault line where a deadly quake "
+                    "struck L'Aquila in 2009, killing hundreds. A magnitude 6.1 earthquake "
+                    "struck central Italy on Monday, killing at least twenty people, officials "
+                    "said.", batch="2"),
+    ]
+    first, second = summarize_records(records, preset("fast", model="none"), 20)
+    assert first["summary"] == lead  # the background was never summarised
+    assert second["update"].startswith("Rescuers pulled two survivors")

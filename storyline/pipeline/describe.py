@@ -3,7 +3,9 @@
 * headline: the most central snippet (highest mean similarity to the rest of
   its story, more copies counting for more), cut to its first sentence;
 * summary: maximal marginal relevance (Carbonell and Goldstein 1998) over the
-  story's sentences, whole sentences only, within a word budget;
+  story's sentences, whole sentences only, within a word budget; an update (what
+  a batch adds) is drawn from the batch's sentences towards the story's centre and
+  away from what the summary before it said;
 * novelty: a snippet is new in its batch unless what it says is already
   covered by the story's earlier snippets (close in meaning and adding few
   content words).
@@ -246,6 +248,7 @@ def summarize_sentences(
     sents: Sequence[str], vectors: np.ndarray, budget: int, *,
     query_vector: np.ndarray | None = None, query_text: str | None = None,
     said: np.ndarray | None = None, said_words: set[str] | None = None,
+    held: np.ndarray | None = None, story_centre: np.ndarray | None = None,
     order: Sequence[int] | None = None, positions: Sequence[int] | None = None,
     weights: SummaryWeights = SummaryWeights(),
 ) -> Summary:
@@ -253,10 +256,16 @@ def summarize_sentences(
 
     Relevance is closeness to the centre of all the sentences, in meaning and
     in words (what most sources say), and to the query when one is given
-    (``query_vector``, ``query_text``); ``said`` holds vectors of what earlier
-    summaries covered, which are then avoided (update mode), and ``said_words``
-    the content words earlier batches held: sentences mostly made of them lose,
-    sentences with new numbers and names gain.
+    (``query_vector``, ``query_text``). Update mode (``said`` given): ``said``
+    holds vectors of what the reader was already told (the earlier summary),
+    which is then avoided, and ``held`` what earlier batches held (avoided
+    at ``weights.update_held`` of their similarity: background no summary gave
+    is no repeat, but is no news either); ``story_centre`` (the whole story's, see
+    ``lead_weighted_centre``) stands in for the batch's centre by
+    ``weights.update_story_centre``, so the update stays on the event rather than
+    on what only this batch dwells on;
+    ``said_words`` (the content words already told) make sentences mostly made of
+    them lose and sentences with new numbers and names gain.
     ``positions`` (a sentence's index within its article) favour leads, which
     carry the news in news writing. Selected sentences come out in ``order``
     (their position in the stream). ``weights``: config.SummaryWeights.
@@ -269,20 +278,13 @@ def summarize_sentences(
     """
     if not len(sents):
         return Summary("", [])
-    centre = vectors.mean(axis=0)
-    centre /= np.linalg.norm(centre) or 1.0
-    relevance = vectors @ centre
-    # And closeness to the centre of their words (MEAD's centroid score).
+    update = said is not None
+    if update and held is not None and len(held):
+        # Scaled rows: their cosines with every sentence count at that share.
+        said = np.vstack([said, weights.update_held * held])
     words_ = SentenceWords(sents)
-    relevance = relevance + weights.word_centrality * words_.centrality()
-    # Prefer earlier sentences a little: leads carry the news.
-    if order is not None:
-        rank = np.asarray(order, dtype=float)
-        relevance = relevance - weights.stream_order * rank / max(rank.max(), 1)
-    if positions is not None:
-        # Articles put the news first (the inverted pyramid): an article's lead
-        # gains the most, its second sentence half that, and so on.
-        relevance = relevance + weights.lead_position / (1.0 + np.asarray(positions, dtype=float))
+    relevance = _relevance(vectors, words_, story_centre if update else None, order, positions,
+                           weights)
     if said_words is not None:
         relevance = relevance + _newness(sents, said_words, weights)
     if query_vector is not None or query_text:
@@ -311,13 +313,51 @@ def summarize_sentences(
                 or [i for i in range(len(sents)) if on_query[i]])
     picked = [eligible[i] for i in mmr(vectors[eligible], relevance[eligible],
                                        [lengths[i] for i in eligible], budget,
-                                       lam=weights.mmr_lambda, avoid=said,
+                                       lam=weights.update_mmr_lambda if update
+                                       else weights.mmr_lambda, avoid=said,
                                        redundancy_cap=weights.redundancy_cap,
                                        word_sets=[frozenset(words(sents[i])) for i in eligible],
                                        same_words=weights.same_words)]
     if order is not None:
         picked.sort(key=lambda i: order[i])
     return Summary(" ".join(_as_sentence(sents[i]) for i in picked), picked)
+
+
+def _relevance(vectors: np.ndarray, words_: SentenceWords, story_centre: np.ndarray | None,
+               order: Sequence[int] | None, positions: Sequence[int] | None,
+               weights: SummaryWeights) -> np.ndarray:
+    """Closeness to the centre in meaning and in words, leads and early sentences first."""
+    centre = _unit(vectors.mean(axis=0))
+    if story_centre is not None:
+        share = weights.update_story_centre
+        centre = _unit((1 - share) * centre + share * _unit(story_centre))
+    relevance = vectors @ centre
+    # And closeness to the centre of their words (MEAD's centroid score).
+    relevance = relevance + weights.word_centrality * words_.centrality()
+    # Prefer earlier sentences a little: leads carry the news.
+    if order is not None:
+        rank = np.asarray(order, dtype=float)
+        relevance = relevance - weights.stream_order * rank / max(rank.max(), 1)
+    if positions is not None:
+        # Articles put the news first (the inverted pyramid): an article's lead
+        # gains the most, its second sentence half that, and so on.
+        relevance = relevance + weights.lead_position / (1.0 + np.asarray(positions, dtype=float))
+    return relevance
+
+
+def lead_weighted_centre(vectors: np.ndarray, positions: Sequence[int]) -> np.ndarray:
+    """Centre of a story's sentences with each weighing as the lead prior does
+    (an article's lead 1, its second sentence 1/2, …): what the articles open with.
+
+    >>> lead_weighted_centre(np.array([[1.0, 0.0], [0.0, 1.0]]), [0, 1]).round(3).tolist()
+    [0.894, 0.447]
+    """
+    weights = 1.0 / (1.0 + np.asarray(positions, dtype=float))
+    return _unit(weights @ vectors)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / (np.linalg.norm(vector) or 1.0)
 
 
 _FACT_TOKEN = re.compile(r"\b(?:\d[\d.,]*|[A-Z][a-z]+(?:[A-Z]\w*)?)\b")
