@@ -222,7 +222,7 @@ def stories(
                         ] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Stories, biggest first: id, headline, size, sources, batches."""
+    """Stories, biggest first: id, headline, size, outlets, batches."""
     from storyline.config import dormancy
     from storyline.views import story_page
 
@@ -236,13 +236,13 @@ def stories(
         _print_json(shapes.story_list(page.total, limit, offset, rows))
         return
     table = Table()
-    for name in ("id", "size", "copies", "sources", "batches", "status"):
+    for name in ("id", "size", "copies", "outlets", "batches", "status"):
         table.add_column(name, no_wrap=True)
     table.add_column("headline")
     for s in rows:
         spark = " ".join(f"{t.batch}:{t.snippets}" for t in s.batches)
         headline = s.headline if len(s.headline) <= 60 else s.headline[:59] + "…"
-        table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources), spark, s.status,
+        table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources or ""), spark, s.status,
                       escape(headline))
     out.print(table)
     _more(page.total, limit, offset, len(rows))
