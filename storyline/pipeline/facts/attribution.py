@@ -123,9 +123,13 @@ def _join(tokens: Sequence[Any]) -> str:
 
 
 def _cue_text(verb: Any) -> str:
+    # "has not confirmed": the negation stays in the cue, so the record says what was not said.
+    neg = [c for c in verb.lefts if c.dep_ == "neg"]
     aux = [
-        c for c in verb.lefts if c.dep_ in ("aux",) and c.lower_ not in ("to", "do", "did", "does")
-    ]
+        c
+        for c in verb.lefts
+        if c.dep_ in ("aux",) and (neg or c.lower_ not in ("to", "do", "did", "does"))
+    ] + neg
     prt = [c for c in verb.rights if c.dep_ == "prt"]
     return " ".join(t.text for t in sorted(aux + [verb] + prt, key=lambda t: t.i))
 
@@ -221,12 +225,10 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not (strong or lemma in _WEAK_CUES):
         return None
     colon = bool(_after_colon(tok))
-    if any(c.dep_ == "neg" for c in tok.children):
-        return None  # "has not confirmed" attributes nothing
-    if tok.tag_ == "VBN" and not any(c.dep_ == "aux" for c in tok.children):
+    if tok.tag_ == "VBN" and not any(c.dep_ in ("aux", "auxpass") for c in tok.children):
         return None  # "Full Costume Revealed", "Premiere Called 'Boring'": a headline passive
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
-    if lemma == "say" and not has_clause and any(c.dep_ == "xcomp" for c in tok.children):
+    if lemma == "say" and not has_clause and _said_to(tok):
         return None  # "GM said to face probe": reportedly, no speaker
     if lemma == "call" and not _calls_something(tok):
         return None  # "she called Machado": a phone call
@@ -245,6 +247,15 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not source:
         return None
     return Attribution(source[0], _cue_text(tok), content, source[1])
+
+
+def _said_to(verb: Any) -> bool:
+    """ "X said to face probe": an infinitive right after the cue (not a quotation, not a
+    colon) reads "reportedly"."""
+    return any(
+        c.dep_ == "xcomp" and c.left_edge.lower_ == "to" and c.left_edge.i == verb.i + 1
+        for c in verb.children
+    )
 
 
 def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
@@ -325,7 +336,12 @@ def _attributions(doc: Any) -> list[Attribution]:
         (i, a) for k, (i, a) in enumerate(found)
         if not any(i in c for j, c in enumerate(contents) if j != k)
     ]
-    labels = _speaker_labels(doc)
+    labelled = _speaker_labels(doc)
+    labels = [a for _, a in labelled]
+    # A transcript line ("PENCE: ... Clinton thinks ..."): cues after the label are the
+    # labelled speaker's words.
+    spoken = {i for span, _ in labelled for i in span}
+    found = [(i, a) for i, a in found if i not in spoken]
     # A cue inside a quotation is the quoted speaker's words ("'I think ...,' she said"):
     # the attribution is the one outside it, when the sentence has one.
     quoted = _quoted(doc)
@@ -377,6 +393,10 @@ def _speaker_label(label: list[Any]) -> bool:
         return False
     if words[-1] in _DOCUMENT_NOUNS:
         return True  # "Report:", "Police:", "SoftBank CEO:"
+    if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 2 and (
+        label[0].is_upper or (label[0].pos_ == "PROPN" and label[0].ent_type_ in ("", "PERSON"))
+    ):
+        return label[0].ent_type_ not in ("GPE", "LOC", "NORP", "DATE")  # "PENCE:", "Pence:"
     # A person: organisations and titles before a colon are mostly headline sections
     # ("SNL Recap:", "Forex News:", "LME ASIAN WRAP:").
     names = [t for t in label if t.pos_ == "PROPN"]
@@ -385,7 +405,7 @@ def _speaker_label(label: list[Any]) -> bool:
     )
 
 
-def _speaker_labels(doc: Any) -> list[Attribution]:
+def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
     """ "PENCE: Well, look ...", "Politifact: Trump is right": a name that opens a line or
     a sentence, then a colon, then what they say."""
     out = []
@@ -398,7 +418,8 @@ def _speaker_labels(doc: Any) -> list[Attribution]:
         if _speaker_label(label):
             content = _join(toks[colon + 1 :])
             if content:
-                out.append(Attribution(_join(label), ":", content))
+                span = range(toks[colon].i + 1, sent.end)
+                out.append((span, Attribution(_join(label), ":", content)))
     return out
 
 
@@ -406,17 +427,30 @@ def _dash_signatures(doc: Any) -> list[Attribution]:
     """ "... a real disgrace." ― Azucena Gonzalez': a name signed after a quotation."""
     out = []
     for tok in doc:
-        if tok.text not in ("―", "—", "–") or tok.i == 0 or not doc[tok.i - 1].is_quote:
+        # The dash may be glued to the closing quote ('”―') or set off by a space.
+        glued = tok.text[:1] in ("”", '"') and tok.text[1:] in ("―", "—", "–")
+        if not glued and tok.text not in ("―", "—", "–"):
+            continue
+        before = tok.i - 1
+        while before >= 0 and doc[before].is_space:
+            before -= 1
+        if not glued and (before < 0 or not doc[before].is_quote):
             continue
         name = []
-        for t in doc[tok.i + 1 : tok.i + 6]:
+        for t in doc[tok.i + 1 : tok.i + 8]:
+            if t.is_space and not name and "\n" not in t.text:
+                continue
             if t.pos_ != "PROPN" and not (name and t.text == "."):
                 break
             name.append(t)
         quoted = sorted(i for i in _quoted(doc) if i < tok.i)
+        if not quoted:
+            # The quotation opened before the snippet: its line up to the dash.
+            start = max((t.i for t in doc[:before] if "\n" in t.text), default=-1) + 1
+            quoted = list(range(start, before))
         if name and quoted:
             content = _join([doc[i] for i in quoted if i >= quoted[-1] - 60])
-            out.append(Attribution(_join(name), tok.text, content))
+            out.append(Attribution(_join(name), "―", content))
     return out
 
 
