@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from storyline.pipeline.facts.lexicon import (
+    _COMPLEMENT_CUES,
     _DOCUMENT_NOUNS,
     _LABEL_FURNITURE,
     _NOUN_CUES,
@@ -225,11 +226,21 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not (strong or lemma in _WEAK_CUES):
         return None
     colon = bool(_after_colon(tok))
-    if tok.tag_ == "VBN" and not any(c.dep_ in ("aux", "auxpass") for c in tok.children):
+    if (
+        tok.tag_ == "VBN"
+        and not any(c.dep_ in ("aux", "auxpass", "ccomp", "advcl") for c in tok.children)
+        and _title_case(tok.sent)
+    ):
         return None  # "Full Costume Revealed", "Premiere Called 'Boring'": a headline passive
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
     if lemma == "say" and not has_clause and _said_to(tok):
         return None  # "GM said to face probe": reportedly, no speaker
+    if lemma in _COMPLEMENT_CUES and not any(
+        c.dep_ in ("ccomp", "xcomp")
+        or (c.dep_ in ("prep", "prt") and c.lower_ in _COMPLEMENT_CUES[lemma])
+        for c in tok.children
+    ):
+        return None
     if lemma == "call" and not _calls_something(tok):
         return None  # "she called Machado": a phone call
     postposed = tok.dep_ in ("conj", "parataxis") and tok.i > tok.head.i
@@ -247,6 +258,12 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not source:
         return None
     return Attribution(source[0], _cue_text(tok), content, source[1])
+
+
+def _title_case(sent: Any) -> bool:
+    """A headline's sentence: most of its words capitalised."""
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
+    return bool(words) and sum(t.text[0].isupper() for t in words) * 2 > len(words)
 
 
 def _said_to(verb: Any) -> bool:
