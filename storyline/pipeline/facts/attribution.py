@@ -68,7 +68,12 @@ def _source_text(
             g.ent_type_ in ("DATE", "TIME") for g in child.subtree if g.dep_ == "pobj"
         ):
             drop.update(t.i for t in child.subtree)
-        if child.dep_ in ("relcl", "acl") and child.i > tok.i and child.lemma_ in _STRONG_CUES:
+        if (
+            child.dep_ in ("relcl", "acl")
+            and child.i > tok.i
+            and child.lemma_ in _STRONG_CUES
+            and _has_complement(child)
+        ):
             drop.update(t.i for t in child.subtree)
     toks = _clause_cut([t for t in tok.subtree if t.i not in drop], tok)
     # "Responding, Edward Skyler, a spokesman ...": a misattached lead-in before a comma.
@@ -175,6 +180,9 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
         own = {t.i for t in verb.subtree}
         toks = [t for t in verb.head.subtree if t.i not in own]
     toks = [t for t in toks if t.i not in skip] or _after_colon(verb)
+    if not toks and any(c.dep_ == "agent" for c in verb.children):
+        # "The issue was first reported by the Post": what was reported is the subject.
+        toks = [t for c in verb.children if c.dep_ == "nsubjpass" for t in c.subtree]
     if not toks and strong:
         # "O'Neill said, \"Not going to go into that.\"": the quotation the parse left loose.
         toks = [verb.doc[i] for i in sorted(_quoted_in(verb.sent))]
@@ -235,11 +243,7 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
     if lemma == "say" and not has_clause and _said_to(tok):
         return None  # "GM said to face probe": reportedly, no speaker
-    if lemma in _COMPLEMENT_CUES and not any(
-        c.dep_ in ("ccomp", "xcomp")
-        or (c.dep_ in ("prep", "prt") and c.lower_ in _COMPLEMENT_CUES[lemma])
-        for c in tok.children
-    ):
+    if not _has_complement(tok):
         return None
     if lemma == "call" and not _calls_something(tok):
         return None  # "she called Machado": a phone call
@@ -258,6 +262,16 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not source:
         return None
     return Attribution(source[0], _cue_text(tok), content, source[1])
+
+
+def _has_complement(verb: Any) -> bool:
+    """False for a cue that needs a complement and has none ("spoke to ABC News")."""
+    lemma = verb.lemma_.lower()
+    return lemma not in _COMPLEMENT_CUES or any(
+        c.dep_ in ("ccomp", "xcomp")
+        or (c.dep_ in ("prep", "prt") and c.lower_ in _COMPLEMENT_CUES[lemma])
+        for c in verb.children
+    )
 
 
 def _title_case(sent: Any) -> bool:
