@@ -378,6 +378,10 @@ def _attributions(doc: Any) -> list[Attribution]:
     quoted = _quoted(doc)
     if labels or any(i not in quoted for i, _ in found):
         found = [(i, a) for i, a in found if i not in quoted]
+    # A quotation that runs on past its sentence is one speaker's long quote, attributed
+    # in another sentence: the cues in it are that speaker's words.
+    running = _running_quotes(doc) if found else set()
+    found = [(i, a) for i, a in found if i not in running]
     return [a for _, a in found] + labels + _dash_signatures(doc) + _source_labels(doc)
 
 
@@ -393,6 +397,17 @@ def _quoted(doc: Any) -> set[int]:
     inside: set[int] = set()
     for sent in doc.sents:
         inside |= _quoted_in(sent)
+    return inside
+
+
+def _running_quotes(doc: Any) -> set[int]:
+    """Indexes of the tokens in a quotation left open at the end of its sentence."""
+    inside: set[int] = set()
+    for sent in doc.sents:
+        marks = [t for t in sent if t.is_quote and t.text not in ("'", "’", "‘")]
+        opening = [t for t in marks if t.text in ("“", "``", "‘‘")]
+        if opening and opening[-1].i == marks[-1].i:
+            inside.update(range(opening[-1].i + 1, sent.end))
     return inside
 
 
