@@ -31,6 +31,7 @@ _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
 # counts is that someone's ("'I think ...,' she said").
 _QUOTE_PERSONS = ("i", "me", "my", "we", "us", "our", "you", "your")
 _RELATIVE = ("who", "which")
+_QUESTION_WORDS = ("when", "whether", "if", "why", "how", "what", "where", "who")
 # Cues whose prepositional object is what is said ("called for a ban", "responded with
 # attacks"); other cues need an object or a clause ("Costume Revealed For 'The Flash'").
 _PREP_CUES = frozenset(
@@ -154,7 +155,13 @@ def _after_colon(verb: Any) -> list[Any]:
 def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
     """What the cue attributes: its clause, its object, the clause it follows, or what
     follows a colon."""
-    comps = [c for c in verb.children if c.dep_ in ("ccomp", "xcomp")]
+    # "has not said when they would ...": the parser takes the question for an adverbial.
+    comps = [
+        c
+        for c in verb.children
+        if c.dep_ in ("ccomp", "xcomp")
+        or (c.dep_ == "advcl" and c.i > verb.i and c.left_edge.lower_ in _QUESTION_WORDS)
+    ]
     # The object of "tell"/"inform" is the audience ("told Reuters"), not the content.
     audience = verb.lemma_ in ("tell", "inform", "brief")
     objs = [
@@ -439,10 +446,11 @@ def _speaker_label(label: list[Any]) -> bool:
         return False
     if words[-1] in _DOCUMENT_NOUNS:
         return True  # "Report:", "Police:", "SoftBank CEO:"
-    if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 2 and (
-        label[0].is_upper or (label[0].pos_ == "PROPN" and label[0].ent_type_ in ("", "PERSON"))
-    ):
-        return label[0].ent_type_ not in ("GPE", "LOC", "NORP", "DATE")  # "PENCE:", "Pence:"
+    if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 3:
+        # "PENCE:", "Pence:" (a transcript, a headline quote); not "SNL:" or "NYT:".
+        return label[0].ent_type_ in ("", "PERSON") and (
+            label[0].is_upper or label[0].pos_ == "PROPN"
+        )
     # A person: organisations and titles before a colon are mostly headline sections
     # ("SNL Recap:", "Forex News:", "LME ASIAN WRAP:").
     names = [t for t in label if t.pos_ == "PROPN"]

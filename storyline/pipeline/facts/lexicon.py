@@ -139,7 +139,7 @@ _STRONG_CUES = _wordset(
     "boast lament characterize characterise label charge caution assure observe remark "
     "comment recall discuss reference echo agree disagree insinuate hint "
     "decry rebuke plead implore wonder speculate publish detail document "
-    "point propose decide refer speak decline"
+    "point decide refer speak decline"
 )
 # Strong cues that attribute only with a complement ("declined to comment", "decided to
 # run", "spoke about", "pointed out that"), not alone ("the rate would decline", "spoke in
