@@ -20,6 +20,7 @@ from storyline.pipeline.facts.lexicon import (
     _LABEL_FURNITURE,
     _NOUN_CUES,
     _STANCE_ADJECTIVES,
+    _STANCE_NOUNS,
     _STRONG_CUES,
     _WEAK_CUES,
 )
@@ -238,9 +239,12 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if tok.pos_ not in ("VERB", "AUX"):
         return None
     strong = lemma in _STRONG_CUES
-    if not (strong or lemma in _WEAK_CUES):
+    after = _after_colon(tok)
+    colon = bool(after)
+    # "Caddell continued: \"...\"": any verb that opens a quotation with a colon.
+    quote_colon = colon and (after[0].is_quote or "\n" in doc[after[0].i - 1].text)
+    if not (strong or quote_colon or lemma in _WEAK_CUES):
         return None
-    colon = bool(_after_colon(tok))
     if (
         tok.tag_ == "VBN"
         and not any(c.dep_ in ("aux", "auxpass", "ccomp", "advcl") for c in tok.children)
@@ -297,8 +301,12 @@ def _said_to(verb: Any) -> bool:
 
 
 def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
-    """ "Graham has been critical of Trump": the subject of a stance adjective."""
-    if tok.dep_ != "acomp" or tok.lemma_.lower() not in _STANCE_ADJECTIVES:
+    """ "Graham has been critical of Trump", "Kaine is an opponent of the death penalty":
+    the subject of a stance adjective or noun."""
+    if not (
+        (tok.dep_ == "acomp" and tok.lemma_.lower() in _STANCE_ADJECTIVES)
+        or (tok.dep_ == "attr" and tok.lemma_.lower() in _STANCE_NOUNS)
+    ):
         return None
     verb = tok.head
     if verb.lemma_ != "be" or any(c.dep_ == "neg" for c in verb.children):

@@ -160,6 +160,11 @@ _STANCE_ADJECTIVES = _wordset(
     "adamant doubtful proud pleased disappointed furious outraged grateful complimentary "
     "dismissive defensive circumspect passionate unhappy frustrated wary insistent"
 )
+# Stance nouns: "Kaine is a staunch opponent of the death penalty".
+_STANCE_NOUNS = _wordset(
+    "critic opponent supporter advocate proponent champion skeptic sceptic defender backer "
+    "foe detractor admirer fan"
+)
 # Nouns of saying: "Trump's claim that ...", "his statement": the possessor is the source.
 _NOUN_CUES = _wordset(
     "claim statement comment remark tweet assertion argument accusation allegation warning "

@@ -10,6 +10,7 @@ from storyline.pipeline.facts.lexicon import (
     _FRACTIONS,
     _NOUN_CUES,
     _STANCE_ADJECTIVES,
+    _STANCE_NOUNS,
     _STRONG_CUES,
     _UNITS,
     _VAGUE,
@@ -67,6 +68,7 @@ _TRIGGERS = (
     | frozenset(_VAGUE)
     | frozenset(_FRACTIONS)
     | _STANCE_ADJECTIVES
+    | _inflections(_STANCE_NOUNS)
     | _NOUN_CUES
     | _wordset("said told wrote written thought found shown learnt forecast according source")
 )
