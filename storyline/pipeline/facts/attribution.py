@@ -187,6 +187,9 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
         # "Ukraine captured two soldiers, Zelenskyy said": the clause before the cue.
         own = {t.i for t in verb.subtree}
         toks = [t for t in verb.head.subtree if t.i not in own]
+    if not toks and audience:
+        # "told a meeting of leaders that few understood ...": the clause hung on the audience.
+        toks = [t for o in objs for c in o.subtree if _that_clause(c) for t in c.subtree]
     toks = [t for t in toks if t.i not in skip] or _after_colon(verb)
     if not toks and any(c.dep_ == "agent" for c in verb.children):
         # "The issue was first reported by the Post": what was reported is the subject.
@@ -195,6 +198,12 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
         # "O'Neill said, \"Not going to go into that.\"": the quotation the parse left loose.
         toks = [verb.doc[i] for i in sorted(_quoted_in(verb.sent))]
     return [t for t in toks if t.i not in skip]
+
+
+def _that_clause(tok: Any) -> bool:
+    return tok.dep_ == "relcl" and any(
+        m.lower_ == "that" and m.dep_ == "mark" for m in tok.children
+    )
 
 
 def _is_time_phrase(tok: Any) -> bool:
@@ -332,7 +341,8 @@ def _according_to(tok: Any, doc: Any) -> Attribution | None:
     """ "according to X": X is the source, the clause around it the content."""
     if tok.lower_ != "according" or tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
         return None
-    pobj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+    # "according to show insiders": the parser may take the object for a clause (pcomp).
+    pobj = next((c for c in doc[tok.i + 1].children if c.dep_ in ("pobj", "pcomp")), None)
     source = _source_text(pobj, doc) if pobj is not None else None
     if not source:
         return None
