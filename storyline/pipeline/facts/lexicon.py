@@ -139,13 +139,13 @@ _STRONG_CUES = _wordset(
     "boast lament characterize characterise label charge caution assure observe remark "
     "comment recall discuss reference echo agree disagree insinuate hint "
     "decry rebuke plead implore wonder speculate publish detail document "
-    "point decide refer speak decline"
+    "point decide refer speak decline promote encourage seek"
 )
 # Strong cues that attribute only with a complement ("declined to comment", "decided to
 # run", "spoke about", "pointed out that"), not alone ("the rate would decline", "spoke in
 # a cottage"): the prepositions or particles that make them say something, or a clause.
 _COMPLEMENT_CUES: dict[str, tuple[str, ...]] = {
-    "decline": (), "decide": (), "speak": ("about", "of", "out", "on", "against"),
+    "decline": (), "decide": (), "seek": (), "speak": ("about", "of", "out", "on", "against"),
     "point": ("out", "to"),
 }  # fmt: skip
 _WEAK_CUES = _wordset(
