@@ -131,13 +131,9 @@ def _join(tokens: Sequence[Any]) -> str:
 
 
 def _cue_text(verb: Any) -> str:
-    # "has not confirmed": the negation stays in the cue, so the record says what was not said.
-    neg = [c for c in verb.lefts if c.dep_ == "neg"]
     aux = [
-        c
-        for c in verb.lefts
-        if c.dep_ in ("aux",) and (neg or c.lower_ not in ("to", "do", "did", "does"))
-    ] + neg
+        c for c in verb.lefts if c.dep_ in ("aux",) and c.lower_ not in ("to", "do", "did", "does")
+    ]
     prt = [c for c in verb.rights if c.dep_ == "prt"]
     return " ".join(t.text for t in sorted(aux + [verb] + prt, key=lambda t: t.i))
 
@@ -250,6 +246,8 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     strong = lemma in _STRONG_CUES
     after = _after_colon(tok)
     colon = bool(after)
+    if any(c.dep_ == "neg" for c in tok.children):
+        return None  # "has not confirmed" attributes nothing
     # "Caddell continued: \"...\"": any verb that opens a quotation with a colon.
     quote_colon = colon and (after[0].is_quote or "\n" in doc[after[0].i - 1].text)
     if not (strong or quote_colon or lemma in _WEAK_CUES):
