@@ -48,8 +48,14 @@ def _source_text(
     ("NIS on Sunday"); a pronoun stays as written in ``mention``."""
     lower = tok.lower_
     if lower in _RELATIVE and tok.head.dep_ == "relcl":
-        # "Zelensky, who said ...": the source is Zelensky, written "who".
-        named = _source_text(tok.head.head, doc, content)
+        # "Zelensky, who said ...": the source is Zelensky, written "who"; "Kaine is a
+        # lawyer who is an opponent of ...": Kaine.
+        antecedent = tok.head.head
+        if antecedent.dep_ == "attr":
+            antecedent = next(
+                (c for c in antecedent.head.children if c.dep_ == "nsubj"), antecedent
+            )
+        named = _source_text(antecedent, doc, content | {t.i for t in tok.head.subtree})
         return (named[0], tok.text) if named else None
     if lower in _PERSONAL:
         # The last person named before the pronoun, outside the quoted content (a name in
@@ -64,7 +70,7 @@ def _source_text(
         return tok.text, tok.text
     if tok.pos_ == "PRON" or lower in ("this", "that", "these", "those") + _QUOTE_PERSONS:
         return None
-    drop: set[int] = set()
+    drop: set[int] = set(content)  # the content is never part of its source
     for child in tok.children:
         if child.dep_ == "prep" and any(
             g.ent_type_ in ("DATE", "TIME") for g in child.subtree if g.dep_ == "pobj"
@@ -259,7 +265,7 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     ):
         return None  # "Full Costume Revealed", "Premiere Called 'Boring'": a headline passive
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
-    if lemma == "say" and not has_clause and _said_to(tok):
+    if lemma == "say" and _said_to(tok):
         return None  # "GM said to face probe": reportedly, no speaker
     if not _has_complement(tok):
         return None
