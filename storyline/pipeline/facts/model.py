@@ -70,7 +70,10 @@ _TRIGGERS = (
     | _STANCE_ADJECTIVES
     | _inflections(_STANCE_NOUNS)
     | _NOUN_CUES
-    | _wordset("said told wrote written thought found shown learnt forecast according source")
+    | _wordset(
+        "said told wrote written thought found shown learnt forecast according source spoke "
+        "spoken sought"
+    )
 )
 
 
