@@ -773,6 +773,7 @@ def test_attribution_not_inside_a_quote_or_a_report():
         ("The Republican nominee noted Friday that his campaign hasn't spent much on ads.",
          "The Republican nominee", "noted", None),
         ("Chaffetz declined to comment on the vote.", "Chaffetz", "declined", None),
+        ("Trump was quoted as saying that the election was rigged.", "Trump", "saying", None),
         ("Trump spoke about the economy for an hour.", "Trump", "spoke", None),
         ("Kaine is a former civil rights lawyer who is a staunch opponent of the death penalty.",
          "Kaine", "is opponent", "who"),

@@ -232,6 +232,9 @@ def _subject(verb: Any) -> Any | None:
     if any(c.dep_ in ("nsubjpass", "csubj", "expl") for c in verb.children):
         return None
     head = verb.head
+    if verb.dep_ == "pcomp" and head.lower_ == "as" and head.head.lemma_ == "quote":
+        # "X was quoted as saying ...": X.
+        return next((c for c in head.head.children if c.dep_ == "nsubjpass"), None)
     if head.i == verb.i or verb.tag_ == "VBN":  # "when asked": the subject was asked
         return None
     shares = verb.dep_ == "conj" or (verb.dep_ == "advcl" and verb.tag_ == "VBG")
