@@ -253,7 +253,8 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if tok.pos_ not in ("VERB", "AUX"):
         return None
     strong = lemma in _STRONG_CUES
-    after = _after_colon(tok)
+    near = range(tok.i + 1, min(tok.i + 4, len(doc)))
+    after = _after_colon(tok) if any(doc[k].text == ":" for k in near) else []
     colon = bool(after)
     if any(c.dep_ == "neg" for c in tok.children):
         return None  # "has not confirmed" attributes nothing
@@ -504,7 +505,10 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
 
 def _dash_signatures(doc: Any) -> list[Attribution]:
     """ "... a real disgrace." ― Azucena Gonzalez': a name signed after a quotation."""
-    out = []
+    out: list[Attribution] = []
+    text = doc.text
+    if "―" not in text and "—" not in text and "–" not in text:
+        return out
     for tok in doc:
         # The dash may be glued to the closing quote ('”―') or set off by a space.
         glued = tok.text[:1] in ("”", '"') and tok.text[1:] in ("―", "—", "–")

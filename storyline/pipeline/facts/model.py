@@ -79,6 +79,7 @@ _TRIGGERS = (
 
 def _needs_parse(doc: Any) -> bool:
     # A colon may open a quote ("He said: ...", "PENCE: ..."), a dash sign one ("..." ― Name).
-    return any(c.isdigit() or c in ":―" for c in doc.text) or any(
+    text = doc.text
+    return ":" in text or "―" in text or any(c.isdigit() for c in text) or any(
         t.like_num or t.lower_ in _TRIGGERS for t in doc
     )
