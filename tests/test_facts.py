@@ -751,6 +751,62 @@ def test_attribution_not_inside_a_quote_or_a_report():
     ]
 
 
+@pytest.mark.parametrize(
+    "text,source,cue,mention",
+    [
+        # Signatures after a quotation: spaced, glued to the closing mark, after a space.
+        ("That is just the opinion of a Mexican-Peruvian.\u201d\u00a0\u2015 Karen Bobadilla.",
+         "Karen Bobadilla", "\u2015", None),
+        ("A real disgrace.\u201d\u2015 Azucena Gonzalez", "Azucena Gonzalez", "\u2015", None),
+        # One-word transcript labels and a colon after any verb that opens a quotation.
+        ('"PENCE: Gennifer Flowers will not be attending the debate tomorrow night.', "PENCE",
+         ":", None),
+        ('Caddell continued:\n\n"The health issue is very much a partisan issue."', "Caddell",
+         "continued", None),
+        ("In one tweet, Trump said: \u201cDid Crooked Hillary help her become a citizen?\u201d",
+         "Trump", "said", None),
+        # Passives, particles, verbs needing a complement, stance nouns.
+        ("The registration issue was first reported by The Washington Post.",
+         "The Washington Post", "reported", None),
+        ("Politifact then pointed out that one shooting may have more than one victim.",
+         "Politifact", "pointed out", None),
+        ("The Republican nominee noted Friday that his campaign hasn't spent much on ads.",
+         "The Republican nominee", "noted", None),
+        ("Chaffetz declined to comment on the vote.", "Chaffetz", "declined", None),
+        ("Trump was quoted as saying that the election was rigged.", "Trump", "saying", None),
+        ("Trump spoke about the economy for an hour.", "Trump", "spoke", None),
+        ("Kaine is a former civil rights lawyer who is a staunch opponent of the death penalty.",
+         "Kaine", "is opponent", "who"),
+        # Misparsed forms: "according to" with a clause-like object, "told X that".
+        ("Trump demeaned women on the show, according to show insiders.", "show insiders",
+         "according to", None),
+        ("In Honolulu, he told a meeting of island leaders that few people understood it.",
+         "he", "told", "he"),
+    ],
+)
+def test_attribution_more_forms(extractor, text, source, cue, mention):
+    got = [(a.source, a.cue, a.mention) for a in extractor.extract(text).attributions]
+    assert (source, cue, mention) in got, got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SNL: Bad Guys Shut Down Planned Parenthood Clinics",  # a show, not a speaker
+        "The president spoke in a cottage on a Marine base.",  # speaking, nothing said
+        "The rate would decline by four points each year.",
+        "GM said to face probe over recalls",  # "reportedly"
+        # Cues in a quotation left open: the quoted speaker's words, attributed elsewhere.
+        "\u201cFirst, maybe he's not as rich as he says he is.",
+        '"PENCE: Well, look, Hillary Clinton apparently thinks this is a game show.',
+    ],
+)
+def test_attribution_not_these(extractor, text):
+    got = [(a.source, a.cue) for a in extractor.extract(text).attributions]
+    assert all(src != "Hillary Clinton" for src, _ in got), got
+    assert got in ([], [("PENCE", ":")]), got
+
+
 def extractor_sources(text: str) -> list[str]:
     return [a.source for a in FactExtractor().extract(text).attributions]
 

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from storyline.pipeline.facts.lexicon import (
+    _COMPLEMENT_CUES,
     _DOCUMENT_NOUNS,
     _LABEL_FURNITURE,
     _NOUN_CUES,
     _STANCE_ADJECTIVES,
+    _STANCE_NOUNS,
     _STRONG_CUES,
     _WEAK_CUES,
 )
@@ -30,6 +32,7 @@ _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
 # counts is that someone's ("'I think ...,' she said").
 _QUOTE_PERSONS = ("i", "me", "my", "we", "us", "our", "you", "your")
 _RELATIVE = ("who", "which")
+_QUESTION_WORDS = ("when", "whether", "if", "why", "how", "what", "where", "who")
 # Cues whose prepositional object is what is said ("called for a ban", "responded with
 # attacks"); other cues need an object or a clause ("Costume Revealed For 'The Flash'").
 _PREP_CUES = frozenset(
@@ -45,8 +48,14 @@ def _source_text(
     ("NIS on Sunday"); a pronoun stays as written in ``mention``."""
     lower = tok.lower_
     if lower in _RELATIVE and tok.head.dep_ == "relcl":
-        # "Zelensky, who said ...": the source is Zelensky, written "who".
-        named = _source_text(tok.head.head, doc, content)
+        # "Zelensky, who said ...": the source is Zelensky, written "who"; "Kaine is a
+        # lawyer who is an opponent of ...": Kaine.
+        antecedent = tok.head.head
+        if antecedent.dep_ == "attr":
+            antecedent = next(
+                (c for c in antecedent.head.children if c.dep_ == "nsubj"), antecedent
+            )
+        named = _source_text(antecedent, doc, content | {t.i for t in tok.head.subtree})
         return (named[0], tok.text) if named else None
     if lower in _PERSONAL:
         # The last person named before the pronoun, outside the quoted content (a name in
@@ -61,13 +70,18 @@ def _source_text(
         return tok.text, tok.text
     if tok.pos_ == "PRON" or lower in ("this", "that", "these", "those") + _QUOTE_PERSONS:
         return None
-    drop: set[int] = set()
+    drop: set[int] = set(content)  # the content is never part of its source
     for child in tok.children:
         if child.dep_ == "prep" and any(
             g.ent_type_ in ("DATE", "TIME") for g in child.subtree if g.dep_ == "pobj"
         ):
             drop.update(t.i for t in child.subtree)
-        if child.dep_ in ("relcl", "acl") and child.i > tok.i and child.lemma_ in _STRONG_CUES:
+        if (
+            child.dep_ in ("relcl", "acl")
+            and child.i > tok.i
+            and child.lemma_ in _STRONG_CUES
+            and _has_complement(child)
+        ):
             drop.update(t.i for t in child.subtree)
     toks = _clause_cut([t for t in tok.subtree if t.i not in drop], tok)
     # "Responding, Edward Skyler, a spokesman ...": a misattached lead-in before a comma.
@@ -144,7 +158,13 @@ def _after_colon(verb: Any) -> list[Any]:
 def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
     """What the cue attributes: its clause, its object, the clause it follows, or what
     follows a colon."""
-    comps = [c for c in verb.children if c.dep_ in ("ccomp", "xcomp")]
+    # "has not said when they would ...": the parser takes the question for an adverbial.
+    comps = [
+        c
+        for c in verb.children
+        if c.dep_ in ("ccomp", "xcomp")
+        or (c.dep_ == "advcl" and c.i > verb.i and c.left_edge.lower_ in _QUESTION_WORDS)
+    ]
     # The object of "tell"/"inform" is the audience ("told Reuters"), not the content.
     audience = verb.lemma_ in ("tell", "inform", "brief")
     objs = [
@@ -169,11 +189,23 @@ def _content(verb: Any, skip: set[int], strong: bool) -> list[Any]:
         # "Ukraine captured two soldiers, Zelenskyy said": the clause before the cue.
         own = {t.i for t in verb.subtree}
         toks = [t for t in verb.head.subtree if t.i not in own]
+    if not toks and audience:
+        # "told a meeting of leaders that few understood ...": the clause hung on the audience.
+        toks = [t for o in objs for c in o.subtree if _that_clause(c) for t in c.subtree]
     toks = [t for t in toks if t.i not in skip] or _after_colon(verb)
+    if not toks and any(c.dep_ == "agent" for c in verb.children):
+        # "The issue was first reported by the Post": what was reported is the subject.
+        toks = [t for c in verb.children if c.dep_ == "nsubjpass" for t in c.subtree]
     if not toks and strong:
         # "O'Neill said, \"Not going to go into that.\"": the quotation the parse left loose.
         toks = [verb.doc[i] for i in sorted(_quoted_in(verb.sent))]
     return [t for t in toks if t.i not in skip]
+
+
+def _that_clause(tok: Any) -> bool:
+    return tok.dep_ == "relcl" and any(
+        m.lower_ == "that" and m.dep_ == "mark" for m in tok.children
+    )
 
 
 def _is_time_phrase(tok: Any) -> bool:
@@ -200,6 +232,9 @@ def _subject(verb: Any) -> Any | None:
     if any(c.dep_ in ("nsubjpass", "csubj", "expl") for c in verb.children):
         return None
     head = verb.head
+    if verb.dep_ == "pcomp" and head.lower_ == "as" and head.head.lemma_ == "quote":
+        # "X was quoted as saying ...": X.
+        return next((c for c in head.head.children if c.dep_ == "nsubjpass"), None)
     if head.i == verb.i or verb.tag_ == "VBN":  # "when asked": the subject was asked
         return None
     shares = verb.dep_ == "conj" or (verb.dep_ == "advcl" and verb.tag_ == "VBG")
@@ -218,16 +253,26 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if tok.pos_ not in ("VERB", "AUX"):
         return None
     strong = lemma in _STRONG_CUES
-    if not (strong or lemma in _WEAK_CUES):
-        return None
-    colon = bool(_after_colon(tok))
+    near = range(tok.i + 1, min(tok.i + 4, len(doc)))
+    after = _after_colon(tok) if any(doc[k].text == ":" for k in near) else []
+    colon = bool(after)
     if any(c.dep_ == "neg" for c in tok.children):
         return None  # "has not confirmed" attributes nothing
-    if tok.tag_ == "VBN" and not any(c.dep_ == "aux" for c in tok.children):
+    # "Caddell continued: \"...\"": any verb that opens a quotation with a colon.
+    quote_colon = colon and (after[0].is_quote or "\n" in doc[after[0].i - 1].text)
+    if not (strong or quote_colon or lemma in _WEAK_CUES):
+        return None
+    if (
+        tok.tag_ == "VBN"
+        and not any(c.dep_ in ("aux", "auxpass", "ccomp", "advcl") for c in tok.children)
+        and _title_case(tok.sent)
+    ):
         return None  # "Full Costume Revealed", "Premiere Called 'Boring'": a headline passive
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
-    if lemma == "say" and not has_clause and any(c.dep_ == "xcomp" for c in tok.children):
+    if lemma == "say" and _said_to(tok):
         return None  # "GM said to face probe": reportedly, no speaker
+    if not _has_complement(tok):
+        return None
     if lemma == "call" and not _calls_something(tok):
         return None  # "she called Machado": a phone call
     postposed = tok.dep_ in ("conj", "parataxis") and tok.i > tok.head.i
@@ -247,9 +292,38 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     return Attribution(source[0], _cue_text(tok), content, source[1])
 
 
+def _has_complement(verb: Any) -> bool:
+    """False for a cue that needs a complement and has none ("spoke to ABC News")."""
+    lemma = verb.lemma_.lower()
+    return lemma not in _COMPLEMENT_CUES or any(
+        c.dep_ in ("ccomp", "xcomp")
+        or (c.dep_ in ("prep", "prt") and c.lower_ in _COMPLEMENT_CUES[lemma])
+        for c in verb.children
+    )
+
+
+def _title_case(sent: Any) -> bool:
+    """A headline's sentence: most of its words capitalised."""
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
+    return bool(words) and sum(t.text[0].isupper() for t in words) * 2 > len(words)
+
+
+def _said_to(verb: Any) -> bool:
+    """ "X said to face probe": an infinitive right after the cue (not a quotation, not a
+    colon) reads "reportedly"."""
+    return any(
+        c.dep_ == "xcomp" and c.left_edge.lower_ == "to" and c.left_edge.i == verb.i + 1
+        for c in verb.children
+    )
+
+
 def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
-    """ "Graham has been critical of Trump": the subject of a stance adjective."""
-    if tok.dep_ != "acomp" or tok.lemma_.lower() not in _STANCE_ADJECTIVES:
+    """ "Graham has been critical of Trump", "Kaine is an opponent of the death penalty":
+    the subject of a stance adjective or noun."""
+    if not (
+        (tok.dep_ == "acomp" and tok.lemma_.lower() in _STANCE_ADJECTIVES)
+        or (tok.dep_ == "attr" and tok.lemma_.lower() in _STANCE_NOUNS)
+    ):
         return None
     verb = tok.head
     if verb.lemma_ != "be" or any(c.dep_ == "neg" for c in verb.children):
@@ -275,7 +349,8 @@ def _according_to(tok: Any, doc: Any) -> Attribution | None:
     """ "according to X": X is the source, the clause around it the content."""
     if tok.lower_ != "according" or tok.i + 1 >= len(doc) or doc[tok.i + 1].lower_ != "to":
         return None
-    pobj = next((c for c in doc[tok.i + 1].children if c.dep_ == "pobj"), None)
+    # "according to show insiders": the parser may take the object for a clause (pcomp).
+    pobj = next((c for c in doc[tok.i + 1].children if c.dep_ in ("pobj", "pcomp")), None)
     source = _source_text(pobj, doc) if pobj is not None else None
     if not source:
         return None
@@ -325,12 +400,21 @@ def _attributions(doc: Any) -> list[Attribution]:
         (i, a) for k, (i, a) in enumerate(found)
         if not any(i in c for j, c in enumerate(contents) if j != k)
     ]
-    labels = _speaker_labels(doc)
+    labelled = _speaker_labels(doc)
+    labels = [a for _, a in labelled]
+    # A transcript line ("PENCE: ... Clinton thinks ..."): cues after the label are the
+    # labelled speaker's words.
+    spoken = {i for span, _ in labelled for i in span}
+    found = [(i, a) for i, a in found if i not in spoken]
     # A cue inside a quotation is the quoted speaker's words ("'I think ...,' she said"):
     # the attribution is the one outside it, when the sentence has one.
     quoted = _quoted(doc)
     if labels or any(i not in quoted for i, _ in found):
         found = [(i, a) for i, a in found if i not in quoted]
+    # A quotation that runs on past its sentence is one speaker's long quote, attributed
+    # in another sentence: the cues in it are that speaker's words.
+    running = _running_quotes(doc) if found else set()
+    found = [(i, a) for i, a in found if i not in running]
     return [a for _, a in found] + labels + _dash_signatures(doc) + _source_labels(doc)
 
 
@@ -346,6 +430,17 @@ def _quoted(doc: Any) -> set[int]:
     inside: set[int] = set()
     for sent in doc.sents:
         inside |= _quoted_in(sent)
+    return inside
+
+
+def _running_quotes(doc: Any) -> set[int]:
+    """Indexes of the tokens in a quotation left open at the end of its sentence."""
+    inside: set[int] = set()
+    for sent in doc.sents:
+        marks = [t for t in sent if t.is_quote and t.text not in ("'", "’", "‘")]
+        opening = [t for t in marks if t.text in ("“", "``", "‘‘")]
+        if opening and opening[-1].i == marks[-1].i:
+            inside.update(range(opening[-1].i + 1, sent.end))
     return inside
 
 
@@ -377,6 +472,11 @@ def _speaker_label(label: list[Any]) -> bool:
         return False
     if words[-1] in _DOCUMENT_NOUNS:
         return True  # "Report:", "Police:", "SoftBank CEO:"
+    if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 3:
+        # "PENCE:", "Pence:" (a transcript, a headline quote); not "SNL:" or "NYT:".
+        return label[0].ent_type_ in ("", "PERSON") and (
+            label[0].is_upper or label[0].pos_ == "PROPN"
+        )
     # A person: organisations and titles before a colon are mostly headline sections
     # ("SNL Recap:", "Forex News:", "LME ASIAN WRAP:").
     names = [t for t in label if t.pos_ == "PROPN"]
@@ -385,7 +485,7 @@ def _speaker_label(label: list[Any]) -> bool:
     )
 
 
-def _speaker_labels(doc: Any) -> list[Attribution]:
+def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
     """ "PENCE: Well, look ...", "Politifact: Trump is right": a name that opens a line or
     a sentence, then a colon, then what they say."""
     out = []
@@ -398,25 +498,42 @@ def _speaker_labels(doc: Any) -> list[Attribution]:
         if _speaker_label(label):
             content = _join(toks[colon + 1 :])
             if content:
-                out.append(Attribution(_join(label), ":", content))
+                span = range(toks[colon].i + 1, sent.end)
+                out.append((span, Attribution(_join(label), ":", content)))
     return out
 
 
 def _dash_signatures(doc: Any) -> list[Attribution]:
     """ "... a real disgrace." ― Azucena Gonzalez': a name signed after a quotation."""
-    out = []
+    out: list[Attribution] = []
+    text = doc.text
+    if "―" not in text and "—" not in text and "–" not in text:
+        return out
     for tok in doc:
-        if tok.text not in ("―", "—", "–") or tok.i == 0 or not doc[tok.i - 1].is_quote:
+        # The dash may be glued to the closing quote ('”―') or set off by a space.
+        glued = tok.text[:1] in ("”", '"') and tok.text[1:] in ("―", "—", "–")
+        if not glued and tok.text not in ("―", "—", "–"):
+            continue
+        before = tok.i - 1
+        while before >= 0 and doc[before].is_space:
+            before -= 1
+        if not glued and (before < 0 or not doc[before].is_quote):
             continue
         name = []
-        for t in doc[tok.i + 1 : tok.i + 6]:
+        for t in doc[tok.i + 1 : tok.i + 8]:
+            if t.is_space and not name and "\n" not in t.text:
+                continue
             if t.pos_ != "PROPN" and not (name and t.text == "."):
                 break
             name.append(t)
         quoted = sorted(i for i in _quoted(doc) if i < tok.i)
+        if not quoted:
+            # The quotation opened before the snippet: its line up to the dash.
+            start = max((t.i for t in doc[:before] if "\n" in t.text), default=-1) + 1
+            quoted = list(range(start, before))
         if name and quoted:
             content = _join([doc[i] for i in quoted if i >= quoted[-1] - 60])
-            out.append(Attribution(_join(name), tok.text, content))
+            out.append(Attribution(_join(name), "―", content))
     return out
 
 

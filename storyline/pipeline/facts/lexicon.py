@@ -138,11 +138,19 @@ _STRONG_CUES = _wordset(
     "denounce condemn blast slam mock reiterate concede contend counter retort joke "
     "boast lament characterize characterise label charge caution assure observe remark "
     "comment recall discuss reference echo agree disagree insinuate hint "
-    "decry rebuke plead implore wonder speculate publish detail document"
+    "decry rebuke plead implore wonder speculate publish detail document "
+    "point decide refer speak decline promote encourage seek"
 )
+# Strong cues that attribute only with a complement ("declined to comment", "decided to
+# run", "spoke about", "pointed out that"), not alone ("the rate would decline", "spoke in
+# a cottage"): the prepositions or particles that make them say something, or a clause.
+_COMPLEMENT_CUES: dict[str, tuple[str, ...]] = {
+    "decline": (), "decide": (), "seek": (), "speak": ("about", "of", "out", "on", "against"),
+    "point": ("out", "to"),
+}  # fmt: skip
 _WEAK_CUES = _wordset(
     "believe think show find indicate learn expect fear suspect assess calculate "
-    "project worry hope doubt feel assume realize realise know"
+    "project worry hope doubt feel assume realize realise know rule consider"
 )
 # Stance adjectives: "Graham has been critical of Trump", "Democrats are afraid that ...":
 # the subject holds a view, an attribution in the wide sense (thoughts and feelings count).
@@ -151,6 +159,11 @@ _STANCE_ADJECTIVES = _wordset(
     "pessimistic convinced hopeful fearful angry upset supportive opposed eager reluctant "
     "adamant doubtful proud pleased disappointed furious outraged grateful complimentary "
     "dismissive defensive circumspect passionate unhappy frustrated wary insistent"
+)
+# Stance nouns: "Kaine is a staunch opponent of the death penalty".
+_STANCE_NOUNS = _wordset(
+    "critic opponent supporter advocate proponent champion skeptic sceptic defender backer "
+    "foe detractor admirer fan"
 )
 # Nouns of saying: "Trump's claim that ...", "his statement": the possessor is the source.
 _NOUN_CUES = _wordset(

@@ -12,6 +12,7 @@ from storyline.pipeline.facts.lexicon import (
     _FRACTIONS,
     _NOUN_CUES,
     _STANCE_ADJECTIVES,
+    _STANCE_NOUNS,
     _STRONG_CUES,
     _UNITS,
     _VAGUE,
@@ -86,13 +87,18 @@ _TRIGGERS = (
     | frozenset(_VAGUE)
     | frozenset(_FRACTIONS)
     | _STANCE_ADJECTIVES
+    | _inflections(_STANCE_NOUNS)
     | _NOUN_CUES
-    | _wordset("said told wrote written thought found shown learnt forecast according source")
+    | _wordset(
+        "said told wrote written thought found shown learnt forecast according source spoke "
+        "spoken sought"
+    )
 )
 
 
 def _needs_parse(doc: Any) -> bool:
-    # A colon may open a quote ("He said: ...", "PENCE: ...").
-    return any(c.isdigit() or c == ":" for c in doc.text) or any(
+    # A colon may open a quote ("He said: ...", "PENCE: ..."), a dash sign one ("..." ― Name).
+    text = doc.text
+    return ":" in text or "―" in text or any(c.isdigit() for c in text) or any(
         t.like_num or t.lower_ in _TRIGGERS for t in doc
     )
