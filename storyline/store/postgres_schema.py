@@ -109,4 +109,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX stories_list ON stories(size DESC, last_seq DESC, id DESC)
         WHERE merged_into IS NULL;
     """,
+    # 7: the snippets that still hold a near-copy signature (see storyline.store.schema).
+    """
+    CREATE INDEX snippets_signed ON snippets(batch_seq) WHERE minhash IS NOT NULL;
+    """,
 ]

@@ -106,4 +106,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX stories_list ON stories(size DESC, last_seq DESC, id DESC)
         WHERE merged_into IS NULL;
     """,
+    # 7: the snippets that still hold a near-copy signature, by batch: dropping the
+    # signatures that leave the window touches those rows only, not every older
+    # snippet (a cost that grew with the stream: 0.3 s a batch at 1.3 M arrivals).
+    """
+    CREATE INDEX snippets_signed ON snippets(batch_seq) WHERE minhash IS NOT NULL;
+    """,
 ]
