@@ -163,7 +163,7 @@ class Config:
     near_duplicate_batches: int = 12
     # And among the latest this many at most (the oldest leave the LSH first): within one
     # big batch every snippet is recent, so the window alone would not bound memory.
-    near_duplicate_max: int = 100_000
+    near_duplicate_max: int = 50_000
     # A new snippet is matched against a story's recent part: its latest
     # ``story_recent`` members, not its whole history; headline and summary are
     # drawn from the same part. Memory and time follow the live stories' recent parts.

@@ -83,6 +83,19 @@ def test_near_copy_index_holds_the_latest_capacity_and_forgets_the_oldest():
     assert index.match(later, signatures([later.text])[0]).canonical_id == 5
 
 
+def test_near_copy_index_built_again_after_many_removals_finds_the_same():
+    texts = [f"Storm number {i} closes the {i % 7} northern roads overnight, police say"
+             for i in range(2_500)]
+    index = RecentDuplicates(0.65, lambda keys: {}, capacity=10)
+    for sid, (text, sig) in enumerate(zip(texts, signatures(texts)), 1):
+        index.add(sid, 1, sig, text)  # 2,490 removals: the LSH is built again twice
+    assert len(index) == 10
+    for position, expected in ((-1, 2_500), (-10, 2_491), (-11, None), (0, None)):
+        copy = normalize(Record(text=texts[position] + ".", batch="b"))
+        found = index.match(copy, signatures([copy.text])[0]).canonical_id
+        assert found == expected, (position, found)
+
+
 # -- the store's side ------------------------------------------------------------------
 
 @pytest.fixture(params=["sqlite", "postgres"])

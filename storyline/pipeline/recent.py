@@ -48,6 +48,7 @@ class RecentDuplicates:
         self._numbers: dict[int, frozenset[str]] = {}
         self._order: deque[tuple[int, int]] = deque()  # (seq, snippet id), oldest first
         self._keys: dict[str, int] = {}  # this batch's new keys, until the store has them
+        self._removed = 0  # removals since the LSH was built
         self.since = 0
 
     def __len__(self) -> int:
@@ -81,6 +82,14 @@ class RecentDuplicates:
     def _forget(self, snippet_id: int) -> None:
         self._lsh.remove(snippet_id)
         del self._signatures[snippet_id], self._numbers[snippet_id]
+        self._removed += 1
+        if self._removed > max(len(self._signatures), 1000):
+            # The LSH keeps memory for what was removed from it (0.7 KB a signature
+            # measured): built again, amortised, it follows what it holds.
+            self._lsh = RMinHashLSH(self.threshold, NUM_PERM, NUM_BANDS)
+            for _, kept in self._order:
+                self._lsh.insert(kept, self._signatures[kept])
+            self._removed = 0
 
     def slide(self, since: int) -> int:
         """Forget the snippets first seen before batch ``since``; returns how many."""
