@@ -296,21 +296,65 @@ def synthetic_lines(path: Path, count: int) -> None:
             fh.write(" ".join(rng.choices(words, k=rng.randint(6, 12))) + "\n")
 
 
-def peak_rss(lines: int) -> list[str]:
+def _memory_mb(pid: int) -> tuple[int, int] | None:
+    """(VmRSS, VmHWM) of a running process in MB, from /proc; None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    try:
+        return (int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024)
+    except (KeyError, ValueError):
+        return None
+
+
+def _records_stored(db: Path) -> int:
+    """Records the store holds so far (committed chunks), read beside the writer."""
+    if not db.exists():
+        return 0
+    try:
+        with Store(db) as store:
+            return sum(b.records for b in store.batches())
+    except Exception:  # the writer holds the store this moment: ask again later
+        return -1
+
+
+def peak_rss(lines: int, every: int = 100_000, poll: float = 10.0) -> list[str]:
+    """Ingest ``lines`` synthetic lines with ``--fast`` (one batch: nothing goes dormant
+    within it); print the writer's RSS and peak RSS (VmHWM) each ``every`` records stored."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.txt"
         synthetic_lines(path, lines)
         size = path.stat().st_size
+        db = Path(tmp) / "big.db"
+        env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
+        errors = (Path(tmp) / "stderr").open("w+b")  # a file: a full pipe would stall it
         started = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        proc = cli("ingest", "--fast", "--db", str(Path(tmp) / "big.db"), str(path),
-                   timeout=6 * 3600)
+        proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "ingest", "--fast",
+                                 "--db", str(db), str(path)], stdout=subprocess.DEVNULL,
+                                stderr=errors, env=env)
+        print(f"{'records stored':>14} {'seconds':>8} {'RSS MB':>7} {'peak RSS MB':>11}",
+              flush=True)
+        mark = every
+        while proc.poll() is None:
+            time.sleep(poll)
+            memory, stored = _memory_mb(proc.pid), _records_stored(db)
+            if memory is not None and stored >= mark:
+                print(f"{stored:>14,} {time.perf_counter() - started:>8,.0f} "
+                      f"{memory[0]:>7,} {memory[1]:>11,}", flush=True)
+                mark = (stored // every + 1) * every
+        errors.seek(0)
+        stderr = errors.read()
+        errors.close()
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        note = "" if peak > before else " (an earlier child peaked higher)"
-        return [f"{lines:,} lines ({size / 1e6:.0f} MB): exit {proc.returncode}, "
-                f"peak RSS {peak / 1024:,.0f} MB{note}, {seconds:,.0f} s "
-                f"({lines / seconds:,.0f} lines/s)", first_line(proc.stderr)]
+        rows.append(f"{lines:,} lines ({size / 1e6:.0f} MB): exit {proc.returncode}, "
+                    f"peak RSS {peak / 1024:,.0f} MB, {seconds:,.0f} s "
+                    f"({lines / seconds:,.0f} lines/s)")
+        rows.append(first_line(stderr))
+    return rows
 
 
 def main() -> None:
@@ -321,12 +365,14 @@ def main() -> None:
     parser.add_argument("--commit", type=int, default=500,
                         help="records per commit in the kill runs")
     parser.add_argument("--rss-lines", type=int, default=3_000_000)
+    parser.add_argument("--rss-every", type=int, default=100_000,
+                        help="print the RSS each this many records stored")
     args = parser.parse_args()
     parts = args.only.split(",")
     sections = [("bad inputs", "bad", bad_inputs), ("dates", "dates", dates),
                 ("kill -9", "kill", lambda: kills(args.kills, args.commit)),
                 ("concurrent writers", "writers", lambda: writers(args.rounds)),
-                ("peak RSS", "rss", lambda: peak_rss(args.rss_lines))]
+                ("peak RSS", "rss", lambda: peak_rss(args.rss_lines, args.rss_every))]
     for title, key, run in sections:
         if key in parts:
             print(f"== {title}", flush=True)

@@ -168,10 +168,18 @@ class Config:
     # covers that window only. Exact copies are found at any age (the store's key index).
     near_duplicate_days: float | None = 3.0
     near_duplicate_batches: int = 12
+    # And among the latest this many at most (the oldest leave the LSH first): within one
+    # big batch every snippet is recent, so the window alone would not bound memory.
+    near_duplicate_max: int = 50_000
     # A new snippet is matched against a story's recent part: its latest
     # ``story_recent`` members, not its whole history; headline and summary are
     # drawn from the same part. Memory and time follow the live stories' recent parts.
     story_recent: int = 200
+    # The live stories' recent members matched against, at most. Past it, only the
+    # stories fed last (holding one of the latest this many snippets) are matched, the
+    # rest stay in the store unmatched, as if dormant: within one big batch nothing goes
+    # dormant, and memory and time per line must not grow with the file.
+    live_members_max: int = 10_000
     # A story takes news for this many days from its first (batches where the
     # stream has no dates); then it stops absorbing, and what would have joined
     # it starts a story of its own that follows it: a long topic reads as a

@@ -30,7 +30,7 @@ from storyline.pipeline.represent import Features, leads
 from storyline.pipeline.statistics import StreamStatistics
 from storyline.pipeline.window import windowed
 from storyline.store import Store
-from storyline.store.rows import NewSnippet
+from storyline.store.rows import NewSnippet, StoryRow
 from storyline.types import DormancyRule, IngestReport, Record
 from storyline.writer import chunk_clock, write_batch
 
@@ -114,9 +114,11 @@ class Engine:
         rule = DormancyRule(self.config.near_duplicate_batches, self.config.near_duplicate_days)
         since = max(self.store.dormant_seqs(rule, seq), default=0) + 1
         if self._index is None:
+            cap = self.config.near_duplicate_max
             self._index = RecentDuplicates(self.config.near_duplicate_jaccard,
-                                           self.store.snippet_ids_by_key)
-            self._index.load(self.store.signature_rows_since(since))
+                                           self.store.snippet_ids_by_key, cap)
+            self._index.load(self.store.latest_signature_rows(since, cap) if cap
+                             else self.store.signature_rows_since(since))
         self._index.slide(since)
         self.store.drop_signatures_before(since)
         return self._index
@@ -345,7 +347,7 @@ class Engine:
 
     def _story_state(self, seq: int, batch_ids: list[int]) -> clustering.StoryState:
         """The live (not dormant) stories as summed vectors of their recent parts."""
-        live = self.store.live_stories(self.store.dormant_seqs(dormancy(self.config), seq))
+        live = self._live_stories(seq, batch_ids[0] if batch_ids else self.store.next_snippet_id())
         ids = [s.id for s in live]
         members = self.store.recent_members(ids, self.config.story_recent) if ids else []
         member_ids = [sid for sid, _ in members]
@@ -369,6 +371,22 @@ class Engine:
             named_by=(indicator @ clustering.mentions(feats.names)).tocsr(),
             first_seqs=[s.first_seq for s in live],
         )
+
+    def _live_stories(self, seq: int, first_id: int) -> list[StoryRow]:
+        """The stories a chunk of new snippets (ids from ``first_id``) is matched against:
+        the live ones, or past Config.live_members_max recent members in all, the ones fed
+        last up to that many (decided from the store alone, so a resumed run agrees)."""
+        dormant = self.store.dormant_seqs(dormancy(self.config), seq)
+        budget, recent = self.config.live_members_max, self.config.story_recent
+        if not budget or self.store.live_member_count(dormant, recent) <= budget:
+            return self.store.live_stories(dormant)
+        live, members = [], 0
+        for story in self.store.recently_fed_stories(dormant, first_id - budget):
+            members += min(story.size, recent)
+            if members > budget:
+                break
+            live.append(story)
+        return sorted(live, key=lambda story: story.id)
 
     def _closed(self, seq: int, state: clustering.StoryState) -> set[int]:
         """Rows of the stories that have taken news for their whole span

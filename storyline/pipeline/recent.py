@@ -1,8 +1,9 @@
 """What the engine keeps in memory between batches, bounded by the live stream.
 
 * :class:`RecentDuplicates`: the MinHash LSH of the canonical snippets first seen
-  in a window of recent batches (by days where the stream has dates); older
-  ones leave it as the window slides. Exact copies are found at any age
+  in a window of recent batches (by days where the stream has dates), and the
+  latest ``Config.near_duplicate_max`` of them at most; older ones leave it as
+  the window slides. Exact copies are found at any age
   through the store's index on the snippets' keys, not here.
 * :class:`MemberCache`: rows kept per snippet (the hashed word and name counts of
   the live stories' recent members, see storyline.pipeline.statistics), so that
@@ -37,14 +38,17 @@ class RecentDuplicates:
     them): an exact copy is found at any age, a near copy within the window.
     """
 
-    def __init__(self, threshold: float, exact: Callable[[list[str]], dict[str, int]]) -> None:
+    def __init__(self, threshold: float, exact: Callable[[list[str]], dict[str, int]],
+                 capacity: int | None = None) -> None:
         self.threshold = threshold
+        self.capacity = capacity  # snippets held at most, the oldest leave first
         self._exact = exact
         self._lsh = RMinHashLSH(threshold, NUM_PERM, NUM_BANDS)
         self._signatures: dict[int, RMinHash] = {}
         self._numbers: dict[int, frozenset[str]] = {}
         self._order: deque[tuple[int, int]] = deque()  # (seq, snippet id), oldest first
         self._keys: dict[str, int] = {}  # this batch's new keys, until the store has them
+        self._removed = 0  # removals since the LSH was built
         self.since = 0
 
     def __len__(self) -> int:
@@ -72,15 +76,27 @@ class RecentDuplicates:
         self._numbers[snippet_id] = numbers(text)
         self._lsh.insert(snippet_id, sig)
         self._order.append((seq, snippet_id))
+        while self.capacity and len(self._order) > self.capacity:
+            self._forget(self._order.popleft()[1])
+
+    def _forget(self, snippet_id: int) -> None:
+        self._lsh.remove(snippet_id)
+        del self._signatures[snippet_id], self._numbers[snippet_id]
+        self._removed += 1
+        if self._removed > max(len(self._signatures), 1000):
+            # The LSH keeps memory for what was removed from it (0.7 KB a signature
+            # measured): built again, amortised, it follows what it holds.
+            self._lsh = RMinHashLSH(self.threshold, NUM_PERM, NUM_BANDS)
+            for _, kept in self._order:
+                self._lsh.insert(kept, self._signatures[kept])
+            self._removed = 0
 
     def slide(self, since: int) -> int:
         """Forget the snippets first seen before batch ``since``; returns how many."""
         self.since = max(self.since, since)
         gone = 0
         while self._order and self._order[0][0] < self.since:
-            _, snippet_id = self._order.popleft()
-            self._lsh.remove(snippet_id)
-            del self._signatures[snippet_id], self._numbers[snippet_id]
+            self._forget(self._order.popleft()[1])
             gone += 1
         return gone
 

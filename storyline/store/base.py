@@ -338,6 +338,21 @@ class Store(ABC):
         """(id, batch seq, MinHash, text) of the snippets first seen from batch ``seq``."""
 
     @abstractmethod
+    def latest_signature_rows(self, seq: int, limit: int
+                              ) -> list[tuple[int, int, bytes | None, str]]:
+        """As :meth:`signature_rows_since`, the latest ``limit`` of them only, oldest first."""
+
+    @abstractmethod
+    def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
+        """The recent members (at most ``per_story`` a story) of the live stories, counted."""
+
+    @abstractmethod
+    def recently_fed_stories(self, dormant_seqs: Iterable[int], since_id: int
+                             ) -> list[StoryRow]:
+        """The live stories holding a snippet of id ``since_id`` or later, the one fed
+        last first."""
+
+    @abstractmethod
     def drop_signatures_before(self, seq: int) -> None:
         """Forget the MinHash of snippets first seen before batch ``seq``."""
 

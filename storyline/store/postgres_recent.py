@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from storyline.store.rows import SnippetRow
+from storyline.store.rows import SnippetRow, StoryRow
 
 _SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
 
@@ -60,6 +60,28 @@ class PostgresRecent:
         return [(i, s, None if m is None else bytes(m), t) for i, s, m, t in self.db.execute(
             "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= %s "
             "ORDER BY id", (seq,)).fetchall()]
+
+    def latest_signature_rows(self, seq: int, limit: int
+                              ) -> list[tuple[int, int, bytes | None, str]]:
+        rows = self.db.execute(
+            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= %s "
+            "ORDER BY id DESC LIMIT %s", (seq, limit)).fetchall()
+        return [(i, s, None if m is None else bytes(m), t) for i, s, m, t in reversed(rows)]
+
+    def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
+        return int(self.db.execute(
+            "SELECT COALESCE(SUM(LEAST(size, %s)), 0) FROM stories WHERE merged_into IS NULL "
+            "AND NOT (last_seq = ANY(%s))", (per_story, sorted(dormant_seqs))).fetchone()[0])
+
+    def recently_fed_stories(self, dormant_seqs: Iterable[int], since_id: int
+                             ) -> list[StoryRow]:
+        return [StoryRow(*r) for r in self.db.execute(
+            "SELECT s.id, s.merged_into, s.headline_id, s.summary, s.size, s.first_seq, "
+            "s.last_seq FROM stories s JOIN (SELECT story_id, MAX(id) AS latest FROM snippets "
+            "WHERE id >= %s AND story_id IS NOT NULL GROUP BY story_id) fed "
+            "ON fed.story_id = s.id WHERE s.merged_into IS NULL "
+            "AND NOT (s.last_seq = ANY(%s)) ORDER BY fed.latest DESC",
+            (since_id, sorted(dormant_seqs))).fetchall()]
 
     def drop_signatures_before(self, seq: int) -> None:
         self.db.execute("UPDATE snippets SET minhash=NULL WHERE batch_seq < %s "

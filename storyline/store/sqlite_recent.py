@@ -8,11 +8,14 @@ links and the embedding cells of the on-disk nearest-neighbour index
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np  # imported where vectors are read: listing stories needs none
+
+from storyline.store.rows import StoryRow
 
 _CHUNK = 900  # bound parameters per statement (SQLite allows 999 by default)
 
@@ -72,6 +75,30 @@ class SQLiteRecent:
         return [tuple(r) for r in self.db.execute(
             "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= ? ORDER BY id",
             (seq,))]
+
+    def latest_signature_rows(self, seq: int, limit: int
+                              ) -> list[tuple[int, int, bytes | None, str]]:
+        rows = self.db.execute(
+            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= ? "
+            "ORDER BY id DESC LIMIT ?", (seq, limit)).fetchall()
+        return [tuple(r) for r in reversed(rows)]
+
+    def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
+        return self.db.execute(
+            "SELECT COALESCE(SUM(MIN(size, ?)), 0) FROM stories WHERE merged_into IS NULL "
+            "AND last_seq NOT IN (SELECT value FROM json_each(?))",
+            (per_story, json.dumps(sorted(dormant_seqs)))).fetchone()[0]
+
+    def recently_fed_stories(self, dormant_seqs: Iterable[int], since_id: int
+                             ) -> list[StoryRow]:
+        rows = self.db.execute(
+            "SELECT s.id, s.merged_into, s.headline_id, s.summary, s.size, s.first_seq, "
+            "s.last_seq FROM stories s JOIN (SELECT story_id, MAX(id) AS latest FROM snippets "
+            "WHERE id >= ? AND story_id IS NOT NULL GROUP BY story_id) fed "
+            "ON fed.story_id = s.id WHERE s.merged_into IS NULL "
+            "AND s.last_seq NOT IN (SELECT value FROM json_each(?)) ORDER BY fed.latest DESC",
+            (since_id, json.dumps(sorted(dormant_seqs))))
+        return [StoryRow(**dict(r)) for r in rows]
 
     def drop_signatures_before(self, seq: int) -> None:
         """Near copies are looked for in a window of recent batches only: older
