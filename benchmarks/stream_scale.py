@@ -1,23 +1,27 @@
 """Memory, speed, store size and story quality over a long stream.
 
     python benchmarks/stream_scale.py --arrivals 200000 [--preset fast] [--db PATH]
-        [--process-per-batch] [--queries] [--json OUT]
+        [--process-per-batch] [--queries] [--json OUT] [--every 0.05]
+        [--quality-at 0.1,0.25,0.5,0.75,1]
 
 Ingests the synthetic stream of :mod:`benchmarks.stream_gen` (real UCI News
 headlines with names and numbers swapped, events living a few days, exact and
 near copies from many outlets, 2,000 arrivals a batch, gold event labels) batch
 by batch: through the Python API in this one process, or (``--process-per-batch``)
-with one ``storyline ingest`` process per batch, as a cron job would. At 10 %,
-50 % and 100 % of the run it prints the median seconds per batch over the last
+with one ``storyline ingest`` process per batch, as a cron job would. Every 5 % of
+the run (``--every``) it prints the median seconds per batch over the last
 tenth of the run (wall clock and CPU time: on a shared machine the CPU time is
-the steadier figure), the peak resident memory of the ingesting process, the store's
-bytes per canonical snippet (with its write-ahead log while open; at rest
-once closed, at the end), stream-level B-cubed precision and recall of the
-stories against the gold events (over every arrival; measured in a separate
-process so that it adds nothing to the peak), and the biggest story against the
-biggest gold event. ``--queries`` times the reads at the end: the story list,
-the biggest story, search and a batch's changes through the API, the CLI and
-the web pages (FastAPI's TestClient).
+the steadier figure), the peak resident memory of the ingesting process and the
+store's bytes per canonical snippet (``Store.size_bytes``: SQLite's file with its
+write-ahead log while open, at rest once closed, at the end; on PostgreSQL the
+server's size of the storyline tables). At 10, 25, 50, 75 and 100 %
+(``--quality-at``) it adds stream-level B-cubed precision and recall of the
+stories against the gold events (over every arrival) and the biggest story
+against the biggest gold event. The store is read in a separate process, so that
+it adds nothing to the peak; with ``--json`` the figures are written after each
+point, so a run stopped early keeps what it measured. ``--queries`` times the
+reads at the end: the story list, the biggest story, search and a batch's
+changes through the API, the CLI and the web pages (FastAPI's TestClient).
 
 ``--db`` takes a path (default: a temporary file), or any location the store
 factory accepts (a ``postgresql://`` URL where that backend is installed).
@@ -43,8 +47,6 @@ if str(REPO) not in sys.path:
 
 from benchmarks.stream_gen import Stream, StreamShape, gold_event  # noqa: E402
 
-CHECKPOINTS = (0.1, 0.5, 1.0)
-
 
 @dataclass
 class Checkpoint:
@@ -56,12 +58,13 @@ class Checkpoint:
     peak_rss_mb: float
     store_bytes_per_snippet: float
     snippets: int
-    precision: float
-    recall: float
-    biggest_story: int  # arrivals
-    biggest_story_snippets: int
-    biggest_event: int  # arrivals
     stories: int
+    # quality: at the --quality-at points only (it reads every arrival)
+    precision: float | None = None
+    recall: float | None = None
+    biggest_story: int | None = None  # arrivals
+    biggest_story_snippets: int | None = None
+    biggest_event: int | None = None  # arrivals
 
 
 @dataclass
@@ -94,14 +97,25 @@ def b_cubed(stories: list[int], events: list[int]) -> tuple[float, float]:
     return precision, recall
 
 
+def measure(db: str) -> dict:
+    """The store's size and counts, without reading the arrivals."""
+    from storyline.store import open_store
+
+    with open_store(db) as store:
+        counts = store.counts()
+        return {"store_bytes": store.size_bytes(), "stories": counts["stories"],
+                "snippets": counts["snippets"]}
+
+
 def evaluate(db: str) -> dict:
-    """Quality figures of a store built from the generated stream."""
+    """Quality figures of a store built from the generated stream, with its size."""
     from collections import Counter
 
     from storyline import Storyline
 
     with Storyline(db) as sl:
         store = sl.store
+        store_size = store.size_bytes()
         into = {absorbed: target for absorbed, target, _, _ in store.merges()}
 
         def live(story: int) -> int:
@@ -123,23 +137,19 @@ def evaluate(db: str) -> dict:
     return {"precision": precision, "recall": recall, "biggest_story": size,
             "biggest_story_snippets": snippets[biggest],
             "biggest_event": Counter(events).most_common(1)[0][1],
-            "stories": counts["stories"], "snippets": counts["snippets"]}
+            "stories": counts["stories"], "snippets": counts["snippets"],
+            "store_bytes": store_size}
 
 
-def evaluate_in_child(db: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--evaluate", db], check=True,
+def evaluate_in_child(db: str, quality: bool = True) -> dict:
+    flag = "--evaluate" if quality else "--measure"
+    out = subprocess.run([sys.executable, __file__, flag, db], check=True,
                          capture_output=True, text=True, env=_env())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _env() -> dict:
     return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-
-
-def store_bytes(db: str) -> int:
-    if "://" in db:
-        return 0  # a server's database: its size is the server's to tell
-    return sum(p.stat().st_size for p in Path(db).parent.glob(Path(db).name + "*"))
 
 
 # -- ingest ------------------------------------------------------------------------
@@ -199,11 +209,24 @@ class ProcessPerBatch:
         self.folder.cleanup()
 
 
+def checkpoint_marks(total_batches: int, every: float, quality_at: list[float]
+                     ) -> dict[int, tuple[float, bool]]:
+    """Batch count -> (share of the run, whether to measure quality there)."""
+    quality_shares = {round(q, 6) for q in quality_at}
+    shares = {round(k * every, 6) for k in range(1, round(1 / every) + 1)}
+    marks: dict[int, tuple[float, bool]] = {}
+    for share in sorted(shares | quality_shares | {1.0}):
+        batch = max(1, round(total_batches * share))
+        quality = marks.get(batch, (0.0, False))[1] or share in quality_shares
+        marks[batch] = (share, quality)
+    return marks
+
+
 def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
     shape = StreamShape(batch_size=args.batch_size, events_per_day=args.events_per_day)
     stream = Stream(shape)
     total_batches = -(-args.arrivals // shape.batch_size)
-    marks = {max(1, round(total_batches * share)): share for share in CHECKPOINTS}
+    marks = checkpoint_marks(total_batches, args.every, args.quality_at)
     runner = ProcessPerBatch(db, args.preset) if args.process_per_batch else InProcess(
         db, args.preset)
     seconds: list[float] = []
@@ -216,34 +239,40 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
             cpu.append(used)
             done += len(batch)
             if len(seconds) in marks:
+                share, with_quality = marks[len(seconds)]
                 tenth = max(1, total_batches // 10)
-                quality = evaluate_in_child(db)
-                snippets = quality.pop("snippets")
+                figures = evaluate_in_child(db, with_quality)
+                size = figures.pop("store_bytes")
                 point = Checkpoint(
-                    share=marks[len(seconds)], arrivals=done, batches=len(seconds),
+                    share=share, arrivals=done, batches=len(seconds),
                     seconds_per_batch=statistics.median(seconds[-tenth:]),
                     cpu_seconds_per_batch=statistics.median(cpu[-tenth:]),
                     peak_rss_mb=runner.peak_rss_mb(),
-                    store_bytes_per_snippet=store_bytes(db) / max(1, snippets),
-                    snippets=snippets, **quality)
+                    store_bytes_per_snippet=size / max(1, figures["snippets"]), **figures)
                 run.checkpoints.append(point)
                 print(format_point(point), flush=True)
+                if args.json:
+                    args.json.write_text(json.dumps(asdict(run), indent=2))
     finally:
         runner.close()
-    if run.checkpoints and store_bytes(db):
-        # Closed, the store has folded its write-ahead log in: its size at rest.
-        run.closed_bytes_per_snippet = store_bytes(db) / max(1, run.checkpoints[-1].snippets)
-        print(f"store at rest: {run.closed_bytes_per_snippet:.0f} B/snippet")
+    if run.checkpoints:
+        # Closed, a SQLite store has folded its write-ahead log in: its size at rest.
+        size = evaluate_in_child(db, quality=False)["store_bytes"]
+        run.closed_bytes_per_snippet = size / max(1, run.checkpoints[-1].snippets)
+        print(f"store at rest: {run.closed_bytes_per_snippet:.0f} B/snippet", flush=True)
 
 
 def format_point(p: Checkpoint) -> str:
-    return (f"{p.share:4.0%} {p.arrivals:>9,} arrivals {p.batches:>5} batches | "
+    line = (f"{p.share:4.0%} {p.arrivals:>9,} arrivals {p.batches:>5} batches | "
             f"{p.seconds_per_batch:6.2f} s/batch (CPU {p.cpu_seconds_per_batch:5.2f}) | "
             f"peak RSS {p.peak_rss_mb:6.0f} MB | "
             f"{p.store_bytes_per_snippet:6.0f} B/snippet ({p.snippets:,}) | "
-            f"B3 P {p.precision:.3f} R {p.recall:.3f} | biggest story {p.biggest_story} "
-            f"({p.biggest_story_snippets} snippets), event {p.biggest_event} | "
             f"{p.stories:,} stories")
+    if p.precision is not None:
+        line += (f" | B3 P {p.precision:.3f} R {p.recall:.3f} | biggest story "
+                 f"{p.biggest_story} ({p.biggest_story_snippets} snippets), "
+                 f"event {p.biggest_event}")
+    return line
 
 
 # -- reads at the end --------------------------------------------------------------
@@ -316,10 +345,19 @@ def main() -> None:
     parser.add_argument("--process-per-batch", action="store_true")
     parser.add_argument("--queries", action="store_true", help="time the reads at the end")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--every", type=float, default=0.05,
+                        help="print the figures every this share of the run")
+    parser.add_argument("--quality-at", default="0.1,0.25,0.5,0.75,1",
+                        type=lambda text: [float(x) for x in text.split(",")],
+                        help="shares of the run where B3 quality is measured too")
     parser.add_argument("--evaluate", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.evaluate:
         print(json.dumps(evaluate(args.evaluate)))
+        return
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
         return
     tmp = tempfile.TemporaryDirectory() if args.db is None else None
     db = args.db or str(Path(tmp.name) / "stream.db")

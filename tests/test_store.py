@@ -89,6 +89,30 @@ def test_version_changes_with_a_batch_and_snapshots_hold_still(any_db):
         assert reader.version() != before
 
 
+def test_size_counts_the_storyline_tables_as_they_grow(any_db):
+    with Store(any_db) as store:
+        empty = store.size_bytes()
+        assert empty > 0
+        with store.transaction():
+            store.add_batch("b", 1, "d", 2000, "now", None)
+            first = store.next_snippet_id()
+            texts = [f"{i:05d} " + "harbour crane collapse injures workers " * 8
+                     for i in range(2000)]
+            store.add_snippets([NewSnippet(first + i, f"k{i}", text, False, 1, None)
+                                for i, text in enumerate(texts)])
+        grown = store.size_bytes()
+        assert grown - empty >= sum(map(len, texts))  # at least the texts themselves
+        if isinstance(any_db, str):  # the server's: another table there is not counted
+            store.db.execute("CREATE TABLE unrelated AS SELECT repeat('x', 1000) AS pad "
+                             "FROM generate_series(1, 2000)")
+            assert store.size_bytes() == grown
+        else:  # the file with its write-ahead log
+            files = [any_db, any_db.with_name(any_db.name + "-wal")]
+            assert grown == sum(f.stat().st_size for f in files if f.exists())
+    with Store(any_db) as store:  # reopened (SQLite folded its log in): still counted
+        assert store.size_bytes() - empty >= sum(map(len, texts))
+
+
 def test_no_sql_outside_the_store():
     import re
     from pathlib import Path

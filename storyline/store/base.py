@@ -128,6 +128,11 @@ class Store(ABC):
     def counts(self) -> dict[str, int]:
         """Batches, snippets, copies, live stories and merges."""
 
+    @abstractmethod
+    def size_bytes(self) -> int:
+        """Bytes the store takes on disk: SQLite's file with its write-ahead log;
+        on PostgreSQL the storyline tables with their indexes and TOAST."""
+
     # -- state ------------------------------------------------------------
 
     @abstractmethod

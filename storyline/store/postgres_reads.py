@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from storyline.outlets import outlet_of
+from storyline.store.base import COPIED_TABLES
 from storyline.store.postgres_recent import _stack, blob_vector
 from storyline.store.rows import (
     BatchRow,
@@ -278,6 +279,14 @@ class PostgresReads:
             "(SELECT COUNT(*) FROM copies), "
             "(SELECT COUNT(*) FROM stories WHERE merged_into IS NULL), "
             "(SELECT COUNT(*) FROM merges)").fetchone()))
+
+    def size_bytes(self) -> int:
+        """The server's bytes for the storyline tables, each with its indexes and TOAST
+        (not the rest of the database, which may hold other things)."""
+        tables = [*COPIED_TABLES, "schema_version"]
+        return int(self.db.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(to_regclass(name))), 0) "
+            "FROM unnest(%s::text[]) AS name", (tables,)).fetchone()[0])
 
     def check(self) -> list[str]:
         """Consistency problems, if any (an empty list means consistent)."""

@@ -340,6 +340,12 @@ class SQLiteReads:
             "merges": q("SELECT COUNT(*) FROM merges").fetchone()[0],
         }
 
+    def size_bytes(self) -> int:
+        """The database file and its write-ahead log (what the store holds on disk now;
+        once the last connection closes, the log is folded into the file)."""
+        files = (self.path, self.path.with_name(self.path.name + "-wal"))
+        return sum(f.stat().st_size for f in files if f.exists())
+
     def check(self) -> list[str]:
         """Consistency problems, if any (an empty list means consistent)."""
         q = self.db.execute
