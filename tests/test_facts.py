@@ -807,6 +807,41 @@ def test_attribution_not_these(extractor, text):
     assert got in ([], [("PENCE", ":")]), got
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        # Nouns misread as cue verbs, and things (not speakers) that "show" or "promise".
+        "Lindsay Lohans reality show Whats the verdict - CBS 3 Springfield - WSHM",
+        "Ratings notes: 'True Detective' finale, ABC's 'Resurrection' premiere",
+        "Miley Cyrus fan sneaks into Omaha dressing room, leaves note pleading for  ...",
+        "Shocking videos show cocky Justin Bieber being a real little brat",
+        "iPhone 6 Release: Concept Video Suggests iPhone Air May Join iPad",
+        "Spoiler alert: New Game of Thrones season four trailer promises revenge and  ...",
+        "First Look: The Flash's CW costume revealed",
+        # A name label over a caption, not over what the person says.
+        "Grant Gustin: 'The Flash' Full Costume!",
+    ],
+)
+def test_headline_attribution_needs_a_speaker(extractor, title):
+    assert extractor.extract(title).attributions == []
+
+
+@pytest.mark.parametrize(
+    ("title", "source", "cue"),
+    [
+        ("Noyer Says Stronger Euro Creates Unwarranted Pressure on Economy", "Noyer", "Says"),
+        ("MtGox faced 150000 attacks per second, says report", "report", "says"),
+        ("Libyan militia commander seeks US help", "Libyan militia commander", "seeks"),
+        ("Flappy birds creator says the game may return soon", "Flappy birds creator", "says"),
+        ("Sheryl Sandberg: Ban 'Bossy'", "Sheryl Sandberg", ":"),
+        ("Report: GM Immune To Old Ignition Switch Lawsuits", "Report", ":"),
+    ],
+)
+def test_headline_attribution_speakers_kept(extractor, title, source, cue):
+    got = [(a.source, a.cue) for a in extractor.extract(title).attributions]
+    assert (source, cue) in got, got
+
+
 def extractor_sources(text: str) -> list[str]:
     return [a.source for a in FactExtractor().extract(text).attributions]
 

@@ -19,6 +19,7 @@ from storyline.pipeline.facts.lexicon import (
     _DOCUMENT_NOUNS,
     _LABEL_FURNITURE,
     _NOUN_CUES,
+    _SPEAKER_NOUNS,
     _STANCE_ADJECTIVES,
     _STANCE_NOUNS,
     _STRONG_CUES,
@@ -32,6 +33,7 @@ _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
 # counts is that someone's ("'I think ...,' she said").
 _QUOTE_PERSONS = ("i", "me", "my", "we", "us", "our", "you", "your")
 _RELATIVE = ("who", "which")
+_NAMED_THINGS = ("WORK_OF_ART", "PRODUCT", "EVENT")
 _QUESTION_WORDS = ("when", "whether", "if", "why", "how", "what", "where", "who")
 # Cues whose prepositional object is what is said ("called for a ban", "responded with
 # attacks"); other cues need an object or a clause ("Costume Revealed For 'The Flash'").
@@ -279,7 +281,9 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not strong and not (has_clause or postposed or colon):
         return None
     subj = _subject(tok)
-    if subj is None:
+    # "Says" is never a noun, so its subject is a speaker; other cues in a headline may be
+    # nouns misread as verbs ("reality show", "Ratings notes") or things that show.
+    if subj is None or (lemma != "say" and _headline(tok.sent) and not _speaker(subj)):
         return None
     skip = {t.i for t in subj.subtree}
     content_toks = _content(tok, skip, strong or colon)
@@ -290,6 +294,28 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not source:
         return None
     return Attribution(source[0], _cue_text(tok), content, source[1])
+
+
+def _headline(sent: Any) -> bool:
+    """A headline: a title-case sentence, or a snippet of one unpunctuated sentence, where
+    the parser takes nouns for verbs ("reality show", "Ratings notes")."""
+    if _title_case(sent):
+        return True
+    last = next((t for t in reversed(sent.doc) if not t.is_space), None)
+    whole = sent.start == 0 and sent.end >= len(sent.doc) - 2
+    return whole and (last is None or last.text not in (".", "?", "!") and not last.is_quote)
+
+
+def _speaker(subj: Any) -> bool:
+    """A headline subject that can say something: a pronoun, a name (untyped or of a person,
+    organisation, place or group), or a noun of a person, group or document ("CEO",
+    "study"); not a thing ("trailer promises") or a verb misread as a noun."""
+    if subj.pos_ == "PRON" or subj.ent_type_ in ("PERSON", "ORG", "GPE", "NORP"):
+        return True
+    if subj.pos_ == "PROPN" and not subj.ent_type_:
+        return True  # "Snowden Says": names the model has no type for
+    # Any tag: in a headline the parser may tag the noun as a verb ("..., says report").
+    return subj.lemma_.lower() in _SPEAKER_NOUNS or subj.lower_ in _SPEAKER_NOUNS
 
 
 def _has_complement(verb: Any) -> bool:
@@ -485,6 +511,16 @@ def _speaker_label(label: list[Any]) -> bool:
     )
 
 
+def _label_says(content: list[Any], sent: Any) -> bool:
+    """What follows a label in a headline is speech unless it only names something:
+    "Grant Gustin: 'The Flash' Full Costume!" captions a picture of a named work."""
+    if not _headline(sent) or any(t.pos_ in ("VERB", "AUX") for t in content):
+        return True
+    words = [t for t in content if t.is_alpha]
+    named = all(t.ent_type_ in _NAMED_THINGS for t in words)
+    return not (words and named and sum(t.ent_iob_ == "B" for t in words) == 1)
+
+
 def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
     """ "PENCE: Well, look ...", "Politifact: Trump is right": a name that opens a line or
     a sentence, then a colon, then what they say."""
@@ -495,7 +531,7 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
         if not colon or colon + 1 >= len(toks):
             continue
         label = toks[:colon]
-        if _speaker_label(label):
+        if _speaker_label(label) and _label_says(toks[colon + 1 :], sent):
             content = _join(toks[colon + 1 :])
             if content:
                 span = range(toks[colon].i + 1, sent.end)

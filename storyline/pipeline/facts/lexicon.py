@@ -184,6 +184,26 @@ _DOCUMENT_NOUNS = _wordset(
     "analysts researchers ceo chairman chief spokesman spokeswoman spokesperson governor "
     "minister president lawyer lawyers memo filing document documents"
 )
+# Who can be a headline's source when its subject is a common noun: people by role, groups,
+# institutions and documents ("SoftBank CEO says", "Study shows"), not things ("New SDK
+# Shows", "trailer promises", "reality show").
+_SPEAKER_NOUNS = _wordset(
+    "official spokesman spokeswoman spokesperson ceo chief executive chairman chairwoman "
+    "president minister governor senator lawmaker legislator leader mayor expert analyst "
+    "economist strategist researcher scientist doctor lawyer attorney prosecutor judge "
+    "police investigator witness source insider host star actor actress singer rapper fan "
+    "critic designer director producer founder creator hacker activist protester boss "
+    "manager coach player author writer mother father mom dad wife husband son daughter "
+    "family friend parent child kid man woman people user customer consumer investor trader "
+    "worker employee resident voter citizen victim survivor owner buyer seller maker "
+    "developer union group company firm bank government administration agency ministry "
+    "department court board committee council party campaign team regulator watchdog "
+    "authority lender insurer retailer carrier airline automaker manufacturer producer "
+    "exporter importer network studio label publisher newspaper paper magazine journal "
+    "station channel outlet militia army force rebel commander study report survey poll "
+    "research data figure analysis document memo filing letter lawsuit suit complaint "
+    "statement review audit probe inquiry forecast estimate"
+)
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this"}
 _TITLES = {
     "mr", "mrs", "ms", "dr", "sir", "dame", "president", "prime", "minister", "sen", "senator",
