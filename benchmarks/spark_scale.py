@@ -10,8 +10,8 @@ the fast preset for each ``--master``. Spark's event log gives each stage's
 shuffle write; stages are grouped by the line of storyline.spark that ran them.
 
 CPU seconds are the driver's and every process under it (the JVM, the Python
-workers, and the children they have reaped), read from /proc: on a shared
-machine they say more than wall time. The load average is printed with each run.
+workers), sampled each second from /proc: on a shared machine they say more
+than wall time. The load average is printed with each run.
 """
 
 from __future__ import annotations
@@ -66,9 +66,8 @@ def stages_by_phase(log_dir: Path) -> dict[str, dict[str, float]]:
     return {name: {k: round(v, 1) for k, v in stage.items()} for name, stage in sorted(out.items())}
 
 
-def tree_cpu_seconds() -> float:
-    """CPU seconds of this process and all its descendants, from /proc (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
+def descendant_ticks() -> dict[int, int]:
+    """utime + stime (clock ticks) of every live process under this one, from /proc."""
     parent_of: dict[int, int] = {}
     ticks: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -78,20 +77,48 @@ def tree_cpu_seconds() -> float:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        # Fields after the ")" closing the command: state ppid … utime stime cutime cstime.
+        # Fields after the ")" closing the command: state ppid … utime stime.
         fields = stat[stat.rindex(")") + 2:].split()
         parent_of[int(entry.name)] = int(fields[1])
-        ticks[int(entry.name)] = sum(int(f) for f in fields[11:15])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
     me = os.getpid()
-    total = 0
+    out = {}
     for pid in ticks:
         node = pid
         while node not in (0, 1, me) and node in parent_of:
             node = parent_of[node]
         if node == me and pid != me:
-            total += ticks[pid]
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return total / tick + own.ru_utime + own.ru_stime
+            out[pid] = ticks[pid]
+    return out
+
+
+class TreeCpu:
+    """CPU seconds of this process and its descendants while it runs, sampled
+    each second: pyspark's daemon ignores SIGCHLD, so a Python worker that exits
+    is charged to no parent and only sampling sees its time."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.base = descendant_ticks()
+        self.seen = dict(self.base)
+        self.own = resource.getrusage(resource.RUSAGE_SELF)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.stopped.wait(1.0):
+            self.seen.update(descendant_ticks())
+
+    def stop(self) -> float:
+        self.stopped.set()
+        self.thread.join()
+        self.seen.update(descendant_ticks())
+        ticks = sum(t - self.base.get(pid, 0) for pid, t in self.seen.items())
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return (ticks / os.sysconf("SC_CLK_TCK") + own.ru_utime - self.own.ru_utime
+                + own.ru_stime - self.own.ru_stime)
 
 
 LINKING = [0.0]  # seconds in the driver's linking step (Linker.run), all runs so far
@@ -154,11 +181,11 @@ def run(path: Path, master: str, window: str) -> dict:
                                              "spark.eventLog.dir": events,
                                              "spark.eventLog.compress": "false",
                                              "spark.eventLog.rolling.enabled": "false"})
-        started, cpu_started, linking = time.perf_counter(), tree_cpu_seconds(), LINKING[0]
+        started, cpu, linking = time.perf_counter(), TreeCpu(), LINKING[0]
         result = job.cluster_archive(spark, path, preset("fast"), window)
         counts = outputs.write_assignments(result, path.with_suffix(".out.parquet"))
         seconds = time.perf_counter() - started
-        cpu = tree_cpu_seconds() - cpu_started
+        cpu = cpu.stop()
         spark.stop()
         phases = stages_by_phase(Path(events))
     return {"master": master, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
