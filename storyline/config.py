@@ -178,10 +178,8 @@ class Config:
     # The live stories' recent members matched against, at most. Past it, only the
     # stories fed last (holding one of the latest this many snippets) are matched, the
     # rest stay in the store unmatched, as if dormant: within one big batch nothing goes
-    # dormant, and memory and time per line must not grow with the file. Set well above
-    # a firehose's live part (stream_scale, 2 M arrivals: 22,832 members), so that only a
-    # big batch reaches it.
-    live_members_max: int = 60_000
+    # dormant, and memory and time per line must not grow with the file.
+    live_members_max: int = 10_000
     # A story takes news for this many days from its first (batches where the
     # stream has no dates); then it stops absorbing, and what would have joined
     # it starts a story of its own that follows it: a long topic reads as a
