@@ -16,6 +16,7 @@ from storyline.store.postgres_recent import _stack, blob_vector
 from storyline.store.rows import (
     BatchRow,
     CopyRow,
+    ListFilters,
     SnippetRow,
     StoryRow,
     dormant_batches,
@@ -54,6 +55,7 @@ _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = %(batch_seq)s)")
 _ACTIVE = " AND NOT (st.last_seq = ANY(%(dormant)s))"
 _DORMANT = " AND st.last_seq = ANY(%(dormant)s)"
+_LIST_FILTERS = ListFilters(_IN_BATCH, _ACTIVE, _DORMANT)
 _ARRIVALS = f"""
 SELECT s.story_id, c.batch_seq, c.source, {_OUTLET_URL} AS url, COUNT(*),
        SUM(CASE WHEN c.kind = 'original' THEN 1 ELSE 0 END)
@@ -365,16 +367,7 @@ class PostgresReads:
 def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
              status: str | None) -> tuple[str, dict[str, object]]:
     """The story list's WHERE clauses past its first, and their parameters."""
-    params: dict[str, object] = {"min_size": min_size, "dormant": sorted(dormant)}
-    where = ""
-    if batch_seq is not None:
-        where += _IN_BATCH
-        params["batch_seq"] = batch_seq
-    if status == "active":
-        where += _ACTIVE
-    elif status == "dormant":
-        where += _DORMANT
-    return where, params
+    return _LIST_FILTERS.where(min_size, batch_seq, sorted(dormant), status)
 
 
 def _snippet_row(r: tuple) -> SnippetRow:

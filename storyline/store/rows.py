@@ -126,3 +126,27 @@ def follow_merges(story_ids: set[int], merged_into: Callable[[list[int]], dict[i
                 following[asked] = target
         current = following
     raise StoreError(f"merge cycle at stories {sorted(current)[:5]}")
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """A backend's SQL for the story list's optional filters (its own dialect)."""
+
+    in_batch: str
+    active: str
+    dormant: str
+
+    def where(self, min_size: int, batch_seq: int | None, dormant: object,
+              status: str | None) -> tuple[str, dict[str, object]]:
+        """The WHERE clauses past the list's first, and their parameters; ``dormant`` is
+        the dormant batch seqs as the backend passes them."""
+        params: dict[str, object] = {"min_size": min_size, "dormant": dormant}
+        where = ""
+        if batch_seq is not None:
+            where += self.in_batch
+            params["batch_seq"] = batch_seq
+        if status == "active":
+            where += self.active
+        elif status == "dormant":
+            where += self.dormant
+        return where, params

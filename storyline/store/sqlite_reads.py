@@ -13,6 +13,7 @@ from storyline.outlets import outlet_of
 from storyline.store.rows import (
     BatchRow,
     CopyRow,
+    ListFilters,
     SnippetRow,
     StoryRow,
     dormant_batches,
@@ -52,6 +53,7 @@ _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = :batch_seq)")
 _ACTIVE = " AND st.last_seq NOT IN (SELECT value FROM json_each(:dormant))"
 _DORMANT = " AND st.last_seq IN (SELECT value FROM json_each(:dormant))"
+_LIST_FILTERS = ListFilters(_IN_BATCH, _ACTIVE, _DORMANT)
 # A superset of the text filter (a headline is a part of its snippet's text): the caller
 # tests the headline itself on what this lets through.
 _TEXT = (" AND (instr(storyline_lower(st.summary), :needle) OR instr(storyline_lower("
@@ -470,16 +472,7 @@ class SQLiteReads:
 def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
              status: str | None) -> tuple[str, dict[str, object]]:
     """The story list's WHERE clauses past its first, and their parameters."""
-    params: dict[str, object] = {"min_size": min_size, "dormant": json.dumps(sorted(dormant))}
-    where = ""
-    if batch_seq is not None:
-        where += _IN_BATCH
-        params["batch_seq"] = batch_seq
-    if status == "active":
-        where += _ACTIVE
-    elif status == "dormant":
-        where += _DORMANT
-    return where, params
+    return _LIST_FILTERS.where(min_size, batch_seq, json.dumps(sorted(dormant)), status)
 
 
 def _snippet_row(r: sqlite3.Row) -> SnippetRow:
