@@ -10,6 +10,7 @@ again goes on from there. The reads are in
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,20 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteStore", "StoreError"]
 
 
+def _enter_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch a connection to WAL. Two processes creating one store at once: SQLite
+    answers the loser's switch "locked" at once, without its busy handler, so wait here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
     """One storyline database in a SQLite file. Use as a context manager or call
     :meth:`close`."""
@@ -54,7 +69,7 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             self.db = sqlite3.connect(str(self.path), isolation_level=None,
                                       check_same_thread=False, timeout=self.busy_timeout)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(self.db, self.busy_timeout)
             self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
             self.db.execute("PRAGMA foreign_keys=ON")
             # The story list's text filter: Unicode-aware, as str.lower.
