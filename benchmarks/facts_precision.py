@@ -45,8 +45,9 @@ DATA = ROOT.parent / "shared/data/uci-news/dev.csv"
 SAMPLES = {
     "dev": ROOT / "benchmarks/data/facts_sample.jsonl",
     "heldout": ROOT / "benchmarks/data/facts_heldout.jsonl",
+    "heldout2": ROOT / "benchmarks/data/facts_heldout2.jsonl",
 }
-HELDOUT_SEED, HELDOUT_TITLES = 15, 800
+HELDOUT_SEEDS, HELDOUT_TITLES = {"heldout": 15, "heldout2": 16}, 800
 Key = tuple[str, str, str]  # (id, kind, fact)
 
 
@@ -58,11 +59,15 @@ def fact_keys(facts: SnippetFacts) -> list[tuple[str, str]]:
     return out
 
 
-def heldout_ids(all_ids: list[str]) -> list[str]:
-    """The held-out titles: a seeded draw from the rows the development sample never used."""
-    dev = {json.loads(line)["id"] for line in SAMPLES["dev"].open(encoding="utf-8")}
-    pool = sorted((i for i in all_ids if i not in dev), key=int)
-    return sorted(random.Random(HELDOUT_SEED).sample(pool, HELDOUT_TITLES), key=int)
+def heldout_ids(all_ids: list[str], name: str = "heldout") -> list[str]:
+    """A held-out sample's titles: a seeded draw from the rows no earlier sample used."""
+    used = {json.loads(line)["id"] for line in SAMPLES["dev"].open(encoding="utf-8")}
+    for earlier in HELDOUT_SEEDS:
+        if earlier == name:
+            break
+        used |= set(heldout_ids(all_ids, earlier))
+    pool = sorted((i for i in all_ids if i not in used), key=int)
+    return sorted(random.Random(HELDOUT_SEEDS[name]).sample(pool, HELDOUT_TITLES), key=int)
 
 
 def ratio(hits: int, n: int) -> str:
@@ -81,11 +86,12 @@ def score(name: str, read: list[Key], label: dict[Key, bool]) -> str:
 
 
 def run_sample(name: str, titles: dict[str, str], wrong: bool) -> None:
-    sample = [json.loads(line) for line in SAMPLES[name].open(encoding="utf-8")]
+    path = SAMPLES[name]
+    sample = [json.loads(line) for line in path.open(encoding="utf-8")] if path.exists() else []
     label = {(r["id"], r["kind"], r["fact"]): r["correct"] for r in sample}
     before = [(r["id"], r["kind"], r["fact"]) for r in sample if r["before"]]
-    if name == "heldout":
-        ids = heldout_ids(list(titles))
+    if name in HELDOUT_SEEDS:
+        ids = heldout_ids(list(titles), name)
     else:
         ids = sorted({r["id"] for r in sample}, key=int)
     extracted = FactExtractor().extract_many([titles[i] for i in ids])
