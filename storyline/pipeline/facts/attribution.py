@@ -11,13 +11,11 @@ it, ``source`` is that person.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
+from storyline.pipeline.facts.labels import _dash_signatures, _source_labels, _speaker_labels
 from storyline.pipeline.facts.lexicon import (
     _COMPLEMENT_CUES,
-    _DOCUMENT_NOUNS,
-    _LABEL_FURNITURE,
     _NOUN_CUES,
     _SPEAKER_NOUNS,
     _STANCE_ADJECTIVES,
@@ -26,6 +24,14 @@ from storyline.pipeline.facts.lexicon import (
     _WEAK_CUES,
 )
 from storyline.pipeline.facts.records import Attribution
+from storyline.pipeline.facts.spans import (
+    _headline,
+    _join,
+    _quoted,
+    _quoted_in,
+    _running_quotes,
+    _title_case,
+)
 
 _PERSONAL = ("he", "she", "him", "her", "his")
 _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
@@ -33,7 +39,6 @@ _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
 # counts is that someone's ("'I think ...,' she said").
 _QUOTE_PERSONS = ("i", "me", "my", "we", "us", "our", "you", "your")
 _RELATIVE = ("who", "which")
-_NAMED_THINGS = ("WORK_OF_ART", "PRODUCT", "EVENT")
 _QUESTION_WORDS = ("when", "whether", "if", "why", "how", "what", "where", "who")
 # Cues whose prepositional object is what is said ("called for a ban", "responded with
 # attacks"); other cues need an object or a clause ("Costume Revealed For 'The Flash'").
@@ -114,28 +119,6 @@ def _clause_cut(toks: list[Any], root: Any) -> list[Any]:
     ):
         toks = toks[1:]
     return toks
-
-
-def _join(tokens: Sequence[Any]) -> str:
-    """Text of tokens in order, gaps closed, edge punctuation and "that" trimmed."""
-    toks = sorted(tokens, key=lambda t: t.i)
-    kept = {t.i for t in toks}
-    # A comma that bordered a removed phrase ("The partnership, according to X, has") goes too.
-    toks = [
-        t
-        for t in toks
-        if not (t.is_punct and t.text in ",;" and (t.i - 1 not in kept or t.i + 1 not in kept))
-    ]
-    while toks and (toks[0].is_punct or toks[0].lower_ in ("that", "and", "but")):
-        toks = toks[1:]
-    while toks and toks[-1].is_punct and toks[-1].text not in (")", '"', "”", "’"):
-        toks = toks[:-1]
-    text = ""
-    for k, t in enumerate(toks):
-        text += t.text
-        if k + 1 < len(toks):
-            text += t.whitespace_ if toks[k + 1].i == t.i + 1 else " "
-    return text.strip()
 
 
 def _cue_text(verb: Any) -> str:
@@ -296,16 +279,6 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     return Attribution(source[0], _cue_text(tok), content, source[1])
 
 
-def _headline(sent: Any) -> bool:
-    """A headline: a title-case sentence, or a snippet of one unpunctuated sentence, where
-    the parser takes nouns for verbs ("reality show", "Ratings notes")."""
-    if _title_case(sent):
-        return True
-    last = next((t for t in reversed(sent.doc) if not t.is_space), None)
-    whole = sent.start == 0 and sent.end >= len(sent.doc) - 2
-    return whole and (last is None or last.text not in (".", "?", "!") and not last.is_quote)
-
-
 def _speaker(subj: Any) -> bool:
     """A headline subject that can say something: a pronoun, a name (untyped or of a person,
     organisation, place or group), or a noun of a person, group or document ("CEO",
@@ -326,12 +299,6 @@ def _has_complement(verb: Any) -> bool:
         or (c.dep_ in ("prep", "prt") and c.lower_ in _COMPLEMENT_CUES[lemma])
         for c in verb.children
     )
-
-
-def _title_case(sent: Any) -> bool:
-    """A headline's sentence: most of its words capitalised."""
-    words = [t for t in sent if t.is_alpha and len(t) > 3]
-    return bool(words) and sum(t.text[0].isupper() for t in words) * 2 > len(words)
 
 
 def _said_to(verb: Any) -> bool:
@@ -449,151 +416,3 @@ def _content_span(cue: Any, a: Attribution) -> set[int]:
     comps = [c for c in cue.children if c.dep_ == "ccomp"]
     return {t.i for c in comps for t in c.subtree}
 
-
-def _quoted(doc: Any) -> set[int]:
-    """Indexes of the tokens inside quotation marks (per sentence: a stray mark in one
-    sentence does not flip the next)."""
-    inside: set[int] = set()
-    for sent in doc.sents:
-        inside |= _quoted_in(sent)
-    return inside
-
-
-def _running_quotes(doc: Any) -> set[int]:
-    """Indexes of the tokens in a quotation left open at the end of its sentence."""
-    inside: set[int] = set()
-    for sent in doc.sents:
-        marks = [t for t in sent if t.is_quote and t.text not in ("'", "’", "‘")]
-        opening = [t for t in marks if t.text in ("“", "``", "‘‘")]
-        if opening and opening[-1].i == marks[-1].i:
-            inside.update(range(opening[-1].i + 1, sent.end))
-    return inside
-
-
-def _quoted_in(sent: Any) -> set[int]:
-    inside: set[int] = set()
-    open_at: int | None = None
-    for tok in sent:
-        text = tok.text
-        opens = text in ("“", "‘‘", "``") or (text in ('"', "''") and open_at is None)
-        if text in ("”", "’’") or (text in ('"', "''") and open_at is not None):
-            if open_at is not None:
-                inside.update(range(open_at + 1, tok.i))
-            open_at = None
-        elif opens:
-            open_at = tok.i
-    if open_at is not None:  # a quote running on past the sentence
-        inside.update(range(open_at + 1, sent.end))
-    return inside
-
-
-def _speaker_label(label: list[Any]) -> bool:
-    """A label that names a speaker: a person or organisation ("PENCE", "Mark Carney",
-    "SoftBank CEO"), or a document or group ("Report", "Police"); not headline furniture
-    ("The Latest", "Bachelor Preview")."""
-    words = [t.lower_ for t in label if t.is_alpha]
-    if not words or words[0] in ("source", "the") or set(words) & _LABEL_FURNITURE:
-        return False
-    if not label[0].text[:1].isupper() or any(t.pos_ in ("VERB", "AUX") for t in label):
-        return False
-    if words[-1] in _DOCUMENT_NOUNS:
-        return True  # "Report:", "Police:", "SoftBank CEO:"
-    if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 3:
-        # "PENCE:", "Pence:" (a transcript, a headline quote); not "SNL:" or "NYT:".
-        return label[0].ent_type_ in ("", "PERSON") and (
-            label[0].is_upper or label[0].pos_ == "PROPN"
-        )
-    # A person: organisations and titles before a colon are mostly headline sections
-    # ("SNL Recap:", "Forex News:", "LME ASIAN WRAP:").
-    names = [t for t in label if t.pos_ == "PROPN"]
-    return bool(names) and all(t.ent_type_ == "PERSON" for t in names) and (
-        len(names) >= len(label) - 1
-    )
-
-
-def _label_says(content: list[Any], sent: Any) -> bool:
-    """What follows a label in a headline is speech unless it only names something:
-    "Grant Gustin: 'The Flash' Full Costume!" captions a picture of a named work."""
-    if not _headline(sent) or any(t.pos_ in ("VERB", "AUX") for t in content):
-        return True
-    words = [t for t in content if t.is_alpha]
-    named = all(t.ent_type_ in _NAMED_THINGS for t in words)
-    return not (words and named and sum(t.ent_iob_ == "B" for t in words) == 1)
-
-
-def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
-    """ "PENCE: Well, look ...", "Politifact: Trump is right": a name that opens a line or
-    a sentence, then a colon, then what they say."""
-    out = []
-    for sent in doc.sents:
-        toks = [t for t in sent if not (t.is_space or t.is_quote or t.text in "(")]
-        colon = next((k for k, t in enumerate(toks[:6]) if t.text == ":"), None)
-        if not colon or colon + 1 >= len(toks):
-            continue
-        label = toks[:colon]
-        if _speaker_label(label) and _label_says(toks[colon + 1 :], sent):
-            content = _join(toks[colon + 1 :])
-            if content:
-                span = range(toks[colon].i + 1, sent.end)
-                out.append((span, Attribution(_join(label), ":", content)))
-    return out
-
-
-def _dash_signatures(doc: Any) -> list[Attribution]:
-    """ "... a real disgrace." ― Azucena Gonzalez': a name signed after a quotation."""
-    out: list[Attribution] = []
-    text = doc.text
-    if "―" not in text and "—" not in text and "–" not in text:
-        return out
-    for tok in doc:
-        # The dash may be glued to the closing quote ('”―') or set off by a space.
-        glued = tok.text[:1] in ("”", '"') and tok.text[1:] in ("―", "—", "–")
-        if not glued and tok.text not in ("―", "—", "–"):
-            continue
-        before = tok.i - 1
-        while before >= 0 and doc[before].is_space:
-            before -= 1
-        if not glued and (before < 0 or not doc[before].is_quote):
-            continue
-        name = []
-        for t in doc[tok.i + 1 : tok.i + 8]:
-            if t.is_space and not name and "\n" not in t.text:
-                continue
-            if t.pos_ != "PROPN" and not (name and t.text == "."):
-                break
-            name.append(t)
-        quoted = sorted(i for i in _quoted(doc) if i < tok.i)
-        if not quoted:
-            # The quotation opened before the snippet: its line up to the dash.
-            start = max((t.i for t in doc[:before] if "\n" in t.text), default=-1) + 1
-            quoted = list(range(start, before))
-        if name and quoted:
-            content = _join([doc[i] for i in quoted if i >= quoted[-1] - 60])
-            out.append(Attribution(_join(name), "―", content))
-    return out
-
-
-def _source_labels(doc: Any) -> list[Attribution]:
-    """ "Source: Yonhap" bylines: the label and the colon are plain text to spaCy."""
-    out = []
-    for tok in doc:
-        if tok.lower_ != "source" or tok.i + 1 >= len(doc) or doc[tok.i + 1].text != ":":
-            continue
-        if tok.i == 0 or not (tok.is_sent_start or doc[tok.i - 1].text in (".", "|", "\n")):
-            continue  # "AP Source: ..." headlines name the outlet's source, not a byline
-        j = tok.i + 2
-        src: list[Any] = []
-        while j < len(doc) and not (doc[j].is_punct and doc[j].text in ".;|\n"):
-            if j + 1 < len(doc) and doc[j + 1].text == ":":
-                break  # next label ("Details:")
-            src.append(doc[j])
-            j += 1
-        if not src:
-            continue
-        content = doc[: tok.i].text.strip()
-        # The content is the last sentence before the label.
-        sents = [s for s in doc.sents if s.end <= tok.i]
-        if sents:
-            content = sents[-1].text.strip()
-        out.append(Attribution(_join(src), "source", content))
-    return out
