@@ -842,6 +842,34 @@ def test_headline_attribution_speakers_kept(extractor, title, source, cue):
     assert (source, cue) in got, got
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        # Section and column labels, quoted titles, captions, labels over words about them.
+        "SPORTS: Rangers sign two veterans before opening day",
+        "Berlin Report: Merkel to face questions over spying row",
+        "'Gravity': Why the space drama keeps winning",
+        "Taylor Swift: Her 7 Best Red Carpet Looks",
+        "Kanye West: Courtroom sketch of the photographer case (Video)",
+        # Cue words that say nothing here.
+        "Toyota recall widens to 600000 cars",
+        "Airline considers new fees for carry-on bags",
+        "It's Too Early to Tell If the Rally Will Last",
+        "Nobody knows what the coach wanted: what did he say?",
+        "Miley Cyrus Tell All Book Coming This Fall",
+        "Survivor Season 28, Episode 4: The Castaways Tell All",
+    ],
+)
+def test_headline_labels_and_cue_words_that_attribute_nothing(extractor, title):
+    assert extractor.extract(title).attributions == [], title
+
+
+def test_headline_source_stops_at_another_cue(extractor):
+    title = 'Coach Mike Brown Defends Bench Choices, Tells Fans to "Be Patient"'
+    got = [(a.source, a.cue) for a in extractor.extract(title).attributions]
+    assert ("Coach Mike Brown", "Tells") in got, got
+
+
 def extractor_sources(text: str) -> list[str]:
     return [a.source for a in FactExtractor().extract(text).attributions]
 
@@ -863,6 +891,11 @@ def extractor_sources(text: str) -> list[str]:
         "Apple TV 6.1 Software Update Makes Hiding Channels Easier",
         "China's CSI 300 Plunges to Five-Year Low on Export Slump",
         "iPhone Air Concept Shows Larger 4.7-inch Display",
+        "Retailer again files for Ch. 11 protection",
+        "Here are 300 apps that replace your spreadsheet",
+        "Banning 'Selfie' and 12 Other Words We Should Retire",
+        "Spoilers: the host adds one more twist to the finale",
+        "Building a city one block at a time",
     ],
 )
 def test_headline_listicles_and_fragments_are_no_quantities(extractor, title):

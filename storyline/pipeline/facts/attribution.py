@@ -16,7 +16,9 @@ from typing import Any
 from storyline.pipeline.facts.labels import _dash_signatures, _source_labels, _speaker_labels
 from storyline.pipeline.facts.lexicon import (
     _COMPLEMENT_CUES,
+    _HEADLINE_NON_CUES,
     _NOUN_CUES,
+    _SHOW_WORDS,
     _SPEAKER_NOUNS,
     _STANCE_ADJECTIVES,
     _STANCE_NOUNS,
@@ -268,15 +270,58 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     # nouns misread as verbs ("reality show", "Ratings notes") or things that show.
     if subj is None or (lemma != "say" and _headline(tok.sent) and not _speaker(subj)):
         return None
+    if _misread_cue(tok, subj):
+        return None
     skip = {t.i for t in subj.subtree}
     content_toks = _content(tok, skip, strong or colon)
     content = _join(content_toks)
     if not content:
         return None
     source = _source_text(subj, doc, frozenset(t.i for t in content_toks))
-    if not source:
-        return None
-    return Attribution(source[0], _cue_text(tok), content, source[1])
+    if not source or (_headline(tok.sent) and set(source[0].lower().split()) & _SHOW_WORDS):
+        return None  # a show's title read as the speaker ("..., Episode 10: The Women Tell")
+    return Attribution(_before_other_cue(source[0], tok), _cue_text(tok), content, source[1])
+
+
+def _before_other_cue(source: str, verb: Any) -> str:
+    """A headline's source that runs on into another cue the parser took for a name: "Juan
+    Pablo Galavis Defends R-Word Joke, Tells ..." -> "Juan Pablo Galavis"."""
+    if not _title_case(verb.sent):
+        return source
+    words = source.split()
+    for k, word in enumerate(words[1:], start=1):
+        w = word.lower()
+        if w.endswith("s") and (w[:-1] in _STRONG_CUES or w[:-2] in _STRONG_CUES):
+            return " ".join(words[:k])
+    return source
+
+
+_SEEING = ("watch", "see", "hear")
+
+
+def _misread_cue(verb: Any, subj: Any) -> bool:
+    """A cue word that says nothing here: a headline's "recall" or "considers", an
+    infinitive after an adjective ("Hard to Tell If"), a question ("What did he say?") or a
+    base form with one name for its subject, a noun misread ("Lindsay Lohan Tell All Book")."""
+    doc = verb.doc
+    if verb.lemma_.lower() in _HEADLINE_NON_CUES and _headline(verb.sent):
+        return True
+    infinitive = verb.i > 0 and doc[verb.i - 1].lower_ == "to"
+    if infinitive and (verb.head.pos_ in ("ADJ", "AUX") or verb.head.lemma_ == "be"):
+        return True
+    if any(c.dep_ == "aux" and c.lemma_ == "do" and c.i < subj.i for c in verb.children):
+        return True
+    auxiliary = any(c.dep_ in ("aux", "auxpass") for c in verb.children)
+    # "Watch Ed Snowden tell SXSW techies: ...": a bare infinitive after a verb of seeing.
+    seen = verb.head.lemma_ in _SEEING or subj.left_edge.lower_ in _SEEING
+    return (
+        verb.tag_ in ("VB", "VBP")
+        and not (infinitive or auxiliary or seen)
+        and subj.tag_ == "NNP"
+        and not any(c.dep_ == "conj" for c in subj.children)
+        and verb.lower_ == verb.lemma_.lower()
+        and _headline(verb.sent)
+    )
 
 
 def _speaker(subj: Any) -> bool:

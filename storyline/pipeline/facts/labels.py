@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storyline.pipeline.facts.lexicon import _DOCUMENT_NOUNS, _LABEL_FURNITURE
+from storyline.pipeline.facts.lexicon import _DOCUMENT_NOUNS, _LABEL_FURNITURE, _SECTION_NAMES
 from storyline.pipeline.facts.records import Attribution
 from storyline.pipeline.facts.spans import _headline, _join, _quoted
 
@@ -21,10 +21,16 @@ def _speaker_label(label: list[Any]) -> bool:
         return False
     if not label[0].text[:1].isupper() or any(t.pos_ in ("VERB", "AUX") for t in label):
         return False
+    if words[-1] == "report" and len(words) > 1 and all(
+        t.text[:1].isupper() for t in label if t.is_alpha
+    ):
+        return False  # "London Report:", "Mid-Day Report:": a column's name
     if words[-1] in _DOCUMENT_NOUNS:
         return True  # "Report:", "Police:", "SoftBank CEO:"
     if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 3:
         # "PENCE:", "Pence:" (a transcript, a headline quote); not "SNL:" or "NYT:".
+        if label[0].is_upper and label[0].lower_ in _SECTION_NAMES:
+            return False  # "ENTERTAINMENT: ...": a section
         return label[0].ent_type_ in ("", "PERSON") and (
             label[0].is_upper or label[0].pos_ == "PROPN"
         )
@@ -39,11 +45,28 @@ def _speaker_label(label: list[Any]) -> bool:
 def _label_says(content: list[Any], sent: Any) -> bool:
     """What follows a label in a headline is speech unless it only names something:
     "Grant Gustin: 'The Flash' Full Costume!" captions a picture of a named work."""
+    if content and content[0].lower_ in ("her", "his", "their"):
+        return False  # "Lena Dunham: Her Top 5 'SNL' Moments": about the label, not by it
+    if _captioned(content):
+        return False  # "Justin Bieber: Deposition regarding ... (Video)"
     if not _headline(sent) or any(t.pos_ in ("VERB", "AUX") for t in content):
         return True
     words = [t for t in content if t.is_alpha]
     named = all(t.ent_type_ in _NAMED_THINGS for t in words)
     return not (words and named and sum(t.ent_iob_ == "B" for t in words) == 1)
+
+
+def _captioned(content: list[Any]) -> bool:
+    """Content that ends in a bracketed media word, "(Video)", "(Photos)": a caption."""
+    words = [t for t in content if not t.is_punct]
+    return bool(words) and content[-1].text == ")" and words[-1].lower_ in _LABEL_FURNITURE
+
+
+def _quoted_title(sent: Any, colon: Any) -> bool:
+    """A label that is all in quotation marks, "'Divergent': ...": the title of a work."""
+    first = next((t for t in sent if not t.is_space), None)
+    before = sent.doc[colon.i - 1] if colon.i > sent.start else None
+    return bool(first is not None and first.is_quote and before is not None and before.is_quote)
 
 
 def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
@@ -56,6 +79,8 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
         if not colon or colon + 1 >= len(toks):
             continue
         label = toks[:colon]
+        if _quoted_title(sent, toks[colon]):
+            continue  # "'Divergent': IMAX screening ...": a work's title in quotes
         if _speaker_label(label) and _label_says(toks[colon + 1 :], sent):
             content = _join(toks[colon + 1 :])
             if content:

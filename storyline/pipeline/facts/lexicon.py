@@ -176,8 +176,22 @@ _NOUN_CUES = _wordset(
 _LABEL_FURNITURE = _wordset(
     "latest update updated breaking watch exclusive opinion analysis editorial video photos "
     "photo live listen read factbox timeline explainer correction review recap preview news "
-    "wrap roundup story program op ed"
+    "wrap roundup story program op ed videos slideshow gallery pictures premiere trailer "
+    "finale episode season quiz"
 )
+# A newspaper's sections: an all-caps one before a colon is a label ("ENTERTAINMENT: ..."),
+# not a speaker the way "PENCE:" is.
+_SECTION_NAMES = _wordset(
+    "entertainment sports sport business politics health tech technology science world money "
+    "markets market lifestyle travel culture style music movies film television tv media "
+    "economy finance national local weather crime education"
+)
+# Words of a show's or a work's title: a source that holds one is a title the parser misread
+# ("The Bachelor Season 18, Episode 10: The Women Tell All").
+_SHOW_WORDS = _wordset("season episode finale premiere recap review trailer")
+# Cues that in a headline mostly mean something else: a product recall, a firm that
+# considers a move.
+_HEADLINE_NON_CUES = _wordset("recall consider")
 # Nouns that are sources when they open a "Poll: ..." label (documents, groups, roles).
 _DOCUMENT_NOUNS = _wordset(
     "poll survey report study sources source officials official police witnesses experts "

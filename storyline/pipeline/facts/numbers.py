@@ -294,6 +294,13 @@ def _is_label(doc: Any, f: _Found, first: Any, last: Any) -> bool:
     prev, nxt, nxt2 = _neighbours(doc, f)
     if prev is not None and prev.lower_ in _LABEL_NOUNS:
         return True
+    before = doc[f.start - 2] if f.start > 1 else None
+    if prev is not None and prev.text == "." and before is not None and (
+        before.lower_ in ("ch", "chap", "no", "vol")
+    ):
+        return True  # "Ch. 11", "Chap. 11": split abbreviations of a label
+    if _idiom_or_listicle(doc, f, first, prev, before, nxt):
+        return True
     if nxt is not None and nxt.text == "-" and not first.whitespace_ and nxt2 is not None:
         if nxt2.text[:1].isupper():
             return True  # "UPDATE 2-Libyan parliament ...": a wire-story revision tag
@@ -307,6 +314,24 @@ def _is_label(doc: Any, f: _Found, first: Any, last: Any) -> bool:
         and last.dep_ in ("nummod", "compound", "appos")
         and last.head.i == prev.i
     )
+
+
+def _idiom_or_listicle(doc: Any, f: _Found, first: Any, prev: Any, before: Any, nxt: Any) -> bool:
+    """ "one more spoiler", "one show at a time", "What one big fund is saying": "one" as a
+    determiner; "Here are 800 alternatives", "10 Other Notable Attempts": a listicle."""
+    if first.lower_ == "one" and f.end - f.start == 1:
+        if (nxt is not None and nxt.lower_ in ("more", "other", "another")) or (
+            prev is not None and prev.lower_ in ("what", "which")
+        ):
+            return True
+        after = " ".join(t.lower_ for t in doc[f.end : f.end + 5])
+        if "at a time" in after:
+            return True
+    if prev is not None and before is not None and (before.lower_, prev.lower_) in (
+        ("here", "are"), ("here", "'re"), ("here", "is"), ("here", "'s")
+    ):
+        return True
+    return nxt is not None and nxt.text == "Other"
 
 
 def _base_forms(tok: Any) -> set[str]:
