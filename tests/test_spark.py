@@ -202,6 +202,29 @@ def test_spark_cluster_agrees_with_storyline_cluster(spark, tmp_path: Path):
 
 @pytest.mark.slow
 @needs_spark
+@needs_static
+def test_near_copies_are_looked_for_within_the_engine_s_horizon(spark, tmp_path: Path):
+    # As the engine: a near copy two days later is a copy, one ten days later is not
+    # (near copies are looked for in the last near_duplicate_days).
+    from storyline.spark.job import cluster_archive
+    from storyline.spark.outputs import write_assignments
+
+    text = "Fire destroys dairy warehouse in Palmer, Alaska, officials said on Monday"
+    rows = [("a", text, "2024-03-01T08:00:00Z"),
+            ("b", text.replace("Monday", "Monday night"), "2024-03-03T08:00:00Z"),
+            ("c", text.replace("Monday", "Monday evening"), "2024-03-11T08:00:00Z"),
+            ("d", "Central bank holds interest rates steady", "2024-03-11T09:00:00Z")]
+    path = tmp_path / "timed.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": t, "published_at": p}) + "\n"
+                            for i, t, p in rows))
+    out = tmp_path / "out.jsonl"
+    write_assignments(cluster_archive(spark, path, preset("fast"), window="1d"), out)
+    copies = {r["id"]: r["duplicate_of"] for r in map(json.loads, out.open())}
+    assert copies == {"a": None, "b": "a", "c": None, "d": None}
+
+
+@pytest.mark.slow
+@needs_spark
 def test_bad_line_is_named_by_file_and_line(spark, tmp_path: Path):
     from storyline.errors import InputError
     from storyline.spark.job import cluster_archive

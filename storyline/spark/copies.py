@@ -10,6 +10,13 @@ propagation by joins) bound what can be a copy of what; inside each component
 the engine's sequential decision is replayed in arrival order
 (:func:`storyline.spark.windows.replay_copies`), so the canonical snippet and
 the kind of every copy are what the single-machine engine would pick.
+
+As in the engine, near copies are looked for among recent items only (the
+last ``near_duplicate_days`` where every item has a time, else the last
+``near_duplicate_batches`` windows): each band key is joined within time
+buckets of that width and the neighbouring ones, so the candidate pairs per
+item stay bounded however long the archive (a template's headlines coming
+back every few days would otherwise make a band's bucket grow with it).
 """
 
 from __future__ import annotations
@@ -40,17 +47,28 @@ def with_signatures(df):
     return df.withColumn("s", udf("norm")).select("*", "s.*").drop("s")
 
 
-def candidate_pairs(reps, threshold: float):
-    """(a, b, jaccard) of representatives sharing a band, a < b, that pass the check."""
+def candidate_pairs(reps, threshold: float, horizon: float | None = None):
+    """(a, b, jaccard) of representatives sharing a band, a < b, that pass the check;
+    with ``horizon``, only those whose ``when`` are at most that far apart."""
     from pyspark.sql import functions as F
 
     bands = F.array(*[F.xxhash64(F.slice("sig", b * ROWS_PER_BAND + 1, ROWS_PER_BAND))
                       for b in range(NUM_BANDS)])
-    keyed = reps.select("ord", F.posexplode(bands).alias("band", "band_key"))
-    left, right = keyed.alias("l"), keyed.alias("r")
+    bucket = F.floor(F.col("when") / F.lit(float(horizon))) if horizon else F.lit(0)
+    keyed = reps.select("ord", "when", bucket.cast("long").alias("bucket"),
+                        F.posexplode(bands).alias("band", "band_key"))
+    # Each right row also stands in the buckets either side: a pair at most one horizon
+    # apart meets once, in the left row's bucket.
+    spread = F.array(*[F.col("bucket") + d for d in (-1, 0, 1)]) if horizon else F.array(
+        F.col("bucket"))
+    right = keyed.withColumn("bucket", F.explode(spread)).alias("r")
+    left = keyed.alias("l")
+    near = F.abs(F.col("l.when") - F.col("r.when")) <= F.lit(float(horizon)) if horizon \
+        else F.lit(True)
     pairs = left.join(right, (F.col("l.band") == F.col("r.band"))
                       & (F.col("l.band_key") == F.col("r.band_key"))
-                      & (F.col("l.ord") < F.col("r.ord"))) \
+                      & (F.col("l.bucket") == F.col("r.bucket"))
+                      & (F.col("l.ord") < F.col("r.ord")) & near) \
                 .select(F.col("l.ord").alias("a"), F.col("r.ord").alias("b")).distinct()
     sig_a = reps.select(F.col("ord").alias("a"), F.col("sig").alias("sa"),
                         F.col("figures").alias("fa"))
@@ -86,9 +104,10 @@ def components(edges, max_rounds: int = 64):
     return labels
 
 
-def find_copies(items, threshold: float):
+def find_copies(items, threshold: float, horizon: float | None = None):
     """(ord, canonical, kind, similarity) for every item; ``items`` holds ord, key,
-    sig and figures."""
+    sig, figures and ``when`` (seconds, or a window's rank), compared within
+    ``horizon`` of it (None: all with all)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -97,7 +116,7 @@ def find_copies(items, threshold: float):
     rep_of = items.groupBy("key").agg(F.min("ord").alias("rep"))
     items = items.join(rep_of, "key")
     reps = items.where(F.col("ord") == F.col("rep"))
-    pairs = candidate_pairs(reps, threshold).localCheckpoint()
+    pairs = candidate_pairs(reps, threshold, horizon).localCheckpoint()
     comp = components(pairs)
     items = items.join(comp.withColumnRenamed("node", "rep"), "rep", "left") \
                  .withColumn("comp", F.coalesce("comp", "rep")) \

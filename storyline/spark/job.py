@@ -98,8 +98,9 @@ def cluster_archive(spark, path: Path, config: Config, window: str | None = None
 
     model_name, dim = feature_stage.encoder_info(config.model)
     items = copy_stage.with_signatures(read_items(spark, path, window)).localCheckpoint()
-    found = copy_stage.find_copies(items.select("ord", "key", "sig", "figures"),
-                                   config.near_duplicate_jaccard)
+    when, horizon = _copy_horizon(items, config)
+    found = copy_stage.find_copies(items.select("ord", "key", "sig", "figures", when),
+                                   config.near_duplicate_jaccard, horizon)
     items = items.drop("sig").join(found, "ord").localCheckpoint()
     chunk = (F.row_number().over(Window.partitionBy("window_rank").orderBy("ord")) - 1)
     canon = items.where(F.col("kind") == "original") \
@@ -117,6 +118,22 @@ def cluster_archive(spark, path: Path, config: Config, window: str | None = None
     items = _with_stories(spark, items, clusters, linked)
     return SparkRun(items, clusters, canon.select("ord", "dense"), linked, windows, model_name,
                     dim, terms_df, names_df, docs, total)
+
+
+def _copy_horizon(items, config: Config):
+    """The ``when`` column near copies are looked for by and how far back, as the engine's
+    near-copy window: ``near_duplicate_days`` of published time where every item has one,
+    else ``near_duplicate_batches`` windows (one window: all of it)."""
+    from pyspark.sql import functions as F
+
+    # One window is one batch to the engine: all of it is compared with all of it.
+    several = items.select("window_rank").where("window_rank > 0").limit(1).count()
+    timed = several and config.near_duplicate_days is not None and not items.where(
+        F.col("epoch").isNull()).limit(1).count()
+    if timed:
+        return F.col("epoch").cast("double").alias("when"), config.near_duplicate_days * 86400
+    return F.col("window_rank").cast("double").alias("when"), float(
+        config.near_duplicate_batches)
 
 
 def _cluster_windows(spark, canon, config: Config, terms_df: np.ndarray,
