@@ -225,6 +225,34 @@ def test_near_copies_are_looked_for_within_the_engine_s_horizon(spark, tmp_path:
 
 @pytest.mark.slow
 @needs_spark
+def test_components_of_a_long_chain_and_a_random_graph(spark):
+    # A chain of near copies in time order (300 links, where label propagation alone
+    # needs 300 rounds) and a random graph, against a union-find on the driver.
+    import random
+
+    from storyline.spark.copies import components
+
+    rng = random.Random(4)
+    edges = [(i, i + 1) for i in range(300)]
+    edges += [(rng.randrange(1000, 1200), rng.randrange(1000, 1200)) for _ in range(150)]
+    edges = [(min(a, b), max(a, b)) for a, b in edges if a != b]
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    df = spark.createDataFrame(edges, "a long, b long")
+    got = {r["node"]: r["comp"] for r in components(df, max_rounds=40).collect()}
+    assert got == {node: root(node) for node in parent}
+
+
+@pytest.mark.slow
+@needs_spark
 def test_bad_line_is_named_by_file_and_line(spark, tmp_path: Path):
     from storyline.errors import InputError
     from storyline.spark.job import cluster_archive

@@ -21,9 +21,14 @@ back every few days would otherwise make a band's bucket grow with it).
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
+from storyline.errors import IngestError
 from storyline.pipeline.dedupe import NUM_BANDS, NUM_PERM
+
+log = logging.getLogger(__name__)
 
 ROWS_PER_BAND = NUM_PERM // NUM_BANDS
 SIGNATURE_SCHEMA = "sig array<long>, minhash binary, figures string"
@@ -65,7 +70,8 @@ def candidate_pairs(reps, threshold: float, horizon: float | None = None):
     left = keyed.alias("l")
     near = F.abs(F.col("l.when") - F.col("r.when")) <= F.lit(float(horizon)) if horizon \
         else F.lit(True)
-    pairs = left.join(right, (F.col("l.band") == F.col("r.band"))
+    # A sort-merge join: Spark may take the exploded side for small and try to broadcast it.
+    pairs = left.hint("merge").join(right, (F.col("l.band") == F.col("r.band"))
                       & (F.col("l.band_key") == F.col("r.band_key"))
                       & (F.col("l.bucket") == F.col("r.bucket"))
                       & (F.col("l.ord") < F.col("r.ord")) & near) \
@@ -82,9 +88,11 @@ def candidate_pairs(reps, threshold: float, horizon: float | None = None):
                   .select("a", "b", "jaccard")
 
 
-def components(edges, max_rounds: int = 64):
+def components(edges, max_rounds: int = 200):
     """(node, comp): the smallest node of each connected component of ``edges``
-    (a, b), by min-label propagation until no label changes."""
+    (a, b), by min-label propagation with pointer jumping (a node takes the label of
+    its label), until no label changes: chains of near copies across a long archive
+    converge in about log2 of their length rounds, not their length."""
     from pyspark.sql import functions as F
 
     both = edges.select("a", "b").unionByName(edges.select(F.col("b").alias("a"),
@@ -92,16 +100,23 @@ def components(edges, max_rounds: int = 64):
     both = both.localCheckpoint()
     labels = both.groupBy("a").agg(F.least(F.col("a"), F.min("b")).alias("comp")) \
                  .withColumnRenamed("a", "node").localCheckpoint()
-    for _ in range(max_rounds):
+    for rounds in range(1, max_rounds + 1):
         spread = both.join(labels, both.a == labels.node) \
                      .groupBy(F.col("b").alias("node")).agg(F.min("comp").alias("offer"))
-        updated = labels.join(spread, "node", "left") \
-                        .select("node", F.least("comp", F.coalesce("offer", "comp")).alias("comp"),
-                                (F.col("offer") < F.col("comp")).alias("changed")).localCheckpoint()
+        offered = labels.join(spread, "node", "left") \
+                        .select("node", "comp",
+                                F.least("comp", F.coalesce("offer", "comp")).alias("new"))
+        target = offered.select(F.col("node").alias("t"), F.col("new").alias("jump"))
+        updated = offered.join(target, offered.new == target.t, "left") \
+                         .select("node", F.least("new", F.coalesce("jump", "new")).alias("new"),
+                                 "comp")
+        updated = updated.select("node", F.col("new").alias("comp"),
+                                 (F.col("new") < F.col("comp")).alias("changed")).localCheckpoint()
         labels = updated.select("node", "comp")
         if not updated.where("changed").limit(1).count():
-            break
-    return labels
+            log.info("near-copy components: %d rounds", rounds)
+            return labels
+    raise IngestError(f"near-copy components did not settle in {max_rounds} rounds")
 
 
 def find_copies(items, threshold: float, horizon: float | None = None):
