@@ -268,9 +268,10 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     subj = _subject(tok)
     # "Says" is never a noun, so its subject is a speaker; other cues in a headline may be
     # nouns misread as verbs ("reality show", "Ratings notes") or things that show.
-    if subj is None or (lemma != "say" and _headline(tok.sent) and not _speaker(subj)):
+    headline = _headline(tok.sent)
+    if subj is None or (lemma != "say" and headline and not _speaker(subj)):
         return None
-    if _misread_cue(tok, subj):
+    if _misread_cue(tok, subj, headline):
         return None
     skip = {t.i for t in subj.subtree}
     content_toks = _content(tok, skip, strong or colon)
@@ -278,7 +279,7 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not content:
         return None
     source = _source_text(subj, doc, frozenset(t.i for t in content_toks))
-    if not source or (_headline(tok.sent) and set(source[0].lower().split()) & _SHOW_WORDS):
+    if not source or (headline and set(source[0].lower().split()) & _SHOW_WORDS):
         return None  # a show's title read as the speaker ("..., Episode 10: The Women Tell")
     return Attribution(_before_other_cue(source[0], tok), _cue_text(tok), content, source[1])
 
@@ -299,12 +300,12 @@ def _before_other_cue(source: str, verb: Any) -> str:
 _SEEING = ("watch", "see", "hear")
 
 
-def _misread_cue(verb: Any, subj: Any) -> bool:
+def _misread_cue(verb: Any, subj: Any, headline: bool) -> bool:
     """A cue word that says nothing here: a headline's "recall" or "considers", an
     infinitive after an adjective ("Hard to Tell If"), a question ("What did he say?") or a
     base form with one name for its subject, a noun misread ("Lindsay Lohan Tell All Book")."""
     doc = verb.doc
-    if verb.lemma_.lower() in _HEADLINE_NON_CUES and _headline(verb.sent):
+    if verb.lemma_.lower() in _HEADLINE_NON_CUES and headline:
         return True
     infinitive = verb.i > 0 and doc[verb.i - 1].lower_ == "to"
     if infinitive and (verb.head.pos_ in ("ADJ", "AUX") or verb.head.lemma_ == "be"):
@@ -320,7 +321,7 @@ def _misread_cue(verb: Any, subj: Any) -> bool:
         and subj.tag_ == "NNP"
         and not any(c.dep_ == "conj" for c in subj.children)
         and verb.lower_ == verb.lemma_.lower()
-        and _headline(verb.sent)
+        and headline
     )
 
 
