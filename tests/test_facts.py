@@ -858,10 +858,27 @@ def test_headline_attribution_speakers_kept(extractor, title, source, cue):
         "Nobody knows what the coach wanted: what did he say?",
         "Miley Cyrus Tell All Book Coming This Fall",
         "Survivor Season 28, Episode 4: The Castaways Tell All",
+        # Passives, events and nouns that headline cue words read as.
+        "Parents warned screen time could harm toddlers' sleep",
+        "New Logo For Search Giant As Mascot Revealed",
+        "Pop star posts video of his studio session with a rapper",
+        "Senator speaks at tech festival in Austin",
+        "Rivals can agree on one thing: lower taxes for farmers",
+        "Stocks slip on Wall St dips; oil, Ukraine fears",
+        "Campaign: stop calling girls 'bossy'",
+        "Pizza chain again seeks to reorganize under court protection",
+        "Jane Doe and John Roe: ENGAGED!",
+        "'Space Saga: A New Hope' Tops the Weekend Box Office",
     ],
 )
 def test_headline_labels_and_cue_words_that_attribute_nothing(extractor, title):
     assert extractor.extract(title).attributions == [], title
+
+
+def test_headline_label_before_its_topic_and_a_quotation(extractor):
+    title = "Serena Williams on Maria Sharapova: 'She is the toughest player'"
+    got = [(a.source, a.cue) for a in extractor.extract(title).attributions]
+    assert got == [("Serena Williams", ":")]
 
 
 def test_headline_source_stops_at_another_cue(extractor):
@@ -896,6 +913,14 @@ def extractor_sources(text: str) -> list[str]:
         "Banning 'Selfie' and 12 Other Words We Should Retire",
         "Spoilers: the host adds one more twist to the finale",
         "Building a city one block at a time",
+        # A feed cut the title off after the number; a capitalised count is a name; "one"
+        # picks a thing out; things to do.
+        "Trading firm files for an IPO that could raise $250  ...",
+        "Three Guys, Shake Shack continue to take bites out of burger sales",
+        "New clip shows Four fighting off attackers at the border",
+        "2 Senators, 1 plan to reform housing finance",
+        "Whole family back together under one roof",
+        "Homemade mint syrup and 3 drinks to make with it",
     ],
 )
 def test_headline_listicles_and_fragments_are_no_quantities(extractor, title):

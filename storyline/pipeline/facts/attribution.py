@@ -18,6 +18,7 @@ from storyline.pipeline.facts.lexicon import (
     _COMPLEMENT_CUES,
     _HEADLINE_NON_CUES,
     _NOUN_CUES,
+    _NOUN_LIKE_CUES,
     _SHOW_WORDS,
     _SPEAKER_NOUNS,
     _STANCE_ADJECTIVES,
@@ -249,12 +250,8 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     quote_colon = colon and (after[0].is_quote or "\n" in doc[after[0].i - 1].text)
     if not (strong or quote_colon or lemma in _WEAK_CUES):
         return None
-    if (
-        tok.tag_ == "VBN"
-        and not any(c.dep_ in ("aux", "auxpass", "ccomp", "advcl") for c in tok.children)
-        and _title_case(tok.sent)
-    ):
-        return None  # "Full Costume Revealed", "Premiere Called 'Boring'": a headline passive
+    if _headline_passive(tok):
+        return None  # "Full Costume Revealed", "Parents warned phone addiction could ..."
     has_clause = any(c.dep_ == "ccomp" for c in tok.children)
     if lemma == "say" and _said_to(tok):
         return None  # "GM said to face probe": reportedly, no speaker
@@ -284,6 +281,24 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     return Attribution(_before_other_cue(source[0], tok), _cue_text(tok), content, source[1])
 
 
+def _headline_passive(verb: Any) -> bool:
+    """A headline's past form without an auxiliary reads as a passive ("Premiere Called
+    'Boring'", "Hero Revealed", "Parents warned ..."): headlines tell what someone did in
+    the present tense ("Obama says"), so the subject is what was said or who was told."""
+    if any(c.dep_ in ("aux", "auxpass") for c in verb.children):
+        return False
+    if verb.tag_ == "VBN" and not any(c.dep_ in ("ccomp", "advcl") for c in verb.children):
+        return _title_case(verb.sent)
+    return (
+        verb.tag_ in ("VBD", "VBN")
+        and verb.lemma_.lower() != "say"
+        and verb.dep_ in ("ROOT", "advcl", "conj")
+        and _headline(verb.sent)
+        and not _ends_sentence(verb.doc)
+        and not _quoted_in(verb.sent)
+    )
+
+
 def _before_other_cue(source: str, verb: Any) -> str:
     """A headline's source that runs on into another cue the parser took for a name: "Juan
     Pablo Galavis Defends R-Word Joke, Tells ..." -> "Juan Pablo Galavis"."""
@@ -300,13 +315,35 @@ def _before_other_cue(source: str, verb: Any) -> str:
 _SEEING = ("watch", "see", "hear")
 
 
+def _ends_sentence(doc: Any) -> bool:
+    """A full stop at the end (not a feed's "..."): a lead's sentence, however many names it
+    capitalises."""
+    text = doc.text.rstrip().rstrip("\"'”’)")
+    return text.endswith(".") and not text.endswith(("..", "…"))  # "Mrs.", "p.m." too
+
+
+def _last_word(doc: Any) -> int:
+    return max((t.i for t in doc if t.is_alpha), default=-1)
+
+
 def _misread_cue(verb: Any, subj: Any, headline: bool) -> bool:
     """A cue word that says nothing here: a headline's "recall" or "considers", an
     infinitive after an adjective ("Hard to Tell If"), a question ("What did he say?") or a
     base form with one name for its subject, a noun misread ("Lindsay Lohan Tell All Book")."""
     doc = verb.doc
-    if verb.lemma_.lower() in _HEADLINE_NON_CUES and headline:
+    lemma = verb.lemma_.lower()
+    # Gated on no full stop: in a lead's sentence "added", "noted", "declined to" do attribute.
+    if headline and not _ends_sentence(doc) and (
+        lemma in _HEADLINE_NON_CUES
+        or (lemma in _NOUN_LIKE_CUES and verb.tag_ == "VBZ" and verb.i == _last_word(doc))
+    ):
         return True
+    if verb.tag_ == "VBG" and verb.dep_ == "xcomp" and verb.head.lemma_ in ("stop", "quit"):
+        return True  # "stop calling girls 'bossy'": an appeal not to say it
+    if headline and not _ends_sentence(doc) and lemma == "seek" and any(
+        c.dep_ == "xcomp" and c.left_edge.lower_ == "to" for c in verb.children
+    ):
+        return True  # "Sbarro seeks to reorganize": an aim; "seeks US help" asks for it
     infinitive = verb.i > 0 and doc[verb.i - 1].lower_ == "to"
     if infinitive and (verb.head.pos_ in ("ADJ", "AUX") or verb.head.lemma_ == "be"):
         return True

@@ -49,6 +49,8 @@ def _label_says(content: list[Any], sent: Any) -> bool:
         return False  # "Lena Dunham: Her Top 5 'SNL' Moments": about the label, not by it
     if _captioned(content):
         return False  # "Justin Bieber: Deposition regarding ... (Video)"
+    if _headline(sent) and sum(t.is_alpha for t in content) < 2:
+        return False  # "Jared Pobre and Stacy Keibler: MARRIED!": news about them, a caption
     if not _headline(sent) or any(t.pos_ in ("VERB", "AUX") for t in content):
         return True
     words = [t for t in content if t.is_alpha]
@@ -63,10 +65,24 @@ def _captioned(content: list[Any]) -> bool:
 
 
 def _quoted_title(sent: Any, colon: Any) -> bool:
-    """A label that is all in quotation marks, "'Divergent': ...": the title of a work."""
+    """A label in quotation marks, "'Divergent': ...": the title of a work."""
     first = next((t for t in sent if not t.is_space), None)
-    before = sent.doc[colon.i - 1] if colon.i > sent.start else None
-    return bool(first is not None and first.is_quote and before is not None and before.is_quote)
+    if first is None or not first.is_quote:
+        return False
+    # The quotation closes at the colon ("'Divergent': ...") or after it ("'Cosmos: A
+    # Spacetime Odyssey' Pulls In ..."): no quotation mark between its opening and the colon.
+    before = sent.doc[colon.i - 1]
+    if before.is_quote:
+        return True
+    if any(t.is_quote for t in sent.doc[first.i + 1 : colon.i]):
+        return False
+    closing = ("'", "’") if first.text in ("'", "‘") else ('"', "”", "''")
+    close = next((t for t in sent.doc[colon.i + 1 : sent.end] if t.is_quote), None)
+    return (
+        close is not None
+        and close.text in closing
+        and any(t.is_alpha for t in sent.doc[close.i + 1 : sent.end])
+    )
 
 
 def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
@@ -79,6 +95,8 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
         if not colon or colon + 1 >= len(toks):
             continue
         label = toks[:colon]
+        if _opens_quote(sent, toks[colon]):
+            label = _before_topic(label)
         if _quoted_title(sent, toks[colon]):
             continue  # "'Divergent': IMAX screening ...": a work's title in quotes
         if _speaker_label(label) and _label_says(toks[colon + 1 :], sent):
@@ -87,6 +105,18 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
                 span = range(toks[colon].i + 1, sent.end)
                 out.append((span, Attribution(_join(label), ":", content)))
     return out
+
+
+def _opens_quote(sent: Any, colon: Any) -> bool:
+    nxt = next((t for t in sent.doc[colon.i + 1 : sent.end] if not t.is_space), None)
+    return nxt is not None and nxt.is_quote
+
+
+def _before_topic(label: list[Any]) -> list[Any]:
+    """ "Justin Bieber on Selena Gomez: '...'" (a quotation follows): the speaker is the
+    label before its topic."""
+    cut = next((k for k, t in enumerate(label) if k and t.lower_ in ("on", "about")), None)
+    return label[:cut] if cut is not None else label
 
 
 def _dash_signatures(doc: Any) -> list[Attribution]:

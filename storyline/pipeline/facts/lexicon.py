@@ -190,8 +190,14 @@ _SECTION_NAMES = _wordset(
 # ("The Bachelor Season 18, Episode 10: The Women Tell All").
 _SHOW_WORDS = _wordset("season episode finale premiere recap review trailer")
 # Cues that in a headline mostly mean something else: a product recall, a firm that
-# considers a move.
-_HEADLINE_NON_CUES = _wordset("recall consider")
+# considers a move, a star who speaks at an event or posts a video, a firm that
+# adds jobs, charges that are a prosecutor's.
+_HEADLINE_NON_CUES = _wordset(
+    "recall consider speak post add agree disagree decline decide point promote encourage "
+    "publish detail document reference echo observe note label charge project"
+)
+# Weak cues whose -s form ends a headline as a plural noun ("China, Ukraine fears").
+_NOUN_LIKE_CUES = _wordset("fear hope worry doubt feel")
 # Nouns that are sources when they open a "Poll: ..." label (documents, groups, roles).
 _DOCUMENT_NOUNS = _wordset(
     "poll survey report study sources source officials official police witnesses experts "

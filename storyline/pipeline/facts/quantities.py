@@ -38,18 +38,31 @@ from storyline.pipeline.facts.records import Quantity
 def _quantities(doc: Any) -> list[Quantity]:
     out: list[Quantity] = []
     last_counted: dict[int, Any] = {}  # sentence start -> last counted noun
+    cut = _truncated_at(doc)
     i = 0
     while i < len(doc):
         found = _fraction_at(doc, i) or _vague_at(doc, i) or _number_run_at(doc, i)
         if found is None:
             i += 1
             continue
-        q = _build_quantity(doc, found, last_counted)
+        # "... could raise $250  ...": a feed cut the text off, maybe before "million".
+        cut_off = cut is not None and all(t.is_space for t in doc[found.end : cut])
+        q = None if cut_off else _build_quantity(doc, found, last_counted)
         if q is not None and not any(u.span == q.span and u.value == q.value for u in out):
             out.append(q)
         i = max(found.end, i + 1)
     return out
 
+
+def _truncated_at(doc: Any) -> int | None:
+    """Index of a trailing ellipsis where a feed cut the text short ("... to  ..."), else
+    None: the words just before it may be missing their ends."""
+    toks = [t for t in doc if not t.is_space]
+    k = len(toks)
+    while k and toks[k - 1].text in (".", "..", "...", "…"):
+        k -= 1
+    tail = "".join(t.text for t in toks[k:])
+    return toks[k].i if k < len(toks) and ("..." in tail or "…" in tail) else None
 
 
 def _of_noun(tok: Any) -> Any:
@@ -127,7 +140,11 @@ def _headline_fragment(doc: Any, f: _Found, noun: Any, event_tok: Any, unit: str
         return True
     if noun is None:
         return False
-    if unit is None and _named_with_number(doc, f, noun):
+    if unit is None and (_named_with_number(doc, f, noun) or _capitalised_name(doc, f, noun)):
+        return True
+    if unit is None and f.value == 1 and f.kind == "number" and noun.lemma_ not in _MEASURE_NOUNS:
+        return True  # "under one roof", "1 plan": "one" picks a thing out, it counts nothing
+    if _things_to_do(noun):
         return True
     opens = prev is None or prev.text in (":", "-", "—", "–", "|", '"', "'", "‘")
     superlative = any(t.tag_ in ("JJS", "RBS") for t in noun.lefts) or noun.tag_ == "JJS"
@@ -163,6 +180,31 @@ def _named_with_number(doc: Any, f: _Found, noun: Any) -> bool:
         and prev.dep_ in ("compound", "nmod", "amod")
         and prev.head.i == noun.i
         and not prev.is_sent_start
+    )
+
+
+def _capitalised_name(doc: Any, f: _Found, noun: Any) -> bool:
+    """In a headline in sentence case, a capital on a spelled-out number or on its noun
+    marks a name: "Five Guys, Chipotle continue ...", "clip depicts Four throwing knives"."""
+    if _title_case(doc):
+        return False
+    first = doc[f.start]
+    word_cap = first.is_alpha and first.text[:1].isupper() and not first.is_sent_start
+    noun_cap = noun.text[:1].isupper() and not noun.is_sent_start and first.is_alpha
+    return word_cap or noun_cap
+
+
+def _things_to_do(noun: Any) -> bool:
+    """ "3 cocktails to make with it", "5 books to read": the noun is the object of an
+    infinitive that hangs on it, the shape of a list of suggestions, not a count."""
+    doc = noun.doc
+    if noun.i + 2 >= len(doc) or doc[noun.i + 1].lower_ != "to":
+        return False
+    verb = doc[noun.i + 2]  # the parser may hang it on a noun before ("syrup and 3 drinks")
+    return (
+        verb.tag_ == "VB"
+        and verb.dep_ in ("relcl", "acl")
+        and not any(a.dep_ in ("dobj", "nsubj", "ccomp", "xcomp") for a in verb.children)
     )
 
 
