@@ -1,6 +1,6 @@
 """Precision of the facts read off headlines, on hand-checked samples of UCI News dev titles.
 
-    python benchmarks/facts_precision.py [--wrong] [--sample dev|heldout]
+    python benchmarks/facts_precision.py [--wrong] [--sample dev|heldout|heldout2|heldout3]
 
 Two labelled samples, one labelled fact a line: ``id`` (the row id of
 ../shared/data/uci-news/dev.csv), ``kind`` (quantity or attribution), ``fact`` (a quantity as
@@ -15,6 +15,12 @@ the title) and ``before`` (whether the baseline extractor produced it).
   with every fact the extractor of commit 83fada5 (``before``) read off them, labelled before
   any rule changed. Facts a later extractor reads on those titles are labelled as they show
   up (``before`` false), so its precision is scored on all it reads.
+
+* ``benchmarks/data/facts_heldout2.jsonl`` -- a second held-out sample (seed 16): the facts the
+  extractor of commit f7d79ed read, labelled before rules were written from its errors.
+* ``benchmarks/data/facts_heldout3.jsonl`` -- a third held-out sample (seed 17): the facts the
+  extractor of commit fbad702 read (rules written from the first three samples), labelled
+  before any rule was written from it.
 
 A quantity is correct when the headline states that number as a count or amount (not a
 listicle count, rank, version, name or date), with the right value, and ``what`` names what
@@ -46,8 +52,9 @@ SAMPLES = {
     "dev": ROOT / "benchmarks/data/facts_sample.jsonl",
     "heldout": ROOT / "benchmarks/data/facts_heldout.jsonl",
     "heldout2": ROOT / "benchmarks/data/facts_heldout2.jsonl",
+    "heldout3": ROOT / "benchmarks/data/facts_heldout3.jsonl",
 }
-HELDOUT_SEEDS, HELDOUT_TITLES = {"heldout": 15, "heldout2": 16}, 800
+HELDOUT_SEEDS, HELDOUT_TITLES = {"heldout": 15, "heldout2": 16, "heldout3": 17}, 800
 Key = tuple[str, str, str]  # (id, kind, fact)
 
 
