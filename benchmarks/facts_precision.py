@@ -2,7 +2,7 @@
 
     python benchmarks/facts_precision.py [--wrong] [--sample dev|heldout|heldout2|heldout3]
 
-Two labelled samples, one labelled fact a line: ``id`` (the row id of
+Labelled samples, one labelled fact a line: ``id`` (the row id of
 ../shared/data/uci-news/dev.csv), ``kind`` (quantity or attribution), ``fact`` (a quantity as
 "value unit | what", an attribution as "source | cue"), ``correct`` (checked by hand, reading
 the title) and ``before`` (whether the baseline extractor produced it).
@@ -15,7 +15,6 @@ the title) and ``before`` (whether the baseline extractor produced it).
   with every fact the extractor of commit 83fada5 (``before``) read off them, labelled before
   any rule changed. Facts a later extractor reads on those titles are labelled as they show
   up (``before`` false), so its precision is scored on all it reads.
-
 * ``benchmarks/data/facts_heldout2.jsonl`` -- a second held-out sample (seed 16): the facts the
   extractor of commit f7d79ed read, labelled before rules were written from its errors.
 * ``benchmarks/data/facts_heldout3.jsonl`` -- a third held-out sample (seed 17): the facts the

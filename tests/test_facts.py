@@ -869,6 +869,14 @@ def test_headline_attribution_speakers_kept(extractor, title, source, cue):
         "Pizza chain again seeks to reorganize under court protection",
         "Jane Doe and John Roe: ENGAGED!",
         "'Space Saga: A New Hope' Tops the Weekend Box Office",
+        # Labels over words about the labelled person, not by them; a list under a name.
+        "Jane Doe: Get Ready For Her New Reality Series",
+        "John Roe: Who is he and why should you care?",
+        "Jane Doe: perfectly styled to be the next royal bride?",
+        "Jane Doe: Your 2015 It Girl",
+        "Iditarod: 5 memorable finishes of the long race",
+        "Movie star's new TV show: are we fans or enablers?",
+        "Speed Reading App Promises You Can Read a Novel in an Hour",
     ],
 )
 def test_headline_labels_and_cue_words_that_attribute_nothing(extractor, title):
@@ -879,6 +887,18 @@ def test_headline_label_before_its_topic_and_a_quotation(extractor):
     title = "Serena Williams on Maria Sharapova: 'She is the toughest player'"
     got = [(a.source, a.cue) for a in extractor.extract(title).attributions]
     assert got == [("Serena Williams", ":")]
+
+
+def test_headline_source_not_across_a_colon_or_semicolon(extractor):
+    title = 'Acme Corp (ACME) news: rivals slip; Smith promises "price war"'
+    got = [(a.source, a.cue) for a in extractor.extract(title).attributions]
+    assert got == [("Smith", "promises")]
+
+
+def test_headline_after_a_label_is_one_headline(extractor):
+    # The parser splits "WATCH:" off as a sentence; "seek to" is still an aim, not speech.
+    title = "WATCH: Pop stars seek to empower girls in new campaign"
+    assert extractor.extract(title).attributions == []
 
 
 def test_headline_source_stops_at_another_cue(extractor):
@@ -921,6 +941,8 @@ def extractor_sources(text: str) -> list[str]:
         "2 Senators, 1 plan to reform housing finance",
         "Whole family back together under one roof",
         "Homemade mint syrup and 3 drinks to make with it",
+        "4 Budget Apps To Give You Better Savings Habits",
+        "New App Wants to Help You Read Things Four Times Faster",
     ],
 )
 def test_headline_listicles_and_fragments_are_no_quantities(extractor, title):

@@ -24,10 +24,12 @@ from storyline.pipeline.facts.lexicon import (
     _STANCE_ADJECTIVES,
     _STANCE_NOUNS,
     _STRONG_CUES,
+    _THING_NOUNS,
     _WEAK_CUES,
 )
 from storyline.pipeline.facts.records import Attribution
 from storyline.pipeline.facts.spans import (
+    _ends_sentence,
     _headline,
     _join,
     _quoted,
@@ -94,6 +96,11 @@ def _source_text(
         ):
             drop.update(t.i for t in child.subtree)
     toks = _clause_cut([t for t in tok.subtree if t.i not in drop], tok)
+    # "... news: AT&T, Verizon slip; Son promises": a source never reaches back over a colon
+    # or semicolon; the part next to the cue is the speaker.
+    stops = [k for k, t in enumerate(toks) if t.text in (":", ";")]
+    if stops:
+        toks = toks[stops[-1] + 1 :]
     # "Responding, Edward Skyler, a spokesman ...": a misattached lead-in before a comma.
     if toks and toks[0].pos_ in ("VERB", "ADV", "SCONJ", "ADP") and toks[0].i < tok.i:
         commas = [t for t in toks if t.text == "," and t.i < tok.i]
@@ -315,13 +322,6 @@ def _before_other_cue(source: str, verb: Any) -> str:
 _SEEING = ("watch", "see", "hear")
 
 
-def _ends_sentence(doc: Any) -> bool:
-    """A full stop at the end (not a feed's "..."): a lead's sentence, however many names it
-    capitalises."""
-    text = doc.text.rstrip().rstrip("\"'”’)")
-    return text.endswith(".") and not text.endswith(("..", "…"))  # "Mrs.", "p.m." too
-
-
 def _last_word(doc: Any) -> int:
     return max((t.i for t in doc if t.is_alpha), default=-1)
 
@@ -366,6 +366,8 @@ def _speaker(subj: Any) -> bool:
     """A headline subject that can say something: a pronoun, a name (untyped or of a person,
     organisation, place or group), or a noun of a person, group or document ("CEO",
     "study"); not a thing ("trailer promises") or a verb misread as a noun."""
+    if subj.lower_ in _THING_NOUNS or subj.lemma_.lower() in _THING_NOUNS:
+        return False  # "Speed Reading App Promises": a title-case thing, tagged as a name
     if subj.pos_ == "PRON" or subj.ent_type_ in ("PERSON", "ORG", "GPE", "NORP"):
         return True
     if subj.pos_ == "PROPN" and not subj.ent_type_:
@@ -404,6 +406,8 @@ def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
     verb = tok.head
     if verb.lemma_ != "be" or any(c.dep_ == "neg" for c in verb.children):
         return None
+    if any(c.dep_ == "nsubj" and c.i > verb.i for c in verb.children):
+        return None  # "are we supporters or enablers?": a question, nobody's stance
     subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
     content = _join([t for t in tok.subtree if t.i > tok.i])
     source = _source_text(subj, doc) if subj is not None and content else None

@@ -7,12 +7,12 @@ from typing import Any
 
 from storyline.pipeline.facts.lexicon import _DOCUMENT_NOUNS, _LABEL_FURNITURE, _SECTION_NAMES
 from storyline.pipeline.facts.records import Attribution
-from storyline.pipeline.facts.spans import _headline, _join, _quoted
+from storyline.pipeline.facts.spans import _ends_sentence, _headline, _join, _quoted
 
 _NAMED_THINGS = ("WORK_OF_ART", "PRODUCT", "EVENT")
 
 
-def _speaker_label(label: list[Any]) -> bool:
+def _speaker_label(label: list[Any], after: list[Any]) -> bool:
     """A label that names a speaker: a person or organisation ("PENCE", "Mark Carney",
     "SoftBank CEO"), or a document or group ("Report", "Police"); not headline furniture
     ("The Latest", "Bachelor Preview")."""
@@ -27,6 +27,8 @@ def _speaker_label(label: list[Any]) -> bool:
         return False  # "London Report:", "Mid-Day Report:": a column's name
     if words[-1] in _DOCUMENT_NOUNS:
         return True  # "Report:", "Police:", "SoftBank CEO:"
+    if after and after[0].like_num:
+        return False  # "Iditarod: 5 memorable ends to the race": a list under a name
     if len(label) == 1 and label[0].is_alpha and len(label[0].text) > 3:
         # "PENCE:", "Pence:" (a transcript, a headline quote); not "SNL:" or "NYT:".
         if label[0].is_upper and label[0].lower_ in _SECTION_NAMES:
@@ -42,20 +44,46 @@ def _speaker_label(label: list[Any]) -> bool:
     )
 
 
-def _label_says(content: list[Any], sent: Any) -> bool:
+def _label_says(label: list[Any], content: list[Any], sent: Any, quoted: bool) -> bool:
     """What follows a label in a headline is speech unless it only names something:
     "Grant Gustin: 'The Flash' Full Costume!" captions a picture of a named work."""
     if content and content[0].lower_ in ("her", "his", "their"):
         return False  # "Lena Dunham: Her Top 5 'SNL' Moments": about the label, not by it
     if _captioned(content):
         return False  # "Justin Bieber: Deposition regarding ... (Video)"
-    if _headline(sent) and sum(t.is_alpha for t in content) < 2:
-        return False  # "Jared Pobre and Stacy Keibler: MARRIED!": news about them, a caption
+    # A quotation is speech; so is a transcript's line ("WALLACE: Will you ...?"); a lead's
+    # sentence is not a headline however many names it capitalises.
+    transcript = all(t.is_upper for t in label if t.is_alpha)
+    if not (quoted or transcript or _ends_sentence(sent.doc)) and _about_the_label(content):
+        return False
     if not _headline(sent) or any(t.pos_ in ("VERB", "AUX") for t in content):
         return True
     words = [t for t in content if t.is_alpha]
     named = all(t.ent_type_ in _NAMED_THINGS for t in words)
     return not (words and named and sum(t.ent_iob_ == "B" for t in words) == 1)
+
+
+_FIRST_PERSON = frozenset("i i'm i'd i've me my we we're our us".split())
+_THIRD_PERSON = frozenset("he she her him his hers".split())
+
+
+def _about_the_label(content: list[Any]) -> bool:
+    """A headline's words after a label that tell about the labelled person, not what they
+    say: a one-word caption ("MARRIED!"), the person in the third person ("Get Ready For Her
+    Docu-series", "Who is he and why should you care?"), a question with nobody speaking
+    in it ("perfectly styled to be Prince Harry's princess?"), the reader addressed in a
+    caption with no verb ("Your 2014 It Girl")."""
+    words = [t.lower_ for t in content if t.is_alpha or "'" in t.text]
+    if len(words) < 2:
+        return True
+    if set(words) & _FIRST_PERSON:
+        return False
+    verbless = not any(t.pos_ in ("VERB", "AUX") for t in content)
+    return (
+        bool(set(words) & _THIRD_PERSON)
+        or any(t.text == "?" for t in content)
+        or (verbless and words[0] == "your")
+    )
 
 
 def _captioned(content: list[Any]) -> bool:
@@ -95,11 +123,13 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
         if not colon or colon + 1 >= len(toks):
             continue
         label = toks[:colon]
-        if _opens_quote(sent, toks[colon]):
-            label = _before_topic(label)
         if _quoted_title(sent, toks[colon]):
             continue  # "'Divergent': IMAX screening ...": a work's title in quotes
-        if _speaker_label(label) and _label_says(toks[colon + 1 :], sent):
+        quoted = _opens_quote(sent, toks[colon])
+        if quoted:
+            label = _before_topic(label)
+        after = toks[colon + 1 :]
+        if _speaker_label(label, after) and _label_says(label, after, sent, quoted):
             content = _join(toks[colon + 1 :])
             if content:
                 span = range(toks[colon].i + 1, sent.end)

@@ -177,7 +177,7 @@ _LABEL_FURNITURE = _wordset(
     "latest update updated breaking watch exclusive opinion analysis editorial video photos "
     "photo live listen read factbox timeline explainer correction review recap preview news "
     "wrap roundup story program op ed videos slideshow gallery pictures premiere trailer "
-    "finale episode season quiz"
+    "finale episode season quiz spoilers spoiler brief briefs"
 )
 # A newspaper's sections: an all-caps one before a colon is a label ("ENTERTAINMENT: ..."),
 # not a speaker the way "PENCE:" is.
@@ -223,6 +223,13 @@ _SPEAKER_NOUNS = _wordset(
     "station channel outlet militia army force rebel commander study report survey poll "
     "research data figure analysis document memo filing letter lawsuit suit complaint "
     "statement review audit probe inquiry forecast estimate"
+)
+# Things a title-case headline makes look like names, which promise or show but say nothing
+# ("Speed Reading App Promises", "New Trailer Reveals").
+_THING_NOUNS = _wordset(
+    "app apps device gadget phone smartphone tablet product service game show series film "
+    "movie trailer teaser clip episode song album video book software update feature tool "
+    "site website platform sdk"
 )
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this"}
 _TITLES = {

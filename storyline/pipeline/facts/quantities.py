@@ -140,13 +140,15 @@ def _headline_fragment(doc: Any, f: _Found, noun: Any, event_tok: Any, unit: str
         return True
     if noun is None:
         return False
+    opens = prev is None or prev.text in (":", "-", "—", "–", "|", '"', "'", "‘")
     if unit is None and (_named_with_number(doc, f, noun) or _capitalised_name(doc, f, noun)):
         return True
     if unit is None and f.value == 1 and f.kind == "number" and noun.lemma_ not in _MEASURE_NOUNS:
         return True  # "under one roof", "1 plan": "one" picks a thing out, it counts nothing
-    if _things_to_do(noun):
+    if _things_to_do(noun, opens):
         return True
-    opens = prev is None or prev.text in (":", "-", "—", "–", "|", '"', "'", "‘")
+    if noun.lower_ == "times" and noun.i + 1 < len(doc) and doc[noun.i + 1].tag_ in ("JJR", "RBR"):
+        return True  # "Four Times Faster": a ratio, nothing counted
     superlative = any(t.tag_ in ("JJS", "RBS") for t in noun.lefts) or noun.tag_ == "JJS"
     nothing_happens = event_tok is None or event_tok.i == noun.i
     if (opens or superlative) and nothing_happens:
@@ -194,16 +196,18 @@ def _capitalised_name(doc: Any, f: _Found, noun: Any) -> bool:
     return word_cap or noun_cap
 
 
-def _things_to_do(noun: Any) -> bool:
+def _things_to_do(noun: Any, opens: bool) -> bool:
     """ "3 cocktails to make with it", "5 books to read": the noun is the object of an
-    infinitive that hangs on it, the shape of a list of suggestions, not a count."""
+    infinitive that hangs on it, the shape of a list of suggestions, not a count; so is any
+    infinitive after a count that opens the headline ("4 Apps To Give You Fast Eyes")."""
     doc = noun.doc
     if noun.i + 2 >= len(doc) or doc[noun.i + 1].lower_ != "to":
         return False
     verb = doc[noun.i + 2]  # the parser may hang it on a noun before ("syrup and 3 drinks")
-    return (
-        verb.tag_ == "VB"
-        and verb.dep_ in ("relcl", "acl")
+    if verb.tag_ != "VB":
+        return False
+    return opens or (
+        verb.dep_ in ("relcl", "acl")
         and not any(a.dep_ in ("dobj", "nsubj", "ccomp", "xcomp") for a in verb.children)
     )
 

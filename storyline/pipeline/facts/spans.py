@@ -34,9 +34,20 @@ def _headline(sent: Any) -> bool:
     the parser takes nouns for verbs ("reality show", "Ratings notes")."""
     if _title_case(sent):
         return True
-    last = next((t for t in reversed(sent.doc) if not t.is_space), None)
-    whole = sent.start == 0 and sent.end >= len(sent.doc) - 2
+    doc = sent.doc
+    last = next((t for t in reversed(doc) if not t.is_space), None)
+    # The parser may split a headline at its label ("WATCH: Beyonce and ..."): a snippet
+    # with no full stop before its end is still one headline.
+    stops = any(t.text in (".", "?", "!") for t in doc[: last.i] if t.i > 0) if last else False
+    whole = (sent.start == 0 and sent.end >= len(doc) - 2) or not stops
     return whole and (last is None or last.text not in (".", "?", "!") and not last.is_quote)
+
+
+def _ends_sentence(doc: Any) -> bool:
+    """A full stop at the end (not a feed's "..."): a lead's sentence, however many names it
+    capitalises."""
+    text = doc.text.rstrip().rstrip("\"'”’)")
+    return text.endswith(".") and not text.endswith(("..", "…"))  # "Mrs.", "p.m." too
 
 
 def _title_case(sent: Any) -> bool:
