@@ -1,6 +1,6 @@
 """Precision of the facts read off headlines, on hand-checked samples of UCI News dev titles.
 
-    python benchmarks/facts_precision.py [--wrong] [--sample dev|heldout|heldout2|heldout3]
+    python benchmarks/facts_precision.py [--wrong] [--sample dev|heldout|heldout2|heldout3|heldout4]
 
 Labelled samples, one labelled fact a line: ``id`` (the row id of
 ../shared/data/uci-news/dev.csv), ``kind`` (quantity or attribution), ``fact`` (a quantity as
@@ -19,6 +19,9 @@ the title) and ``before`` (whether the baseline extractor produced it).
   extractor of commit f7d79ed read, labelled before rules were written from its errors.
 * ``benchmarks/data/facts_heldout3.jsonl`` -- a third held-out sample (seed 17): the facts the
   extractor of commit fbad702 read (rules written from the first three samples), labelled
+  before any rule was written from it.
+* ``benchmarks/data/facts_heldout4.jsonl`` -- a fourth held-out sample (seed 18): the facts the
+  extractor of commit 5561776 read (rules written from the first four samples), labelled
   before any rule was written from it.
 
 A quantity is correct when the headline states that number as a count or amount (not a
@@ -52,8 +55,10 @@ SAMPLES = {
     "heldout": ROOT / "benchmarks/data/facts_heldout.jsonl",
     "heldout2": ROOT / "benchmarks/data/facts_heldout2.jsonl",
     "heldout3": ROOT / "benchmarks/data/facts_heldout3.jsonl",
+    "heldout4": ROOT / "benchmarks/data/facts_heldout4.jsonl",
 }
-HELDOUT_SEEDS, HELDOUT_TITLES = {"heldout": 15, "heldout2": 16, "heldout3": 17}, 800
+HELDOUT_SEEDS = {"heldout": 15, "heldout2": 16, "heldout3": 17, "heldout4": 18}
+HELDOUT_TITLES = 800
 Key = tuple[str, str, str]  # (id, kind, fact)
 
 
