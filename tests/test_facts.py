@@ -758,6 +758,10 @@ def test_attribution_not_inside_a_quote_or_a_report():
         ("That is just the opinion of a Mexican-Peruvian.\u201d\u00a0\u2015 Karen Bobadilla.",
          "Karen Bobadilla", "\u2015", None),
         ("A real disgrace.\u201d\u2015 Azucena Gonzalez", "Azucena Gonzalez", "\u2015", None),
+        # Intentions in running text: the subject's stated aim.
+        ("The senator wants to triple the size of the service program.", "The senator",
+         "wants", None),
+        ("He proposes doing away with the mandate to buy insurance.", "He", "proposes", "He"),
         # One-word transcript labels and a colon after any verb that opens a quotation.
         ('"PENCE: Gennifer Flowers will not be attending the debate tomorrow night.', "PENCE",
          ":", None),
@@ -795,6 +799,8 @@ def test_attribution_more_forms(extractor, text, source, cue, mention):
         "SNL: Bad Guys Shut Down Planned Parenthood Clinics",  # a show, not a speaker
         "The president spoke in a cottage on a Marine base.",  # speaking, nothing said
         "The rate would decline by four points each year.",
+        "The governor tries to draw a contrast with her rival.",  # an effort, not an aim said
+        "Google wants to build driverless cars",  # a headline: a firm's plan
         "GM said to face probe over recalls",  # "reportedly"
         # Cues in a quotation left open: the quoted speaker's words, attributed elsewhere.
         "\u201cFirst, maybe he's not as rich as he says he is.",

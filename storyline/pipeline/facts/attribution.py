@@ -17,6 +17,7 @@ from storyline.pipeline.facts.labels import _dash_signatures, _source_labels, _s
 from storyline.pipeline.facts.lexicon import (
     _COMPLEMENT_CUES,
     _HEADLINE_NON_CUES,
+    _INTENTION_CUES,
     _NOUN_CUES,
     _NOUN_LIKE_CUES,
     _SHOW_WORDS,
@@ -255,6 +256,10 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
         return None  # "has not confirmed" attributes nothing
     # "Caddell continued: \"...\"": any verb that opens a quotation with a colon.
     quote_colon = colon and (after[0].is_quote or "\n" in doc[after[0].i - 1].text)
+    if lemma in _INTENTION_CUES and not strong:
+        strong = _intends(tok)
+        if not strong:
+            return None
     if not (strong or quote_colon or lemma in _WEAK_CUES):
         return None
     if _headline_passive(tok):
@@ -286,6 +291,22 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     if not source or (headline and set(source[0].lower().split()) & _SHOW_WORDS):
         return None  # a show's title read as the speaker ("..., Episode 10: The Women Tell")
     return Attribution(_before_other_cue(source[0], tok), _cue_text(tok), content, source[1])
+
+
+def _intends(verb: Any) -> bool:
+    """An intention cue with what is intended: an infinitive or a gerund ("wants to triple",
+    "proposes doing away with"), or for "offer" and "propose" an object ("offered no proof"),
+    in running text (a full stop at the end), not a headline."""
+    if not _ends_sentence(verb.doc) or _title_case(verb.sent):
+        return False
+    if verb.lemma_.lower() in ("offer", "propose") and any(
+        c.dep_ in ("dobj", "ccomp") for c in verb.children
+    ):
+        return True
+    return any(
+        c.dep_ in ("xcomp", "ccomp") and (c.tag_ == "VBG" or c.left_edge.lower_ == "to")
+        for c in verb.children
+    )
 
 
 def _headline_passive(verb: Any) -> bool:

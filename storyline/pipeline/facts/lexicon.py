@@ -148,6 +148,12 @@ _COMPLEMENT_CUES: dict[str, tuple[str, ...]] = {
     "decline": (), "decide": (), "seek": (), "speak": ("about", "of", "out", "on", "against"),
     "point": ("out", "to"),
 }  # fmt: skip
+# Intentions, in running text only: "Clinton wants to sign up 5 million people", "He proposes
+# doing away with the mandate" -- the subject's stated aim, what PolNeAR's attribution counts
+# too. They need an infinitive or gerund to attribute ("wants a recount" is a demand for a
+# thing); headlines use them for plans of firms ("Google wants to"). "try" and "need" were
+# right in 6 of 20 on PolNeAR's development half ("as she tries to draw a contrast"): out.
+_INTENTION_CUES = _wordset("want plan intend aim wish propose offer")
 _WEAK_CUES = _wordset(
     "believe think show find indicate learn expect fear suspect assess calculate "
     "project worry hope doubt feel assume realize realise know rule consider"

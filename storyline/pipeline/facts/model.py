@@ -10,6 +10,7 @@ from typing import Any
 
 from storyline.pipeline.facts.lexicon import (
     _FRACTIONS,
+    _INTENTION_CUES,
     _NOUN_CUES,
     _STANCE_ADJECTIVES,
     _STANCE_NOUNS,
@@ -82,7 +83,7 @@ def _inflections(lemmas: Iterable[str]) -> frozenset[str]:
 # (most headlines) needs only entities, so it skips the tagger and parser: the NER component
 # of en_core_web_sm has its own embeddings and does not depend on them.
 _TRIGGERS = (
-    _inflections(_STRONG_CUES | _WEAK_CUES)
+    _inflections(_STRONG_CUES | _WEAK_CUES | _INTENTION_CUES)
     | frozenset(_UNITS)
     | frozenset(_VAGUE)
     | frozenset(_FRACTIONS)
