@@ -292,17 +292,21 @@ class Engine:
                     report.near_duplicates += 1
             if progress and (position % 200 == 0 or position == offset + total - 1):
                 progress("read", position + 1, offset + total)
+        # Facts are read by a worker process while this one encodes and clusters the batch.
+        facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
+        # Encoded before they are written, so each row is written whole once.
+        dense = self._encode(new_texts)
+        for row, vec in zip(new_rows, dense, strict=True):
+            row.embedding = vec
         # Written in two statements, not one per record (docs/benchmarks.md).
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
         report.new_snippets += len(new_ids)
-        # Facts are read by a worker process while this one clusters the batch.
-        facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
         touched: set[int] = set()
         size = self.config.chunk_size
         for start in range(0, len(new_ids), size):
             ids, texts = new_ids[start:start + size], new_texts[start:start + size]
-            touched |= self._cluster_chunk(seq, ids, texts, report)
+            touched |= self._cluster_chunk(seq, ids, texts, dense[start:start + size], report)
             if progress:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
         if self.config.describe:
@@ -311,17 +315,24 @@ class Engine:
         self.statistics.save()
         return (new_ids, facts_job) if facts_job is not None else None
 
-    def _features(self, ids: list[int], texts: list[str], learn: bool) -> Features:
-        """The three views of snippets: new ones (``learn``: counted into the
-        document frequencies, encoded, their embeddings stored and filed in the
-        search index) or stored ones (their stored embeddings)."""
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of new snippets' leads, float32, in clustering chunks."""
+        size = self.config.chunk_size
+        parts = [self.encoder.encode(leads(texts[k:k + size], self.config.lead_words))
+                 .astype(np.float32) for k in range(0, len(texts), size)]
+        return np.vstack(parts) if parts else np.zeros((0, self.encoder.dim), np.float32)
+
+    def _features(self, ids: list[int], texts: list[str],
+                  new_dense: np.ndarray | None = None) -> Features:
+        """The three views of snippets: new ones (their embeddings ``new_dense``, stored
+        with them: counted into the document frequencies and filed in the search index)
+        or stored ones (their stored embeddings)."""
         terms, names_ = self.statistics.weights()
         term_counts, name_counts = self.statistics.counts(ids, texts)
-        if learn:
+        if new_dense is not None:
             terms.learn(term_counts)
             names_.learn(name_counts)
-            dense = self.encoder.encode(leads(texts, self.config.lead_words)).astype(np.float32)
-            self.store.set_embeddings(zip(ids, dense))
+            dense = new_dense
             self._index_embeddings(ids, dense)
         else:
             dense = self.store.embeddings(ids, self.encoder.dim)
@@ -355,7 +366,7 @@ class Engine:
         self.statistics.keep(set(member_ids) | set(batch_ids))
         # Texts are read only where the counts are not cached (a new process).
         texts = self.store.snippet_texts([s for s in member_ids if not self.statistics.cached(s)])
-        feats = self._features(member_ids, [texts.get(s, "") for s in member_ids], learn=False)
+        feats = self._features(member_ids, [texts.get(s, "") for s in member_ids])
         row = {sid: i for i, sid in enumerate(ids)}
         indicator = sparse.csr_matrix(
             (np.ones(len(members), np.float32),
@@ -397,10 +408,10 @@ class Engine:
         old = self.store.dormant_seqs(DormancyRule(c.story_span_batches, c.story_span_days), seq)
         return {i for i, first in enumerate(state.first_seqs) if first in old}
 
-    def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str],
+    def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str], dense: np.ndarray,
                        report: IngestReport) -> set[int]:
         weights = self.config.weights
-        batch = self._features(ids, texts, learn=True)
+        batch = self._features(ids, texts, dense)
         mean = self.statistics.dense_mean(batch.dense)  # kept up to date either way
         state = self._story_state(seq, ids)
         centred = batch

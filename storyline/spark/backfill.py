@@ -52,7 +52,7 @@ def _write_items(run: SparkRun, store) -> tuple[dict[int, int], dict, dict[int, 
     snippet_of: dict[int, int] = {}
     digests: dict[int, hashlib._Hash] = {}
     counts: dict[int, int] = {}
-    new, copies, vectors = [], [], []
+    new, copies = [], []
     for r in rows.toLocalIterator():
         seq = r["window_rank"] + 1
         record = Record(text=r["text"], batch="", id=r["given_id"], source=r["source"],
@@ -65,25 +65,23 @@ def _write_items(run: SparkRun, store) -> tuple[dict[int, int], dict, dict[int, 
             sid = snippet_of[r["ord"]] = next_id
             next_id += 1
             new.append(NewSnippet(sid, r["key"], r["norm"], bool(r["truncated"]), seq,
-                                  bytes(r["minhash"])))
-            vectors.append((sid, np.asarray(r["dense"], dtype=np.float32)))
+                                  bytes(r["minhash"]),
+                                  np.asarray(r["dense"], dtype=np.float32)))
         position = counts.get(seq, 0)
         counts[seq] = position + 1
         copies.append((snippet_of[r["canonical"]], seq, position, r["kind"],
                        float(r["similarity"]), record))
         if len(copies) >= WRITE_ROWS:
-            _flush(store, new, copies, vectors)
-    _flush(store, new, copies, vectors)
+            _flush(store, new, copies)
+    _flush(store, new, copies)
     return snippet_of, digests, counts
 
 
-def _flush(store, new: list, copies: list, vectors: list) -> None:
-    store.add_snippets(new)
-    store.set_embeddings(vectors)
+def _flush(store, new: list, copies: list) -> None:
+    store.add_snippets(new)  # embeddings with their rows
     store.add_copies(copies)
     new.clear()
     copies.clear()
-    vectors.clear()
 
 
 def _write_batches(run: SparkRun, store, digests: dict, counts: dict[int, int]) -> None:

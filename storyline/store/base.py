@@ -23,7 +23,8 @@ COPIED_TABLES: dict[str, tuple[str, ...]] = {
     "stories": ("id", "merged_into", "headline_id", "summary", "size", "first_seq",
                 "last_seq", "centroid", "follows", "headline"),
     "snippets": ("id", "key", "text", "truncated", "batch_seq", "story_id", "novel",
-                 "minhash", "embedding", "cell"),
+                 "embedding", "cell"),
+    "snippet_signatures": ("id", "batch_seq", "minhash"),
     "copies": ("id", "snippet_id", "batch_seq", "position", "kind", "similarity",
                "external_id", "source", "url", "published_at", "title", "raw_text",
                "origin", "line"),
@@ -183,16 +184,12 @@ class Store(ABC):
         """(snippet id, batch seq, position, kind, similarity, record) rows."""
 
     @abstractmethod
-    def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None: ...
-
-    @abstractmethod
     def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray: ...
 
     @abstractmethod
     def all_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]: ...
 
     @abstractmethod
-    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]: ...
 
     @abstractmethod
     def snippet(self, snippet_id: int) -> SnippetRow | None: ...

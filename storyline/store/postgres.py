@@ -137,10 +137,13 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         """Write canonical snippets with the ids given (see next_snippet_id)."""
         with self.db.cursor() as cur:
             cur.executemany(
-                "INSERT INTO snippets(id, key, text, truncated, batch_seq, minhash) "
+                "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(r.id, r.key, r.text, int(r.truncated), r.batch_seq, r.minhash)
-                 for r in rows])
+                [(r.id, r.key, r.text, int(r.truncated), r.batch_seq,
+                  None if r.embedding is None else vector_blob(r.embedding)) for r in rows])
+            cur.executemany(
+                "INSERT INTO snippet_signatures(id, batch_seq, minhash) VALUES (%s, %s, %s)",
+                [(r.id, r.batch_seq, r.minhash) for r in rows if r.minhash is not None])
 
     def add_copies(self, rows: Iterable[tuple[int, int, int, str, float, Record]]) -> None:
         """(snippet id, batch seq, position, kind, similarity, record) rows."""
@@ -152,11 +155,6 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
                 [(sid, seq, position, kind, float(similarity), r.id, r.source, r.url,
                   r.published_at, r.title, r.text, r.origin, r.line)
                  for sid, seq, position, kind, similarity, r in rows])
-
-    def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
-        with self.db.cursor() as cur:
-            cur.executemany("UPDATE snippets SET embedding=%s WHERE id=%s",
-                            [(vector_blob(vec), sid) for sid, vec in rows])
 
     def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None:
         with self.db.cursor() as cur:

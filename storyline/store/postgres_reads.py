@@ -134,10 +134,6 @@ class PostgresReads:
         return _stack(self._rows(
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id"), dim)
 
-    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
-        return [(i, k, None if m is None else bytes(m), t) for i, k, m, t in
-                self._rows("SELECT id, key, minhash, text FROM snippets ORDER BY id")]
-
     def snippet(self, snippet_id: int) -> SnippetRow | None:
         row = self.db.execute(_SNIPPET + " WHERE id=%s", (snippet_id,)).fetchone()
         return _snippet_row(row) if row else None

@@ -47,6 +47,11 @@ def _row(r: tuple) -> SnippetRow:
                       story_id=r[4], novel=bool(r[5]))
 
 
+# Snippets with their signature where it is still kept (none: recomputed from the text).
+_SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s "
+           "LEFT JOIN snippet_signatures g ON g.id = s.id")
+
+
 class PostgresRecent:
     """Needs ``self.db`` (a psycopg connection in autocommit mode)."""
 
@@ -58,14 +63,13 @@ class PostgresRecent:
 
     def signature_rows_since(self, seq: int) -> list[tuple[int, int, bytes | None, str]]:
         return [(i, s, None if m is None else bytes(m), t) for i, s, m, t in self.db.execute(
-            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= %s "
-            "ORDER BY id", (seq,)).fetchall()]
+            f"{_SIGNED} WHERE s.batch_seq >= %s ORDER BY s.id", (seq,)).fetchall()]
 
     def latest_signature_rows(self, seq: int, limit: int
                               ) -> list[tuple[int, int, bytes | None, str]]:
         rows = self.db.execute(
-            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= %s "
-            "ORDER BY id DESC LIMIT %s", (seq, limit)).fetchall()
+            f"{_SIGNED} WHERE s.batch_seq >= %s ORDER BY s.id DESC LIMIT %s", (seq, limit)
+        ).fetchall()
         return [(i, s, None if m is None else bytes(m), t) for i, s, m, t in reversed(rows)]
 
     def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
@@ -84,8 +88,7 @@ class PostgresRecent:
             (since_id, sorted(dormant_seqs))).fetchall()]
 
     def drop_signatures_before(self, seq: int) -> None:
-        self.db.execute("UPDATE snippets SET minhash=NULL WHERE batch_seq < %s "
-                        "AND minhash IS NOT NULL", (seq,))
+        self.db.execute("DELETE FROM snippet_signatures WHERE batch_seq < %s", (seq,))
 
     def recent_members(self, story_ids: list[int], per_story: int) -> list[tuple[int, int]]:
         return [tuple(r) for r in self.db.execute(

@@ -113,4 +113,18 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX snippets_signed ON snippets(batch_seq) WHERE minhash IS NOT NULL;
     """,
+    # 8: near-copy signatures in a table of their own (see storyline.store.schema): an
+    # updated row is a new row version in PostgreSQL, deleting old signatures is not.
+    """
+    CREATE TABLE snippet_signatures (
+        id          BIGINT PRIMARY KEY REFERENCES snippets(id) DEFERRABLE INITIALLY DEFERRED,
+        batch_seq   INTEGER NOT NULL,
+        minhash     BYTEA NOT NULL
+    );
+    CREATE INDEX snippet_signatures_batch ON snippet_signatures(batch_seq);
+    INSERT INTO snippet_signatures(id, batch_seq, minhash)
+        SELECT id, batch_seq, minhash FROM snippets WHERE minhash IS NOT NULL;
+    DROP INDEX snippets_signed;
+    ALTER TABLE snippets DROP COLUMN minhash;
+    """,
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from storyline.dates import parse_date
 from storyline.types import DormancyRule
@@ -25,6 +26,7 @@ class NewSnippet:
     truncated: bool
     batch_seq: int
     minhash: bytes | None
+    embedding: Any = None  # np.ndarray, written with the row (no UPDATE after it)
 
 
 @dataclass

@@ -148,9 +148,14 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         """Write canonical snippets with the ids given (see next_snippet_id)."""
         rows = list(rows)
         self.db.executemany(
-            "INSERT INTO snippets(id, key, text, truncated, batch_seq, minhash) "
+            "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            ((r.id, r.key, r.text, int(r.truncated), r.batch_seq, r.minhash) for r in rows),
+            ((r.id, r.key, r.text, int(r.truncated), r.batch_seq,
+              None if r.embedding is None else vector_blob(r.embedding)) for r in rows),
+        )
+        self.db.executemany(
+            "INSERT INTO snippet_signatures(id, batch_seq, minhash) VALUES (?, ?, ?)",
+            ((r.id, r.batch_seq, r.minhash) for r in rows if r.minhash is not None),
         )
         self.db.executemany("INSERT INTO snippets_fts(rowid, text) VALUES (?, ?)",
                             ((r.id, r.text) for r in rows))
@@ -164,12 +169,6 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             ((sid, seq, position, kind, similarity, r.id, r.source, r.url, r.published_at,
               r.title, r.text, r.origin, r.line)
              for sid, seq, position, kind, similarity, r in rows),
-        )
-
-    def set_embeddings(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
-        self.db.executemany(
-            "UPDATE snippets SET embedding=? WHERE id=?",
-            ((vector_blob(vec), sid) for sid, vec in rows),
         )
 
     def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None:

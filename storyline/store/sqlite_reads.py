@@ -134,9 +134,6 @@ class SQLiteReads:
                     out[where[sid]] = vec
         return out
 
-    def duplicate_index_rows(self) -> list[tuple[int, str, bytes | None, str]]:
-        return self.db.execute("SELECT id, key, minhash, text FROM snippets").fetchall()
-
     def snippet(self, snippet_id: int) -> SnippetRow | None:
         row = self.db.execute(
             "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets WHERE id=?",

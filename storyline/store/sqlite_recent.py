@@ -25,6 +25,11 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
         yield items[start : start + size]
 
 
+# Snippets with their signature where it is still kept (none: recomputed from the text).
+_SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s "
+           "LEFT JOIN snippet_signatures g ON g.id = s.id")
+
+
 def vector_blob(vec: np.ndarray) -> bytes:
     """A snippet's embedding as stored: float16, half the bytes of float32, and
     far finer than the cosines compared (unit vectors, thresholds of 0.1-0.8)."""
@@ -73,14 +78,13 @@ class SQLiteRecent:
     def signature_rows_since(self, seq: int) -> list[tuple[int, int, bytes | None, str]]:
         """(id, batch seq, MinHash, text) of the snippets first seen from batch ``seq``."""
         return [tuple(r) for r in self.db.execute(
-            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= ? ORDER BY id",
-            (seq,))]
+            f"{_SIGNED} WHERE s.batch_seq >= ? ORDER BY s.id", (seq,))]
 
     def latest_signature_rows(self, seq: int, limit: int
                               ) -> list[tuple[int, int, bytes | None, str]]:
         rows = self.db.execute(
-            "SELECT id, batch_seq, minhash, text FROM snippets WHERE batch_seq >= ? "
-            "ORDER BY id DESC LIMIT ?", (seq, limit)).fetchall()
+            f"{_SIGNED} WHERE s.batch_seq >= ? ORDER BY s.id DESC LIMIT ?", (seq, limit)
+        ).fetchall()
         return [tuple(r) for r in reversed(rows)]
 
     def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
@@ -103,8 +107,7 @@ class SQLiteRecent:
     def drop_signatures_before(self, seq: int) -> None:
         """Near copies are looked for in a window of recent batches only: older
         signatures are dead weight in the store."""
-        self.db.execute("UPDATE snippets SET minhash=NULL WHERE batch_seq < ? "
-                        "AND minhash IS NOT NULL", (seq,))
+        self.db.execute("DELETE FROM snippet_signatures WHERE batch_seq < ?", (seq,))
 
     # -- the recent part of stories ----------------------------------------
 
