@@ -65,6 +65,45 @@ def test_an_old_store_is_migrated_forward(db):
         assert "clock" in columns
 
 
+def test_signatures_leave_the_window_as_rows_of_their_own(any_db):
+    with Store(any_db) as store, store.transaction():
+        store.add_batch("a", 1, "d", 2, "now", None)
+        store.add_batch("b", 2, "d", 1, "now", None)
+        store.add_snippets([NewSnippet(1, "k1", "one", False, 1, b"sig-1"),
+                            NewSnippet(2, "k2", "two", False, 1, b"sig-2"),
+                            NewSnippet(3, "k3", "three", False, 2, b"sig-3")])
+        assert [(r[0], r[2]) for r in store.signature_rows_since(1)] == [
+            (1, b"sig-1"), (2, b"sig-2"), (3, b"sig-3")]
+        store.drop_signatures_before(2)
+        # The window's snippets keep theirs; older ones lose only the signature.
+        assert [(r[0], r[2]) for r in store.signature_rows_since(1)] == [
+            (1, None), (2, None), (3, b"sig-3")]
+        assert store.counts()["snippets"] == 3
+
+
+def test_signatures_move_out_of_the_snippets_table_on_migration(db):
+    import sqlite3
+
+    from storyline.store.sqlite import _statements
+
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for migration in MIGRATIONS[:7]:
+        for statement in _statements(migration):
+            con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (7)")
+    con.execute("INSERT INTO snippets(id, key, text, batch_seq, minhash) "
+                "VALUES (1, 'k1', 'one', 1, NULL), (2, 'k2', 'two', 1, x'0102')")
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        rows = store.signature_rows_since(1)
+        assert [(r[0], r[2]) for r in rows] == [(1, None), (2, b"\x01\x02")]
+        columns = {r[1] for r in store.db.execute("PRAGMA table_info(snippets)")}
+        assert "minhash" not in columns and "embedding" in columns
+
+
 def test_open_store_picks_the_backend_from_the_argument(tmp_path):
     from storyline.store import open_store
     from storyline.store.sqlite import SQLiteStore
