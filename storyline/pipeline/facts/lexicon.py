@@ -139,7 +139,8 @@ _STRONG_CUES = _wordset(
     "boast lament characterize characterise label charge caution assure observe remark "
     "comment recall discuss reference echo agree disagree insinuate hint "
     "decry rebuke plead implore wonder speculate publish detail document "
-    "point decide refer speak decline promote encourage seek"
+    "point decide refer speak decline promote encourage seek "
+    "support endorse oppose reject welcome favor favour applaud"
 )
 # Strong cues that attribute only with a complement ("declined to comment", "decided to
 # run", "spoke about", "pointed out that"), not alone ("the rate would decline", "spoke in
