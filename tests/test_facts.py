@@ -335,7 +335,16 @@ def test_attribution_content(extractor):
 def test_no_attribution_without_speaker(extractor):
     assert extractor.extract("Troops are estimated to be fighting in Kursk.").attributions == []
     assert extractor.extract("The study found a bug.").attributions == []
-    assert extractor.extract("Moscow has not confirmed the deployment.").attributions == []
+
+
+def test_a_negated_cue_is_on_record_and_sources_no_quantity(extractor):
+    facts = extractor.extract("Moscow has not confirmed that 300 soldiers were killed.")
+    assert [(a.source, a.cue, a.negated) for a in facts.attributions] == [
+        ("Moscow", "has not confirmed", True)]
+    [fact] = group_story_facts([FactInput(0, "001", None, facts)])
+    assert fact.value == 300 and fact.sources == []
+    # A headline's refusal is nobody's words.
+    assert extractor.extract("Star Won't Tell Winner He Loves Her").attributions == []
 
 
 # --------------------------------------------------------------------------- entities
@@ -758,6 +767,16 @@ def test_attribution_not_inside_a_quote_or_a_report():
         ("That is just the opinion of a Mexican-Peruvian.\u201d\u00a0\u2015 Karen Bobadilla.",
          "Karen Bobadilla", "\u2015", None),
         ("A real disgrace.\u201d\u2015 Azucena Gonzalez", "Azucena Gonzalez", "\u2015", None),
+        # An infinitive of purpose and a participle's chain share the subject; a name given
+        # in quotation marks is what "calls" says.
+        ("Caddell went on to discuss the latest polls.", "Caddell", "discuss", None),
+        ('"It is insane," Sanders said, going on to say that the debate is over.',
+         "Sanders", "say", None),
+        ("Bill Clinton calls Obamacare ‘crazy system’ during a campaign stop.",
+         "Bill Clinton", "calls", None),
+        # A negated cue in running text is on record, however many names the sentence holds.
+        ("But Attorney General Eric Schneiderman isn’t saying if the foundation broke laws.",
+         "Attorney General Eric Schneiderman", "isn’t saying", None),
         # Intentions in running text: the subject's stated aim.
         ("The senator wants to triple the size of the service program.", "The senator",
          "wants", None),
@@ -801,6 +820,7 @@ def test_attribution_more_forms(extractor, text, source, cue, mention):
         "The rate would decline by four points each year.",
         "The governor tries to draw a contrast with her rival.",  # an effort, not an aim said
         "Google wants to build driverless cars",  # a headline: a firm's plan
+        "Google Will Pay You $15 To Refer Users",  # you refer them: the object's infinitive
         "GM said to face probe over recalls",  # "reportedly"
         # Cues in a quotation left open: the quoted speaker's words, attributed elsewhere.
         "\u201cFirst, maybe he's not as rich as he says he is.",

@@ -133,11 +133,20 @@ def _clause_cut(toks: list[Any], root: Any) -> list[Any]:
 
 
 def _cue_text(verb: Any) -> str:
+    negated = any(c.dep_ == "neg" for c in verb.children)
     aux = [
-        c for c in verb.lefts if c.dep_ in ("aux",) and c.lower_ not in ("to", "do", "did", "does")
+        c
+        for c in verb.lefts
+        if (c.dep_ == "aux" and (negated or c.lower_ not in ("to", "do", "did", "does")))
+        or c.dep_ == "neg"
     ]
     prt = [c for c in verb.rights if c.dep_ == "prt"]
-    return " ".join(t.text for t in sorted(aux + [verb] + prt, key=lambda t: t.i))
+    toks = sorted(aux + [verb] + prt, key=lambda t: t.i)
+    # "wo" + "n't" read "won't": no space before a clitic the tokenizer split off.
+    return "".join(
+        t.text + (t.whitespace_ if k + 1 < len(toks) and toks[k + 1].i == t.i + 1 else " ")
+        for k, t in enumerate(toks)
+    ).strip()
 
 
 def _after_colon(verb: Any) -> list[Any]:
@@ -211,7 +220,7 @@ def _is_time_phrase(tok: Any) -> bool:
     )
 
 
-def _subject(verb: Any) -> Any | None:
+def _subject(verb: Any, depth: int = 0) -> Any | None:
     """Who does the cue: its subject, the agent of a passive, or the subject it shares with
     the verb it hangs off ("..., saying"; "tweeted ... and urged")."""
     subj = next((c for c in verb.children if c.dep_ == "nsubj"), None)
@@ -233,7 +242,16 @@ def _subject(verb: Any) -> Any | None:
         return next((c for c in head.head.children if c.dep_ == "nsubjpass"), None)
     if head.i == verb.i or verb.tag_ == "VBN":  # "when asked": the subject was asked
         return None
-    shares = verb.dep_ == "conj" or (verb.dep_ == "advcl" and verb.tag_ == "VBG")
+    # "..., saying", "tweeted ... and urged", "went on to discuss": an infinitive of purpose
+    # is done by the subject of the verb it hangs on, unless that verb has an object ("Will
+    # Pay You $15 To Refer Users") or is a passive ("Subpoenaed To Testify").
+    purpose = (
+        verb.tag_ == "VB"
+        and any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
+        and head.tag_ != "VBN"
+        and not any(c.dep_ in ("dobj", "dative") for c in head.children)
+    )
+    shares = verb.dep_ == "conj" or (verb.dep_ == "advcl" and (verb.tag_ == "VBG" or purpose))
     # "refused to say": the subject of the verb it completes, unless that verb has an object
     # ("urged voters to say": the voters would say).
     shares = shares or (
@@ -241,7 +259,10 @@ def _subject(verb: Any) -> Any | None:
     )
     if not shares:
         return None
-    return next((c for c in head.children if c.dep_ == "nsubj"), None)
+    subj = next((c for c in head.children if c.dep_ == "nsubj"), None)
+    if subj is None and head.tag_ == "VBG" and head.dep_ == "advcl" and depth < 3:
+        return _subject(head, depth + 1)  # "Sanders said, going on to say that ...": Sanders
+    return subj
 
 
 def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
@@ -252,8 +273,9 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     near = range(tok.i + 1, min(tok.i + 4, len(doc)))
     after = _after_colon(tok) if any(doc[k].text == ":" for k in near) else []
     colon = bool(after)
-    if any(c.dep_ == "neg" for c in tok.children):
-        return None  # "has not confirmed" attributes nothing
+    negated = any(c.dep_ == "neg" for c in tok.children)  # "have not said when ..."
+    if negated and not _running_text(tok):
+        return None  # "Juan Pablo Won't Tell ...": a headline's refusal is no one's words
     # "Caddell continued: \"...\"": any verb that opens a quotation with a colon.
     quote_colon = colon and (after[0].is_quote or "\n" in doc[after[0].i - 1].text)
     if lemma in _INTENTION_CUES and not strong:
@@ -290,14 +312,25 @@ def _verb_attribution(tok: Any, doc: Any) -> Attribution | None:
     source = _source_text(subj, doc, frozenset(t.i for t in content_toks))
     if not source or (headline and set(source[0].lower().split()) & _SHOW_WORDS):
         return None  # a show's title read as the speaker ("..., Episode 10: The Women Tell")
-    return Attribution(_before_other_cue(source[0], tok), _cue_text(tok), content, source[1])
+    return Attribution(_before_other_cue(source[0], tok), _cue_text(tok), content, source[1],
+                       negated)
+
+
+def _running_text(verb: Any) -> bool:
+    """A sentence of running text, not a headline: a full stop at the end, and its words
+    other than names in lower case ("Attorney General Eric Schneiderman isn't saying if
+    ..." is running text however many names it holds; "Why Powerful Women Want to Ban the
+    B-Word." is a headline)."""
+    words = [t for t in verb.sent if t.is_alpha and len(t) > 3 and t.pos_ != "PROPN"]
+    capitals = sum(t.text[0].isupper() for t in words if not t.is_sent_start)
+    return _ends_sentence(verb.doc) and capitals * 2 <= len(words)
 
 
 def _intends(verb: Any) -> bool:
     """An intention cue with what is intended: an infinitive or a gerund ("wants to triple",
     "proposes doing away with"), or for "offer" and "propose" an object ("offered no proof"),
     in running text (a full stop at the end), not a headline."""
-    if not _ends_sentence(verb.doc) or _title_case(verb.sent):
+    if not _running_text(verb):
         return False
     if verb.lemma_.lower() in ("offer", "propose") and any(
         c.dep_ in ("dobj", "ccomp") for c in verb.children
@@ -438,12 +471,22 @@ def _stance_attribution(tok: Any, doc: Any) -> Attribution | None:
 
 
 def _calls_something(verb: Any) -> bool:
-    """ "called it a hoax", "called for a ban", "called on voters to": not a phone call."""
-    return any(
+    """ "called it a hoax", "called for a ban", "called on voters to": not a phone call.
+    The parser often reads the name given as part of the object ("calls Obamacare 'crazy
+    system'", "called the citation ... a transparent political ploy"): a quotation or a
+    second, indefinite noun phrase after the object names it too."""
+    if any(
         c.dep_ in ("oprd", "xcomp", "ccomp")
         or (c.dep_ in ("prep", "prt") and c.lower_ in ("for", "on") and not _is_time_phrase(c))
         for c in verb.children
-    )
+    ):
+        return True
+    obj = next((c for c in verb.children if c.dep_ == "dobj"), None)
+    if obj is None:
+        return False
+    named = [t for t in obj.subtree if t.is_quote or (
+        t.dep_ == "appos" and any(d.lower_ in ("a", "an") for d in t.children))]
+    return bool(named)
 
 
 def _according_to(tok: Any, doc: Any) -> Attribution | None:

@@ -192,7 +192,7 @@ def _source_for(
     its snippet is the person an earlier snippet of the story named as a source."""
     span = _fold(q.span)
     for a in facts.attributions:
-        if span and span in _fold(a.content):
+        if span and not a.negated and span in _fold(a.content):
             if _fold(a.source) in ("he", "she") and speaker:
                 return speaker
             return _person_in(a.source, facts, names, people) or a.source

@@ -45,6 +45,9 @@ class Attribution:
     content: str
     # The source as written when ``source`` names whom it refers to ("she" -> "Jane Doe").
     mention: str | None = None
+    # A cue with "not" ("Lawmakers have not said when ..."): who is on record, saying
+    # nothing of the content; it sources no quantity.
+    negated: bool = False
 
 
 @dataclass
@@ -81,7 +84,8 @@ class SnippetFacts:
             for q in self.quantities
         ]
         out["attributions"] = [
-            {"source": a.source, "cue": a.cue, "content": a.content, "mention": a.mention}
+            {"source": a.source, "cue": a.cue, "content": a.content, "mention": a.mention,
+             "negated": a.negated}
             for a in self.attributions
         ]
         out["entities"] = [{"text": e.text, "label": e.label} for e in self.entities]
@@ -115,7 +119,8 @@ class SnippetFacts:
                 for q in data.get("quantities", [])
             ],
             attributions=[
-                Attribution(a["source"], a["cue"], a["content"], a.get("mention"))
+                Attribution(a["source"], a["cue"], a["content"], a.get("mention"),
+                            bool(a.get("negated", False)))
                 for a in data.get("attributions", [])
             ],
             entities=ents,
