@@ -583,6 +583,7 @@ def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch)
     from storyline.pipeline.facts import worker as facts_worker
 
     monkeypatch.setattr(facts_worker, "_MIN_CHUNK", 1)
+    monkeypatch.setattr(facts_worker, "_PART", 1)
     texts = [f"{n} people were hurt in the {place} fire, police said."
              for n, place in zip(range(2, 9), ["Lyon", "Oslo", "Kyiv", "Lima", "Pune",
                                                 "Cork", "Bonn"])]
@@ -592,6 +593,16 @@ def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch)
     expected = [json.dumps(f.to_record(), ensure_ascii=False)
                 for f in extractor.extract_many(texts)]
     assert job.result() == expected
+
+
+def test_a_small_batch_puts_one_worker_to_work(extractor):
+    from storyline.pipeline.facts import worker as facts_worker
+
+    facts_worker._reset()
+    job = facts_worker.read_facts([f"{n} people were hurt, police said." for n in range(2, 200)])
+    assert job.futures is not None and len(job.futures) == 1
+    assert len(facts_worker.worker_pids()) == 1  # a second spaCy load would buy nothing
+    job.result()
 
 
 def test_a_dead_worker_leaves_its_part_to_this_process(extractor):

@@ -1,9 +1,13 @@
 """Facts read in worker processes, while the engine encodes and clusters the batch.
 
 spaCy is the slowest stage of a default ingest and holds the interpreter for most
-of its work, so a thread does not help. Long-lived worker processes, one a core and
-at most four, load the model once and share each batch's snippets; a batch's facts
-are collected after the next batch has clustered (Engine.finish_facts).
+of its work, so a thread does not help. Long-lived worker processes, up to one a core
+and at most four, load the model once and share each batch's snippets; a batch's facts
+are collected after the next batch has clustered (Engine.finish_facts). Workers start
+as batches need them, one for each 1,000 snippets of a batch: each costs a spaCy load
+(about 1.8 s of CPU and 250 MB), and one worker reads a stream batch of 850 new
+snippets in less time than the engine takes to encode and cluster it, so a second
+one there only cost a one-shot `storyline ingest` its load.
 `python benchmarks/ingest_speed.py`: ingest with facts took 2.2x the time without
 them in this process, 1.8-2.1x with one worker on the second core, 1.5-1.8x with two.
 Where no worker can be started, or one dies, the facts are read in this process.
@@ -34,6 +38,7 @@ from pathlib import Path
 # then waits for the facts, so on two cores two workers share what is left.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 _MIN_CHUNK = 64  # a batch is split among the workers in parts of at least this many
+_PART = 1000  # snippets of a batch for each worker it puts to work
 _POOL: _WorkerPool | None = None
 _POOL_LOCK = threading.Lock()
 _EXTRACTOR = None  # this process's FactExtractor, loaded on first use
@@ -98,11 +103,18 @@ class _WorkerPool:
     """Worker processes, each lent to one part of a batch at a time."""
 
     def __init__(self, size: int) -> None:
-        self.workers = [_Worker() for _ in range(size)]
+        self.size = size
+        self.workers: list[_Worker] = []
         self.idle: queue.Queue[_Worker] = queue.Queue()
-        for worker in self.workers:
-            self.idle.put(worker)
+        self.grow(1)
         self.threads = ThreadPoolExecutor(size, thread_name_prefix="storyline-facts")
+
+    def grow(self, count: int) -> None:
+        """Start workers until ``count`` run (at most the pool's size)."""
+        while len(self.workers) < min(count, self.size):
+            worker = _Worker()
+            self.workers.append(worker)
+            self.idle.put(worker)
 
     def submit(self, texts: list[str]) -> Future:
         return self.threads.submit(self._run, texts)
@@ -142,8 +154,11 @@ def read_facts(texts: list[str]) -> FactsJob:
     pool = _pool()
     if pool is None:
         return FactsJob(texts, None)
-    size = max(_MIN_CHUNK, -(-len(texts) // WORKERS))
+    parts = min(WORKERS, max(1, -(-len(texts) // _PART)))
+    size = max(_MIN_CHUNK, -(-len(texts) // parts))
     try:
+        with _POOL_LOCK:
+            pool.grow(parts)
         return FactsJob(texts, [pool.submit(texts[i:i + size])
                                 for i in range(0, max(len(texts), 1), size)])
     except RuntimeError:  # the pool was shut down meanwhile
@@ -152,11 +167,14 @@ def read_facts(texts: list[str]) -> FactsJob:
 
 
 def warm_up(wait: bool = True) -> None:
-    """Start the workers and load their model now (a server does, before its first
-    batch; an ingest, without waiting, while it loads its own model)."""
+    """Start workers and load their model now: a server starts them all and waits,
+    before its first batch; an ingest starts the first, without waiting, while it loads
+    its own model (more start as its batches need them)."""
     pool = _pool()
     if pool is None or not wait:
         return  # each worker loads its model as it starts
+    with _POOL_LOCK:
+        pool.grow(WORKERS)
     jobs = [pool.submit(["Warm-up: 3 people were hurt, police said."]) for _ in range(WORKERS)]
     for job in jobs:
         job.result()
