@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from storyline.store.rows import SnippetRow, StoryRow
+from storyline.store.sqlite_recent import _SIGNED  # the same SQL on both backends
 
 _SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
 
@@ -45,11 +46,6 @@ def _stack(rows: Iterable[tuple[int, Any]], dim: int) -> tuple[list[int], np.nda
 def _row(r: tuple) -> SnippetRow:
     return SnippetRow(id=r[0], text=r[1], truncated=bool(r[2]), batch_seq=r[3],
                       story_id=r[4], novel=bool(r[5]))
-
-
-# Snippets with their signature where it is still kept (none: recomputed from the text).
-_SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s "
-           "LEFT JOIN snippet_signatures g ON g.id = s.id")
 
 
 class PostgresRecent:

@@ -16,6 +16,7 @@ from typing import Any
 from storyline.pipeline.facts.labels import _dash_signatures, _source_labels, _speaker_labels
 from storyline.pipeline.facts.lexicon import (
     _COMPLEMENT_CUES,
+    _FIRST_PERSON,
     _HEADLINE_NON_CUES,
     _INTENTION_CUES,
     _NOUN_CUES,
@@ -26,6 +27,7 @@ from storyline.pipeline.facts.lexicon import (
     _STANCE_NOUNS,
     _STRONG_CUES,
     _THING_NOUNS,
+    _THIRD_PERSON,
     _WEAK_CUES,
 )
 from storyline.pipeline.facts.records import Attribution
@@ -39,11 +41,11 @@ from storyline.pipeline.facts.spans import (
     _title_case,
 )
 
-_PERSONAL = ("he", "she", "him", "her", "his")
+_PERSONAL = _THIRD_PERSON
 _KEPT_PRONOUNS = ("they", "it", "them", "their", "its")
 # First and second person in news text are inside someone's quote: the attribution that
 # counts is that someone's ("'I think ...,' she said").
-_QUOTE_PERSONS = ("i", "me", "my", "we", "us", "our", "you", "your")
+_QUOTE_PERSONS = (*_FIRST_PERSON, "you", "your")
 _RELATIVE = ("who", "which")
 _QUESTION_WORDS = ("when", "whether", "if", "why", "how", "what", "where", "who")
 # Cues whose prepositional object is what is said ("called for a ban", "responded with
@@ -141,12 +143,7 @@ def _cue_text(verb: Any) -> str:
         or c.dep_ == "neg"
     ]
     prt = [c for c in verb.rights if c.dep_ == "prt"]
-    toks = sorted(aux + [verb] + prt, key=lambda t: t.i)
-    # "wo" + "n't" read "won't": no space before a clitic the tokenizer split off.
-    return "".join(
-        t.text + (t.whitespace_ if k + 1 < len(toks) and toks[k + 1].i == t.i + 1 else " ")
-        for k, t in enumerate(toks)
-    ).strip()
+    return _join(aux + [verb] + prt)  # "wo" + "n't" joined as written: "won't"
 
 
 def _after_colon(verb: Any) -> list[Any]:
@@ -387,14 +384,15 @@ def _misread_cue(verb: Any, subj: Any, headline: bool) -> bool:
     doc = verb.doc
     lemma = verb.lemma_.lower()
     # Gated on no full stop: in a lead's sentence "added", "noted", "declined to" do attribute.
-    if headline and not _ends_sentence(doc) and (
+    bare_headline = headline and not _ends_sentence(doc)
+    if bare_headline and (
         lemma in _HEADLINE_NON_CUES
         or (lemma in _NOUN_LIKE_CUES and verb.tag_ == "VBZ" and verb.i == _last_word(doc))
     ):
         return True
     if verb.tag_ == "VBG" and verb.dep_ == "xcomp" and verb.head.lemma_ in ("stop", "quit"):
         return True  # "stop calling girls 'bossy'": an appeal not to say it
-    if headline and not _ends_sentence(doc) and lemma == "seek" and any(
+    if bare_headline and lemma == "seek" and any(
         c.dep_ == "xcomp" and c.left_edge.lower_ == "to" for c in verb.children
     ):
         return True  # "Sbarro seeks to reorganize": an aim; "seeks US help" asks for it

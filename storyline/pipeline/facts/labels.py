@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from storyline.pipeline.facts.lexicon import _DOCUMENT_NOUNS, _LABEL_FURNITURE, _SECTION_NAMES
+from storyline.pipeline.facts.lexicon import (
+    _DOCUMENT_NOUNS,
+    _FIRST_PERSON,
+    _LABEL_FURNITURE,
+    _SECTION_NAMES,
+    _THIRD_PERSON,
+)
 from storyline.pipeline.facts.records import Attribution
 from storyline.pipeline.facts.spans import _ends_sentence, _headline, _join, _quoted
 
@@ -63,8 +69,7 @@ def _label_says(label: list[Any], content: list[Any], sent: Any, quoted: bool) -
     return not (words and named and sum(t.ent_iob_ == "B" for t in words) == 1)
 
 
-_FIRST_PERSON = frozenset("i i'm i'd i've me my we we're our us".split())
-_THIRD_PERSON = frozenset("he she her him his hers".split())
+_ABOUT = _THIRD_PERSON | {"hers"}  # the labelled person, talked about
 
 
 def _about_the_label(content: list[Any]) -> bool:
@@ -80,7 +85,7 @@ def _about_the_label(content: list[Any]) -> bool:
         return False
     verbless = not any(t.pos_ in ("VERB", "AUX") for t in content)
     return (
-        bool(set(words) & _THIRD_PERSON)
+        bool(set(words) & _ABOUT)
         or any(t.text == "?" for t in content)
         or (verbless and words[0] == "your")
     )
@@ -130,7 +135,7 @@ def _speaker_labels(doc: Any) -> list[tuple[range, Attribution]]:
             label = _before_topic(label)
         after = toks[colon + 1 :]
         if _speaker_label(label, after) and _label_says(label, after, sent, quoted):
-            content = _join(toks[colon + 1 :])
+            content = _join(after)
             if content:
                 span = range(toks[colon].i + 1, sent.end)
                 out.append((span, Attribution(_join(label), ":", content)))

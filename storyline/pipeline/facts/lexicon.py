@@ -238,6 +238,9 @@ _THING_NOUNS = _wordset(
     "movie trailer teaser clip episode song album video book software update feature tool "
     "site website platform sdk"
 )
+# Pronouns of a speaker talking about themselves, and of someone talked about.
+_FIRST_PERSON = _wordset("i me my we us our")
+_THIRD_PERSON = _wordset("he she him her his")
 _PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "this"}
 _TITLES = {
     "mr", "mrs", "ms", "dr", "sir", "dame", "president", "prime", "minister", "sen", "senator",
