@@ -87,6 +87,7 @@ class Storyline:
             config = preset(preset_name, **overrides)
         self.config = config
         self._engine: Engine | None = None
+        self._encoder = None  # for search alone, without the engine
 
     @property
     def engine(self) -> Engine:
@@ -97,6 +98,17 @@ class Storyline:
 
             self._engine = Engine(self.store, self.config)
         return self._engine
+
+    def _query_encoder(self):
+        """The engine's encoder, or the same model loaded alone: a search needs no
+        clustering stack (scipy and the pipeline: a quarter second of a CLI search)."""
+        if self._engine is not None:
+            return self._engine.encoder
+        if self._encoder is None:
+            from storyline.models.encoders import store_encoder
+
+            self._encoder = store_encoder(self.store, self.config.model)
+        return self._encoder
 
     def close(self) -> None:
         self.store.close()
@@ -178,7 +190,7 @@ class Storyline:
     def search(self, query: str, limit: int = 20, *, offset: int = 0,
                filters=None) -> list[SearchHit]:
         """Stories matching ``query``, best first; [] when none does (views.search)."""
-        encoder = self.engine.encoder if self.store.has_snippets() else None
+        encoder = self._query_encoder() if self.store.has_snippets() else None
         return views.search(self.store, query, encoder, limit, offset=offset, filters=filters)
 
     def facts(self, story_id: int) -> list:

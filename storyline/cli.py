@@ -8,15 +8,11 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
 from storyline import cli_support, shapes
-from storyline.cli_support import STATE, LineProgress
+from storyline.cli_support import STATE, LazyConsole, LineProgress, escape
 from storyline.config import db_location, default_db, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import (
@@ -30,8 +26,10 @@ from storyline.options import (
 
 cli_support.tidy_help()
 
-out = Console(soft_wrap=True)  # a line a story, a snippet: a pipe gets them whole
-err = Console(stderr=True)
+# A line a story, a snippet: a pipe gets them whole. No highlighting: rich's guesses (a
+# number, a quoted word in a headline) are noise here, and its regexes cost 0.1 s a page.
+out = LazyConsole(soft_wrap=True, highlight=False)
+err = LazyConsole(stderr=True)
 
 
 class ReportingGroup(TyperGroup):
@@ -39,7 +37,7 @@ class ReportingGroup(TyperGroup):
     printed as ``error: MESSAGE`` on one line and exits with its ``exit_code``
     (docs/architecture.md lists them); no traceback reaches a user."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except StorylineError as exc:
@@ -235,7 +233,7 @@ def stories(
     if as_json:
         _print_json(shapes.story_list(page.total, limit, offset, rows))
         return
-    table = Table()
+    table = cli_support.table()
     for name in ("id", "size", "copies", "outlets", "batches", "status"):
         table.add_column(name, no_wrap=True)
     table.add_column("headline")
@@ -281,10 +279,10 @@ def show(
     for s in shapes.page_of(detail.snippets, limit, offset):
         marks = "" if s.novel else " [dim](nothing new)[/]"
         cut = " [dim](truncated)[/]" if s.truncated else ""
-        out.print(f"[cyan]{s.batch}[/] #{s.snippet_id}{marks}{cut} {escape(s.text)}")
-        for c in s.copies[1:]:
-            out.print(f"      [dim]{c.kind} copy #{c.copy_id} in batch {c.batch}"
-                      f"{' from ' + escape(c.source) if c.source else ''}[/]")
+        lines = [f"[cyan]{s.batch}[/] #{s.snippet_id}{marks}{cut} {escape(s.text)}"]
+        lines += [f"      [dim]{c.kind} copy #{c.copy_id} in batch {c.batch}"
+                  f"{' from ' + escape(c.source) if c.source else ''}[/]" for c in s.copies[1:]]
+        out.print("\n".join(lines))
 
 
 @app.command()
@@ -312,12 +310,10 @@ def changes(
         return
     for ch in page.changes:
         tag = "new story" if ch.new_story else f"story {ch.story_id}"
-        out.print(f"[bold]{escape(ch.headline)}[/] ({tag}, id {ch.story_id})")
-        for s in ch.new:
-            out.print(f"  [green]new[/]      {escape(s.text)}")
-        for s in ch.repeated:
-            out.print(f"  [dim]repeated {escape(s.text)}[/]")
-        out.print()
+        lines = [f"[bold]{escape(ch.headline)}[/] ({tag}, id {ch.story_id})"]
+        lines += [f"  [green]new[/]      {escape(s.text)}" for s in ch.new]
+        lines += [f"  [dim]repeated {escape(s.text)}[/]" for s in ch.repeated]
+        out.print("\n".join(lines) + "\n")  # one print a story: rich's cost is per call
     _more(page.total, limit, offset, len(page.changes))
 
 
@@ -341,7 +337,7 @@ def search(
         return _print_json(shapes.search_result(query, limit, hits, offset))
     if not hits:
         return out.print(f"No match for {query!r}.", highlight=False)
-    table = Table("story", "headline", "matching snippet", "score")
+    table = cli_support.table("story", "headline", "matching snippet", "score")
     for h in hits:
         table.add_row(str(h.story_id), escape(h.headline), escape(h.text), f"{h.score:.3f}")
     out.print(table)
@@ -375,7 +371,8 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
         _print_json(shapes.batch_list(rows))
         return
     # "latest date": the newest published_at of its records, the clock dormancy counts by.
-    table = Table("batch", "order", "records", "latest date", "ingested", "from")
+    table = cli_support.table("batch", "order", "records", "latest date", "ingested",
+                              "from")
     for b in rows:
         table.add_row(escape(b.name), str(b.seq), str(b.records), b.clock or "",
                       b.ingested_at, escape(b.origin or ""))
@@ -518,8 +515,8 @@ def facts(
     if as_json:
         _print_json(shapes.facts_of(int(target), rows))
         return
-    table = Table("fact", "value", "qualifier", "attributed to", "outlets / snippets",
-                  "first batch", "status")
+    table = cli_support.table("fact", "value", "qualifier", "attributed to",
+                              "outlets / snippets", "first batch", "status")
     for f in rows:
         if f.first_batch != story_first and f.status != "contradicted":
             f.status = f"new in {f.first_batch}, {f.status}"
@@ -549,7 +546,7 @@ def eval_clusters(
     if as_json:
         _print_json(scores.as_dict())
         return
-    table = Table("measure", "value")
+    table = cli_support.table("measure", "value")
     for k, v in scores.as_dict().items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     out.print(table)

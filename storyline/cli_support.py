@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from rich.markup import escape
-
 from storyline.errors import InputError, UsageError
 
 
@@ -43,6 +41,40 @@ def set_log_level(verbose: int, quiet: int) -> None:
     level = logging.WARNING + 10 * quiet - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
                         format="%(levelname)s: %(name)s: %(message)s", force=True)
+
+
+# -- rich, loaded when something is printed through it ---------------------------------
+# A --json read or --help prints nothing through rich: its import is 45 ms of a 250 ms
+# command.
+
+
+class LazyConsole:
+    """A rich ``Console(**options)``, made on first use."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich's markup brackets escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def table(*headers: str, **options: Any) -> Any:
+    """A rich ``Table`` with these column headers."""
+    from rich.table import Table
+
+    return Table(*headers, **options)
 
 
 class LineProgress:
@@ -76,7 +108,8 @@ def more_line(total: int, limit: int, offset: int, shown: int) -> str | None:
 
 _TYPE = re.compile(r"<([a-z]+)(?: range)?>")
 _TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH",
-               "dir": "FOLDER", "file": "FILE"}
+               "dir": "FOLDER", "directory": "FOLDER",
+               "file": "FILE"}
 
 
 def _metavar(text: str | None) -> str | None:
@@ -90,29 +123,27 @@ def _metavar(text: str | None) -> str | None:
 
 
 def tidy_help() -> None:
-    """typer 0.29 writes types as ``<str>``, ``<bool>`` and ``<list[Path]>`` and a required
-    argument as ``{paths}``; click's plain ``PATH`` and ``FILES...`` read better (and
-    docs/cli-reference.md is made from this help)."""
+    """click, as typer bundles it, writes an option's type as ``<str>`` and a required
+    argument in the usage line as ``{paths}...``; the plain ``TEXT`` and ``PATHS...`` read
+    better (and docs/cli-reference.md is made from this help)."""
     from typer import core
 
-    def usage_name(self) -> str:
-        name = self.metavar or self.name.upper()
+    option_metavar = core.TyperOption.make_metavar
+    if getattr(option_metavar, "tidied", False):
+        return
+
+    def tidy_option(self, ctx, _original=option_metavar) -> str:
+        return _metavar(_original(self, ctx)) or ""
+
+    def argument_name(self, ctx, usage: bool = False) -> str:
+        # An argument is named in capitals (FILES...), which says enough without its type.
+        name = self.metavar or (self.name or "").upper()
         name += "..." if self.nargs != 1 and not name.endswith("...") else ""
-        return name if self.required else f"[{name}]"
+        return f"[{name}]" if usage and not self.required else name
 
-    original = getattr(core.TyperOption, "display_type_rich", None)
-    if original is not None and not getattr(original, "tidied", False):
-        def tidy(self, ctx, _original=original):
-            return _metavar(_original(self, ctx))
-        tidy.tidied = True
-        core.TyperOption.display_type_rich = tidy
-    # An argument is named in capitals (FILES...), which says enough without its type.
-    core.TyperArgument.display_type_rich = lambda self, ctx: None
-    if hasattr(core.TyperArgument, "_rich_display_name"):
-        core.TyperArgument._rich_display_name = lambda self: usage_name(self).strip("[]")
-
-    if hasattr(core.TyperArgument, "_usage_display_name"):
-        core.TyperArgument._usage_display_name = usage_name
+    tidy_option.tidied = True
+    core.TyperOption.make_metavar = tidy_option
+    core.TyperArgument.make_metavar = argument_name
 
 
 # -- exports ----------------------------------------------------------------------------

@@ -21,8 +21,6 @@ import re
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
-from dateutil import parser as date_parser
-
 # Zone abbreviations feeds use that dateutil does not know by itself (US zones in RSS).
 _ZONES = {name: timezone(timedelta(hours=hours)) for name, hours in {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
@@ -90,6 +88,10 @@ def _epoch_like(text: str) -> bool:
 
 
 def _parse_free(text: str) -> datetime | None:
+    # Imported here: stored times are ISO and never get this far, and a read command
+    # should not pay dateutil's import (20 ms).
+    from dateutil import parser as date_parser
+
     readings = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an unknown zone name: refused below instead

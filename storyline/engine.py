@@ -39,16 +39,6 @@ __all__ = ["Engine", "IngestError", "Progress", "batch_clock", "batch_digest", "
 Progress = Callable[[str, int, int], None]
 
 
-class _NoEncoder:
-    """Words and names only: a one-dimensional zero embedding."""
-
-    name = "none"
-    dim = 1
-
-    def encode(self, texts) -> np.ndarray:
-        return np.zeros((len(texts), 1), dtype=np.float32)
-
-
 def batch_clock(records: Iterable[Record], ingested: datetime) -> str | None:
     """The latest published_at of a batch's records in UTC, none later than its
     ingestion (a date in the future is a feed's mistake); None if none has one."""
@@ -86,27 +76,10 @@ class Engine:
     @property
     def encoder(self):
         if self._encoder is None:
-            if self.config.model == "none":
-                self._encoder = _NoEncoder()
-            else:
-                from storyline.models.encoders import load_encoder
+            from storyline.models.encoders import store_encoder
 
-                self._encoder = load_encoder(self.config.model)
-            self._check_model(self._encoder.name)
+            self._encoder = store_encoder(self.store, self.config.model)
         return self._encoder
-
-    def _check_model(self, name: str) -> None:
-        stored = self.store.get_text_state("model")
-        if stored is None:
-            return
-        if stored != name:
-            option = self.store.get_text_state("model_option")
-            hint = f"use --model {option}" if option else "use the model it was built with"
-            raise IngestError(
-                f"{self.store.path} was built with model {stored!r}, not {name!r}: "
-                f"{hint} with this store (or --preset fast for the static model), "
-                "or start a new store"
-            )
 
     def _duplicates(self, seq: int) -> RecentDuplicates:
         """The near-copy index over the window of recent batches before ``seq``

@@ -96,8 +96,8 @@ def test_resolve_many_follows_every_chain_of_merges(any_db):
         assert set(store.stories_of([a, d, 999])) == {a, d}
 
 
-def _imported(args: list[str]) -> set[str]:
-    """The modules of MODEL_MODULES (and numpy) that ``storyline ARGS`` imported."""
+def _imported(args: list[str], watched: tuple[str, ...] = ("numpy",)) -> set[str]:
+    """The modules of MODEL_MODULES (and ``watched``) that ``storyline ARGS`` imported."""
     probe = ("import runpy, sys\n"
              f"sys.argv = ['storyline', *{args!r}]\n"
              "try:\n    runpy.run_module('storyline.cli', run_name='__main__')\n"
@@ -108,7 +108,7 @@ def _imported(args: list[str]) -> set[str]:
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     loaded = set(done.stderr.strip().splitlines()[-1].split())
-    return {m for m in (*MODEL_MODULES, "numpy") if m in loaded}
+    return {m for m in (*MODEL_MODULES, *watched) if m in loaded}
 
 
 def test_help_and_reads_import_no_model_nor_numpy(seeded_any):
@@ -122,3 +122,7 @@ def test_help_and_reads_import_no_model_nor_numpy(seeded_any):
     for args in (["stories"], ["stories", "--json"], ["show", story], ["changes", "002"],
                  ["batches"]):
         assert _imported([*args, "--db", db]) == set(), args
+    # Printing JSON needs neither rich (45 ms) nor dateutil (20 ms).
+    lean = ("numpy", "rich", "dateutil", "pydantic")
+    for args in (["--help"], ["stories", "--json"], ["show", story, "--json"]):
+        assert _imported([*args, "--db", db] if args != ["--help"] else args, lean) == set()

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from storyline import shapes
+from storyline.cli_support import LazyConsole
 from storyline.options import JsonOption
 
-out = Console(soft_wrap=True)
+out = LazyConsole(soft_wrap=True)
 models_app = typer.Typer(help="Build and inspect the embedding models.", no_args_is_help=True)
 
 

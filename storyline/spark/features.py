@@ -41,9 +41,9 @@ def executor_encoder(model: str, files: dict[str, bytes] | None):
     """This executor's encoder: from broadcast files, or loaded by name."""
     if model not in _ENCODERS:
         if model == "none":
-            from storyline.engine import _NoEncoder
+            from storyline.models.encoders import NoEncoder
 
-            _ENCODERS[model] = _NoEncoder()
+            _ENCODERS[model] = NoEncoder()
         elif files is not None:
             from storyline.models.encoders import StaticEncoder
 

@@ -21,7 +21,7 @@ from storyline.store.postgres_reads import PostgresReads
 from storyline.store.postgres_recent import PostgresRecent
 from storyline.store.postgres_schema import MIGRATIONS
 from storyline.store.rows import NewSnippet
-from storyline.store.sqlite_recent import vector_blob
+from storyline.store.vectors import vector_blob
 from storyline.types import Record
 
 try:

@@ -12,7 +12,6 @@ import numpy as np
 
 from storyline.outlets import outlet_of
 from storyline.store.base import COPIED_TABLES
-from storyline.store.postgres_recent import _stack, blob_vector
 from storyline.store.rows import (
     BatchRow,
     CopyRow,
@@ -22,6 +21,7 @@ from storyline.store.rows import (
     dormant_batches,
     follow_merges,
 )
+from storyline.store.vectors import placed, stacked
 from storyline.types import DormancyRule
 
 _VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
@@ -66,15 +66,6 @@ _SEARCH = """
 SELECT id, -ts_rank_cd(words, query) FROM snippets, to_tsquery('simple', %s) query
 WHERE words @@ query ORDER BY 2, id LIMIT %s
 """
-
-
-def _vectors(rows: Iterable[tuple[int, Any]], ids: list[int], dim: int) -> np.ndarray:
-    out = np.zeros((len(ids), dim), dtype=np.float32)
-    where = {sid: i for i, sid in enumerate(ids)}
-    for sid, blob in rows:
-        if (vec := blob_vector(blob, dim)) is not None:
-            out[where[sid]] = vec
-    return out
 
 
 class PostgresReads:
@@ -128,10 +119,10 @@ class PostgresReads:
     def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray:
         rows = self._rows("SELECT id, embedding FROM snippets WHERE id = ANY(%s)",
                           (list(snippet_ids),))
-        return _vectors(rows, snippet_ids, dim)
+        return placed(rows, snippet_ids, dim)
 
     def all_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        return _stack(self._rows(
+        return stacked(self._rows(
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id"), dim)
 
     def snippet(self, snippet_id: int) -> SnippetRow | None:

@@ -3,9 +3,6 @@ stream (as :mod:`storyline.store.sqlite_recent`): the recent part of stories, th
 of near-copy signatures, exact keys at any age, follow-up links and the embedding cells
 of the on-disk nearest-neighbour index (storyline.pipeline.ivf). A mixin of
 :class:`~storyline.store.postgres.PostgresStore`.
-
-Written against the interface of branch ``scale`` (its migration 4: ``stories.follows``,
-``snippets.cell``); until that migration is in ``postgres_schema`` nothing calls these.
 """
 
 from __future__ import annotations
@@ -17,30 +14,9 @@ import numpy as np
 
 from storyline.store.rows import SnippetRow, StoryRow
 from storyline.store.sqlite_recent import _SIGNED  # the same SQL on both backends
+from storyline.store.vectors import stacked
 
 _SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
-
-
-def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
-    """A stored embedding as float32, from float16 or float32 bytes; None where there is
-    none or it is of another model."""
-    if blob is None:
-        return None
-    blob = bytes(blob)
-    if len(blob) == dim * 2:
-        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-    if len(blob) == dim * 4:
-        return np.frombuffer(blob, dtype=np.float32)
-    return None
-
-
-def _stack(rows: Iterable[tuple[int, Any]], dim: int) -> tuple[list[int], np.ndarray]:
-    ids, vecs = [], []
-    for sid, blob in rows:
-        if (vec := blob_vector(blob, dim)) is not None:
-            ids.append(sid)
-            vecs.append(vec)
-    return ids, (np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32))
 
 
 def _row(r: tuple) -> SnippetRow:
@@ -120,16 +96,16 @@ class PostgresRecent:
                             [(int(c), int(s)) for s, c in rows])
 
     def embeddings_in_cells(self, cells: list[int], dim: int) -> tuple[list[int], np.ndarray]:
-        return _stack(self.db.execute(
+        return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE cell = ANY(%s)",
             ([int(c) for c in cells],)).fetchall(), dim)
 
     def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
-        return _stack(self.db.execute(
+        return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id "
             "LIMIT %s", (limit,)).fetchall(), dim)
 
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        return _stack(self.db.execute(
+        return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL "
             "ORDER BY id").fetchall(), dim)

@@ -30,7 +30,8 @@ from storyline.store.rows import (  # noqa: F401  (re-exported: their home was h
 )
 from storyline.store.schema import MIGRATIONS
 from storyline.store.sqlite_reads import SQLiteReads, lower
-from storyline.store.sqlite_recent import SQLiteRecent, vector_blob
+from storyline.store.sqlite_recent import SQLiteRecent
+from storyline.store.vectors import vector_blob
 from storyline.types import Record
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from storyline.store.rows import (
     dormant_batches,
     follow_merges,
 )
-from storyline.store.sqlite_recent import blob_vector, stack
+from storyline.store.vectors import placed, stacked
 from storyline.types import DormancyRule
 
 if TYPE_CHECKING:
@@ -121,18 +121,11 @@ class SQLiteReads:
 
     def embeddings(self, snippet_ids: list[int], dim: int) -> np.ndarray:
         """Stored embeddings in the order asked (zero rows where none is stored)."""
-        import numpy as np
 
-        out = np.zeros((len(snippet_ids), dim), dtype=np.float32)
-        where = {sid: i for i, sid in enumerate(snippet_ids)}
-        for chunk in _chunks(snippet_ids, 900):
-            marks = ",".join("?" * len(chunk))
-            for sid, blob in self.db.execute(
-                f"SELECT id, embedding FROM snippets WHERE id IN ({marks})", chunk
-            ):
-                if (vec := blob_vector(blob, dim)) is not None:
-                    out[where[sid]] = vec
-        return out
+        rows = [row for chunk in _chunks(snippet_ids, 900) for row in self.db.execute(
+            f"SELECT id, embedding FROM snippets WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk)]
+        return placed(rows, snippet_ids, dim)
 
     def snippet(self, snippet_id: int) -> SnippetRow | None:
         row = self.db.execute(
@@ -218,14 +211,8 @@ class SQLiteReads:
         return [(r[0], r[1]) for r in rows]
 
     def all_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        ids, vecs = [], []
-        for sid, blob in self.db.execute(
-            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL"
-        ):
-            if (vec := blob_vector(blob, dim)) is not None:
-                ids.append(sid)
-                vecs.append(vec)
-        return ids, stack(vecs, dim)
+        return stacked(self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL"), dim)
 
     def facts_of(self, snippet_ids: list[int]) -> dict[int, str]:
         out: dict[int, str] = {}

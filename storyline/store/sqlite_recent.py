@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import numpy as np  # imported where vectors are read: listing stories needs none
 
 from storyline.store.rows import StoryRow
+from storyline.store.vectors import stacked
 
 _CHUNK = 900  # bound parameters per statement (SQLite allows 999 by default)
 
@@ -28,35 +29,6 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
 # Snippets with their signature where it is still kept (none: recomputed from the text).
 _SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s "
            "LEFT JOIN snippet_signatures g ON g.id = s.id")
-
-
-def vector_blob(vec: np.ndarray) -> bytes:
-    """A snippet's embedding as stored: float16, half the bytes of float32, and
-    far finer than the cosines compared (unit vectors, thresholds of 0.1-0.8)."""
-    import numpy as np
-
-    return np.asarray(vec, dtype=np.float16).tobytes()
-
-
-def blob_vector(blob: bytes | None, dim: int) -> np.ndarray | None:
-    """A stored embedding as float32 (float16 now, float32 in older stores);
-    None where there is none or it is of another model."""
-    import numpy as np
-
-    if blob is None:
-        return None
-    if len(blob) == dim * 2:
-        return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-    if len(blob) == dim * 4:
-        return np.frombuffer(blob, dtype=np.float32)
-    return None
-
-
-def stack(vectors: list, dim: int) -> np.ndarray:
-    """Vectors as the rows of one float32 array (0 rows where there are none)."""
-    import numpy as np
-
-    return np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
 
 
 class SQLiteRecent:
@@ -168,35 +140,20 @@ class SQLiteRecent:
                             ((int(c), int(s)) for s, c in rows))
 
     def embeddings_in_cells(self, cells: list[int], dim: int) -> tuple[list[int], np.ndarray]:
-        ids, vecs = [], []
         marks = ",".join("?" * len(cells))
-        for sid, blob in self.db.execute(
+        return stacked(self.db.execute(
             f"SELECT id, embedding FROM snippets WHERE cell IN ({marks})", cells
-        ):
-            if (vec := blob_vector(blob, dim)) is not None:
-                ids.append(sid)
-                vecs.append(vec)
-        return ids, stack(vecs, dim)
+        ), dim)
 
     def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
         """The first ``limit`` stored embeddings (what the index's cells are drawn from)."""
-        ids, vecs = [], []
-        for sid, blob in self.db.execute(
+        return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id LIMIT ?",
             (limit,),
-        ):
-            if (vec := blob_vector(blob, dim)) is not None:
-                ids.append(sid)
-                vecs.append(vec)
-        return ids, stack(vecs, dim)
+        ), dim)
 
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
         """Embeddings with no cell yet (written before the cells were drawn)."""
-        ids, vecs = [], []
-        for sid, blob in self.db.execute(
+        return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL"
-        ):
-            if (vec := blob_vector(blob, dim)) is not None:
-                ids.append(sid)
-                vecs.append(vec)
-        return ids, stack(vecs, dim)
+        ), dim)
