@@ -2,7 +2,7 @@
 its start-up included) and the web pages and JSON API (FastAPI's TestClient).
 
     python benchmarks/read_speed.py --db STORE [--repeats 5] [--only api,cli,web]
-        [--json OUT]
+        [--json OUT] [--against PYTHONPATH]
 
 Build a store first, e.g. ``python benchmarks/stream_scale.py --arrivals 100000
 --db /tmp/s100k.db``. The reads are those a user makes at the end of a long stream:
@@ -58,14 +58,31 @@ def median_ms(call: Callable[[], object], repeats: int,
     return round(statistics.median(walls), 1), round(statistics.median(cpus), 1)
 
 
-def run_child(command: list[str]) -> float:
-    """Run a command; its CPU seconds (user and system)."""
-    child = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+def run_child(command: list[str], path: str | None = None) -> float:
+    """Run a command (with ``path`` first on PYTHONPATH, else this checkout); its CPU
+    seconds (user and system)."""
+    # Run from the root: a checkout in the working folder would come before PYTHONPATH.
+    child = subprocess.Popen(command, env=_env(path), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, cwd="/")
     _, status, usage = os.wait4(child.pid, 0)
     if status:
         raise SystemExit(f"{' '.join(command)} failed (status {status})")
     return usage.ru_utime + usage.ru_stime
+
+
+def in_turn(command: list[str], against: str, repeats: int) -> tuple[Figure, Figure]:
+    """Median (wall, CPU) ms of ``command`` here and with ``against`` first on
+    PYTHONPATH, run one after the other ``repeats`` times after a first of each."""
+    figures: dict[str | None, list[tuple[float, float]]] = {None: [], against: []}
+    for turn in range(repeats + 1):
+        for path in (against, None):
+            started = time.perf_counter()
+            cpu = run_child(command, path)
+            if turn:
+                figures[path].append(((time.perf_counter() - started) * 1000, cpu * 1000))
+    ours, theirs = ([round(statistics.median(x[i] for x in figures[p]), 1) for i in (0, 1)]
+                    for p in (None, against))
+    return (ours[0], ours[1]), (theirs[0], theirs[1])
 
 
 def targets(db: str) -> dict:
@@ -95,8 +112,9 @@ def time_api(db: str, t: dict, repeats: int) -> dict[str, Figure]:
     return out
 
 
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+def _env(path: str | None = None) -> dict:
+    first = path or str(REPO)
+    return {**os.environ, "PYTHONPATH": f"{first}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 
 def cli_modules(argv: list[str]) -> list[str]:
@@ -111,12 +129,19 @@ def cli_modules(argv: list[str]) -> list[str]:
     return done.stderr.strip().splitlines()[-1].split() if done.stderr.strip() else []
 
 
-def time_cli(db: str, t: dict, repeats: int) -> dict[str, Figure]:
+def time_cli(db: str, t: dict, repeats: int, against: str | None = None
+             ) -> dict[str, Figure]:
+    """Each CLI read in a process of its own; with ``against`` (a PYTHONPATH: another
+    checkout, and the libraries it pins), the same reads there, call for call in turn,
+    as ``... (against)`` rows: a ratio from one run on a machine whose speed drifts."""
     import compileall
 
     # As an install does: without bytecode files (PYTHONDONTWRITEBYTECODE, a fresh
     # checkout) every process compiles the package again, a second of its start-up.
     compileall.compile_dir(REPO / "storyline", quiet=1)
+    for folder in (against or "").split(os.pathsep):
+        if folder and (Path(folder) / "storyline").is_dir():
+            compileall.compile_dir(Path(folder) / "storyline", quiet=1)
     commands = {
         "cli --help": ["--help"],
         "cli stories": ["stories", "--db", db],
@@ -130,7 +155,10 @@ def time_cli(db: str, t: dict, repeats: int) -> dict[str, Figure]:
     out = {}
     for name, argv in commands.items():
         command = [sys.executable, "-m", "storyline.cli", *argv]
-        out[name] = median_ms(lambda c=command: run_child(c), repeats)
+        if against is None:
+            out[name] = median_ms(lambda c=command: run_child(c), repeats)
+            continue
+        out[name], out[name + " (against)"] = in_turn(command, against, repeats)
     for name in ("--help", "stories", "search"):
         argv = [name] if name == "--help" else [name, *(["x"] if name == "search" else []),
                                                 "--db", db]
@@ -174,6 +202,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", default="api,cli,web", help="api, cli, web (comma-separated)")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--against", help="PYTHONPATH of another checkout: its CLI reads "
+                        "beside this one's, in turn (CPU only)")
     args = parser.parse_args()
     t = targets(args.db)
     print(f"store {args.db}: {t['stories']:,} stories; biggest {t['biggest']}, last batch "
@@ -182,7 +212,10 @@ def main() -> None:
     parts = {"api": time_api, "cli": time_cli, "web": time_web}
     print(f"{'read':32} {'wall ms':>9} {'CPU ms':>9}")
     for part in args.only.split(","):
-        figures = parts[part](args.db, t, args.repeats)
+        if part == "cli":
+            figures = time_cli(args.db, t, args.repeats, args.against)
+        else:
+            figures = parts[part](args.db, t, args.repeats)
         for name, (wall, cpu) in figures.items():
             print(f"{name:32} {wall:9.1f} {cpu:9.1f}", flush=True)
         out.update(figures)

@@ -20,6 +20,8 @@ MODULES = [
     "storyline.pipeline.headline",
     "storyline.outlets",
     "storyline.search",
+    "storyline.shapes",
+    "storyline.store.vectors",
 ]
 
 
