@@ -98,3 +98,31 @@ def test_the_command_says_no_match(seeds_store):
     page = json.loads(run_cli("search", "North Korean soldiers", "--db", str(seeds_store),
                               "--limit", "1", "--offset", "1", "--json").stdout)
     assert page["offset"] == 1 and len(page["hits"]) <= 1
+
+
+class _CellStore:
+    """A store whose cell ``c`` holds ``sizes[c]`` embeddings, counting the cells read."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.sizes, self.read = sizes, []
+
+    def embeddings_in_cells(self, cells, dim):
+        import numpy as np
+
+        (cell,) = cells
+        self.read.append(cell)
+        ids = [cell * 1000 + i for i in range(self.sizes[cell])]
+        return ids, np.ones((len(ids), dim), dtype=np.float32)
+
+
+def test_a_query_reads_its_nearest_cells_up_to_the_budget():
+    from storyline.views import probed_embeddings
+
+    store = _CellStore([5, 400, 300, 300, 300])
+    ids, vectors = probed_embeddings(store, [2, 0, 3, 1, 4], dim=3, budget=600)
+    assert store.read == [2, 0, 3]  # nearest first, until 600 are read
+    assert len(ids) == 605 and vectors.shape == (605, 3)
+    small = _CellStore([5, 5, 5])
+    ids, _ = probed_embeddings(small, [1, 0, 2], dim=3, budget=600)
+    assert small.read == [1, 0, 2] and len(ids) == 15  # a small store: every probed cell
+    assert probed_embeddings(_CellStore([]), [], dim=3, budget=10)[1].shape == (0, 3)

@@ -13,6 +13,11 @@ import numpy as np
 
 CELLS = 256
 PROBES = 16
+# Embeddings a query reads at most, past its nearest cell: the cells are drawn once, so
+# on a big store (800,000 snippets) its 16 nearest held 100,000 embeddings (a median)
+# and 0.6 s. benchmarks/search_scale.py measures what the cap costs in recall
+# (docs/scale.md, Reads: 0.88 of the top ten stories kept at 2 M arrivals).
+READ_BUDGET = 25_000
 TRAIN_MIN = 10 * CELLS  # snippets needed before the cells are drawn
 SEED = 13
 

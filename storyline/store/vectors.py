@@ -45,13 +45,11 @@ def stacked(rows: Iterable[tuple[int, Any]], dim: int) -> tuple[list[int], np.nd
     thousands: one conversion each was a tenth of its time)."""
     import numpy as np
 
-    ids, blobs = [], []
-    for sid, blob in rows:
-        if blob is not None and len(blob) in (dim * 2, dim * 4):
-            ids.append(sid)
-            blobs.append(bytes(blob))
-    if not blobs:
+    rows = [r for r in rows if r[1] is not None and len(r[1]) in (dim * 2, dim * 4)]
+    ids = [r[0] for r in rows]
+    if not rows:
         return ids, np.zeros((0, dim), dtype=np.float32)
+    blobs = [r[1] if isinstance(r[1], bytes) else bytes(r[1]) for r in rows]
     if all(len(b) == dim * 2 for b in blobs):
         half = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim)
         return ids, half.astype(np.float32)

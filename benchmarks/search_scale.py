@@ -1,0 +1,103 @@
+"""What the search's read budget costs on a big store: the nearest snippets a query
+finds with the budget (``ivf.READ_BUDGET`` embeddings at most) against all 16 probed
+cells read, and the time of each.
+
+    python benchmarks/search_scale.py --db STORE [--queries 200] [--budget 12000]
+
+``STORE``: a store with its cells drawn (e.g. ``python benchmarks/stream_scale.py
+--arrivals 2000000 --preset fast --db STORE``). The queries are stored snippets' texts,
+every n-th by id (a query is encoded as a search encodes it). Recall@K: the share of
+the K nearest found by reading all probed cells that the budgeted read finds too. Then
+``storyline search`` itself (words and embeddings fused) for each text's first eight
+words: the share of its top 10 stories that the budget keeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storyline import Storyline, views  # noqa: E402
+from storyline.pipeline import ivf  # noqa: E402
+from storyline.views import probed_embeddings  # noqa: E402
+
+K = (1, 10, 20)
+
+
+def nearest(ids: list[int], vectors, query, k: int) -> list[int]:
+    scores = vectors @ query
+    return [ids[i] for i in (-scores).argsort()[:k]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--budget", type=int, default=ivf.READ_BUDGET)
+    args = parser.parse_args()
+    with Storyline(args.db) as sl:
+        store = sl.store
+        encoder = sl._query_encoder()
+        centroids = ivf.load_centroids(store.get_state("ivf:cells"), encoder.dim)
+        if centroids is None:
+            sys.exit(f"{args.db} has no cells yet: a store of a few thousand snippets")
+        last = store.next_snippet_id() - 1
+        step = max(1, last // args.queries)
+        texts = [r.text for r in store.snippet_rows(list(range(1, last + 1, step))).values()]
+        queries = encoder.encode(texts[: args.queries])
+        recall = {k: [] for k in K}
+        read = {"all": [], "budget": []}
+        took = {"all": [], "budget": []}
+        for query in queries:
+            cells = ivf.probe(query, centroids)
+            found = {}
+            for name, budget in (("all", 10**12), ("budget", args.budget)):
+                started = time.perf_counter()
+                ids, vectors = probed_embeddings(store, cells, encoder.dim, budget)
+                found[name] = nearest(ids, vectors, query, max(K))
+                took[name].append((time.perf_counter() - started) * 1000)
+                read[name].append(len(ids))
+            for k in K:
+                truth = set(found["all"][:k])
+                recall[k].append(len(truth & set(found["budget"][:k])) / max(len(truth), 1))
+        stories = story_overlap(sl, texts[: args.queries], args.budget)
+    print(f"{args.db}: {last:,} snippets, {len(queries)} queries, budget {args.budget:,}")
+    for name in ("all", "budget"):
+        print(f"  {name:6} embeddings read: median {statistics.median(read[name]):,.0f}, "
+              f"time median {statistics.median(took[name]):.0f} ms")
+    print("  recall of the budgeted read against all probed cells: " + ", ".join(
+        f"@{k} {statistics.mean(recall[k]):.3f}" for k in K))
+    print(f"  storyline search, top {TOP} stories: {stories['same']:.3f} of those found "
+          f"reading all probed cells found with the budget too; median "
+          f"{stories['all']:.0f} ms against {stories['budget']:.0f} ms a search")
+
+
+TOP = 10
+
+
+def story_overlap(sl: Storyline, texts: list[str], budget: int) -> dict[str, float]:
+    """Searches (words and embeddings fused, as a user gets them) with and without the
+    budget: the share of the top stories kept, and the median milliseconds. A query is
+    a text's first eight words, as a user types a phrase."""
+    shares, took = [], {"all": [], "budget": []}
+    for text in (" ".join(t.split()[:8]) for t in texts):
+        found = {}
+        for name, cap in (("all", 10**12), ("budget", budget)):
+            ivf.READ_BUDGET = cap
+            started = time.perf_counter()
+            found[name] = [h.story_id for h in views.search(sl.store, text, sl._query_encoder(),
+                                                           TOP)]
+            took[name].append((time.perf_counter() - started) * 1000)
+        if found["all"]:
+            shares.append(len(set(found["all"]) & set(found["budget"])) / len(found["all"]))
+    return {"same": statistics.mean(shares) if shares else float("nan"),
+            "all": statistics.median(took["all"]), "budget": statistics.median(took["budget"])}
+
+
+if __name__ == "__main__":
+    main()
