@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storyline import Storyline, views  # noqa: E402
+from storyline.models.encoders import store_encoder  # noqa: E402
 from storyline.pipeline import ivf  # noqa: E402
 from storyline.views import probed_embeddings  # noqa: E402
 
@@ -42,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     with Storyline(args.db) as sl:
         store = sl.store
-        encoder = sl._query_encoder()
+        encoder = store_encoder(store, sl.config.model)
         centroids = ivf.load_centroids(store.get_state("ivf:cells"), encoder.dim)
         if centroids is None:
             sys.exit(f"{args.db} has no cells yet: a store of a few thousand snippets")
@@ -65,7 +66,7 @@ def main() -> None:
             for k in K:
                 truth = set(found["all"][:k])
                 recall[k].append(len(truth & set(found["budget"][:k])) / max(len(truth), 1))
-        stories = story_overlap(sl, texts[: args.queries], args.budget)
+        stories = story_overlap(sl, encoder, texts[: args.queries], args.budget)
     print(f"{args.db}: {last:,} snippets, {len(queries)} queries, budget {args.budget:,}")
     for name in ("all", "budget"):
         print(f"  {name:6} embeddings read: median {statistics.median(read[name]):,.0f}, "
@@ -80,7 +81,8 @@ def main() -> None:
 TOP = 10
 
 
-def story_overlap(sl: Storyline, texts: list[str], budget: int) -> dict[str, float]:
+def story_overlap(sl: Storyline, encoder, texts: list[str], budget: int
+                  ) -> dict[str, float]:
     """Searches (words and embeddings fused, as a user gets them) with and without the
     budget: the share of the top stories kept, and the median milliseconds. A query is
     a text's first eight words, as a user types a phrase."""
@@ -90,8 +92,7 @@ def story_overlap(sl: Storyline, texts: list[str], budget: int) -> dict[str, flo
         for name, cap in (("all", 10**12), ("budget", budget)):
             ivf.READ_BUDGET = cap
             started = time.perf_counter()
-            found[name] = [h.story_id for h in views.search(sl.store, text, sl._query_encoder(),
-                                                           TOP)]
+            found[name] = [h.story_id for h in views.search(sl.store, text, encoder, TOP)]
             took[name].append((time.perf_counter() - started) * 1000)
         if found["all"]:
             shares.append(len(set(found["all"]) & set(found["budget"])) / len(found["all"]))
