@@ -115,7 +115,7 @@ class _Bars:
 
         self.progress = bar.Progress(
             bar.TextColumn("{task.description:<18}"), bar.BarColumn(),
-            bar.MofNCompleteColumn(), bar.TimeElapsedColumn(), console=err,
+            bar.MofNCompleteColumn(), bar.TimeElapsedColumn(), console=err.console(),
             disable=not enabled, transient=False)
         self.tasks: dict[str, int] = {}
         self.batch = ""
