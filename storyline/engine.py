@@ -320,14 +320,34 @@ class Engine:
         centroids = ivf.load_centroids(self.store.get_state("ivf:cells"), dense.shape[1])
         if centroids is not None:
             self.store.set_cells(zip(ids, ivf.assign(dense, centroids)))
+            cells = ivf.cells_to_draw(self.store.next_snippet_id() - 1, len(centroids))
+            if cells is not None:
+                self._draw_cells_again(cells, dense.shape[1])
             return
         _, sample = self.store.embedding_sample(ivf.TRAIN_MIN, dense.shape[1])
         if len(sample) < ivf.TRAIN_MIN:
             return  # search reads a store this small whole
-        centroids = ivf.train(sample)
+        centroids = ivf.train(sample, ivf.CELLS)
         self.store.set_state("ivf:cells", ivf.dump_centroids(centroids))
         earlier, vectors = self.store.uncelled_embeddings(dense.shape[1])
         self.store.set_cells(zip(earlier, ivf.assign(vectors, centroids)))
+
+    def _draw_cells_again(self, cells: int, dim: int) -> None:
+        """Finer cells for a store that outgrew its index, drawn from a sample spread
+        over it, and every embedding filed again: in the batch's transaction, so a reader
+        or a killed process sees the old cells or the new, never a mix."""
+        stored = self.store.next_snippet_id() - 1
+        step = max(1, stored // (ivf.SAMPLE_PER_CELL * cells))
+        _, sample = self.store.embedding_sample(ivf.SAMPLE_PER_CELL * cells, dim, step)
+        centroids = ivf.train(sample, cells)
+        after = 0
+        while True:
+            ids, vectors = self.store.embeddings_after(after, ivf.REFILE_CHUNK, dim)
+            if not ids:
+                break
+            self.store.set_cells(zip(ids, ivf.assign(vectors, centroids)))
+            after = ids[-1]
+        self.store.set_state("ivf:cells", ivf.dump_centroids(centroids))
 
     def _story_state(self, seq: int, batch_ids: list[int]) -> clustering.StoryState:
         """The live (not dormant) stories as summed vectors of their recent parts."""

@@ -18,6 +18,7 @@ MODULES = [
     "storyline.pipeline.cluster",
     "storyline.pipeline.describe",
     "storyline.pipeline.headline",
+    "storyline.pipeline.ivf",
     "storyline.outlets",
     "storyline.search",
     "storyline.shapes",

@@ -11,6 +11,8 @@ from storyline.pipeline.normalize import normalize
 from storyline.pipeline.recent import MemberCache, RecentDuplicates
 from storyline.types import Record
 
+from .conftest import needs_static
+
 WORDS_ONLY = {"model": "none", "extract_facts": False}
 TEXT = "Harbour crane collapse in Rotterdam injures 12 workers, port authority says"
 NEAR = "Harbour crane collapse in Rotterdam injures 12 workers, the port authority says"
@@ -108,3 +110,30 @@ def test_both_story_pages_link_the_chain(db):
         assert f'Followed by <a href="/stories/{second}">' in client.get(f"/stories/{first}").text
         assert f'Follows <a href="/stories/{first}">' in client.get(f"/stories/{second}").text
         assert client.get(f"/api/stories/{second}").json()["follows"] == first
+
+
+@needs_static
+def test_a_store_that_outgrows_its_search_cells_gets_finer_ones(any_db, monkeypatch):
+    """Small numbers for a big store: 4 cells drawn at 40 snippets, drawn again (twice
+    as many) once they hold 12 each on average; every snippet filed under the new ones."""
+    for name, value in {"CELLS": 4, "TRAIN_MIN": 40, "MEAN_MAX": 12, "GROWTH": 2,
+                        "SAMPLE_PER_CELL": 5, "REFILE_CHUNK": 7, "PROBES": 2}.items():
+        monkeypatch.setattr(ivf, name, value)
+    places = ["Lagos", "Oslo", "Quito", "Hanoi", "Perth", "Cusco", "Dakar", "Riga"]
+    things = ["bridge", "harbour", "airport", "stadium", "library", "museum", "tunnel"]
+    texts = [f"{thing.title()} in {place} reopens after {n} months of repairs, mayor says"
+             for n, (place, thing) in enumerate(
+                 (p, t) for p in places for t in things)]
+    with Storyline(any_db, model="static", extract_facts=False) as sl:
+        drawn = []
+        for b in range(0, len(texts), 8):
+            sl.ingest_records([{"text": t} for t in texts[b:b + 8]], batch=f"{b:03d}")
+            cells = ivf.load_centroids(sl.store.get_state("ivf:cells"), sl.engine.encoder.dim)
+            drawn.append(0 if cells is None else len(cells))
+        assert drawn == [0, 0, 0, 0, 4, 8, 8]  # drawn at 40 stored, again at 48
+        ids, _ = sl.store.embedding_sample(1000, sl.engine.encoder.dim)
+        filed = {i for c in range(8) for i in sl.store.embeddings_in_cells(
+            [c], sl.engine.encoder.dim)[0]}
+        assert filed == set(ids) and len(ids) == len(texts)
+        hit = sl.search("harbour Oslo reopens")[0]
+        assert "Oslo" in hit.text and sl.store.check() == []

@@ -1,10 +1,13 @@
 """An inverted-file index of embeddings: nearest snippets without reading them all.
 
 The embedding space is cut into ``cells`` by the nearest of a few hundred
-centroids (k-means on a sample of the first snippets, trained once and kept in
-the store); every stored snippet records its cell. A query reads only the
-snippets of the ``probes`` cells nearest to it (a few per cent of the store) and
-ranks those exactly: memory and time follow the probed cells, not the store.
+centroids (k-means on a sample of the first snippets, kept in the store); every
+stored snippet records its cell. A query reads only the snippets of the cells
+nearest to it, up to a budget, and ranks those exactly: memory and time follow the
+probed cells, not the store. As the store grows the cells are drawn again, finer
+(``GROWTH`` times as many, up to ``MAX_CELLS``, from a sample spread over the store,
+every snippet filed again), so a cell stays a few hundred snippets to ``MEAN_MAX`` on
+average.
 """
 
 from __future__ import annotations
@@ -18,6 +21,14 @@ PROBES = 16
 # and 0.6 s. benchmarks/search_scale.py measures what the cap costs in recall
 # (docs/scale.md, Reads: 0.88 of the top ten stories kept at 2 M arrivals).
 READ_BUDGET = 25_000
+MEAN_MAX = 1_500  # embeddings per cell on average before the cells are drawn again
+GROWTH = 8  # how many times as many cells are drawn then
+# At most this many: filing N embeddings under C cells is N x C dot products in the batch
+# that draws them, under the write lock (800,000 under 2,048: 25 s here; under 16,384 it
+# would be minutes). Past 3 M snippets the cells grow coarser again.
+MAX_CELLS = 2_048
+SAMPLE_PER_CELL = 10  # embeddings a cell is drawn from
+REFILE_CHUNK = 10_000  # embeddings filed again at once (their scores: 80 MB at 2,048 cells)
 TRAIN_MIN = 10 * CELLS  # snippets needed before the cells are drawn
 SEED = 13
 
@@ -50,8 +61,27 @@ def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return np.argmax(unit(vectors) @ centroids.T, axis=1)
 
 
-def probe(query: np.ndarray, centroids: np.ndarray, probes: int = PROBES) -> list[int]:
+def cells_to_draw(stored: int, cells: int) -> int | None:
+    """How many cells to draw again for ``stored`` embeddings filed under ``cells``, or
+    None while these serve.
+
+    >>> cells_to_draw(300_000, 256), cells_to_draw(384_000, 256), cells_to_draw(10**8, 2048)
+    (None, 2048, None)
+    """
+    if cells >= MAX_CELLS or stored < cells * MEAN_MAX:
+        return None
+    return min(cells * GROWTH, MAX_CELLS)
+
+
+def probes_for(cells: int) -> int:
+    """Cells a query may read: PROBES of CELLS, the same share of finer cells (the
+    read budget stops it first on a big store)."""
+    return max(PROBES, cells * PROBES // CELLS)
+
+
+def probe(query: np.ndarray, centroids: np.ndarray, probes: int | None = None) -> list[int]:
     """The cells nearest to a query, nearest first."""
+    probes = probes_for(len(centroids)) if probes is None else probes
     scores = centroids @ unit(query.reshape(1, -1))[0]
     return [int(c) for c in np.argsort(-scores)[:probes]]
 

@@ -388,8 +388,17 @@ class Store(ABC):
                             ) -> tuple[list[int], np.ndarray]: ...
 
     @abstractmethod
-    def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
-        """The first ``limit`` stored embeddings (what the index's cells are drawn from)."""
+    def embedding_sample(self, limit: int, dim: int, step: int = 1
+                         ) -> tuple[list[int], np.ndarray]:
+        """The first ``limit`` stored embeddings of snippets whose id is a multiple of
+        ``step`` (what the index's cells are drawn from: the first ones, or, drawn again,
+        a sample spread over the store)."""
+
+    @abstractmethod
+    def embeddings_after(self, after_id: int, limit: int, dim: int
+                         ) -> tuple[list[int], np.ndarray]:
+        """Up to ``limit`` stored embeddings of snippets past ``after_id``, in id order
+        (every embedding, a chunk at a time, when the cells are drawn again)."""
 
     @abstractmethod
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:

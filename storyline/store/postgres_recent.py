@@ -100,10 +100,17 @@ class PostgresRecent:
             "SELECT id, embedding FROM snippets WHERE cell = ANY(%s)",
             ([int(c) for c in cells],)).fetchall(), dim)
 
-    def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
+    def embedding_sample(self, limit: int, dim: int, step: int = 1
+                         ) -> tuple[list[int], np.ndarray]:
         return stacked(self.db.execute(
-            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id "
-            "LIMIT %s", (limit,)).fetchall(), dim)
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL AND id %% %s = 0 "
+            "ORDER BY id LIMIT %s", (step, limit)).fetchall(), dim)
+
+    def embeddings_after(self, after_id: int, limit: int, dim: int
+                         ) -> tuple[list[int], np.ndarray]:
+        return stacked(self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE id > %s AND embedding IS NOT NULL "
+            "ORDER BY id LIMIT %s", (after_id, limit)).fetchall(), dim)
 
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
         return stacked(self.db.execute(

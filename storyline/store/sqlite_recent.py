@@ -145,11 +145,19 @@ class SQLiteRecent:
             f"SELECT id, embedding FROM snippets WHERE cell IN ({marks})", cells
         ), dim)
 
-    def embedding_sample(self, limit: int, dim: int) -> tuple[list[int], np.ndarray]:
-        """The first ``limit`` stored embeddings (what the index's cells are drawn from)."""
+    def embedding_sample(self, limit: int, dim: int, step: int = 1
+                         ) -> tuple[list[int], np.ndarray]:
+        """The first ``limit`` stored embeddings of ids that are multiples of ``step``."""
         return stacked(self.db.execute(
-            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL ORDER BY id LIMIT ?",
-            (limit,),
+            "SELECT id, embedding FROM snippets WHERE embedding IS NOT NULL AND id % ? = 0 "
+            "ORDER BY id LIMIT ?", (step, limit),
+        ), dim)
+
+    def embeddings_after(self, after_id: int, limit: int, dim: int
+                         ) -> tuple[list[int], np.ndarray]:
+        return stacked(self.db.execute(
+            "SELECT id, embedding FROM snippets WHERE id > ? AND embedding IS NOT NULL "
+            "ORDER BY id LIMIT ?", (after_id, limit),
         ), dim)
 
     def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
