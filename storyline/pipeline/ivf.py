@@ -16,10 +16,8 @@ import numpy as np
 
 CELLS = 256
 PROBES = 16
-# Embeddings a query reads at most, past its nearest cell: the cells are drawn once, so
-# on a big store (800,000 snippets) its 16 nearest held 100,000 embeddings (a median)
-# and 0.6 s. benchmarks/search_scale.py measures what the cap costs in recall
-# (docs/scale.md, Reads: 0.88 of the top ten stories kept at 2 M arrivals).
+# Embeddings a query reads at most, past its nearest cell: time bounded whatever the
+# store's size (benchmarks/search_scale.py measures what it costs in recall).
 READ_BUDGET = 25_000
 MEAN_MAX = 1_500  # embeddings per cell on average before the cells are drawn again
 GROWTH = 8  # how many times as many cells are drawn then
