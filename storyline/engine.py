@@ -314,31 +314,32 @@ class Engine:
 
     def _index_embeddings(self, ids: list[int], dense: np.ndarray) -> None:
         """File new embeddings under their cell of the search index; once the store
-        holds enough of them, draw the cells (once) and file every earlier one."""
+        holds enough of them, draw the cells, and draw them again, finer, as it outgrows
+        them (storyline.pipeline.ivf)."""
         if self.encoder.dim <= 1:
             return
-        centroids = ivf.load_centroids(self.store.get_state("ivf:cells"), dense.shape[1])
+        dim = dense.shape[1]
+        stored = self.store.next_snippet_id() - 1
+        centroids = ivf.load_centroids(self.store.get_state("ivf:cells"), dim)
         if centroids is not None:
             self.store.set_cells(zip(ids, ivf.assign(dense, centroids)))
-            cells = ivf.cells_to_draw(self.store.next_snippet_id() - 1, len(centroids))
-            if cells is not None:
-                self._draw_cells_again(cells, dense.shape[1])
-            return
-        _, sample = self.store.embedding_sample(ivf.TRAIN_MIN, dense.shape[1])
-        if len(sample) < ivf.TRAIN_MIN:
+            cells = ivf.cells_to_draw(stored, len(centroids))
+        elif stored < ivf.TRAIN_MIN:
             return  # search reads a store this small whole
-        centroids = ivf.train(sample, ivf.CELLS)
-        self.store.set_state("ivf:cells", ivf.dump_centroids(centroids))
-        earlier, vectors = self.store.uncelled_embeddings(dense.shape[1])
-        self.store.set_cells(zip(earlier, ivf.assign(vectors, centroids)))
+        else:  # the first cells; finer at once for a store that arrived big (a backfill)
+            cells = ivf.cells_to_draw(stored, ivf.CELLS) or ivf.CELLS
+        if cells is not None:
+            self._draw_cells(cells, dim, stored)
 
-    def _draw_cells_again(self, cells: int, dim: int) -> None:
-        """Finer cells for a store that outgrew its index, drawn from a sample spread
-        over it, and every embedding filed again: in the batch's transaction, so a reader
-        or a killed process sees the old cells or the new, never a mix."""
-        stored = self.store.next_snippet_id() - 1
+    def _draw_cells(self, cells: int, dim: int, stored: int) -> None:
+        """Cells drawn from a sample spread over the store (the first snippets, the first
+        time) and every embedding filed under them, a chunk at a time: in the batch's
+        transaction, so a reader or a killed process sees the old cells or the new,
+        never a mix."""
         step = max(1, stored // (ivf.SAMPLE_PER_CELL * cells))
         _, sample = self.store.embedding_sample(ivf.SAMPLE_PER_CELL * cells, dim, step)
+        if len(sample) < min(ivf.TRAIN_MIN, ivf.SAMPLE_PER_CELL * cells):
+            return  # embeddings of another model, or none: nothing to draw from
         centroids = ivf.train(sample, cells)
         after = 0
         while True:

@@ -112,18 +112,21 @@ def test_both_story_pages_link_the_chain(db):
         assert client.get(f"/api/stories/{second}").json()["follows"] == first
 
 
-@needs_static
-def test_a_store_that_outgrows_its_search_cells_gets_finer_ones(any_db, monkeypatch):
+def _small_cells(monkeypatch) -> list[str]:
     """Small numbers for a big store: 4 cells drawn at 40 snippets, drawn again (twice
-    as many) once they hold 12 each on average; every snippet filed under the new ones."""
+    as many) once they hold 12 each on average; and 56 texts to file."""
     for name, value in {"CELLS": 4, "TRAIN_MIN": 40, "MEAN_MAX": 12, "GROWTH": 2,
                         "SAMPLE_PER_CELL": 5, "REFILE_CHUNK": 7, "PROBES": 2}.items():
         monkeypatch.setattr(ivf, name, value)
     places = ["Lagos", "Oslo", "Quito", "Hanoi", "Perth", "Cusco", "Dakar", "Riga"]
     things = ["bridge", "harbour", "airport", "stadium", "library", "museum", "tunnel"]
-    texts = [f"{thing.title()} in {place} reopens after {n} months of repairs, mayor says"
-             for n, (place, thing) in enumerate(
-                 (p, t) for p in places for t in things)]
+    return [f"{thing.title()} in {place} reopens after {n} months of repairs, mayor says"
+            for n, (place, thing) in enumerate((p, t) for p in places for t in things)]
+
+
+@needs_static
+def test_a_store_that_outgrows_its_search_cells_gets_finer_ones(any_db, monkeypatch):
+    texts = _small_cells(monkeypatch)
     with Storyline(any_db, model="static", extract_facts=False) as sl:
         drawn = []
         for b in range(0, len(texts), 8):
@@ -137,3 +140,13 @@ def test_a_store_that_outgrows_its_search_cells_gets_finer_ones(any_db, monkeypa
         assert filed == set(ids) and len(ids) == len(texts)
         hit = sl.search("harbour Oslo reopens")[0]
         assert "Oslo" in hit.text and sl.store.check() == []
+
+
+@needs_static
+def test_a_store_that_arrives_big_gets_fine_cells_at_once(db, monkeypatch):
+    texts = _small_cells(monkeypatch)
+    with Storyline(db, model="static", extract_facts=False) as sl:
+        sl.ingest_records([{"text": t} for t in texts], batch="backfill")
+        dim = sl.engine.encoder.dim
+        assert len(ivf.load_centroids(sl.store.get_state("ivf:cells"), dim)) == 8
+        assert sum(len(sl.store.embeddings_in_cells([c], dim)[0]) for c in range(8)) == 56

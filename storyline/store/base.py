@@ -400,10 +400,6 @@ class Store(ABC):
         """Up to ``limit`` stored embeddings of snippets past ``after_id``, in id order
         (every embedding, a chunk at a time, when the cells are drawn again)."""
 
-    @abstractmethod
-    def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        """Embeddings with no cell yet (written before the cells were drawn)."""
-
     # -- copying a whole store (storyline copy) -----------------------------
 
     @abstractmethod

@@ -115,8 +115,3 @@ class PostgresRecent:
         return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE id > %s AND embedding IS NOT NULL "
             "ORDER BY id LIMIT %s", (after_id, limit)).fetchall(), dim)
-
-    def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        return stacked(self.db.execute(
-            "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL "
-            "ORDER BY id").fetchall(), dim)

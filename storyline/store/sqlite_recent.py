@@ -159,9 +159,3 @@ class SQLiteRecent:
             "SELECT id, embedding FROM snippets WHERE id > ? AND embedding IS NOT NULL "
             "ORDER BY id LIMIT ?", (after_id, limit),
         ), dim)
-
-    def uncelled_embeddings(self, dim: int) -> tuple[list[int], np.ndarray]:
-        """Embeddings with no cell yet (written before the cells were drawn)."""
-        return stacked(self.db.execute(
-            "SELECT id, embedding FROM snippets WHERE cell IS NULL AND embedding IS NOT NULL"
-        ), dim)
