@@ -267,13 +267,17 @@ class Engine:
                 progress("read", position + 1, offset + total)
         # Facts are read by a worker process while this one encodes and clusters the batch.
         facts_job = read_facts(new_texts) if self.config.extract_facts and new_ids else None
-        # Encoded before they are written, so each row is written whole once.
+        # Encoded and filed under their search cell before they are written, so each row
+        # is written whole once (an UPDATE after it is a dead row version on PostgreSQL).
         dense = self._encode(new_texts)
-        for row, vec in zip(new_rows, dense, strict=True):
-            row.embedding = vec
+        centroids = self._search_cells()
+        cells = ivf.assign(dense, centroids) if centroids is not None else [None] * len(dense)
+        for row, vec, cell in zip(new_rows, dense, cells, strict=True):
+            row.embedding, row.cell = vec, None if cell is None else int(cell)
         # Written in two statements, not one per record (docs/benchmarks.md).
         store.add_snippets(new_rows)
         store.add_copies(copy_rows)
+        self._grow_search_cells(centroids)
         report.new_snippets += len(new_ids)
         touched: set[int] = set()
         size = self.config.chunk_size
@@ -298,38 +302,40 @@ class Engine:
     def _features(self, ids: list[int], texts: list[str],
                   new_dense: np.ndarray | None = None) -> Features:
         """The three views of snippets: new ones (their embeddings ``new_dense``, stored
-        with them: counted into the document frequencies and filed in the search index)
-        or stored ones (their stored embeddings)."""
+        with them: counted into the document frequencies) or stored ones (their stored
+        embeddings)."""
         terms, names_ = self.statistics.weights()
         term_counts, name_counts = self.statistics.counts(ids, texts)
         if new_dense is not None:
             terms.learn(term_counts)
             names_.learn(name_counts)
             dense = new_dense
-            self._index_embeddings(ids, dense)
         else:
             dense = self.store.embeddings(ids, self.encoder.dim)
         return Features(dense=dense, terms=terms.weigh(term_counts),
                         names=names_.weigh(name_counts))
 
-    def _index_embeddings(self, ids: list[int], dense: np.ndarray) -> None:
-        """File new embeddings under their cell of the search index; once the store
-        holds enough of them, draw the cells, and draw them again, finer, as it outgrows
-        them (storyline.pipeline.ivf)."""
+    def _search_cells(self) -> np.ndarray | None:
+        """The centroids of the search index's cells (storyline.pipeline.ivf), or None
+        before they are drawn (and for an encoder of words only)."""
+        if self.encoder.dim <= 1:
+            return None
+        return ivf.load_centroids(self.store.get_state("ivf:cells"), self.encoder.dim)
+
+    def _grow_search_cells(self, centroids: np.ndarray | None) -> None:
+        """Draw the cells once the store holds enough embeddings, and again, finer, as it
+        outgrows them (a store that arrives big gets finer ones at once)."""
         if self.encoder.dim <= 1:
             return
-        dim = dense.shape[1]
         stored = self.store.next_snippet_id() - 1
-        centroids = ivf.load_centroids(self.store.get_state("ivf:cells"), dim)
         if centroids is not None:
-            self.store.set_cells(zip(ids, ivf.assign(dense, centroids)))
             cells = ivf.cells_to_draw(stored, len(centroids))
         elif stored < ivf.TRAIN_MIN:
             return  # search reads a store this small whole
-        else:  # the first cells; finer at once for a store that arrived big (a backfill)
+        else:
             cells = ivf.cells_to_draw(stored, ivf.CELLS) or ivf.CELLS
         if cells is not None:
-            self._draw_cells(cells, dim, stored)
+            self._draw_cells(cells, self.encoder.dim, stored)
 
     def _draw_cells(self, cells: int, dim: int, stored: int) -> None:
         """Cells drawn from a sample spread over the store (the first snippets, the first

@@ -137,10 +137,11 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         """Write canonical snippets with the ids given (see next_snippet_id)."""
         with self.db.cursor() as cur:
             cur.executemany(
-                "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding, cell) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [(r.id, r.key, r.text, int(r.truncated), r.batch_seq,
-                  None if r.embedding is None else vector_blob(r.embedding)) for r in rows])
+                  None if r.embedding is None else vector_blob(r.embedding), r.cell)
+                 for r in rows])
             cur.executemany(
                 "INSERT INTO snippet_signatures(id, batch_seq, minhash) VALUES (%s, %s, %s)",
                 [(r.id, r.batch_seq, r.minhash) for r in rows if r.minhash is not None])

@@ -27,6 +27,7 @@ class NewSnippet:
     batch_seq: int
     minhash: bytes | None
     embedding: Any = None  # np.ndarray, written with the row (no UPDATE after it)
+    cell: int | None = None  # its cell of the search index, where the cells are drawn
 
 
 @dataclass

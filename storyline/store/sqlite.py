@@ -149,10 +149,11 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         """Write canonical snippets with the ids given (see next_snippet_id)."""
         rows = list(rows)
         self.db.executemany(
-            "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding, cell) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             ((r.id, r.key, r.text, int(r.truncated), r.batch_seq,
-              None if r.embedding is None else vector_blob(r.embedding)) for r in rows),
+              None if r.embedding is None else vector_blob(r.embedding), r.cell)
+             for r in rows),
         )
         self.db.executemany(
             "INSERT INTO snippet_signatures(id, batch_seq, minhash) VALUES (?, ?, ?)",
