@@ -238,12 +238,21 @@ def stories(
         table.add_column(name, no_wrap=True)
     table.add_column("headline")
     for s in rows:
-        spark = " ".join(f"{t.batch}:{t.snippets}" for t in s.batches)
+        spark = _batch_span(s.batches)
         headline = s.headline if len(s.headline) <= 60 else s.headline[:59] + "…"
         table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources or ""), spark, s.status,
                       escape(headline))
     out.print(table)
     _more(page.total, limit, offset, len(rows))
+
+
+def _batch_span(batches: list) -> str:
+    """A story's batches in a table cell: each with its arrivals while they are few,
+    else the first and last and how many (a long-lived story has hundreds, and the
+    cell would push the headline off the screen)."""
+    if len(batches) <= 3:
+        return " ".join(f"{t.batch}:{t.snippets}" for t in batches)
+    return f"{batches[0].batch}–{batches[-1].batch} ({len(batches)})"
 
 
 @app.command()

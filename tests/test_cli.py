@@ -493,3 +493,14 @@ def test_cli_reference_is_current():
     spec.loader.exec_module(module)
     current = (ROOT / "docs" / "cli-reference.md").read_text(encoding="utf-8")
     assert current == module.reference(), "run: python scripts/cli_reference.py"
+
+
+def test_a_long_lived_story_keeps_its_row_readable():
+    from types import SimpleNamespace
+
+    from storyline.cli import _batch_span
+
+    few = [SimpleNamespace(batch=b, snippets=n) for b, n in (("000", 10), ("002", 8))]
+    assert _batch_span(few) == "000:10 002:8"
+    many = [SimpleNamespace(batch=f"b{i:06d}", snippets=1) for i in (151, 152, 153, 287, 930)]
+    assert _batch_span(many) == "b000151–b000930 (5)"
