@@ -98,6 +98,7 @@ def story_overlap(sl: Storyline, encoder, texts: list[str], budget: int
     budget: the share of the top stories kept, and the median milliseconds. A query is
     a text's first eight words, as a user types a phrase."""
     shares, took = [], {"all": [], "budget": []}
+    kept = ivf.READ_BUDGET  # views.search reads the module's budget: set, then restored
     for text in (" ".join(t.split()[:8]) for t in texts):
         found = {}
         for name, cap in (("all", 10**12), ("budget", budget)):
@@ -107,6 +108,7 @@ def story_overlap(sl: Storyline, encoder, texts: list[str], budget: int
             took[name].append((time.perf_counter() - started) * 1000)
         if found["all"]:
             shares.append(len(set(found["all"]) & set(found["budget"])) / len(found["all"]))
+    ivf.READ_BUDGET = kept
     return {"same": statistics.mean(shares) if shares else float("nan"),
             "all": statistics.median(took["all"]), "budget": statistics.median(took["budget"])}
 

@@ -482,9 +482,9 @@ def _calls_something(verb: Any) -> bool:
     obj = next((c for c in verb.children if c.dep_ == "dobj"), None)
     if obj is None:
         return False
-    named = [t for t in obj.subtree if t.is_quote or (
-        t.dep_ == "appos" and any(d.lower_ in ("a", "an") for d in t.children))]
-    return bool(named)
+    return any(t.is_quote or (t.dep_ == "appos" and any(d.lower_ in ("a", "an")
+                                                          for d in t.children))
+               for t in obj.subtree)
 
 
 def _according_to(tok: Any, doc: Any) -> Attribution | None:
