@@ -274,18 +274,19 @@ class Engine:
         cells = ivf.assign(dense, centroids) if centroids is not None else [None] * len(dense)
         for row, vec, cell in zip(new_rows, dense, cells, strict=True):
             row.embedding, row.cell = vec, None if cell is None else int(cell)
-        # Written in two statements, not one per record (docs/benchmarks.md).
-        store.add_snippets(new_rows)
-        store.add_copies(copy_rows)
-        self._grow_search_cells(centroids)
         report.new_snippets += len(new_ids)
         touched: set[int] = set()
         size = self.config.chunk_size
         for start in range(0, len(new_ids), size):
-            ids, texts = new_ids[start:start + size], new_texts[start:start + size]
-            touched |= self._cluster_chunk(seq, ids, texts, dense[start:start + size], report)
+            rows, texts = new_rows[start:start + size], new_texts[start:start + size]
+            touched |= self._cluster_chunk(seq, rows, texts, dense[start:start + size], report)
+            # Written once clustered, with their story, in one statement (docs/benchmarks.md):
+            # an UPDATE after the INSERT would leave a dead row version on PostgreSQL.
+            store.add_snippets(rows)
             if progress:
                 progress("cluster", min(start + size, len(new_ids)), len(new_ids))
+        store.add_copies(copy_rows)
+        self._grow_search_cells(centroids)
         if self.config.describe:
             describe.describe_stories(store, seq, touched, set(new_ids), self.encoder.dim,
                                       self.config)
@@ -408,9 +409,12 @@ class Engine:
         old = self.store.dormant_seqs(DormancyRule(c.story_span_batches, c.story_span_days), seq)
         return {i for i, first in enumerate(state.first_seqs) if first in old}
 
-    def _cluster_chunk(self, seq: int, ids: list[int], texts: list[str], dense: np.ndarray,
-                       report: IngestReport) -> set[int]:
+    def _cluster_chunk(self, seq: int, rows: list[NewSnippet], texts: list[str],
+                       dense: np.ndarray, report: IngestReport) -> set[int]:
+        """Place a chunk of new snippets, not yet written, in stories (each row's story_id);
+        returns the stories it touched."""
         weights = self.config.weights
+        ids = [row.id for row in rows]
         batch = self._features(ids, texts, dense)
         mean = self.statistics.dense_mean(batch.dense)  # kept up to date either way
         state = self._story_state(seq, ids)
@@ -430,13 +434,13 @@ class Engine:
         self._closed_rows = self._closed(seq, state)
         touched: set[int] = set()
         for group in clustering.cluster_batch(state, centred, weights):
-            story = self._place_group(seq, group, state, batch, ids, report)
+            story = self._place_group(seq, group, state, rows, report)
             if story is not None:
                 touched.add(story)
         return touched
 
-    def _place_group(self, seq: int, group, state: clustering.StoryState, batch: Features,
-                     ids: list[int], report: IngestReport) -> int | None:
+    def _place_group(self, seq: int, group, state: clustering.StoryState,
+                     rows: list[NewSnippet], report: IngestReport) -> int | None:
         """Write one group: into its stories (merged into the biggest), or a new
         story, which follows the closed story it would have joined if any."""
         store = self.store
@@ -444,24 +448,27 @@ class Engine:
         story_ids = [state.ids[i] for i in group.stories if i not in closed]
         if not group.items and len(story_ids) < 2:
             return None  # a merge of closed stories: they stay as they are
-        rows = {s: store.story(s) for s in story_ids}
+        stories = {s: store.story(s) for s in story_ids}
         if story_ids:
             # The biggest story keeps its id (the oldest on a tie); the others
             # are absorbed, and their ids resolve to it from now on.
-            survivor = max(story_ids, key=lambda s: (rows[s].size, -s))
+            survivor = max(story_ids, key=lambda s: (stories[s].size, -s))
             for other in story_ids:
                 if other != survivor:
                     store.merge(other, survivor, seq, group.similarity)
                     report.merges += 1
+                    for row in rows:  # placed by an earlier group, not yet written
+                        if row.story_id == other:
+                            row.story_id = survivor
         else:
             survivor = store.new_story(seq)
             report.new_stories += 1
             if closed:
                 followed = max(closed, key=lambda i: (state.sizes[i], -state.ids[i]))
                 store.set_follows(survivor, state.ids[followed])
-        member_ids = [ids[i] for i in group.items]
-        store.assign(member_ids, survivor)
+        for i in group.items:
+            rows[i].story_id = survivor
         # No centroid is kept: a story is matched on its recent members' vectors.
-        size = sum(row.size for row in rows.values()) + len(member_ids)
+        size = sum(story.size for story in stories.values()) + len(group.items)
         store.update_story(survivor, size=size, last_seq=seq, centroid=None)
         return survivor

@@ -150,3 +150,26 @@ def test_a_store_that_arrives_big_gets_fine_cells_at_once(db, monkeypatch):
         dim = sl.engine.encoder.dim
         assert len(ivf.load_centroids(sl.store.get_state("ivf:cells"), dim)) == 8
         assert sum(len(sl.store.embeddings_in_cells([c], dim)[0]) for c in range(8)) == 56
+
+
+def test_a_new_snippet_is_written_once_with_its_story(db):
+    """Clustering places a batch's new snippets before they are written: an UPDATE after
+    the INSERT would leave a dead row version on PostgreSQL for every one of them."""
+    first = [f"Harbour crane collapse in {p} injures {n} workers, port authority says"
+             for n, p in enumerate(["Rotterdam", "Antwerp", "Hamburg"], 3)]
+    second = [f"Crane collapse at {p} harbour injures {n} workers" for n, p in
+              enumerate(["Rotterdam", "Antwerp", "Hamburg", "Le Havre"], 3)]
+    statements: list[str] = []
+    with Storyline(db, **WORDS_ONLY) as sl:
+        sl.ingest_records([{"text": t} for t in first], batch="1")
+        sl.store.db.set_trace_callback(statements.append)
+        sl.ingest_records([{"text": t} for t in second + first[:1]], batch="2")
+        sl.store.db.set_trace_callback(None)
+        rows = sl.store.db.execute("SELECT story_id, novel FROM snippets").fetchall()
+    updates = [" ".join(s.split()) for s in statements
+               if s.lstrip().upper().startswith("UPDATE SNIPPETS")]
+    inserted = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO SNIPPETS(")]
+    assert len(inserted) == 4 and len(rows) == 7
+    assert all(story is not None for story, _ in rows)
+    # Left: a merge's reassignment, and a snippet that brought nothing new.
+    assert all("WHERE story_id" in s or "SET novel=0" in s for s in updates), updates

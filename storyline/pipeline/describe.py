@@ -478,7 +478,8 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
         old = [i for i, m in enumerate(members) if m.batch_seq < seq]
         flags = novelty(vectors[fresh], [texts[i] for i in fresh], vectors[old],
                         [texts[i] for i in old], config.novelty_cover)
-        store.set_novel((members[i].id, f) for i, f in zip(fresh, flags))
+        # New snippets are written novel (the column's default): only the others change.
+        store.set_novel((members[i].id, False) for i, f in zip(fresh, flags) if not f)
 
 
 def story_headline(text: str, titles: Sequence[str]) -> str:

@@ -137,10 +137,10 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         """Write canonical snippets with the ids given (see next_snippet_id)."""
         with self.db.cursor() as cur:
             cur.executemany(
-                "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding, cell) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding, cell, "
+                "story_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [(r.id, r.key, r.text, int(r.truncated), r.batch_seq,
-                  None if r.embedding is None else vector_blob(r.embedding), r.cell)
+                  None if r.embedding is None else vector_blob(r.embedding), r.cell, r.story_id)
                  for r in rows])
             cur.executemany(
                 "INSERT INTO snippet_signatures(id, batch_seq, minhash) VALUES (%s, %s, %s)",

@@ -28,6 +28,7 @@ class NewSnippet:
     minhash: bytes | None
     embedding: Any = None  # np.ndarray, written with the row (no UPDATE after it)
     cell: int | None = None  # its cell of the search index, where the cells are drawn
+    story_id: int | None = None  # its story, where clustering placed it before the write
 
 
 @dataclass

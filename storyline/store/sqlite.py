@@ -149,10 +149,10 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         """Write canonical snippets with the ids given (see next_snippet_id)."""
         rows = list(rows)
         self.db.executemany(
-            "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding, cell) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO snippets(id, key, text, truncated, batch_seq, embedding, cell, story_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             ((r.id, r.key, r.text, int(r.truncated), r.batch_seq,
-              None if r.embedding is None else vector_blob(r.embedding), r.cell)
+              None if r.embedding is None else vector_blob(r.embedding), r.cell, r.story_id)
              for r in rows),
         )
         self.db.executemany(
