@@ -159,17 +159,18 @@ def test_a_new_snippet_is_written_once_with_its_story(db):
              for n, p in enumerate(["Rotterdam", "Antwerp", "Hamburg"], 3)]
     second = [f"Crane collapse at {p} harbour injures {n} workers" for n, p in
               enumerate(["Rotterdam", "Antwerp", "Hamburg", "Le Havre"], 3)]
-    statements: list[str] = []
+    calls: list[tuple[str, list]] = []
     with Storyline(db, **WORDS_ONLY) as sl:
         sl.ingest_records([{"text": t} for t in first], batch="1")
-        sl.store.db.set_trace_callback(statements.append)
+        for name in ("assign", "set_novel", "add_snippets"):
+            method = getattr(sl.store, name)
+            setattr(sl.store, name, lambda *a, _n=name, _m=method: (
+                calls.append((_n, list(a[0]))), _m(list(a[0]), *a[1:]))[1])
         sl.ingest_records([{"text": t} for t in second + first[:1]], batch="2")
-        sl.store.db.set_trace_callback(None)
-        rows = sl.store.db.execute("SELECT story_id, novel FROM snippets").fetchall()
-    updates = [" ".join(s.split()) for s in statements
-               if s.lstrip().upper().startswith("UPDATE SNIPPETS")]
-    inserted = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO SNIPPETS(")]
-    assert len(inserted) == 4 and len(rows) == 7
-    assert all(story is not None for story, _ in rows)
-    # Left: a merge's reassignment, and a snippet that brought nothing new.
-    assert all("WHERE story_id" in s or "SET novel=0" in s for s in updates), updates
+        stories = [sl.store.snippet(i).story_id for i in range(1, 8)]
+    written = [row for name, rows in calls if name == "add_snippets" for row in rows]
+    assert len(written) == 4 and all(row.story_id is not None for row in written)
+    assert all(s is not None for s in stories)
+    assert not [c for c in calls if c[0] == "assign"]
+    # Only a snippet that brought nothing new is updated after it is written.
+    assert all(not flag for name, rows in calls if name == "set_novel" for _, flag in rows)

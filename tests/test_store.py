@@ -1,11 +1,13 @@
 """The store on both backends (SQLite; PostgreSQL where STORYLINE_TEST_PG names a
 server): migrations, transactions, merges, snapshots."""
 
+import numpy as np
 import pytest
 
 from storyline.store import Store, StoreError
 from storyline.store.schema import MIGRATIONS
 from storyline.store.sqlite import NewSnippet
+from storyline.store.vectors import blob_vector, stacked, vector_blob
 from storyline.types import Record
 
 
@@ -165,3 +167,19 @@ def test_no_sql_outside_the_store():
              for path in root.rglob("*.py") if path.parent.name != "store"
              for n, line in enumerate(path.read_text().splitlines(), 1) if sql.search(line)]
     assert found == []
+
+
+def test_embeddings_are_stored_as_int8_and_older_stores_still_read():
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((300, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    blobs = [vector_blob(v) for v in vectors]
+    assert {len(b) for b in blobs} == {384 + 4}  # a quarter of float32, and a scale
+    older = [v.astype(np.float16).tobytes() for v in vectors[:100]] + \
+        [v.tobytes() for v in vectors[100:150]]
+    rows = list(zip(range(300), older + blobs[150:])) + [(300, None), (301, b"other model")]
+    ids, back = stacked(rows, 384)
+    assert ids == list(range(300))
+    cosines, exact = back @ back.T, vectors @ vectors.T
+    assert np.abs(cosines - exact).max() < 0.005  # thresholds compared are 0.1-0.8
+    assert np.allclose(blob_vector(blobs[200], 384), back[200])
