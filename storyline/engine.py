@@ -432,43 +432,48 @@ class Engine:
             first_seqs=[state.first_seqs[i] for i in keep],
         )
         self._closed_rows = self._closed(seq, state)
-        touched: set[int] = set()
-        for group in clustering.cluster_batch(state, centred, weights):
-            story = self._place_group(seq, group, state, rows, report)
-            if story is not None:
-                touched.add(story)
-        return touched
+        return self._place_groups(seq, clustering.cluster_batch(state, centred, weights),
+                                  state, rows, report)
 
-    def _place_group(self, seq: int, group, state: clustering.StoryState,
-                     rows: list[NewSnippet], report: IngestReport) -> int | None:
-        """Write one group: into its stories (merged into the biggest), or a new
-        story, which follows the closed story it would have joined if any."""
+    def _place_groups(self, seq: int, groups: list, state: clustering.StoryState,
+                      rows: list[NewSnippet], report: IngestReport) -> set[int]:
+        """Write the groups (rows: the chunk's new snippets, not yet written): each into
+        its stories (merged into the biggest), or a new story, which follows the closed
+        story it would have joined if any. The stories are read, made and updated in one
+        statement each for all groups (one each was a round trip each to a remote
+        server); returns the stories placed into."""
         store = self.store
-        closed = [i for i in group.stories if i in self._closed_rows]
-        story_ids = [state.ids[i] for i in group.stories if i not in closed]
-        if not group.items and len(story_ids) < 2:
-            return None  # a merge of closed stories: they stay as they are
-        stories = {s: store.story(s) for s in story_ids}
-        if story_ids:
-            # The biggest story keeps its id (the oldest on a tie); the others
-            # are absorbed, and their ids resolve to it from now on.
-            survivor = max(story_ids, key=lambda s: (stories[s].size, -s))
-            for other in story_ids:
-                if other != survivor:
-                    store.merge(other, survivor, seq, group.similarity)
-                    report.merges += 1
-                    for row in rows:  # placed by an earlier group, not yet written
-                        if row.story_id == other:
-                            row.story_id = survivor
-        else:
-            survivor = store.new_story(seq)
-            report.new_stories += 1
-            if closed:
-                followed = max(closed, key=lambda i: (state.sizes[i], -state.ids[i]))
-                store.set_follows(survivor, state.ids[followed])
-        for i in group.items:
-            rows[i].story_id = survivor
-        # No centroid is kept: a story is matched on its recent members' vectors.
-        size = sum(story.size for story in stories.values()) + len(group.items)
-        store.update_story(survivor, size=size, last_seq=seq, centroid=None)
-        return survivor
+        plans = []
+        for group in groups:
+            live = [state.ids[i] for i in group.stories if i not in self._closed_rows]
+            if group.items or len(live) >= 2:  # else a merge of closed stories: they stay
+                shut = [i for i in group.stories if i in self._closed_rows]
+                plans.append((group, live, shut))
+        stories = store.stories_of(sorted({s for _, live, _ in plans for s in live}))
+        fresh = iter(store.new_stories(seq, [
+            state.ids[max(shut, key=lambda i: (state.sizes[i], -state.ids[i]))] if shut
+            else None for _, live, shut in plans if not live]))
+        updates, merges = [], []
+        for group, live, _ in plans:
+            if live:
+                # The biggest story keeps its id (the oldest on a tie); the others
+                # are absorbed, and their ids resolve to it from now on.
+                survivor = max(live, key=lambda s: (stories[s].size, -s))
+                for other in live:
+                    if other != survivor:
+                        merges.append((other, survivor, seq, group.similarity))
+                        for row in rows:  # placed by an earlier group, not yet written
+                            if row.story_id == other:
+                                row.story_id = survivor
+            else:
+                survivor = next(fresh)
+                report.new_stories += 1
+            for i in group.items:
+                rows[i].story_id = survivor
+            # No centroid is kept: a story is matched on its recent members' vectors.
+            updates.append((survivor, sum(stories[s].size for s in live) + len(group.items),
+                            seq))
+        store.merge_all(merges)
+        report.merges += len(merges)
+        store.update_stories(updates)
+        return {story for story, _, _ in updates}

@@ -140,6 +140,35 @@ def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
     assert "secret" not in failed.stderr and "Traceback" not in failed.stderr
 
 
+@needs_postgres
+def test_a_batch_waits_for_the_server_as_often_however_many_stories_it_touches(
+        pg_db, monkeypatch):
+    """Per-story statements were a round trip each to a remote server: a batch that
+    touches four times the stories must not wait for more answers."""
+    import psycopg
+
+    waits: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counted(self, query, *args, **kwargs):
+        if self.connection._pipeline is None:  # pipelined statements share one wait
+            waits.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    texts = [f"Story{n} tells of kestrel{n} and quarry{n} near harbour{n}" for n in range(40)]
+    counts = []
+    with Storyline(pg_db, **WORDS_ONLY) as sl:
+        sl.ingest_records([{"text": "Opening words of the stream"}], batch="0")
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        for name, part in (("few", texts[:8]), ("many", texts[8:40])):
+            waits.clear()
+            report = sl.ingest_records([{"text": t} for t in part], batch=name)[0]
+            counts.append((report.new_stories, len(waits)))
+    (few_stories, few_waits), (many_stories, many_waits) = counts
+    assert many_stories >= 4 * few_stories > 0
+    assert many_waits <= few_waits + 2, (few_waits, many_waits)
+
+
 def _store_only_tests(module) -> list[str]:
     """The tests of a module that take nothing but a store (the ``db`` fixture) and do
     not take it for a file."""

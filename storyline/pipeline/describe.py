@@ -446,40 +446,63 @@ def novelty(
     return out
 
 
+# Stories described per round of reads and writes (their recent parts held at once).
+DESCRIBE_AT_ONCE = 256
+
+
 def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[int], dim: int,
                      config: Config) -> None:
     """Headline, summary and novelty of every story batch ``seq`` touched,
     written to the store (``new_ids``: the batch's new snippets)."""
-    if not story_ids:
-        return
-    # From each story's recent part: time and memory bounded however long it runs.
-    members_of = {sid: store.recent_story_snippets(sid, config.story_recent)
-                  for sid in sorted(story_ids)}
-    copies = store.copies_of([m.id for members in members_of.values() for m in members])
-    described = store.stories_of(sorted(story_ids))
-    for story_id, members in members_of.items():
-        if not members:
-            continue
-        vectors = store.embeddings([m.id for m in members], dim)
-        texts = [m.text for m in members]
-        counts = [len(copies.get(m.id, [])) or 1 for m in members]
-        head = pick_headline(texts, vectors, counts, [m.truncated for m in members],
-                             config.summary)
-        summary = story_summary(texts, vectors, config.summary_words, config.summary)
-        head_copies = copies.get(members[head].id, [])
-        row = described.get(story_id)
-        if (row is not None and row.headline is not None and row.headline_id == members[head].id
-                and not any(c.title and c.batch_seq == seq for c in head_copies)):
-            headline = row.headline  # the same head, no new title: parsed once (a new process)
-        else:
-            headline = story_headline(texts[head], [c.title for c in head_copies if c.title])
-        store.describe_story(story_id, members[head].id, summary, headline)
-        fresh = [i for i, m in enumerate(members) if m.id in new_ids]
-        old = [i for i, m in enumerate(members) if m.batch_seq < seq]
-        flags = novelty(vectors[fresh], [texts[i] for i in fresh], vectors[old],
-                        [texts[i] for i in old], config.novelty_cover)
+    ordered = sorted(story_ids)
+    # A few queries and writes for all the stories (one each was a round trip each to a
+    # remote server), DESCRIBE_AT_ONCE stories at a time so that memory stays bounded.
+    for start in range(0, len(ordered), DESCRIBE_AT_ONCE):
+        part = ordered[start:start + DESCRIBE_AT_ONCE]
+        # From each story's recent part: time and memory bounded however long it runs.
+        members_of = store.recent_snippets_of(part, config.story_recent)
+        ids = [m.id for members in members_of.values() for m in members]
+        copies = store.copies_of(ids)
+        vectors_of = dict(zip(ids, store.embeddings(ids, dim), strict=True))
+        described = store.stories_of(part)
+        rows, not_novel = [], []
+        for story_id, members in members_of.items():
+            if members:
+                vectors = np.array([vectors_of[m.id] for m in members], dtype=np.float32)
+                rows.append(_description(story_id, members, vectors, copies,
+                                         described.get(story_id), seq, config))
+                not_novel += _not_novel(members, vectors, new_ids, seq, config)
+        store.describe_stories(rows)
         # New snippets are written novel (the column's default): only the others change.
-        store.set_novel((members[i].id, False) for i, f in zip(fresh, flags) if not f)
+        store.set_novel((snippet, False) for snippet in not_novel)
+
+
+def _description(story_id: int, members: list, vectors: np.ndarray, copies: dict,
+                 row, seq: int, config: Config) -> tuple[int, int, str, str]:
+    """(story id, headline snippet id, summary, headline) of one story."""
+    texts = [m.text for m in members]
+    counts = [len(copies.get(m.id, [])) or 1 for m in members]
+    head = pick_headline(texts, vectors, counts, [m.truncated for m in members],
+                         config.summary)
+    summary = story_summary(texts, vectors, config.summary_words, config.summary)
+    head_copies = copies.get(members[head].id, [])
+    if (row is not None and row.headline is not None and row.headline_id == members[head].id
+            and not any(c.title and c.batch_seq == seq for c in head_copies)):
+        headline = row.headline  # the same head, no new title: parsed once (a new process)
+    else:
+        headline = story_headline(texts[head], [c.title for c in head_copies if c.title])
+    return story_id, members[head].id, summary, headline
+
+
+def _not_novel(members: list, vectors: np.ndarray, new_ids: set[int], seq: int,
+               config: Config) -> list[int]:
+    """The story's new snippets that brought it nothing new."""
+    texts = [m.text for m in members]
+    fresh = [i for i, m in enumerate(members) if m.id in new_ids]
+    old = [i for i, m in enumerate(members) if m.batch_seq < seq]
+    flags = novelty(vectors[fresh], [texts[i] for i in fresh], vectors[old],
+                    [texts[i] for i in old], config.novelty_cover)
+    return [members[i].id for i, flag in zip(fresh, flags) if not flag]
 
 
 def story_headline(text: str, titles: Sequence[str]) -> str:

@@ -248,6 +248,11 @@ class Store(ABC):
     def new_story(self, seq: int) -> int: ...
 
     @abstractmethod
+    def new_stories(self, seq: int, follows: list[int | None]) -> list[int]:
+        """New stories first seen in batch ``seq``, one per entry of ``follows`` (the
+        story each follows, or None), in one statement; their ids in that order."""
+
+    @abstractmethod
     def assign(self, snippet_ids: list[int], story_id: int) -> None: ...
 
     @abstractmethod
@@ -306,11 +311,22 @@ class Store(ABC):
                      centroid: np.ndarray | None) -> None: ...
 
     @abstractmethod
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
-                       headline: str | None = None) -> None: ...
+    def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """(story id, size, batch seq) rows: each story's size, and its last batch, in one
+        statement (stories keep no centroid)."""
+
+    @abstractmethod
+    def describe_stories(self, rows: Iterable[tuple[int, int | None, str, str | None]]
+                         ) -> None:
+        """(story id, headline snippet id, summary, headline) rows, in one statement."""
 
     @abstractmethod
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None: ...
+
+    def merge_all(self, rows: list[tuple[int, int, int, float]]) -> None:
+        """(absorbed, into, batch seq, similarity) merges, in order."""
+        for absorbed, into, batch_seq, similarity in rows:
+            self.merge(absorbed, into, batch_seq, similarity)
 
     @abstractmethod
     def merged_from(self, story_id: int) -> list[int]: ...
@@ -362,9 +378,15 @@ class Store(ABC):
     def recent_members(self, story_ids: list[int], per_story: int) -> list[tuple[int, int]]:
         """(snippet id, story id) of the latest ``per_story`` snippets of each story."""
 
-    @abstractmethod
-    def recent_story_snippets(self, story_id: int, limit: int) -> list[SnippetRow]:
-        """The latest ``limit`` snippets of a story, oldest first."""
+    def recent_snippets_of(self, story_ids: list[int], limit: int) -> dict[int, list[SnippetRow]]:
+        """The latest ``limit`` snippets of each story, oldest first: two queries for
+        any number of stories (one each was a round trip each to a remote server)."""
+        pairs = self.recent_members(story_ids, limit)
+        rows = self.snippet_rows([snippet for snippet, _ in pairs])
+        out: dict[int, list[SnippetRow]] = {story: [] for story in story_ids}
+        for snippet, story in sorted(pairs):
+            out[story].append(rows[snippet])
+        return out
 
     @abstractmethod
     def snippet_rows(self, snippet_ids: list[int]) -> dict[int, SnippetRow]: ...

@@ -174,6 +174,16 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             "INSERT INTO stories(first_seq, last_seq) VALUES (%s, %s) RETURNING id",
             (seq, seq)).fetchone()[0]
 
+    def new_stories(self, seq: int, follows: list[int | None]) -> list[int]:
+        if not follows:
+            return []
+        rows = self.db.execute(
+            "INSERT INTO stories(first_seq, last_seq, follows) SELECT %s, %s, f "
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(f, n) ORDER BY n RETURNING id",
+            (seq, seq, follows)).fetchall()
+        # Identities are drawn row by row in the order inserted: ascending is that order.
+        return sorted(r[0] for r in rows)
+
     def assign(self, snippet_ids: list[int], story_id: int) -> None:
         self.db.execute("UPDATE snippets SET story_id=%s WHERE id = ANY(%s)",
                         (story_id, list(snippet_ids)))
@@ -186,10 +196,26 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             (size, last_seq,
              None if centroid is None else centroid.astype(np.float32).tobytes(), story_id))
 
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
-                       headline: str | None = None) -> None:
-        self.db.execute("UPDATE stories SET headline_id=%s, summary=%s, headline=%s "
-                        "WHERE id=%s", (headline_id, summary, headline, story_id))
+    def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        rows = [(size, seq, story) for story, size, seq in rows]
+        if rows:
+            with self.db.cursor() as cur:
+                cur.executemany("UPDATE stories SET size=%s, last_seq=GREATEST(last_seq, %s), "
+                                "centroid=NULL WHERE id=%s", rows)
+
+    def describe_stories(self, rows: Iterable[tuple[int, int | None, str, str | None]]
+                         ) -> None:
+        rows = [(head, summary, headline, story) for story, head, summary, headline in rows]
+        if rows:
+            with self.db.cursor() as cur:
+                cur.executemany("UPDATE stories SET headline_id=%s, summary=%s, headline=%s "
+                                "WHERE id=%s", rows)
+
+    def merge_all(self, rows: list[tuple[int, int, int, float]]) -> None:
+        # Pipelined: the statements go out in order without waiting for each answer
+        # (a round trip each to a remote server).
+        with self.db.pipeline():
+            super().merge_all(rows)
 
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None:
         q = self.db.execute

@@ -69,11 +69,6 @@ class PostgresRecent:
             "WHERE story_id = ANY(%s)) recent WHERE n <= %s ORDER BY id",
             (list(story_ids), per_story)).fetchall()]
 
-    def recent_story_snippets(self, story_id: int, limit: int) -> list[SnippetRow]:
-        rows = self.db.execute(_SNIPPET + " WHERE story_id=%s ORDER BY id DESC LIMIT %s",
-                               (story_id, limit)).fetchall()
-        return [_row(r) for r in reversed(rows)]
-
     def snippet_rows(self, snippet_ids: list[int]) -> dict[int, SnippetRow]:
         return {r[0]: _row(r) for r in self.db.execute(
             _SNIPPET + " WHERE id = ANY(%s)", (list(snippet_ids),)).fetchall()}

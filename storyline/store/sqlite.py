@@ -191,6 +191,11 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         )
         return cur.lastrowid
 
+    def new_stories(self, seq: int, follows: list[int | None]) -> list[int]:
+        # In-process: a statement each costs no round trip, and gives its id.
+        return [self.db.execute("INSERT INTO stories(first_seq, last_seq, follows) "
+                                "VALUES (?, ?, ?)", (seq, seq, f)).lastrowid for f in follows]
+
     def assign(self, snippet_ids: list[int], story_id: int) -> None:
         self.db.executemany(
             "UPDATE snippets SET story_id=? WHERE id=?", ((story_id, s) for s in snippet_ids)
@@ -204,11 +209,16 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
              story_id),
         )
 
-    def describe_story(self, story_id: int, headline_id: int | None, summary: str,
-                       headline: str | None = None) -> None:
-        self.db.execute(
+    def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        self.db.executemany(
+            "UPDATE stories SET size=?, last_seq=MAX(last_seq, ?), centroid=NULL WHERE id=?",
+            ((size, seq, story) for story, size, seq in rows))
+
+    def describe_stories(self, rows: Iterable[tuple[int, int | None, str, str | None]]
+                         ) -> None:
+        self.db.executemany(
             "UPDATE stories SET headline_id=?, summary=?, headline=? WHERE id=?",
-            (headline_id, summary, headline, story_id),
+            ((head, summary, headline, story) for story, head, summary, headline in rows),
         )
 
     def merge(self, absorbed: int, into: int, batch_seq: int, similarity: float) -> None:

@@ -95,15 +95,6 @@ class SQLiteRecent:
         out.sort()
         return out
 
-    def recent_story_snippets(self, story_id: int, limit: int) -> list:
-        """The latest ``limit`` snippets of a story, oldest first."""
-        from storyline.store.sqlite_reads import _snippet_row
-
-        rows = self.db.execute(
-            "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "
-            "WHERE story_id=? ORDER BY id DESC LIMIT ?", (story_id, limit)).fetchall()
-        return [_snippet_row(r) for r in reversed(rows)]
-
     def snippet_rows(self, snippet_ids: list[int]) -> dict:
         """SnippetRow by id, in one query per 900 ids (a batch's page reads thousands)."""
         from storyline.store.sqlite_reads import _snippet_row
