@@ -63,6 +63,16 @@ def test_the_inverted_file_index_finds_the_nearest_in_a_few_cells():
     assert len(probed) == 4 and np.mean(np.isin(cells, list(probed))) < 0.25
 
 
+def test_cells_are_filed_a_block_at_a_time_with_the_same_result(monkeypatch):
+    rng = np.random.default_rng(1)
+    data = ivf.unit(rng.normal(size=(1000, 16)))
+    centroids = ivf.train(data, cells=32)
+    whole = np.argmax(data @ centroids.T, axis=1)
+    monkeypatch.setattr(ivf, "SCORES_AT_ONCE", 32 * 7)  # 7 rows a block, a ragged last one
+    assert (ivf.assign(data, centroids) == whole).all()
+    assert (ivf.train(data, cells=32) == centroids).all()
+
+
 def _day(n: int) -> str:
     return f"2025-01-{n:02d}T09:00:00Z"
 

@@ -26,7 +26,8 @@ GROWTH = 8  # how many times as many cells are drawn then
 # would be minutes). Past 3 M snippets the cells grow coarser again.
 MAX_CELLS = 2_048
 SAMPLE_PER_CELL = 10  # embeddings a cell is drawn from
-REFILE_CHUNK = 10_000  # embeddings filed again at once (their scores: 80 MB at 2,048 cells)
+REFILE_CHUNK = 10_000  # embeddings filed again at once
+SCORES_AT_ONCE = 2_000_000  # similarities held at once when filing (8 MB)
 TRAIN_MIN = 10 * CELLS  # snippets needed before the cells are drawn
 SEED = 13
 
@@ -43,7 +44,7 @@ def train(vectors: np.ndarray, cells: int = CELLS, rounds: int = 8) -> np.ndarra
     data = unit(vectors.astype(np.float32))
     centroids = data[rng.choice(len(data), size=min(cells, len(data)), replace=False)]
     for _ in range(rounds):
-        nearest = np.argmax(data @ centroids.T, axis=1)
+        nearest = _nearest(data, centroids)
         sums = np.zeros_like(centroids)
         np.add.at(sums, nearest, data)
         empty = np.linalg.norm(sums, axis=1) == 0
@@ -56,7 +57,15 @@ def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """The cell of each embedding (the nearest centroid by cosine)."""
     if len(vectors) == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.argmax(unit(vectors) @ centroids.T, axis=1)
+    return _nearest(unit(vectors), centroids)
+
+
+def _nearest(data: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The nearest centroid of each row, scored a block of rows at a time: all at once,
+    20,480 samples against 2,048 centroids took 170 MB (RSS 300 → 523 MB at the draw)."""
+    rows = max(1, SCORES_AT_ONCE // max(1, len(centroids)))
+    return np.concatenate([np.argmax(data[k:k + rows] @ centroids.T, axis=1)
+                           for k in range(0, len(data), rows)])
 
 
 def cells_to_draw(stored: int, cells: int) -> int | None:
