@@ -450,9 +450,9 @@ class Engine:
                 shut = [i for i in group.stories if i in self._closed_rows]
                 plans.append((group, live, shut))
         stories = store.stories_of(sorted({s for _, live, _ in plans for s in live}))
-        fresh = iter(store.new_stories(seq, [
-            state.ids[max(shut, key=lambda i: (state.sizes[i], -state.ids[i]))] if shut
-            else None for _, live, shut in plans if not live]))
+        fresh = iter(store.new_stories([
+            (seq, state.ids[max(shut, key=lambda i: (state.sizes[i], -state.ids[i]))]
+             if shut else None) for _, live, shut in plans if not live]))
         updates, merges = [], []
         for group, live, _ in plans:
             if live:

@@ -1,9 +1,9 @@
 """Hand-over: the Spark job's stories written into a store, through the Store's
 public methods only (so any backend behind that interface takes them), in the
 state the online engine keeps between batches — batches, canonical snippets
-with their MinHash signatures and embeddings, copies, stories with their
-summed embeddings, merges, and the stream statistics (document frequencies,
-the embedding sum). ``storyline ingest`` and ``serve`` go on from there.
+with their MinHash signatures, embeddings and stories, copies, stories and their
+merges, and the stream statistics (document frequencies, the embedding sum).
+``storyline ingest`` and ``serve`` go on from there.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ def backfill(run: SparkRun, store, config: Config) -> dict[str, int]:
         raise UsageError(f"{store.path} already holds snippets: backfill starts a store "
                          "(use `storyline ingest` to add to one)")
     with store.transaction():
-        snippet_of, digests, counts = _write_items(run, store)
+        ids = _new_stories(run, store)
+        snippet_of, digests, counts = _write_items(run, store, _story_of_originals(run, ids))
         _write_batches(run, store, digests, counts)
-        stories = _write_stories(run, store, snippet_of)
+        stories = _write_stories(run, store, ids)
         _write_state(run, store, config)
     with store.transaction():
         _describe(run, store, config, stories)
@@ -39,9 +40,27 @@ def backfill(run: SparkRun, store, config: Config) -> dict[str, int]:
             "items": sum(counts.values()), "stories": len(stories)}
 
 
-def _write_items(run: SparkRun, store) -> tuple[dict[int, int], dict, dict[int, int]]:
-    """Canonical snippets and copies in arrival order; returns snippet id by
-    canonical ord, each batch's digest (as the engine computes it) and size."""
+def _new_stories(run: SparkRun, store) -> dict[int, int]:
+    """The job's stories made in the store, in the job's id order: the store's id of each."""
+    order = sorted(run.linked.stories)
+    made = store.new_stories([(run.linked.stories[s].first_seq, None) for s in order])
+    return dict(zip(order, made, strict=True))
+
+
+def _story_of_originals(run: SparkRun, ids: dict[int, int]) -> dict[int, int]:
+    """The store's story of each canonical item (by ord), merges followed: each snippet is
+    written with the story it ends in, not moved by an UPDATE after it."""
+    from pyspark.sql import functions as F
+
+    canon = run.items.where(F.col("kind") == "original").select("ord", "story")
+    return {r["ord"]: ids[run.linked.resolve(r["story"])] for r in canon.toLocalIterator()}
+
+
+def _write_items(run: SparkRun, store, story_of: dict[int, int]
+                 ) -> tuple[dict[int, int], dict, dict[int, int]]:
+    """Canonical snippets (with their stories) and copies in arrival order; returns
+    snippet id by canonical ord, each batch's digest (as the engine computes it) and
+    size."""
     from pyspark.sql import functions as F
 
     rows = run.items.join(run.dense, "ord", "left").select(
@@ -65,8 +84,8 @@ def _write_items(run: SparkRun, store) -> tuple[dict[int, int], dict, dict[int, 
             sid = snippet_of[r["ord"]] = next_id
             next_id += 1
             new.append(NewSnippet(sid, r["key"], r["norm"], bool(r["truncated"]), seq,
-                                  bytes(r["minhash"]),
-                                  np.asarray(r["dense"], dtype=np.float32)))
+                                  bytes(r["minhash"]), np.asarray(r["dense"], dtype=np.float32),
+                                  story_id=story_of[r["ord"]]))
         position = counts.get(seq, 0)
         counts[seq] = position + 1
         copies.append((snippet_of[r["canonical"]], seq, position, r["kind"],
@@ -92,25 +111,14 @@ def _write_batches(run: SparkRun, store, digests: dict, counts: dict[int, int]) 
                         clock.isoformat(timespec="seconds") if clock else None)
 
 
-def _write_stories(run: SparkRun, store, snippet_of: dict[int, int]) -> set[int]:
-    """Stories in the job's id order, merges, and members; returns the live ones."""
-    from pyspark.sql import functions as F
-
+def _write_stories(run: SparkRun, store, ids: dict[int, int]) -> set[int]:
+    """The merges and each story's size and last batch (one statement for all, as the
+    engine writes them: no centroid); returns the live stories."""
     linked = run.linked
-    ids = {}
-    for story_id in sorted(linked.stories):
-        ids[story_id] = store.new_story(linked.stories[story_id].first_seq)
-    for absorbed, into, seq, similarity in linked.merges:
-        store.merge(ids[absorbed], ids[into], seq, similarity)
-    members: dict[int, list[int]] = {}
-    canon = run.items.where(F.col("kind") == "original").select("ord", "story")
-    for r in canon.toLocalIterator():
-        members.setdefault(ids[r["story"]], []).append(snippet_of[r["ord"]])
-    for story_id, story in linked.stories.items():
-        store.update_story(ids[story_id], size=story.size, last_seq=story.last_seq,
-                           centroid=np.asarray(story.dense, dtype=np.float32))
-    for story_id, snippet_ids in members.items():
-        store.assign(snippet_ids, story_id)
+    store.merge_all([(ids[absorbed], ids[into], seq, similarity)
+                     for absorbed, into, seq, similarity in linked.merges])
+    store.update_stories([(ids[s], story.size, story.last_seq)
+                          for s, story in linked.stories.items()])
     return {ids[s] for s in linked.stories if s not in linked.merged_into}
 
 

@@ -248,9 +248,9 @@ class Store(ABC):
     def new_story(self, seq: int) -> int: ...
 
     @abstractmethod
-    def new_stories(self, seq: int, follows: list[int | None]) -> list[int]:
-        """New stories first seen in batch ``seq``, one per entry of ``follows`` (the
-        story each follows, or None), in one statement; their ids in that order."""
+    def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
+        """New stories, one per (first batch seq, the story it follows or None) row, in
+        one statement; their ids in that order."""
 
     @abstractmethod
     def assign(self, snippet_ids: list[int], story_id: int) -> None: ...

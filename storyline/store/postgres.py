@@ -174,13 +174,13 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             "INSERT INTO stories(first_seq, last_seq) VALUES (%s, %s) RETURNING id",
             (seq, seq)).fetchone()[0]
 
-    def new_stories(self, seq: int, follows: list[int | None]) -> list[int]:
-        if not follows:
+    def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
+        if not rows:
             return []
         rows = self.db.execute(
-            "INSERT INTO stories(first_seq, last_seq, follows) SELECT %s, %s, f "
-            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(f, n) ORDER BY n RETURNING id",
-            (seq, seq, follows)).fetchall()
+            "INSERT INTO stories(first_seq, last_seq, follows) SELECT s, s, f "
+            "FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS t(s, f, n) "
+            "ORDER BY n RETURNING id", ([r[0] for r in rows], [r[1] for r in rows])).fetchall()
         # Identities are drawn row by row in the order inserted: ascending is that order.
         return sorted(r[0] for r in rows)
 

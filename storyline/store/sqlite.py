@@ -191,10 +191,10 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         )
         return cur.lastrowid
 
-    def new_stories(self, seq: int, follows: list[int | None]) -> list[int]:
+    def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
         # In-process: a statement each costs no round trip, and gives its id.
         return [self.db.execute("INSERT INTO stories(first_seq, last_seq, follows) "
-                                "VALUES (?, ?, ?)", (seq, seq, f)).lastrowid for f in follows]
+                                "VALUES (?, ?, ?)", (seq, seq, f)).lastrowid for seq, f in rows]
 
     def assign(self, snippet_ids: list[int], story_id: int) -> None:
         self.db.executemany(
