@@ -173,7 +173,7 @@ def time_web(db: str, t: dict, repeats: int) -> dict[str, Figure]:
     from storyline.web.access import WebSettings
     from storyline.web.app import create_app
 
-    app = create_app(WebSettings(db=Path(db), facts=False))
+    app = create_app(WebSettings(db=db if "://" in str(db) else Path(db), facts=False))
     last = quote(t["last"], safe="")
     urls = {"web /": "/", "web /stories/<biggest>": f"/stories/{t['biggest']}",
             "web /search": f"/search?q={quote(t['query'])}",

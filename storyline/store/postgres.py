@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from storyline.errors import StoreError
 from storyline.store import display_url
@@ -23,6 +22,9 @@ from storyline.store.postgres_schema import MIGRATIONS
 from storyline.store.rows import NewSnippet
 from storyline.store.vectors import vector_blob
 from storyline.types import Record
+
+if TYPE_CHECKING:
+    import numpy as np
 
 try:
     import psycopg
@@ -194,7 +196,7 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             "UPDATE stories SET size=%s, last_seq=GREATEST(last_seq, %s), centroid=%s "
             "WHERE id=%s",
             (size, last_seq,
-             None if centroid is None else centroid.astype(np.float32).tobytes(), story_id))
+             None if centroid is None else centroid.astype("float32").tobytes(), story_id))
 
     def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
         rows = [(size, seq, story) for story, size, seq in rows]

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from storyline.outlets import outlet_of
 from storyline.store.base import COPIED_TABLES
@@ -23,6 +21,9 @@ from storyline.store.rows import (
 )
 from storyline.store.vectors import placed, stacked
 from storyline.types import DormancyRule
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
             "(SELECT COALESCE(MAX(id), 0) FROM copies), "

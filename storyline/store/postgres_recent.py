@@ -8,13 +8,14 @@ of the on-disk nearest-neighbour index (storyline.pipeline.ivf). A mixin of
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from storyline.store.rows import SnippetRow, StoryRow
 from storyline.store.sqlite_recent import _SIGNED  # the same SQL on both backends
 from storyline.store.vectors import stacked
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
 
