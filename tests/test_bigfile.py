@@ -111,14 +111,12 @@ def store(request, tmp_path):
 def test_live_member_count_and_the_stories_fed_last(store):
     with store.transaction():
         store.add_batch("a", 1, "digest", 6, "2025-01-13T06:00:00+00:00", "test")
-        store.add_snippets(NewSnippet(i, f"k{i}", f"text {i}", False, 1, None)
-                           for i in range(1, 7))
-        first, second, third = (store.new_story(1) for _ in range(3))
-        store.assign([1, 2, 5], first)  # fed last by snippet 5
-        store.assign([3, 6], second)  # fed last by snippet 6
-        store.assign([4], third)
-        for story, size in ((first, 3), (second, 2), (third, 1)):
-            store.update_story(story, size=size, last_seq=1, centroid=None)
+        first, second, third = store.new_stories([(1, None)] * 3)
+        # first fed last by snippet 5, second by snippet 6
+        story_of = {1: first, 2: first, 5: first, 3: second, 6: second, 4: third}
+        store.add_snippets(NewSnippet(i, f"k{i}", f"text {i}", False, 1, None,
+                                      story_id=story_of[i]) for i in range(1, 7))
+        store.update_stories([(first, 3, 1), (second, 2, 1), (third, 1, 1)])
     assert store.live_member_count([], 200) == 6
     assert store.live_member_count([], 2) == 5
     assert store.live_member_count([1], 200) == 0

@@ -244,16 +244,14 @@ class Store(ABC):
 
     # -- stories ----------------------------------------------------------
 
-    @abstractmethod
-    def new_story(self, seq: int) -> int: ...
+    def new_story(self, seq: int) -> int:
+        """One new story first seen in batch ``seq`` (see new_stories)."""
+        return self.new_stories([(seq, None)])[0]
 
     @abstractmethod
     def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
         """New stories, one per (first batch seq, the story it follows or None) row, in
         one statement; their ids in that order."""
-
-    @abstractmethod
-    def assign(self, snippet_ids: list[int], story_id: int) -> None: ...
 
     @abstractmethod
     def story(self, story_id: int) -> StoryRow | None: ...
@@ -305,10 +303,6 @@ class Store(ABC):
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
         """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
-
-    @abstractmethod
-    def update_story(self, story_id: int, *, size: int, last_seq: int,
-                     centroid: np.ndarray | None) -> None: ...
 
     @abstractmethod
     def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
@@ -390,10 +384,6 @@ class Store(ABC):
 
     @abstractmethod
     def snippet_rows(self, snippet_ids: list[int]) -> dict[int, SnippetRow]: ...
-
-    @abstractmethod
-    def set_follows(self, story_id: int, follows: int) -> None:
-        """Story ``story_id`` follows story ``follows`` (the next of a chain)."""
 
     @abstractmethod
     def follows(self, story_id: int) -> int | None: ...

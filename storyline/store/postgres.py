@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from storyline.errors import StoreError
 from storyline.store import display_url
@@ -22,9 +21,6 @@ from storyline.store.postgres_schema import MIGRATIONS
 from storyline.store.rows import NewSnippet
 from storyline.store.vectors import vector_blob
 from storyline.types import Record
-
-if TYPE_CHECKING:
-    import numpy as np
 
 try:
     import psycopg
@@ -171,11 +167,6 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
                 "INSERT INTO facts(snippet_id, data) VALUES (%s, %s) "
                 "ON CONFLICT(snippet_id) DO UPDATE SET data=excluded.data", list(rows))
 
-    def new_story(self, seq: int) -> int:
-        return self.db.execute(
-            "INSERT INTO stories(first_seq, last_seq) VALUES (%s, %s) RETURNING id",
-            (seq, seq)).fetchone()[0]
-
     def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
         if not rows:
             return []
@@ -185,18 +176,6 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             "ORDER BY n RETURNING id", ([r[0] for r in rows], [r[1] for r in rows])).fetchall()
         # Identities are drawn row by row in the order inserted: ascending is that order.
         return sorted(r[0] for r in rows)
-
-    def assign(self, snippet_ids: list[int], story_id: int) -> None:
-        self.db.execute("UPDATE snippets SET story_id=%s WHERE id = ANY(%s)",
-                        (story_id, list(snippet_ids)))
-
-    def update_story(self, story_id: int, *, size: int, last_seq: int,
-                     centroid: np.ndarray | None) -> None:
-        self.db.execute(
-            "UPDATE stories SET size=%s, last_seq=GREATEST(last_seq, %s), centroid=%s "
-            "WHERE id=%s",
-            (size, last_seq,
-             None if centroid is None else centroid.astype("float32").tobytes(), story_id))
 
     def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
         rows = [(size, seq, story) for story, size, seq in rows]

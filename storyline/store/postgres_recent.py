@@ -74,9 +74,6 @@ class PostgresRecent:
         return {r[0]: _row(r) for r in self.db.execute(
             _SNIPPET + " WHERE id = ANY(%s)", (list(snippet_ids),)).fetchall()}
 
-    def set_follows(self, story_id: int, follows: int) -> None:
-        self.db.execute("UPDATE stories SET follows=%s WHERE id=%s", (follows, story_id))
-
     def follows(self, story_id: int) -> int | None:
         row = self.db.execute("SELECT follows FROM stories WHERE id=%s", (story_id,)).fetchone()
         return row[0] if row else None

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from storyline.errors import StoreError
 from storyline.outlets import outlet_of
@@ -33,9 +32,6 @@ from storyline.store.sqlite_reads import SQLiteReads, lower
 from storyline.store.sqlite_recent import SQLiteRecent
 from storyline.store.vectors import vector_blob
 from storyline.types import Record
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["SQLiteStore", "StoreError"]
 
@@ -185,29 +181,10 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             "ON CONFLICT(snippet_id) DO UPDATE SET data=excluded.data", rows,
         )
 
-    def new_story(self, seq: int) -> int:
-        cur = self.db.execute(
-            "INSERT INTO stories(first_seq, last_seq) VALUES (?, ?)", (seq, seq)
-        )
-        return cur.lastrowid
-
     def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
         # In-process: a statement each costs no round trip, and gives its id.
         return [self.db.execute("INSERT INTO stories(first_seq, last_seq, follows) "
                                 "VALUES (?, ?, ?)", (seq, seq, f)).lastrowid for seq, f in rows]
-
-    def assign(self, snippet_ids: list[int], story_id: int) -> None:
-        self.db.executemany(
-            "UPDATE snippets SET story_id=? WHERE id=?", ((story_id, s) for s in snippet_ids)
-        )
-
-    def update_story(self, story_id: int, *, size: int, last_seq: int,
-                     centroid: np.ndarray | None) -> None:
-        self.db.execute(
-            "UPDATE stories SET size=?, last_seq=MAX(last_seq, ?), centroid=? WHERE id=?",
-            (size, last_seq, None if centroid is None else centroid.astype("float32").tobytes(),
-             story_id),
-        )
 
     def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
         self.db.executemany(

@@ -111,9 +111,6 @@ class SQLiteRecent:
 
     # -- follow-ups ---------------------------------------------------------
 
-    def set_follows(self, story_id: int, follows: int) -> None:
-        self.db.execute("UPDATE stories SET follows=? WHERE id=?", (follows, story_id))
-
     def follows(self, story_id: int) -> int | None:
         row = self.db.execute("SELECT follows FROM stories WHERE id=?", (story_id,)).fetchone()
         return row[0] if row else None
