@@ -454,17 +454,15 @@ class Engine:
             (seq, state.ids[max(shut, key=lambda i: (state.sizes[i], -state.ids[i]))]
              if shut else None) for _, live, shut in plans if not live]))
         updates, merges = [], []
+        # Groups share no story (cluster_batch partitions them), so no row placed by one
+        # group is in a story another absorbs, and the sizes read above stay true.
         for group, live, _ in plans:
             if live:
                 # The biggest story keeps its id (the oldest on a tie); the others
                 # are absorbed, and their ids resolve to it from now on.
                 survivor = max(live, key=lambda s: (stories[s].size, -s))
-                for other in live:
-                    if other != survivor:
-                        merges.append((other, survivor, seq, group.similarity))
-                        for row in rows:  # placed by an earlier group, not yet written
-                            if row.story_id == other:
-                                row.story_id = survivor
+                merges += [(other, survivor, seq, group.similarity)
+                           for other in live if other != survivor]
             else:
                 survivor = next(fresh)
                 report.new_stories += 1

@@ -463,12 +463,13 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
         members_of = store.recent_snippets_of(part, config.story_recent)
         ids = [m.id for members in members_of.values() for m in members]
         copies = store.copies_of(ids)
-        vectors_of = dict(zip(ids, store.embeddings(ids, dim), strict=True))
+        every_vector = store.embeddings(ids, dim)  # rows in the order of ids
         described = store.stories_of(part)
         rows, not_novel = [], []
+        at = 0
         for story_id, members in members_of.items():
+            vectors, at = every_vector[at:at + len(members)], at + len(members)
             if members:
-                vectors = np.array([vectors_of[m.id] for m in members], dtype=np.float32)
                 rows.append(_description(story_id, members, vectors, copies,
                                          described.get(story_id), seq, config))
                 not_novel += _not_novel(members, vectors, new_ids, seq, config)
