@@ -2,7 +2,7 @@
 finds with the budget (``ivf.READ_BUDGET`` embeddings at most) against all 16 probed
 cells read, and the time of each.
 
-    python benchmarks/search_scale.py --db STORE [--queries 200] [--budget 12000]
+    python benchmarks/search_scale.py --db STORE [--queries 200] [--budget 12000] [--cold]
 
 ``STORE``: a store with its cells drawn (e.g. ``python benchmarks/stream_scale.py
 --arrivals 2000000 --preset fast --db STORE``). The queries are stored snippets' texts,
@@ -11,11 +11,15 @@ the K nearest found by reading all probed cells that the budgeted read finds too
 ``storyline search`` itself (words and embeddings fused) for each text's first eight
 words: the share of its top 10 stories that the budget keeps. Both reads are also
 scored against exact search over every stored embedding (read into memory here).
+``--cold``: a SQLite store's file is dropped from the operating system's cache before
+each timed read, as for the first search after an ingest or on a server whose memory
+does not hold the store.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -36,11 +40,24 @@ def nearest(ids: list[int], vectors, query, k: int) -> list[int]:
     return [ids[i] for i in (-scores).argsort()[:k]]
 
 
+def drop_from_cache(path: str) -> None:
+    """Ask the kernel to forget the cached pages of a store's files (no-op elsewhere)."""
+    for name in (path, f"{path}-wal"):
+        if os.path.isfile(name) and hasattr(os, "posix_fadvise"):
+            fd = os.open(name, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--budget", type=int, default=ivf.READ_BUDGET)
+    parser.add_argument("--cold", action="store_true",
+                        help="drop the store from the OS cache before each timed read")
     args = parser.parse_args()
     with Storyline(args.db) as sl:
         store = sl.store
@@ -63,6 +80,8 @@ def main() -> None:
             cells = ivf.probe(query, centroids)
             found = {}
             for name, budget in (("all", 10**12), ("budget", args.budget)):
+                if args.cold:
+                    drop_from_cache(args.db)
                 started = time.perf_counter()
                 ids, vectors = probed_embeddings(store, cells, encoder.dim, budget)
                 found[name] = nearest(ids, vectors, query, max(K))

@@ -17,6 +17,7 @@ from storyline.store.rows import (
     SnippetRow,
     StoryRow,
     dormant_batches,
+    fold_arrivals,
     follow_merges,
 )
 from storyline.store.vectors import placed, stacked
@@ -340,16 +341,7 @@ class PostgresReads:
 
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
-        counts: dict[int, dict[int, list[int]]] = {i: {} for i in story_ids}
-        sources: dict[int, set[str]] = {i: set() for i in story_ids}
-        for story, seq, source, url, n, new in self._rows(_ARRIVALS, (list(story_ids),)):
-            entry = counts[story].setdefault(seq, [0, 0])
-            entry[0] += n
-            entry[1] += int(new)
-            outlet = outlet_of(source, url)
-            if outlet is not None:
-                sources[story].add(outlet)
-        return counts, sources
+        return fold_arrivals(story_ids, self._rows(_ARRIVALS, (list(story_ids),)))
 
 
 def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from storyline.dates import parse_date
+from storyline.outlets import outlet_of
 from storyline.types import DormancyRule
 
 
@@ -104,6 +105,33 @@ def dormant_batches(batches: list[tuple[int, str | None]], rule: DormancyRule,
         elif now_seq - seq > rule.after_batches:
             out.add(seq)
     return out
+
+
+def fold_arrivals(story_ids: list[int], rows: Iterable[tuple[int, int, str | None, str | None,
+                                                            int, int]]
+                  ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
+    """``story_arrivals`` of both backends from their (story, batch seq, source, url,
+    arrivals, new) groups: per story {batch seq: [arrivals, new]} and its outlets, each
+    (source, url) pair's outlet worked out once (a page's stories repeat them thousands
+    of times).
+
+    >>> counts, outlets = fold_arrivals(
+    ...     [1], [(1, 3, "AP", None, 2, 1), (1, 3, None, "https://bbc.co.uk/x", 1, 0)])
+    >>> counts, sorted(outlets[1])
+    ({1: {3: [3, 1]}}, ['AP', 'bbc.co.uk'])
+    """
+    counts: dict[int, dict[int, list[int]]] = {i: {} for i in story_ids}
+    sources: dict[int, set[str]] = {i: set() for i in story_ids}
+    outlets: dict[tuple[str | None, str | None], str | None] = {}
+    for story, seq, source, url, n, new in rows:
+        entry = counts[story].setdefault(seq, [0, 0])
+        entry[0] += n
+        entry[1] += int(new)
+        if (source, url) not in outlets:
+            outlets[source, url] = outlet_of(source, url)
+        if (outlet := outlets[source, url]) is not None:
+            sources[story].add(outlet)
+    return counts, sources
 
 
 def follow_merges(story_ids: set[int], merged_into: Callable[[list[int]], dict[int, int | None]]

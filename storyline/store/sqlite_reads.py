@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from storyline.outlets import outlet_of
 from storyline.store.rows import (
     BatchRow,
     CopyRow,
@@ -17,6 +16,7 @@ from storyline.store.rows import (
     SnippetRow,
     StoryRow,
     dormant_batches,
+    fold_arrivals,
     follow_merges,
 )
 from storyline.store.vectors import placed, stacked
@@ -435,22 +435,12 @@ class SQLiteReads:
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
         """Per story: {batch seq: [arrivals, new snippets]}, and its distinct sources."""
-        counts: dict[int, dict[int, list[int]]] = {i: {} for i in story_ids}
-        sources: dict[int, set[str]] = {i: set() for i in story_ids}
-        outlets: dict[tuple[str | None, str | None], str | None] = {}
         cursor = self.db.cursor()
         cursor.row_factory = None
-        for chunk in _chunks(story_ids, 900):
-            rows = cursor.execute(_ARRIVALS.format(marks=",".join("?" * len(chunk))), chunk)
-            for story, seq, source, url, n, new in rows:
-                entry = counts[story].setdefault(seq, [0, 0])
-                entry[0] += n
-                entry[1] += new
-                if (source, url) not in outlets:
-                    outlets[source, url] = outlet_of(source, url)
-                if (outlet := outlets[source, url]) is not None:
-                    sources[story].add(outlet)
-        return counts, sources
+        return fold_arrivals(story_ids, (
+            row for chunk in _chunks(story_ids, 900)
+            for row in cursor.execute(_ARRIVALS.format(marks=",".join("?" * len(chunk))),
+                                      chunk)))
 
 
 def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
