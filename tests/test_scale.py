@@ -200,3 +200,22 @@ def test_a_search_reads_its_cells_vectors_from_the_index_alone(tmp_path):
         read = next(s for s in statements if "embedding" in s)
         plan = " ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {read}"))
     assert "COVERING INDEX snippets_cell_vectors" in plan, plan
+
+
+def test_the_live_stories_are_found_through_an_index_not_by_reading_every_story(tmp_path):
+    """What a batch is matched against costs the live part of the stream, not its
+    history: on SQLite the live stories' reads search the index on ``last_seq``."""
+    from storyline.store import open_store
+
+    statements: list[str] = []
+    with open_store(tmp_path / "test.db") as store:
+        store.db.set_trace_callback(statements.append)
+        store.live_stories([1])
+        store.live_member_count([1], 50)
+        store.db.set_trace_callback(None)
+        reads = [s for s in statements if "FROM stories" in s]
+        plans = [" ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {s}"))
+                 for s in reads]
+    assert len(plans) == 2
+    assert all("USING INDEX stories_last" in plan and "SCAN stories" not in plan
+               for plan in plans), plans

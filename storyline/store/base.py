@@ -273,6 +273,13 @@ class Store(ABC):
     @abstractmethod
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]: ...
 
+    def live_seqs(self, dormant_seqs: Iterable[int]) -> list[int]:
+        """Every stored batch but ``dormant_seqs``. The live stories are found as those
+        last fed by one of these, through an index on ``last_seq``: "not dormant" read
+        every story the stream ever had, a cost that grew with it."""
+        dormant = set(dormant_seqs)
+        return sorted(seq for seq in self.batch_names() if seq not in dormant)
+
     @abstractmethod
     def story_list(self, *, min_size: int = 1, batch_seq: int | None = None,
                    dormant: Iterable[int] = (), status: str | None = None,

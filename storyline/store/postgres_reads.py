@@ -55,7 +55,7 @@ WHERE c.batch_seq = %s ORDER BY c.position
 """
 _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = %(batch_seq)s)")
-_ACTIVE = " AND NOT (st.last_seq = ANY(%(dormant)s))"
+_ACTIVE = " AND st.last_seq = ANY(%(live)s)"
 _DORMANT = " AND st.last_seq = ANY(%(dormant)s)"
 _LIST_FILTERS = ListFilters(_IN_BATCH, _ACTIVE, _DORMANT)
 _ARRIVALS = f"""
@@ -202,8 +202,8 @@ class PostgresReads:
 
     def live_stories(self, dormant_seqs: Iterable[int] = ()) -> list[StoryRow]:
         return [StoryRow(*r) for r in self._rows(
-            _STORY + " WHERE merged_into IS NULL AND NOT (last_seq = ANY(%s)) ORDER BY id",
-            (sorted(dormant_seqs),))]
+            _STORY + " WHERE last_seq = ANY(%s) AND merged_into IS NULL ORDER BY id",
+            (self.live_seqs(dormant_seqs),))]
 
     def merged_from(self, story_id: int) -> list[int]:
         return [r[0] for r in self._rows(
@@ -318,7 +318,7 @@ class PostgresReads:
                    offset: int = 0) -> list[StoryRow]:
         """As the SQLite store's; the text filter is applied here, with str.lower (the
         server's lower() depends on its locale), and the page cut after it."""
-        where, params = _filters(min_size, batch_seq, dormant, status)
+        where, params = self._filters(min_size, batch_seq, dormant, status)
         page = ""
         if not needle:
             page = "LIMIT %(limit)s OFFSET %(offset)s"
@@ -336,18 +336,19 @@ class PostgresReads:
 
     def story_count(self, *, min_size: int = 1, batch_seq: int | None = None,
                     dormant: Iterable[int] = (), status: str | None = None) -> int:
-        where, params = _filters(min_size, batch_seq, dormant, status)
+        where, params = self._filters(min_size, batch_seq, dormant, status)
         return self._one(_STORY_COUNT.format(where=where), params)
+
+    def _filters(self, min_size: int, batch_seq: int | None, dormant: Iterable[int],
+                 status: str | None) -> tuple[str, dict[str, object]]:
+        """The story list's WHERE clauses past its first, and their parameters."""
+        dormant = sorted(dormant)
+        live = self.live_seqs(dormant) if status == "active" else []
+        return _LIST_FILTERS.where(min_size, batch_seq, dormant, live, status)
 
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
         return fold_arrivals(story_ids, self._rows(_ARRIVALS, (list(story_ids),)))
-
-
-def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
-             status: str | None) -> tuple[str, dict[str, object]]:
-    """The story list's WHERE clauses past its first, and their parameters."""
-    return _LIST_FILTERS.where(min_size, batch_seq, sorted(dormant), status)
 
 
 def _snippet_row(r: tuple) -> SnippetRow:

@@ -47,8 +47,9 @@ class PostgresRecent:
 
     def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
         return int(self.db.execute(
-            "SELECT COALESCE(SUM(LEAST(size, %s)), 0) FROM stories WHERE merged_into IS NULL "
-            "AND NOT (last_seq = ANY(%s))", (per_story, sorted(dormant_seqs))).fetchone()[0])
+            "SELECT COALESCE(SUM(LEAST(size, %s)), 0) FROM stories "
+            "WHERE last_seq = ANY(%s) AND merged_into IS NULL",
+            (per_story, self.live_seqs(dormant_seqs))).fetchone()[0])
 
     def recently_fed_stories(self, dormant_seqs: Iterable[int], since_id: int
                              ) -> list[StoryRow]:

@@ -133,4 +133,8 @@ MIGRATIONS: list[str] = [
     """
     SELECT 1;
     """,
+    # 10: stories by their last batch (see storyline.store.schema).
+    """
+    CREATE INDEX stories_last ON stories(last_seq);
+    """,
 ]

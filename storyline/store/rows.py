@@ -168,11 +168,12 @@ class ListFilters:
     active: str
     dormant: str
 
-    def where(self, min_size: int, batch_seq: int | None, dormant: object,
+    def where(self, min_size: int, batch_seq: int | None, dormant: object, live: object,
               status: str | None) -> tuple[str, dict[str, object]]:
-        """The WHERE clauses past the list's first, and their parameters; ``dormant`` is
-        the dormant batch seqs as the backend passes them."""
-        params: dict[str, object] = {"min_size": min_size, "dormant": dormant}
+        """The WHERE clauses past the list's first, and their parameters; ``dormant`` and
+        ``live`` are the dormant batch seqs and the others, as the backend passes them
+        (the active stories are those last fed by a live batch: an index finds them)."""
+        params: dict[str, object] = {"min_size": min_size, "dormant": dormant, "live": live}
         where = ""
         if batch_seq is not None:
             where += self.in_batch

@@ -138,4 +138,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX snippets_cell_vectors ON snippets(cell, id, embedding);
     DROP INDEX snippets_cell;
     """,
+    # 10: stories by their last batch. The live stories a batch is matched against are
+    # those last fed by a batch that is not dormant, found through this index; "not
+    # dormant" read every story ever made, 40 ms a batch at 2 M arrivals and growing.
+    """
+    CREATE INDEX stories_last ON stories(last_seq);
+    """,
 ]

@@ -51,7 +51,7 @@ WHERE c.batch_seq = ? ORDER BY c.position
 """
 _IN_BATCH = (" AND st.id IN (SELECT s.story_id FROM copies c JOIN snippets s "
              "ON s.id = c.snippet_id WHERE c.batch_seq = :batch_seq)")
-_ACTIVE = " AND st.last_seq NOT IN (SELECT value FROM json_each(:dormant))"
+_ACTIVE = " AND st.last_seq IN (SELECT value FROM json_each(:live))"
 _DORMANT = " AND st.last_seq IN (SELECT value FROM json_each(:dormant))"
 _LIST_FILTERS = ListFilters(_IN_BATCH, _ACTIVE, _DORMANT)
 # A superset of the text filter (a headline is a part of its snippet's text): the caller
@@ -259,9 +259,9 @@ class SQLiteReads:
         """Stories not merged away, but for those last seen in ``dormant_seqs``."""
         rows = self.db.execute(
             f"SELECT {_STORY_COLUMNS} FROM stories "
-            "WHERE merged_into IS NULL AND last_seq NOT IN (SELECT value FROM json_each(?)) "
+            "WHERE last_seq IN (SELECT value FROM json_each(?)) AND merged_into IS NULL "
             "ORDER BY id",
-            (json.dumps(sorted(dormant_seqs)),),
+            (json.dumps(self.live_seqs(dormant_seqs)),),
         )
         return [StoryRow(**dict(r)) for r in rows]
 
@@ -416,7 +416,7 @@ class SQLiteReads:
         batch), those whose summary or headline snippet holds ``needle`` (lower case).
         ``summary`` is read only when ``needle`` is not None (else empty: thousands of
         rows); ``""`` reads it without filtering."""
-        where, params = _filters(min_size, batch_seq, dormant, status)
+        where, params = self._filters(min_size, batch_seq, dormant, status)
         if needle:
             where += _TEXT
             params["needle"] = needle
@@ -429,8 +429,16 @@ class SQLiteReads:
 
     def story_count(self, *, min_size: int = 1, batch_seq: int | None = None,
                     dormant: Iterable[int] = (), status: str | None = None) -> int:
-        where, params = _filters(min_size, batch_seq, dormant, status)
+        where, params = self._filters(min_size, batch_seq, dormant, status)
         return self.db.execute(_STORY_COUNT.format(where=where), params).fetchone()[0]
+
+    def _filters(self, min_size: int, batch_seq: int | None, dormant: Iterable[int],
+                 status: str | None) -> tuple[str, dict[str, object]]:
+        """The story list's WHERE clauses past its first, and their parameters."""
+        dormant = sorted(dormant)
+        live = self.live_seqs(dormant) if status == "active" else []
+        return _LIST_FILTERS.where(min_size, batch_seq, json.dumps(dormant), json.dumps(live),
+                                   status)
 
     def story_arrivals(self, story_ids: list[int]
                        ) -> tuple[dict[int, dict[int, list[int]]], dict[int, set[str]]]:
@@ -441,12 +449,6 @@ class SQLiteReads:
             row for chunk in _chunks(story_ids, 900)
             for row in cursor.execute(_ARRIVALS.format(marks=",".join("?" * len(chunk))),
                                       chunk)))
-
-
-def _filters(min_size: int, batch_seq: int | None, dormant: Iterable[int],
-             status: str | None) -> tuple[str, dict[str, object]]:
-    """The story list's WHERE clauses past its first, and their parameters."""
-    return _LIST_FILTERS.where(min_size, batch_seq, json.dumps(sorted(dormant)), status)
 
 
 def _snippet_row(r: sqlite3.Row) -> SnippetRow:

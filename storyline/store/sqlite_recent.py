@@ -61,9 +61,9 @@ class SQLiteRecent:
 
     def live_member_count(self, dormant_seqs: Iterable[int], per_story: int) -> int:
         return self.db.execute(
-            "SELECT COALESCE(SUM(MIN(size, ?)), 0) FROM stories WHERE merged_into IS NULL "
-            "AND last_seq NOT IN (SELECT value FROM json_each(?))",
-            (per_story, json.dumps(sorted(dormant_seqs)))).fetchone()[0]
+            "SELECT COALESCE(SUM(MIN(size, ?)), 0) FROM stories "
+            "WHERE last_seq IN (SELECT value FROM json_each(?)) AND merged_into IS NULL",
+            (per_story, json.dumps(self.live_seqs(dormant_seqs)))).fetchone()[0]
 
     def recently_fed_stories(self, dormant_seqs: Iterable[int], since_id: int
                              ) -> list[StoryRow]:
