@@ -219,3 +219,19 @@ def test_the_live_stories_are_found_through_an_index_not_by_reading_every_story(
     assert len(plans) == 2
     assert all("USING INDEX stories_last" in plan and "SCAN stories" not in plan
                for plan in plans), plans
+
+
+def test_a_new_process_reads_the_near_copy_window_through_the_batch_index(tmp_path):
+    """The window's signatures are found by batch, never by walking every snippet."""
+    from storyline.store import open_store
+
+    statements: list[str] = []
+    with open_store(tmp_path / "test.db") as store:
+        store.db.set_trace_callback(statements.append)
+        store.latest_signature_rows(3, 1000)
+        store.signature_rows_since(3)
+        store.db.set_trace_callback(None)
+        plans = [" ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {s}"))
+                 for s in statements if "snippet_signatures" in s]
+    assert len(plans) == 2
+    assert all("INDEX snippets_batch" in plan and "SCAN s" not in plan for plan in plans), plans

@@ -27,8 +27,11 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
 
 
 # Snippets with their signature where it is still kept (none: recomputed from the text).
-_SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s "
-           "LEFT JOIN snippet_signatures g ON g.id = s.id")
+# The window's snippets through the batch index. Asked for them by id, newest first,
+# SQLite walked the whole table from the newest back (it cannot know that no older row
+# is in the window): 0.25 s at 2 M arrivals for every new process, and growing.
+_SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s INDEXED BY "
+           "snippets_batch LEFT JOIN snippet_signatures g ON g.id = s.id")
 
 
 class SQLiteRecent:
