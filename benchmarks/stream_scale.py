@@ -14,7 +14,8 @@ tenth of the run (wall clock and CPU time: on a shared machine the CPU time is
 the steadier figure), the peak resident memory of the ingesting process and the
 store's bytes per canonical snippet (``Store.size_bytes``: SQLite's file with its
 write-ahead log while open, at rest once closed, at the end; on PostgreSQL the
-server's size of the storyline tables). At 10, 25, 50, 75 and 100 %
+server's size of the storyline tables; with a server on this machine, the server's
+own CPU per batch as well, which the client's does not include). At 10, 25, 50, 75 and 100 %
 (``--quality-at``) it adds stream-level B-cubed precision and recall of the
 stories against the gold events (over every arrival) and the biggest story
 against the biggest gold event. The store is read in a separate process, so that
@@ -65,6 +66,9 @@ class Checkpoint:
     biggest_story: int | None = None  # arrivals
     biggest_story_snippets: int | None = None
     biggest_event: int | None = None  # arrivals
+    # PostgreSQL on this machine: the server's CPU for the same batches, which the
+    # client's CPU does not see (None for SQLite or a server elsewhere)
+    server_cpu_seconds_per_batch: float | None = None
 
 
 @dataclass
@@ -163,10 +167,15 @@ class InProcess:
 
         self.sl = Storyline(db, preset)
         _ = self.sl.engine.encoder  # the model loads before the clock starts
+        self.postmaster = local_postmaster(self.sl.store)
+        self.server_seconds: list[float] = []
 
     def ingest(self, records) -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
+        server = server_cpu(self.postmaster)
         self.sl.ingest_records(records)
+        if server is not None:
+            self.server_seconds.append(server_cpu(self.postmaster) - server)
         return time.perf_counter() - started, time.process_time() - cpu
 
     def peak_rss_mb(self) -> float:
@@ -174,6 +183,38 @@ class InProcess:
 
     def close(self) -> None:
         self.sl.close()
+
+
+def local_postmaster(store) -> int | None:
+    """The PostgreSQL server's main process where it runs on this machine, else None."""
+    if not hasattr(store, "db") or not hasattr(store.db, "pgconn"):
+        return None
+    backend = store.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1])  # its parent
+
+
+def server_cpu(postmaster: int | None) -> float | None:
+    """CPU seconds of the server so far: its main process, the children it reaped (ended
+    backends, parallel workers) and those still running (backends, autovacuum, writers)."""
+    if postmaster is None:
+        return None
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if entry.name == str(postmaster):
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, reaped children
+        elif fields[1] == str(postmaster):
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 class ProcessPerBatch:
@@ -247,6 +288,8 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
                     share=share, arrivals=done, batches=len(seconds),
                     seconds_per_batch=statistics.median(seconds[-tenth:]),
                     cpu_seconds_per_batch=statistics.median(cpu[-tenth:]),
+                    server_cpu_seconds_per_batch=statistics.median(server[-tenth:])
+                    if (server := getattr(runner, "server_seconds", None)) else None,
                     peak_rss_mb=runner.peak_rss_mb(),
                     store_bytes_per_snippet=size / max(1, figures["snippets"]), **figures)
                 run.checkpoints.append(point)
@@ -264,7 +307,9 @@ def ingest_run(args: argparse.Namespace, db: str, run: Run) -> None:
 
 def format_point(p: Checkpoint) -> str:
     line = (f"{p.share:4.0%} {p.arrivals:>9,} arrivals {p.batches:>5} batches | "
-            f"{p.seconds_per_batch:6.2f} s/batch (CPU {p.cpu_seconds_per_batch:5.2f}) | "
+            f"{p.seconds_per_batch:6.2f} s/batch (CPU {p.cpu_seconds_per_batch:5.2f}"
+            + (f", server {p.server_cpu_seconds_per_batch:5.2f}"
+               if p.server_cpu_seconds_per_batch is not None else "") + ") | "
             f"peak RSS {p.peak_rss_mb:6.0f} MB | "
             f"{p.store_bytes_per_snippet:6.0f} B/snippet ({p.snippets:,}) | "
             f"{p.stories:,} stories")

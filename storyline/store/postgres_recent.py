@@ -11,13 +11,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from storyline.store.rows import SnippetRow, StoryRow
-from storyline.store.sqlite_recent import _SIGNED  # the same SQL on both backends
 from storyline.store.vectors import stacked
 
 if TYPE_CHECKING:
     import numpy as np
 
 _SNIPPET = "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets"
+
+# As SQLite's, without its index hint: PostgreSQL's planner takes the batch index itself.
+_SIGNED = ("SELECT s.id, s.batch_seq, g.minhash, s.text FROM snippets s "
+           "LEFT JOIN snippet_signatures g ON g.id = s.id")
 
 
 def _row(r: tuple) -> SnippetRow:
