@@ -61,8 +61,8 @@ class PostgresRecent:
             "s.last_seq FROM stories s JOIN (SELECT story_id, MAX(id) AS latest FROM snippets "
             "WHERE id >= %s AND story_id IS NOT NULL GROUP BY story_id) fed "
             "ON fed.story_id = s.id WHERE s.merged_into IS NULL "
-            "AND NOT (s.last_seq = ANY(%s)) ORDER BY fed.latest DESC",
-            (since_id, sorted(dormant_seqs))).fetchall()]
+            "AND s.last_seq = ANY(%s) ORDER BY fed.latest DESC",
+            (since_id, self.live_seqs(dormant_seqs))).fetchall()]
 
     def drop_signatures_before(self, seq: int) -> None:
         self.db.execute("DELETE FROM snippet_signatures WHERE batch_seq < %s", (seq,))

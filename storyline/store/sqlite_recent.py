@@ -75,8 +75,8 @@ class SQLiteRecent:
             "s.last_seq FROM stories s JOIN (SELECT story_id, MAX(id) AS latest FROM snippets "
             "WHERE id >= ? AND story_id IS NOT NULL GROUP BY story_id) fed "
             "ON fed.story_id = s.id WHERE s.merged_into IS NULL "
-            "AND s.last_seq NOT IN (SELECT value FROM json_each(?)) ORDER BY fed.latest DESC",
-            (since_id, json.dumps(sorted(dormant_seqs))))
+            "AND s.last_seq IN (SELECT value FROM json_each(?)) ORDER BY fed.latest DESC",
+            (since_id, json.dumps(self.live_seqs(dormant_seqs))))
         return [StoryRow(**dict(r)) for r in rows]
 
     def drop_signatures_before(self, seq: int) -> None:
