@@ -39,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -111,27 +113,47 @@ def measure(db: str) -> dict:
                 "snippets": counts["snippets"]}
 
 
+def arrival_labels(store) -> tuple[list, list[int], list[int], Callable[[int], int]]:
+    """Every arrival in order (seq, position, snippet, kind, story), its live story and
+    its gold event, and the function that follows a story's merges."""
+    into = {absorbed: target for absorbed, target, _, _ in store.merges()}
+
+    def live(story: int) -> int:
+        while story in into:
+            story = into[story]
+        return story
+
+    arrivals = store.copy_stories()
+    stories = [live(row[4]) for row in arrivals]
+    events: list[int] = []
+    for batch in store.batches():
+        events.extend(gold_event(c.external_id) for c in store.batch_copies(batch.seq))
+    return arrivals, stories, events, live
+
+
+def precision_by_tenth(db: str) -> list[float]:
+    """B-cubed precision of each tenth of the arrivals (in order), every arrival judged
+    by the story it ends in: whether early stories stay pure as the stream goes on,
+    which the precision at a checkpoint (of stories not yet complete) cannot say."""
+    from storyline import Storyline
+
+    with Storyline(db) as sl:
+        _, stories, events, _ = arrival_labels(sl.store)
+    pairs, sizes = Counter(zip(stories, events)), Counter(stories)
+    item = [pairs[s, e] / sizes[s] for s, e in zip(stories, events)]
+    n = len(item)
+    return [sum(item[k * n // 10:(k + 1) * n // 10]) / max(1, (k + 1) * n // 10 - k * n // 10)
+            for k in range(10)]
+
+
 def evaluate(db: str) -> dict:
     """Quality figures of a store built from the generated stream, with its size."""
-    from collections import Counter
-
     from storyline import Storyline
 
     with Storyline(db) as sl:
         store = sl.store
         store_size = store.size_bytes()
-        into = {absorbed: target for absorbed, target, _, _ in store.merges()}
-
-        def live(story: int) -> int:
-            while story in into:
-                story = into[story]
-            return story
-
-        arrivals = store.copy_stories()  # (seq, position, snippet, kind, story) in order
-        stories = [live(row[4]) for row in arrivals]
-        events: list[int] = []
-        for batch in store.batches():
-            events.extend(gold_event(c.external_id) for c in store.batch_copies(batch.seq))
+        arrivals, stories, events, live = arrival_labels(store)
         snippets = Counter(live(story) for story in
                            {row[2]: row[4] for row in arrivals}.values())
         counts = store.counts()
@@ -395,6 +417,8 @@ def main() -> None:
     parser.add_argument("--quality-at", default="0.1,0.25,0.5,0.75,1",
                         type=lambda text: [float(x) for x in text.split(",")],
                         help="shares of the run where B3 quality is measured too")
+    parser.add_argument("--by-tenth", metavar="STORE",
+                        help="a finished store's B3 precision by tenth of its arrivals")
     parser.add_argument("--evaluate", metavar="DB", help=argparse.SUPPRESS)
     parser.add_argument("--measure", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -403,6 +427,10 @@ def main() -> None:
         return
     if args.measure:
         print(json.dumps(measure(args.measure)))
+        return
+    if args.by_tenth:
+        print("B3 precision by tenth of the arrivals: " + " ".join(
+            f"{p:.3f}" for p in precision_by_tenth(args.by_tenth)))
         return
     tmp = tempfile.TemporaryDirectory() if args.db is None else None
     db = args.db or str(Path(tmp.name) / "stream.db")
