@@ -132,7 +132,7 @@ MIGRATIONS: list[str] = [
     # 9: a cell's embeddings in an index of their own, read in order. A search reads its
     # nearest cells' vectors (25,000 at 2 M snippets) from rows spread over the whole
     # file otherwise: 2.7 times as long with the file in memory, 10 times from disk, for
-    # the embedding's bytes a second time (docs/scale.md, Search). It does the old
+    # the embedding's bytes a second time (docs/scale.md, Reads). It does the old
     # index's work too.
     """
     CREATE INDEX snippets_cell_vectors ON snippets(cell, id, embedding);
