@@ -1,6 +1,9 @@
 """Bounded memory over long streams: the near-copy window, the member cache, the
 search index, and stories that hand over to follow-ups instead of growing for ever."""
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from scipy import sparse
 
@@ -187,51 +190,42 @@ def test_a_new_snippet_is_written_once_with_its_story(db):
     assert all(not flag for name, rows in calls if name == "set_novel" for _, flag in rows)
 
 
-def test_a_search_reads_its_cells_vectors_from_the_index_alone(tmp_path):
+def _plans(call, keep) -> list[str]:
+    """SQLite's query plan of each statement ``call(store)`` runs on a new store whose SQL
+    ``keep`` accepts: what reads an index and what walks a table."""
+    from storyline.store import open_store
+
+    statements: list[str] = []
+    with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "test.db") as store:
+        store.db.set_trace_callback(statements.append)
+        call(store)
+        store.db.set_trace_callback(None)
+        return [" ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {s}"))
+                for s in statements if keep(s)]
+
+
+def test_a_search_reads_its_cells_vectors_from_the_index_alone():
     """On SQLite the nearest cells' embeddings are read in index order, never row by row
     from the table (10 times slower from disk at 2 M snippets: docs/scale.md)."""
-    from storyline.store import open_store
-
-    statements: list[str] = []
-    with open_store(tmp_path / "test.db") as store:
-        store.db.set_trace_callback(statements.append)
-        store.embeddings_in_cells([3, 5], 4)
-        store.db.set_trace_callback(None)
-        read = next(s for s in statements if "embedding" in s)
-        plan = " ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {read}"))
-    assert "COVERING INDEX snippets_cell_vectors" in plan, plan
+    plans = _plans(lambda store: store.embeddings_in_cells([3, 5], 4),
+                   lambda sql: "embedding" in sql)
+    assert plans and "COVERING INDEX snippets_cell_vectors" in plans[0], plans
 
 
-def test_the_live_stories_are_found_through_an_index_not_by_reading_every_story(tmp_path):
+def test_the_live_stories_are_found_through_an_index_not_by_reading_every_story():
     """What a batch is matched against costs the live part of the stream, not its
     history: on SQLite the live stories' reads search the index on ``last_seq``."""
-    from storyline.store import open_store
-
-    statements: list[str] = []
-    with open_store(tmp_path / "test.db") as store:
-        store.db.set_trace_callback(statements.append)
-        store.live_stories([1])
-        store.live_member_count([1], 50)
-        store.db.set_trace_callback(None)
-        reads = [s for s in statements if "FROM stories" in s]
-        plans = [" ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {s}"))
-                 for s in reads]
+    plans = _plans(lambda store: (store.live_stories([1]), store.live_member_count([1], 50)),
+                   lambda sql: "FROM stories" in sql)
     assert len(plans) == 2
     assert all("USING INDEX stories_last" in plan and "SCAN stories" not in plan
                for plan in plans), plans
 
 
-def test_a_new_process_reads_the_near_copy_window_through_the_batch_index(tmp_path):
+def test_a_new_process_reads_the_near_copy_window_through_the_batch_index():
     """The window's signatures are found by batch, never by walking every snippet."""
-    from storyline.store import open_store
-
-    statements: list[str] = []
-    with open_store(tmp_path / "test.db") as store:
-        store.db.set_trace_callback(statements.append)
-        store.latest_signature_rows(3, 1000)
-        store.signature_rows_since(3)
-        store.db.set_trace_callback(None)
-        plans = [" ".join(str(tuple(row)) for row in store.db.execute(f"EXPLAIN QUERY PLAN {s}"))
-                 for s in statements if "snippet_signatures" in s]
+    plans = _plans(lambda store: (store.latest_signature_rows(3, 1000),
+                                  store.signature_rows_since(3)),
+                   lambda sql: "snippet_signatures" in sql)
     assert len(plans) == 2
     assert all("INDEX snippets_batch" in plan and "SCAN s" not in plan for plan in plans), plans
