@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import sys
@@ -129,7 +130,8 @@ LINKING = [0.0]  # seconds in the driver's linking step (Linker.run), all runs s
 PHASES = [
     ("storyline.spark.job", "read_items", "1 read, normalise, window"),
     ("storyline.spark.copies", "with_signatures", "2a signatures"),
-    ("storyline.spark.copies", "find_copies", "2b copies (LSH, components)"),
+    ("storyline.spark.copies", "candidate_pairs", "2b copies: LSH pairs"),
+    ("storyline.spark.copies", "components", "2c copies: components"),
     ("storyline.spark.features", "with_features", "3a embeddings, hashed counts"),
     ("storyline.spark.features", "document_frequencies", "3b global statistics"),
     ("storyline.spark.job", "_cluster_windows", "4a per-window clustering"),
@@ -159,6 +161,19 @@ def tag_phases() -> None:
     for module, name, phase in PHASES:
         mod = importlib.import_module(module)
         setattr(mod, name, tagged(getattr(mod, name), phase))
+
+    from storyline.spark import copies
+
+    find_copies = copies.find_copies
+
+    @functools.wraps(find_copies)
+    def replayed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        # Its pairs and components run inside; the replay per component runs lazily after.
+        out = find_copies(*args, **kwargs)
+        SparkContext.getOrCreate().setJobDescription("2d copies: replay per component")
+        return out
+
+    copies.find_copies = replayed
 
     class TimedLinker(job.Linker):
         def run(self, clusters):  # noqa: ANN001, ANN201
@@ -200,6 +215,9 @@ def main() -> None:
     parser.add_argument("--master", action="append")
     parser.add_argument("--window", default="1d")
     args = parser.parse_args()
+    # The job's own progress lines (the near-copy components' rounds) on stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("storyline.spark").setLevel(logging.INFO)
     tag_phases()
     with tempfile.TemporaryDirectory(prefix="spark-scale-") as tmp:
         path = Path(tmp) / "stream.jsonl"

@@ -118,6 +118,42 @@ def test_windows_linked_in_time_order_continue_a_story():
     assert story[0] == story[1] == story[3] != story[2]
 
 
+def test_a_window_s_clusters_carry_the_sums_of_their_members_views():
+    """Each cluster row holds its members' summed dense, words, names and name-presence
+    views, as the linker reads them (sparse, columns in order, no stored zeros)."""
+    from storyline.pipeline.cluster import mentions
+    from storyline.pipeline.represent import N_FEATURES
+    from storyline.spark.windows import cluster_window, csr
+
+    config = preset("minilm", model="none")
+    config.weights.dense, config.weights.terms, config.weights.threshold = 0.0, 1.0, 0.3
+    texts = ["Volcano erupts near Reykjavik, flights grounded in Iceland",
+             "Iceland volcano eruption near Reykjavik grounds flights",
+             "Central bank raises interest rates by half a point",
+             "Bank of England raises interest rates by half a point",
+             "Reykjavik volcano keeps erupting, Iceland flights still grounded",
+             "Storm floods coastal towns in southern Brazil"]
+    counts, terms, names_ = _features(texts, config)
+    dense = np.arange(6 * 3, dtype=np.float32).reshape(6, 3)
+    frame = pd.concat([pd.DataFrame({"ord": [10, 11, 12, 13, 14, 15], "window_rank": 0,
+                                     "chunk": 0, "dense": list(dense)}), counts], axis=1)
+    clusters = cluster_window(frame, config, terms, names_, None)
+    assert sorted(len(m) for m in clusters["members"]) == [1, 2, 3]
+    views = {"t": terms.weigh(csr(counts["t_cols"], counts["t_cnt"])),
+             "n": names_.weigh(csr(counts["n_cols"], counts["n_cnt"]))}
+    views["b"] = mentions(views["n"])
+    for row in clusters.itertuples():
+        rows = np.asarray(row.members) - 10
+        assert np.allclose(row.dense, dense[rows].sum(axis=0))
+        for prefix, view in views.items():
+            want = np.asarray(view[rows].sum(axis=0)).ravel()
+            idx, val = getattr(row, f"{prefix}_idx"), getattr(row, f"{prefix}_val")
+            assert list(idx) == sorted(idx) and np.all(val != 0)
+            got = np.zeros(N_FEATURES, np.float32)
+            got[idx] = val
+            assert np.allclose(got, want, rtol=1e-6), prefix
+
+
 def test_dormant_stories_are_not_continued():
     from storyline.spark.link import Linker, WindowCluster, sparse_row
 

@@ -7,7 +7,7 @@ candidate pairs, which are kept when their estimated Jaccard (equal hash
 values, computed in Spark SQL) reaches the threshold and they state the same
 figures — the engine's check. Connected components of those pairs (min-label
 propagation by joins) bound what can be a copy of what; inside each component
-the engine's sequential decision is replayed in arrival order
+(many components to a task) the engine's sequential decision is replayed in arrival order
 (:func:`storyline.spark.windows.replay_copies`), so the canonical snippet and
 the kind of every copy are what the single-machine engine would pick.
 
@@ -139,12 +139,18 @@ def find_copies(items, threshold: float, horizon: float | None = None):
     alone = items.where(F.col("members") == 1).select(
         "ord", F.col("ord").alias("canonical"), F.lit("original").alias("kind"),
         F.lit(1.0).alias("similarity"))
-    grouped = items.where(F.col("members") > 1).select("comp", "ord", "key", "rep")
-    pair_comp = pairs.join(comp.withColumnRenamed("node", "a"), "a")
+    # Components are independent (an exact key and a candidate pair never cross one), so
+    # a task replays many at once: one pandas group per component cost more than the
+    # replay itself (thousands of two-item groups).
+    buckets = int(items.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    bucket = F.pmod(F.xxhash64("comp"), F.lit(buckets)).alias("bucket")
+    grouped = items.where(F.col("members") > 1).select(bucket, "ord", "key", "rep")
+    pair_comp = pairs.join(comp.withColumnRenamed("node", "a"), "a") \
+                     .select(bucket, "a", "b", "jaccard")
 
     def replay(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
         return replay_copies(left, right)
 
-    replayed = grouped.groupBy("comp").cogroup(pair_comp.groupBy("comp")).applyInPandas(
+    replayed = grouped.groupBy("bucket").cogroup(pair_comp.groupBy("bucket")).applyInPandas(
         replay, "ord long, canonical long, kind string, similarity double")
     return alone.unionByName(replayed)
