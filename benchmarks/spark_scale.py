@@ -2,6 +2,8 @@
 and the shuffle each stage writes.
 
     python benchmarks/spark_scale.py --arrivals 1000000 --master local[1] --master local[2]
+    STORYLINE_SPARK_DRIVER_MEMORY=6g python benchmarks/spark_scale.py --arrivals 5000000 \
+        --master local[2] --partitions 32     # 2g and 8 partitions run out of memory at 5 M
 
 The stream is benchmarks/stream_gen.py's (UCI headlines with names and numbers
 swapped per event, copies from many outlets, ``published_at`` on every
@@ -187,15 +189,16 @@ def tag_phases() -> None:
     job.Linker = TimedLinker
 
 
-def run(path: Path, master: str, window: str) -> dict:
+def run(path: Path, master: str, window: str, partitions: int | None = None) -> dict:
     from storyline.spark import job, outputs
     from storyline.spark.session import spark_session
 
     with tempfile.TemporaryDirectory(prefix="spark-events-") as events:
-        spark = spark_session(master, extra={"spark.eventLog.enabled": "true",
+        spark = spark_session(master, partitions, extra={"spark.eventLog.enabled": "true",
                                              "spark.eventLog.dir": events,
                                              "spark.eventLog.compress": "false",
                                              "spark.eventLog.rolling.enabled": "false"})
+        spark_partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
         started, cpu, linking = time.perf_counter(), TreeCpu(), LINKING[0]
         result = job.cluster_archive(spark, path, preset("fast"), window)
         counts = outputs.write_assignments(result, path.with_suffix(".out.parquet"))
@@ -203,7 +206,8 @@ def run(path: Path, master: str, window: str) -> dict:
         cpu = cpu.stop()
         spark.stop()
         phases = stages_by_phase(Path(events))
-    return {"master": master, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+    return {"master": master, "partitions": spark_partitions, "seconds": round(seconds, 1),
+            "cpu_seconds": round(cpu, 1),
             "load_average": [round(x, 1) for x in os.getloadavg()], **counts,
             "windows": len(result.windows), "linking_seconds": round(LINKING[0] - linking, 1),
             "phases": phases}
@@ -214,6 +218,8 @@ def main() -> None:
     parser.add_argument("--arrivals", type=int, default=100_000)
     parser.add_argument("--master", action="append")
     parser.add_argument("--window", default="1d")
+    parser.add_argument("--partitions", type=int,
+                        help="shuffle partitions (default: the job's, 4 per local core)")
     args = parser.parse_args()
     # The job's own progress lines (the near-copy components' rounds) on stderr.
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
@@ -228,7 +234,7 @@ def main() -> None:
                           "stream_mb": round(path.stat().st_size / 1e6, 1),
                           "load_average": [round(x, 1) for x in os.getloadavg()]}), flush=True)
         for master in args.master or ["local[1]", "local[2]"]:
-            row = run(path, master, args.window)
+            row = run(path, master, args.window, args.partitions)
             row["arrivals"] = args.arrivals
             row["seconds_per_million"] = round(row["seconds"] * 1e6 / args.arrivals, 1)
             row["cpu_seconds_per_million"] = round(row["cpu_seconds"] * 1e6 / args.arrivals, 1)

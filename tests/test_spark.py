@@ -167,6 +167,35 @@ def test_dormant_stories_are_not_continued():
     assert first == second != late
 
 
+def test_linking_looks_only_at_stories_that_can_still_be_live():
+    """A story dormant at every window still to come leaves the linker's open set (so a
+    window's cost does not grow with the archive); one that a later window's earlier
+    clock can wake stays, and is continued, as the engine's dormancy rule says."""
+    from datetime import UTC, datetime, timedelta
+
+    from storyline.spark.link import Linker, WindowCluster, sparse_row
+
+    config = preset("fast", dormant_after_days=7.0)
+    day0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def unit(feature: int, slot: int, first: int) -> WindowCluster:
+        return WindowCluster((slot, 0), 0, first, 1, np.eye(64, dtype=np.float32)[feature % 64],
+                             sparse_row([feature], [1.0]), sparse_row([feature], [1.0]),
+                             sparse_row([feature], [1.0]))
+
+    # 40 daily windows, each a story of its own: at most the last week stays open.
+    clocks = {seq: day0 + timedelta(days=seq) for seq in range(1, 41)}
+    linker = Linker(config, None, clocks)
+    linker.run([unit(100 + w, w, w) for w in range(40)])
+    assert len(linker.out.stories) == 40 and len(linker._open) <= 9
+    # Window 2's clock is ten days on, window 3's back at day five: the story of window
+    # 1 is dormant at window 2 but live again at window 3, and continued there.
+    clocks = {1: day0, 2: day0 + timedelta(days=10), 3: day0 + timedelta(days=5)}
+    linked = Linker(config, None, clocks).run([unit(5, 0, 0), unit(6, 1, 1), unit(5, 2, 2)])
+    first, other, third = (linked.resolve(linked.assigned[(w, 0, 0)]) for w in (0, 1, 2))
+    assert first == third != other
+
+
 def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
     """Without pyspark the command line still starts, and says what to install."""
     fake = tmp_path / "pyspark"

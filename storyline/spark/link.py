@@ -94,6 +94,10 @@ class Linker:
         self.clocks = clocks  # batch seq -> its clock
         self.out = Linked()
         self._next_id = 1
+        # Stories neither merged nor dormant for good, in the order they began: each
+        # window looks at these, not at every story of the archive.
+        self._open: dict[int, Story] = {}
+        self._floor, self._unclocked = _clocks_ahead(clocks)
 
     def run(self, clusters: Iterable[WindowCluster]) -> Linked:
         for slot_clusters in by_slot(clusters):
@@ -101,20 +105,33 @@ class Linker:
         return self.out
 
     def _live(self, seq: int) -> list[Story]:
-        now = self.clocks.get(seq)
-        days = self.config.dormant_after_days
         live = []
-        for story_id, story in self.out.stories.items():
-            if story_id in self.out.merged_into:
-                continue
-            then = self.clocks.get(story.last_seq)
-            if now is not None and then is not None and days is not None:
-                dormant = (now - then).total_seconds() > days * 86400
-            else:
-                dormant = seq - story.last_seq > self.config.dormant_after_batches
-            if not dormant:
+        for story_id, story in list(self._open.items()):
+            if not self._dormant(story, seq):
                 live.append(story)
+            elif self._dormant_for_good(story, seq):
+                del self._open[story_id]
         return live
+
+    def _dormant(self, story: Story, seq: int) -> bool:
+        now, then = self.clocks.get(seq), self.clocks.get(story.last_seq)
+        days = self.config.dormant_after_days
+        if now is not None and then is not None and days is not None:
+            return (now - then).total_seconds() > days * 86400
+        return seq - story.last_seq > self.config.dormant_after_batches
+
+    def _dormant_for_good(self, story: Story, seq: int) -> bool:
+        """Dormant at ``seq`` and at every later window: by the window count for the
+        windows without a clock, by the earliest clock still to come for the others
+        (a window's clock may be earlier than the one before it)."""
+        by_count = seq - story.last_seq > self.config.dormant_after_batches
+        then, days = self.clocks.get(story.last_seq), self.config.dormant_after_days
+        if then is None or days is None:
+            return by_count
+        if self._unclocked.get(seq, True) and not by_count:
+            return False
+        floor = self._floor.get(seq)
+        return floor is None or (floor - then).total_seconds() > days * 86400
 
     def _state(self, units: list[Story] | list[WindowCluster]) -> clustering.StoryState:
         dim = len(units[0].dense)
@@ -165,6 +182,7 @@ class Linker:
             survivor = max(stories, key=lambda s: (s.size, -s.id))
             for other in stories:
                 if other is not survivor:
+                    self._open.pop(other.id, None)
                     self.out.merged_into[other.id] = survivor.id
                     self.out.merges.append((other.id, survivor.id, seq, similarity))
                     survivor.first_seq = min(survivor.first_seq, other.first_seq)
@@ -175,6 +193,7 @@ class Linker:
                                for _ in range(3)))
             self._next_id += 1
             self.out.stories[survivor.id] = survivor
+            self._open[survivor.id] = survivor
         for u in units:
             if u is survivor:
                 continue
@@ -186,3 +205,21 @@ class Linker:
         survivor.last_seq = max(survivor.last_seq, seq)
         for c in clusters:
             self.out.assigned[(*c.slot, c.local)] = survivor.id
+
+
+def _clocks_ahead(clocks: dict[int, datetime | None]
+                  ) -> tuple[dict[int, datetime | None], dict[int, bool]]:
+    """For each window seq: the earliest clock of it and the windows after it, and
+    whether one of them has no clock."""
+    floor: dict[int, datetime | None] = {}
+    unclocked: dict[int, bool] = {}
+    earliest: datetime | None = None
+    missing = False
+    for seq in range(max(clocks, default=0), 0, -1):
+        clock = clocks.get(seq)
+        if clock is None:
+            missing = True
+        elif earliest is None or clock < earliest:
+            earliest = clock
+        floor[seq], unclocked[seq] = earliest, missing
+    return floor, unclocked
