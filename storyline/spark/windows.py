@@ -73,8 +73,8 @@ def cluster_window(pdf: pd.DataFrame, config: Config, terms: TermWeights,
     groups = sorted(groups, key=lambda g: g.items[0])
     members = [np.asarray(group.items) for group in groups]
     # Each cluster's sums as one sparse product (cluster-by-snippet indicator times the
-    # view): summing row by row made a dense 2^18 vector per cluster and view, 99 % of
-    # the window's time.
+    # view): summing row by row made a dense 2^18 vector per cluster and view, nearly
+    # all of the window's time.
     sizes = np.fromiter((len(m) for m in members), dtype=np.int64, count=len(members))
     indicator = sparse.csr_matrix(
         (np.ones(int(sizes.sum()), np.float32),
@@ -106,10 +106,9 @@ def _sorted(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
 
 def replay_copies(items: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Components of copies (one or several: they share no key and no pair), replayed
-    in arrival order as the engine's
-    DuplicateIndex decides: an exact key of a canonical snippet, else the most
-    similar canonical candidate that passed the Jaccard and figures check (the
-    earlier on a tie), else a new canonical snippet."""
+    in arrival order as the engine's DuplicateIndex decides: an exact key of a
+    canonical snippet, else the most similar canonical candidate that passed the
+    Jaccard and figures check (the earlier on a tie), else a new canonical snippet."""
     near: dict[int, list[tuple[int, float]]] = {}
     for a, b, jac in zip(pairs["a"], pairs["b"], pairs["jaccard"]):
         near.setdefault(int(a), []).append((int(b), float(jac)))
