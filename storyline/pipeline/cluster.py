@@ -102,6 +102,23 @@ def mentions(names: sparse.csr_matrix) -> sparse.csr_matrix:
     return present
 
 
+def membership(groups: list, n: int) -> sparse.csr_matrix:
+    """A group-by-item matrix with 1 where an item (of ``n``) is in a group: times a
+    view, each group's sums in one product.
+
+    >>> membership([[0, 2], [1]], 3).toarray()
+    array([[1., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
+    """
+    sizes = np.fromiter((len(g) for g in groups), dtype=np.int64, count=len(groups))
+    items = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups]) if groups \
+        else np.zeros(0, np.int64)
+    matrix = sparse.csr_matrix((np.ones(len(items), np.float32), items,
+                                np.concatenate([[0], np.cumsum(sizes)])), shape=(len(groups), n))
+    matrix.sort_indices()  # items in order within a group: the order its sums are added in
+    return matrix
+
+
 def candidate_stories(
     stories: StoryState, batch: Features, w: ClusterWeights, margin: float = 0.8
 ) -> np.ndarray:
@@ -425,12 +442,7 @@ def _merge_on_profile(units: Features, unit_sizes: np.ndarray, members: list[lis
                      if unit_sizes[members[r]].sum() >= w.profile_merge_min_size], dtype=int)
     if len(rows) < 2:
         return
-    indicator = sparse.csr_matrix(
-        (np.ones(sum(len(members[r]) for r in rows), np.float32),
-         (np.repeat(np.arange(len(rows)), [len(members[r]) for r in rows]),
-          np.concatenate([members[r] for r in rows]))),
-        shape=(len(rows), units.names.shape[0]),
-    )
+    indicator = membership([members[r] for r in rows], units.names.shape[0])
     term_cos = _centroid_cosines(indicator @ units.terms)
     names_cos = _centroid_cosines(indicator @ units.names)
     dense_cos = _centroid_cosines(indicator @ units.dense)

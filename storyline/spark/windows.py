@@ -72,14 +72,9 @@ def cluster_window(pdf: pd.DataFrame, config: Config, terms: TermWeights,
     ords = pdf["ord"].to_numpy()
     groups = sorted(groups, key=lambda g: g.items[0])
     members = [np.asarray(group.items) for group in groups]
-    # Each cluster's sums as one sparse product (cluster-by-snippet indicator times the
-    # view): summing row by row made a dense 2^18 vector per cluster and view, nearly
-    # all of the window's time.
-    sizes = np.fromiter((len(m) for m in members), dtype=np.int64, count=len(members))
-    indicator = sparse.csr_matrix(
-        (np.ones(int(sizes.sum()), np.float32),
-         np.concatenate(members) if members else np.zeros(0, np.int64),
-         np.concatenate([[0], np.cumsum(sizes)])), shape=(len(members), len(pdf)))
+    # Each cluster's sums as one sparse product: summing row by row made a dense 2^18
+    # vector per cluster and view, nearly all of the window's time.
+    indicator = clustering.membership(members, len(pdf))
     sums = {prefix: _sorted(indicator @ matrix) for prefix, matrix in
             (("t", feats.terms), ("n", feats.names), ("b", clustering.mentions(feats.names)))}
     rows = []
