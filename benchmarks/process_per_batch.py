@@ -21,11 +21,13 @@ import compileall
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,27 +36,96 @@ if str(REPO) not in sys.path:
 
 from benchmarks.stream_gen import Stream, StreamShape  # noqa: E402
 
+ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+       "STORYLINE_TOKEN": "process-per-batch"}
+
+
+def batch_file(batch: list, folder: Path) -> Path:
+    path = folder / f"{batch[0].batch}.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for r in batch:
+            f.write(json.dumps({"text": r.text, "id": r.id, "source": r.source,
+                                "published_at": r.published_at}) + "\n")
+    return path
+
+
+def run_child(args: list[str]) -> tuple[float, int]:
+    """CPU seconds and peak RSS (MB) of ``storyline ARGS`` in a new process."""
+    child = subprocess.Popen([sys.executable, "-m", "storyline.cli", *args], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status:
+        raise SystemExit(f"storyline {' '.join(args)} failed: {child.stderr.read().decode()}")
+    child.stderr.close()
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+
 
 def one_process_each(batches: list, db: Path, folder: Path, preset: str) -> list[float]:
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     out = []
     for batch in batches:
-        path = folder / f"{batch[0].batch}.jsonl"
-        with path.open("w", encoding="utf-8") as f:
-            for r in batch:
-                f.write(json.dumps({"text": r.text, "id": r.id, "source": r.source,
-                                    "published_at": r.published_at}) + "\n")
-        child = subprocess.Popen(
-            [sys.executable, "-m", "storyline.cli", "ingest", str(path), "--db", str(db),
-             "--preset", preset, "--batch", batch[0].batch],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
-        if status:
-            raise SystemExit(f"storyline ingest {path} failed (status {status})")
-        out.append(usage.ru_utime + usage.ru_stime)
-        print(f"process   {batch[0].batch}: {out[-1]:5.2f} s CPU, peak "
-              f"{usage.ru_maxrss // 1024} MB", flush=True)
+        path = batch_file(batch, folder)
+        cpu, peak = run_child(["ingest", str(path), "--db", str(db), "--preset", preset,
+                               "--batch", batch[0].batch])
+        out.append(cpu)
+        print(f"process   {batch[0].batch}: {cpu:5.2f} s CPU, peak {peak} MB", flush=True)
     return out
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of process ``pid`` and its living children (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # the server or its child
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def through_a_server(batches: list, db: Path, folder: Path, preset: str) -> list[float]:
+    """A process per batch again, each handing its batch to one ``storyline serve``
+    (``ingest --server``): the client's CPU plus what the server spent meanwhile."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "storyline.cli", "serve", "--db", str(db), "--preset", preset,
+         "--port", str(port)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url)
+        out = []
+        for batch in batches:
+            path = batch_file(batch, folder)
+            before = tree_cpu(server.pid)
+            cpu, peak = run_child(["ingest", str(path), "--server", url,
+                                   "--batch", batch[0].batch])
+            time.sleep(1.0)  # the server's warm-up of its story list, after the answer
+            out.append(cpu + tree_cpu(server.pid) - before)
+            print(f"server    {batch[0].batch}: {out[-1]:5.2f} s CPU ({cpu:4.2f} s the "
+                  f"client's, peak {peak} MB)", flush=True)
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/batches?limit=1", timeout=5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"storyline serve did not answer at {url}")
 
 
 def workers_cpu() -> float:
@@ -101,14 +172,26 @@ def main() -> None:
                if n >= args.first]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for name in ("each.db", "long.db"):
+        for name in ("each.db", "long.db", "server.db"):
             shutil.copy(args.store, folder / name)
         each = one_process_each(batches, folder / "each.db", folder, args.preset)
+        served = through_a_server(batches, folder / "server.db", folder, args.preset)
         long = one_long_process(batches, folder / "long.db", args.preset)
-    p, q = statistics.median(each[1:]), statistics.median(long[1:])
+        same = [stories(folder / "long.db") == stories(folder / n) for n in ("each.db",
+                                                                               "server.db")]
+    p, r, q = (statistics.median(x[1:]) for x in (each, served, long))
     print(f"median CPU per batch over batches {args.first + 1}–{last}: one process each "
-          f"{p:.2f} s, one long process {q:.2f} s, ratio {p / q:.2f}")
+          f"{p:.2f} s, one process each through a server {r:.2f} s, one long process "
+          f"{q:.2f} s; ratios {p / q:.2f} and {r / q:.2f}; the same stories as the long "
+          f"process: {same[0]} and {same[1]}")
 
+
+def stories(db: Path) -> list:
+    """Each arrival's story, in order: the three ways must agree."""
+    from storyline.store import open_store
+
+    with open_store(str(db)) as store:
+        return store.copy_stories()
 
 if __name__ == "__main__":
     main()

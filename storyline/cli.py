@@ -107,26 +107,6 @@ def _print_json(obj) -> None:
     sys.stdout.write(shapes.dumps(obj) + "\n")
 
 
-class _Bars:
-    """Rich progress bars fed by the engine's progress callback."""
-
-    def __init__(self, enabled: bool) -> None:
-        from rich import progress as bar  # rich's bars take a tenth of the start-up
-
-        self.progress = bar.Progress(
-            bar.TextColumn("{task.description:<18}"), bar.BarColumn(),
-            bar.MofNCompleteColumn(), bar.TimeElapsedColumn(), console=err.console(),
-            disable=not enabled, transient=False)
-        self.tasks: dict[str, int] = {}
-        self.batch = ""
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        key = f"{self.batch} {step}"
-        if key not in self.tasks:
-            self.tasks[key] = self.progress.add_task(key, total=total)
-        self.progress.update(self.tasks[key], completed=done, total=total)
-
-
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Batch files, or folders of them "
@@ -155,30 +135,76 @@ def ingest(
     model: ModelOption = None,
     fast: FastOption = False,
     as_json: JsonOption = False,
+    server: Annotated[Optional[str], typer.Option(
+        envvar="STORYLINE_SERVER", show_envvar=True, metavar="URL",
+        help="Hand the batches to a running `storyline serve` at URL (its store, preset "
+             "and loaded models; read and checked here first).")] = None,
+    token: Annotated[Optional[str], typer.Option(
+        envvar="STORYLINE_TOKEN", show_envvar=True,
+        help="With --server: the server's token. Prefer the environment variable.")] = None,
+    max_body_mb: Annotated[float, typer.Option(
+        help="With --server: the largest batch to send, in MiB (as the server's "
+             "--max-body-mb).", min=0.001)] = 20.0,
 ) -> None:
     """Ingest batches, in order, streamed. A batch is written in transactions of up to
     10,000 records: a stopped ingest, run again, goes on where it stopped; a batch
-    already in the store is a no-op."""
+    already in the store is a no-op. With --server, a running server ingests them: a
+    process per batch (cron) then pays no model load."""
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
                                  "url": url_column, "published_at": time_column,
                                  "title": title_column, "batch": batch_column}.items() if v}
-    sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
-    bars = _Bars(enabled=not as_json and err.is_terminal)
-    lines = LineProgress() if not as_json and not err.is_terminal else None
+    options = dict(fmt=fmt, batch=batch, columns=columns or None, skip_bad=skip_bad)
     warnings = cli_support.Warnings(err)
     try:
-        with bars.progress:
-            reports = sl.ingest(*paths, fmt=fmt, batch=batch, columns=columns or None,
-                                skip_bad=skip_bad, window=window, progress=lines or bars,
-                                on_warning=warnings, on_skipped=warnings.note)
+        if server:
+            _refuse_local_options(db=db, preset=preset_name, model=model, fast=fast)
+            reports = _ingest_on_server(paths, server, token, window, warnings, as_json,
+                                        max_body_mb=max_body_mb, **options)
+        else:
+            sl = _open(db, "fast" if fast else preset_name, model, must_exist=False)
+            try:
+                reports = _ingest_here(sl, paths, window, warnings, as_json, **options)
+            finally:
+                sl.close()
     except InputError as exc:
         raise InputError(exc.origin, exc.line, f"{exc.message} (fix it and run the same "
                          "command again: what was stored stays; or skip bad records with "
                          "--skip-bad)") from None
     finally:
-        sl.close()
         warnings.close()
     _ingest_summary(reports, skip_bad, as_json)
+
+
+def _ingest_here(sl, paths: list[Path], window: str | None, warnings, as_json: bool,
+                 **options):
+    bars = cli_support.Bars(err.console(), enabled=not as_json and err.is_terminal)
+    lines = LineProgress() if not as_json and not err.is_terminal else None
+    with bars.progress:
+        return sl.ingest(*paths, window=window, progress=lines or bars, on_warning=warnings,
+                         on_skipped=warnings.note, **options)
+
+
+def _refuse_local_options(**given) -> None:
+    named = [f"--{name}" for name, value in given.items() if value]
+    if named:
+        raise UsageError(f"{', '.join(named)}: with --server the batches go into the "
+                         "server's store, with its preset and model")
+
+
+def _ingest_on_server(paths: list[Path], server: str, token: str | None,
+                      window: str | None, warnings, as_json: bool, **options):
+    """``ingest --server``: the files read here, the batches ingested by the server (a
+    line for each as it is done, on a terminal)."""
+    from storyline.pipeline.window import parse_window
+    from storyline.remote import ingest_remote
+
+    def done(report) -> None:
+        if not as_json and err.is_terminal:
+            err.print(f"batch {escape(report.batch)}: ingested by the server", highlight=False)
+
+    return ingest_remote(paths, server, token=token,
+                         window=parse_window(window) if window else None, on_batch=done,
+                         on_warning=warnings, on_skipped=warnings.note, **options)
 
 
 def _ingest_summary(reports, skip_bad: bool, as_json: bool) -> None:
@@ -190,13 +216,8 @@ def _ingest_summary(reports, skip_bad: bool, as_json: bool) -> None:
     if as_json:
         _print_json(shapes.ingest_result(reports))
     else:
-        for r in reports:
-            if r.already_ingested:
-                out.print(f"batch {escape(r.batch)}: already in the store, nothing to do")
-            elif r.records:
-                out.print(f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} "
-                          f"new snippets, {r.exact_duplicates} exact and {r.near_duplicates} "
-                          f"near copies, {r.new_stories} new stories, {r.merges} merges")
+        for line in filter(None, map(cli_support.ingest_line, reports)):
+            out.print(line)
     for problem in skipped[:20]:
         err.print(f"[yellow]skipped:[/] {escape(problem)}", soft_wrap=True)
     if skipped:
@@ -454,7 +475,7 @@ def cluster(
             config = sl.config
     else:
         config = preset("fast" if fast else preset_name or "default", model=model)
-    bars = _Bars(enabled=err.is_terminal)
+    bars = cli_support.Bars(err.console(), enabled=err.is_terminal)
     with bars.progress:
         rows = cluster_records(records, config, db_location(db) if db else None,
                                progress=bars)

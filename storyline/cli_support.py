@@ -100,6 +100,37 @@ class LineProgress:
         self.stream.flush()
 
 
+class Bars:
+    """Rich progress bars fed by the engine's progress callback."""
+
+    def __init__(self, console: Any, enabled: bool) -> None:
+        from rich import progress as bar  # rich's bars take a tenth of the start-up
+
+        self.progress = bar.Progress(
+            bar.TextColumn("{task.description:<18}"), bar.BarColumn(),
+            bar.MofNCompleteColumn(), bar.TimeElapsedColumn(), console=console,
+            disable=not enabled, transient=False)
+        self.tasks: dict[str, int] = {}
+        self.batch = ""
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        key = f"{self.batch} {step}"
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(key, total=total)
+        self.progress.update(self.tasks[key], completed=done, total=total)
+
+
+def ingest_line(r: Any) -> str | None:
+    """The line an ingest report prints (None for a file without records)."""
+    if r.already_ingested:
+        return f"batch {escape(r.batch)}: already in the store, nothing to do"
+    if r.records:
+        return (f"batch {escape(r.batch)}: {r.records} records → {r.new_snippets} new "
+                f"snippets, {r.exact_duplicates} exact and {r.near_duplicates} near copies, "
+                f"{r.new_stories} new stories, {r.merges} merges")
+    return None
+
+
 def more_line(total: int, limit: int, offset: int, shown: int) -> str | None:
     """What a page of stories left out and how to read the next (None: nothing left)."""
     if offset + shown >= total:

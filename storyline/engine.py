@@ -20,15 +20,13 @@ from storyline.config import Config, dormancy
 from storyline.errors import IngestError, InputError
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe, ivf
-from storyline.pipeline.batches import batch_digest, runs
+from storyline.pipeline.batches import batch_digest, file_batches
 from storyline.pipeline.dedupe import signature_bytes, signatures
 from storyline.pipeline.facts.worker import FactsJob, read_facts, warm_up
 from storyline.pipeline.normalize import normalize
-from storyline.pipeline.read import batch_name, list_inputs, read_file
 from storyline.pipeline.recent import RecentDuplicates
 from storyline.pipeline.represent import Features, leads
 from storyline.pipeline.statistics import StreamStatistics
-from storyline.pipeline.window import windowed
 from storyline.store import Store
 from storyline.store.rows import NewSnippet, StoryRow
 from storyline.types import DormancyRule, IngestReport, Record
@@ -115,23 +113,15 @@ class Engine:
         its file's first report's ``skipped_bad``); ``window`` cuts each file into
         batches by published_at; ``on_skipped`` hears of a folder's other files."""
         reports: list[IngestReport] = []
-        inputs = [list_inputs(Path(p), fmt) for p in paths]
-        for note in (note for item in inputs for note in item.skipped):
-            if on_skipped:
-                on_skipped(note)
+        files = file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
+                             window=window, on_skipped=on_skipped, on_warning=on_warning)
         try:
-            for file in (f for item in inputs for f in item.files):
-                skipped: list[InputError] = []
-                records = read_file(file, fmt=fmt, batch=batch, columns=columns,
-                                    on_error=skipped.append if skip_bad else None,
-                                    on_warning=on_warning)
-                if window is not None:
-                    records = windowed(records, window, batch or batch_name(file))
-                file_reports = [write_batch(self, name, run, origin=str(file),
-                                            progress=progress) for name, run in runs(records)]
+            for file in files:
+                file_reports = [write_batch(self, name, run, origin=str(file.file),
+                                            progress=progress) for name, run in file.batches]
                 if not file_reports:
-                    file_reports = [IngestReport(batch=batch or batch_name(file))]
-                file_reports[0].skipped_bad.extend(str(e) for e in skipped)
+                    file_reports = [IngestReport(batch=file.name)]
+                file_reports[0].skipped_bad.extend(str(e) for e in file.skipped)
                 reports.extend(file_reports)
         finally:
             self.finish_facts(progress)

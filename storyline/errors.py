@@ -14,6 +14,7 @@ Exit codes (documented in docs/cli.md):
 4     a model is not built, or a package to build it is missing
 5     the store is busy: another writer held it past the timeout (retry)
 6     a feed or page could not be fetched
+7     ``ingest --server``: the server could not be reached or failed
 ====  =====================================================================
 
 >>> err = InputError("news.csv", 12, "unterminated quote")
@@ -100,4 +101,11 @@ class FetchError(StorylineError, RuntimeError):
     """A feed or page that could not be fetched."""
 
     exit_code = 6
+    http_status = 502
+
+
+class ServerError(StorylineError, RuntimeError):
+    """``ingest --server``: the server could not be reached, or failed."""
+
+    exit_code = 7
     http_status = 502

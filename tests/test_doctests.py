@@ -20,6 +20,7 @@ MODULES = [
     "storyline.pipeline.headline",
     "storyline.pipeline.ivf",
     "storyline.outlets",
+    "storyline.remote",
     "storyline.search",
     "storyline.shapes",
     "storyline.store.vectors",

@@ -13,7 +13,10 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 from storyline.errors import InputError
 from storyline.types import Record
@@ -65,6 +68,45 @@ def runs(records: Iterable[Record]) -> Iterator[tuple[str, Iterator[Record]]]:
                              "records of one batch must be together (sort it by batch)")
         done.add(name)
         yield name, group  # noqa: B031  (consumed before the next batch is read)
+
+
+@dataclass
+class FileBatches:
+    """The batches of one input file as it is read: ``batches`` yields (name, records)
+    and ``skipped`` fills with the bad records skipped while they are read."""
+
+    file: Path
+    name: str  # the file's batch name (a file with no record reports under it)
+    batches: Iterator[tuple[str, Iterator[Record]]]
+    skipped: list[InputError] = field(default_factory=list)
+
+
+def file_batches(
+    paths: Iterable[Path], *, fmt: str | None = None, batch: str | None = None,
+    columns: dict[str, str] | None = None, skip_bad: bool = False,
+    window: timedelta | None = None, on_skipped: Callable[[str], None] | None = None,
+    on_warning: Callable[[InputError], None] | None = None,
+) -> Iterator[FileBatches]:
+    """Each input file's batches, streamed, as ``storyline ingest`` reads them (a
+    folder's files in name order; ``-`` is standard input); ``window`` cuts each file
+    into batches by published_at; ``on_skipped`` hears of a folder's other files.
+    Shared by the engine and the client of a server (:mod:`storyline.remote`)."""
+    from storyline.pipeline.read import batch_name, list_inputs, read_file
+    from storyline.pipeline.window import windowed
+
+    inputs = [list_inputs(Path(p), fmt) for p in paths]
+    for note in (note for item in inputs for note in item.skipped):
+        if on_skipped:
+            on_skipped(note)
+    for file in (f for item in inputs for f in item.files):
+        skipped: list[InputError] = []
+        records = read_file(file, fmt=fmt, batch=batch, columns=columns,
+                            on_error=skipped.append if skip_bad else None,
+                            on_warning=on_warning)
+        name = batch or batch_name(file)
+        if window is not None:
+            records = windowed(records, window, name)
+        yield FileBatches(file, name, runs(records), skipped)
 
 
 class Chunks:

@@ -47,10 +47,12 @@ def executor_encoder(model: str, files: dict[str, bytes] | None):
         elif files is not None:
             from storyline.models.encoders import StaticEncoder
 
-            folder = Path(tempfile.mkdtemp(prefix="storyline-static-"))
-            for name, data in files.items():
-                (folder / name).write_bytes(data)
-            _ENCODERS[model] = StaticEncoder(folder, name="static")
+            # The encoder reads its files whole when built, so the folder goes with it.
+            with tempfile.TemporaryDirectory(prefix="storyline-static-") as tmp:
+                folder = Path(tmp)
+                for name, data in files.items():
+                    (folder / name).write_bytes(data)
+                _ENCODERS[model] = StaticEncoder(folder, name="static")
         else:
             from storyline.models.encoders import load_encoder
 

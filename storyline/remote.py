@@ -1,0 +1,138 @@
+"""``storyline ingest --server URL``: batch files read here, ingested by a running server.
+
+A process per batch (a cron job) pays Python's start, the models' load and the live
+stories' state every time; ``storyline serve`` keeps them loaded. Here the files are read
+with the same readers and options as a local ingest (:func:`file_batches`), so a bad line
+is named by file and line before anything is sent; each batch goes to ``POST
+/api/batches`` as JSONL in one request (a batch is stored whole or not at all, so it is
+never split over two), and the server's answer is the JSON a local ingest prints.
+
+The client needs nothing of the server's stack: no models, no store driver. It speaks
+HTTP through the standard library (one request a batch needs no connection pool, and
+httpx is not in the default install).
+
+>>> request_for("http://news:8000/", "monday", b"{}", "t0k").full_url
+'http://news:8000/api/batches?batch=monday'
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from storyline.errors import InputError, ServerError, StorylineError, UsageError
+from storyline.pipeline.batches import file_batches
+from storyline.types import IngestReport, Record
+
+DEFAULT_MAX_BODY_MB = 20.0  # the server's default --max-body-mb
+_FIELDS = ("text", "id", "batch", "source", "url", "published_at", "title")
+
+
+# A server's answer as the exit code a local ingest gives for the same failure.
+_EXIT_CODES = {400: 1, 404: 1, 413: 1, 401: 2, 403: 2, 415: 2, 409: 3, 507: 3, 503: 5}
+
+
+def check_server_url(server: str) -> str:
+    """``server`` without a trailing slash; a usage error unless it is an http(s) URL."""
+    parts = urlsplit(server)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--server {server!r} is not an http:// or https:// URL "
+                         "(the address storyline serve prints)")
+    return server.rstrip("/")
+
+
+def request_for(server: str, batch: str, body: bytes, token: str | None
+                ) -> urllib.request.Request:
+    """The ``POST /api/batches`` request of one batch."""
+    headers = {"Content-Type": "application/x-ndjson", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    url = f"{server.rstrip('/')}/api/batches?batch={quote(batch, safe='')}"
+    return urllib.request.Request(url, data=body, headers=headers, method="POST")
+
+
+def jsonl_body(records: Iterable[Record], max_mb: float, file: Path, batch: str) -> bytes:
+    """The batch's records as JSONL; an error past ``max_mb`` MiB (the server would
+    refuse it, and the client holds no more than that of a file in memory)."""
+    limit = max_mb * 1024 * 1024
+    parts: list[bytes] = []
+    size = 0
+    for record in records:
+        fields = {k: getattr(record, k) for k in _FIELDS if getattr(record, k) is not None}
+        line = json.dumps(fields, ensure_ascii=False).encode() + b"\n"
+        size += len(line)
+        if size > limit:
+            raise UsageError(f"{file}: batch {batch!r} is over "
+                             f"{max_mb:g} MiB: a batch goes to the server in "
+                             "one request: cut it with --window or into smaller files, or "
+                             "raise --max-body-mb here and on the server")
+        parts.append(line)
+    return b"".join(parts)
+
+
+def post_batch(request: urllib.request.Request, timeout: float) -> list[IngestReport]:
+    """The reports of one batch the server ingested."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        raise _refused(exc) from None
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ServerError(f"no answer from the storyline server at "
+                          f"{_server_of(request)}: {reason} (is `storyline serve` "
+                          "running there?)") from None
+    except ValueError:
+        raise ServerError(f"{_server_of(request)} answered with something other than "
+                          "JSON: is it a storyline server?") from None
+    return [IngestReport(**report) for report in answer["batches"]]
+
+
+def _server_of(request: urllib.request.Request) -> str:
+    parts = urlsplit(request.full_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _refused(exc: urllib.error.HTTPError) -> StorylineError:
+    try:
+        detail = json.loads(exc.read() or b"{}").get("detail") or exc.reason
+    except (ValueError, AttributeError, OSError):
+        detail = exc.reason
+    error = ServerError(f"the server refused the batch ({exc.code}): {detail}")
+    error.exit_code = _EXIT_CODES.get(exc.code, ServerError.exit_code)
+    return error
+
+
+def ingest_remote(
+    paths: Iterable[Path], server: str, *, token: str | None = None,
+    fmt: str | None = None, batch: str | None = None, columns: dict[str, str] | None = None,
+    skip_bad: bool = False, window: timedelta | None = None,
+    max_body_mb: float = DEFAULT_MAX_BODY_MB, timeout: float = 600.0,
+    on_batch: Callable[[IngestReport], None] | None = None,
+    on_skipped: Callable[[str], None] | None = None,
+    on_warning: Callable[[InputError], None] | None = None,
+) -> list[IngestReport]:
+    """Ingest batch files into the store of the storyline server at ``server``, batch by
+    batch, in order: the reports a local ingest of the same files gives."""
+    server = check_server_url(server)
+    reports: list[IngestReport] = []
+    for file in file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
+                             window=window, on_skipped=on_skipped, on_warning=on_warning):
+        file_reports = []
+        for name, records in file.batches:
+            body = jsonl_body(records, max_body_mb, file.file, name)
+            for report in post_batch(request_for(server, name, body, token), timeout):
+                file_reports.append(report)
+                if on_batch:
+                    on_batch(report)
+        if not file_reports:
+            file_reports = [IngestReport(batch=file.name)]
+        file_reports[0].skipped_bad.extend(str(e) for e in file.skipped)
+        reports.extend(file_reports)
+    return reports
+
