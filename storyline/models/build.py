@@ -26,7 +26,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +185,8 @@ def _folder_size(folder: Path) -> int:
 
 
 def _versions(*packages: str) -> dict[str, str]:
+    from importlib import metadata  # here: a read that only finds a model need not load it
+
     out = {}
     for name in packages:
         try:
@@ -196,6 +197,8 @@ def _versions(*packages: str) -> dict[str, str]:
 
 
 def _write_manifest(folder: Path, **fields: Any) -> None:
+    from importlib import metadata
+
     manifest = {
         "source": {
             "package": SOURCE_PACKAGE,

@@ -97,8 +97,11 @@ class StaticEncoder:
             self._model = StaticModel.from_pretrained(path)
             self.dim: int = int(self._model.dim)
             return
-        self._vectors = tensors["embeddings"].astype(np.float32)
-        self.dim = int(self._vectors.shape[1])
+        # As stored (float16 in the models built here): a few texts (a query) convert only
+        # their tokens' rows; the whole table is converted once, when a batch needs it.
+        self._stored = tensors["embeddings"]
+        self._table: np.ndarray | None = None
+        self.dim = int(self._stored.shape[1])
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         tokenizer.no_padding()
         self._max_length: int | None = config.get("max_length", 512)
@@ -137,7 +140,7 @@ class StaticEncoder:
             out = np.zeros((len(ids), self.dim), dtype=np.float32)
             for i, row in enumerate(ids):
                 if row:
-                    out[i] = self._vectors[row].mean(axis=0)
+                    out[i] = self._stored[row].astype(np.float32).mean(axis=0)
             return l2_normalise(out)
         from scipy import sparse
 
@@ -147,9 +150,10 @@ class StaticEncoder:
         # The means as one sparse product: row i holds 1/len_i at each of its tokens.
         weights = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
         means = sparse.csr_matrix((weights, flat, np.concatenate([[0], np.cumsum(lengths)])),
-                                  shape=(len(ids), len(self._vectors)))
-        out = means @ self._vectors
-        return l2_normalise(out)
+                                  shape=(len(ids), len(self._stored)))
+        if self._table is None:
+            self._table = self._stored.astype(np.float32)
+        return l2_normalise(means @ self._table)
 
 
 class OnnxMiniLMEncoder:
