@@ -146,7 +146,7 @@ def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: i
         row = store.story(story_id)
         if seq_range and not (row.last_seq >= seq_range[0] and row.first_seq <= seq_range[1]):
             continue
-        dates = _story_dates(store, story_id)
+        dates = store.story_dates(story_id)
         if not _dates_overlap(dates, filters):
             continue
         seen.add(story_id)
@@ -178,14 +178,6 @@ def _seq_range(store: Store, filters: SearchFilters) -> tuple[int, int] | None:
             raise NotFoundError(f"no batch {name!r}")
         bounds.append(found.seq)
     return bounds[0], bounds[1]
-
-
-def _story_dates(store: Store, story_id: int) -> tuple[str | None, str | None]:
-    """The earliest and latest ``published_at`` among the story's copies (None: unknown)."""
-    ids = [s.id for s in store.story_snippets(story_id)]
-    dates = sorted(c.published_at for copies in store.copies_of(ids).values()
-                   for c in copies if c.published_at)
-    return (dates[0], dates[-1]) if dates else (None, None)
 
 
 def _dates_overlap(dates: tuple[str | None, str | None], filters: SearchFilters) -> bool:

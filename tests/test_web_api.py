@@ -628,3 +628,30 @@ def test_every_list_pages(client):
     assert 'class="overview"' not in client.get("/", params={"text": "north"}).text
     html = client.get("/batches").text
     assert "News up to" in html and "<table" in html
+
+
+
+def test_the_list_is_built_again_after_an_ingest_only_for_readers(fresh, monkeypatch):
+    """The first page is ready when a batch lands if someone reads the list; a server
+    only fed batches (a cron job through ingest --server) builds no page for nobody."""
+    built = []
+    real = views.story_page
+    monkeypatch.setattr(views, "story_page", lambda *a, **k: built.append(1) or real(*a, **k))
+
+    def post(client, batch: str) -> None:
+        r = client.post(f"/api/batches?batch={batch}", content=f"Line of batch {batch}.",
+                        headers={**AUTH, "Content-Type": "text/plain"})
+        assert r.status_code == 200, r.text
+        for thread in client.app.state.access._hook_threads:
+            thread.join(timeout=60)
+
+    with _client(fresh) as client:
+        assert len(built) == 1  # at start-up
+        post(client, "003")
+        assert len(built) == 1  # nobody read the list: nothing built
+        assert client.get("/api/stories").status_code == 200
+        assert len(built) == 2  # the reader's page, for the new version
+        post(client, "004")
+        assert len(built) == 3  # built again, ready for the next reader
+        assert client.get("/").status_code == 200
+        assert len(built) == 3  # ... who finds it made

@@ -198,6 +198,11 @@ class Store(ABC):
     def story_snippets(self, story_id: int) -> list[SnippetRow]: ...
 
     @abstractmethod
+    def story_dates(self, story_id: int) -> tuple[str | None, str | None]:
+        """The earliest and latest ``published_at`` of the story's copies, as stored
+        strings in code-point order (None: no copy has one)."""
+
+    @abstractmethod
     def members_of_stories(self, story_ids: list[int]) -> list[tuple[int, int]]: ...
 
     @abstractmethod

@@ -134,6 +134,13 @@ class SQLiteReads:
         ).fetchone()
         return _snippet_row(row) if row else None
 
+    def story_dates(self, story_id: int) -> tuple[str | None, str | None]:
+        first, last = self.db.execute(
+            "SELECT MIN(c.published_at), MAX(c.published_at) FROM snippets s "
+            "JOIN copies c ON c.snippet_id = s.id WHERE s.story_id=? "
+            "AND c.published_at IS NOT NULL AND c.published_at <> ''", (story_id,)).fetchone()
+        return first, last
+
     def story_snippets(self, story_id: int) -> list[SnippetRow]:
         rows = self.db.execute(
             "SELECT id, text, truncated, batch_seq, story_id, novel FROM snippets "

@@ -80,6 +80,9 @@ class StoreAccess:
         self._cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
         # Called (in a thread of their own) after each ingest through this object.
         self.after_write: list[Callable[[], None]] = []
+        # Whether a reader asked for a story list since the list was last built after an
+        # ingest: a server nobody reads (batches from cron) builds no page for nobody.
+        self.list_wanted = False
         self._hook_threads: list[threading.Thread] = []
         self.closed = False
 

@@ -94,8 +94,9 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Before the first request: templates compiled, a connection open, the first page
-    of the list built (and built again after each ingest, so that the page most asked
-    for is ready when the batch lands); the facts worker and the watcher started."""
+    of the list built (and built again after each ingest that follows a reader's visit,
+    so that the page most asked for is ready when the batch lands); the facts worker and
+    the watcher started."""
     access: StoreAccess = app.state.access
     settings: WebSettings = app.state.settings
     await run_in_threadpool(_warm_up, app)
@@ -130,7 +131,7 @@ class _ListWarmer:
         self.access = access
 
     def __call__(self) -> None:
-        warm_list(self.access)
+        warm_list(self.access, unless_unread=True)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _ListWarmer) and other.access is self.access

@@ -25,9 +25,11 @@ def settings_of(request: Request) -> WebSettings:
 
 def stories_page(access: StoreAccess, sl: Storyline, *, batch: str | None,
                  status: str | None, text: str | None, limit: int, offset: int,
-                 min_size: int) -> views.StoryPage:
+                 min_size: int, for_reader: bool = True) -> views.StoryPage:
     """A page of the story list, kept for this version of the store (its first page is
     what most requests ask, and it only changes when a batch comes)."""
+    if for_reader:
+        access.list_wanted = True
     def compute() -> views.StoryPage:
         return views.story_page(sl.store, batch=batch, status=status, text=text,
                                 limit=limit, offset=offset, min_size=min_size,
@@ -36,13 +38,20 @@ def stories_page(access: StoreAccess, sl: Storyline, *, batch: str | None,
     return access.memo(sl, ("list", batch, status, text, limit, offset, min_size), compute)
 
 
-def warm_list(access: StoreAccess) -> None:
-    """Builds (and keeps) the first page of the list, the page most asked for."""
+def warm_list(access: StoreAccess, *, unless_unread: bool = False) -> None:
+    """Builds (and keeps) the first page of the list, the page most asked for; with
+    ``unless_unread`` (after an ingest), only if a reader asked for a list since the
+    last time it was built."""
     if access.closed:  # the server stopped while a batch went in
         return
+    if unless_unread:
+        if not access.list_wanted:
+            return
+        access.list_wanted = False
     with access.read() as sl:
         stories_page(access, sl, batch=None, status=None, text=None,
-                     limit=access.settings.page_size, offset=0, min_size=1)
+                     limit=access.settings.page_size, offset=0, min_size=1,
+                     for_reader=False)
 
 
 def story_out(access: StoreAccess, detail: StoryDetail, with_facts: bool) -> StoryOut:
