@@ -23,6 +23,7 @@ MODULES = [
     "storyline.remote",
     "storyline.search",
     "storyline.shapes",
+    "storyline.spark.link",
     "storyline.store.vectors",
 ]
 

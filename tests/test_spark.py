@@ -196,6 +196,37 @@ def test_linking_looks_only_at_stories_that_can_still_be_live():
     assert first == third != other
 
 
+def test_a_story_s_sums_are_those_of_scipy_added_one_after_another():
+    """The linker keeps a story's sums as arrays (``sum_rows``) and stacks them itself
+    (``stack_rows``): the same float32 values, in the same order of additions, as
+    scipy's sparse additions and vstack, zeros dropped alike."""
+    from scipy import sparse
+
+    from storyline.pipeline.represent import N_FEATURES
+    from storyline.spark.link import EMPTY_ROW, stack_rows, sum_rows
+
+    rng = np.random.default_rng(7)
+
+    def row() -> sparse.csr_matrix:
+        cols = np.sort(rng.choice(50, size=int(rng.integers(0, 12)), replace=False))
+        vals = rng.normal(size=len(cols)).astype(np.float32)
+        vals[rng.random(len(cols)) < 0.2] *= -1  # sums that cancel now and then
+        return sparse.csr_matrix((vals, cols, [0, len(cols)]), shape=(1, N_FEATURES))
+
+    for _ in range(200):
+        rows = [row() for _ in range(int(rng.integers(1, 6)))]
+        rows.append(-rows[0])  # a column that sums to zero exactly
+        want = sparse.csr_matrix((1, N_FEATURES), dtype=np.float32)
+        for r in rows:
+            want = want + r
+        got = sum_rows([EMPTY_ROW, *rows])
+        assert got.indices.tolist() == want.indices.tolist()
+        assert got.data.tobytes() == want.data.astype(np.float32).tobytes()
+    rows = [row() for _ in range(30)] + [sparse.csr_matrix((1, N_FEATURES), dtype=np.float32)]
+    stacked, want = stack_rows(rows), sparse.vstack(rows).tocsr()
+    assert (stacked != want).nnz == 0 and stacked.indptr.tolist() == want.indptr.tolist()
+
+
 def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
     """Without pyspark the command line still starts, and says what to install."""
     fake = tmp_path / "pyspark"
