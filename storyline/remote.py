@@ -18,6 +18,7 @@ httpx is not in the default install).
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -28,13 +29,17 @@ from urllib.parse import quote, urlsplit
 from storyline.errors import InputError, ServerError, StorylineError, UsageError
 from storyline.pipeline.batches import file_batches
 from storyline.types import IngestReport, Record
+from storyline.web.ingest import BATCH_PATTERN
+
+BATCH_NAME = re.compile(BATCH_PATTERN)  # what the server takes (names are also its URLs)
 
 DEFAULT_MAX_BODY_MB = 20.0  # the server's default --max-body-mb
 _FIELDS = ("text", "id", "batch", "source", "url", "published_at", "title")
 
 
 # A server's answer as the exit code a local ingest gives for the same failure.
-_EXIT_CODES = {400: 1, 404: 1, 413: 1, 401: 2, 403: 2, 415: 2, 409: 3, 507: 3, 503: 5}
+_EXIT_CODES = {400: 1, 404: 1, 413: 1, 422: 1, 401: 2, 403: 2, 415: 2, 409: 3, 507: 3,
+               503: 5}
 
 
 def check_server_url(server: str) -> str:
@@ -125,6 +130,10 @@ def ingest_remote(
                              window=window, on_skipped=on_skipped, on_warning=on_warning):
         file_reports = []
         for name, records in file.batches:
+            if not BATCH_NAME.match(name):
+                raise UsageError(f"{file.file}: batch name {name!r} cannot name a batch on a "
+                                 "server (letters, digits, '.', '_', '-', at most 100): "
+                                 "give one with --batch")
             body = jsonl_body(records, max_body_mb, file.file, name)
             for report in post_batch(request_for(server, name, body, token), timeout):
                 file_reports.append(report)

@@ -78,6 +78,11 @@ def test_a_refusal_or_no_server_is_one_line_with_its_exit_code(server, tmp_path)
     assert gone.returncode == 7 and "is `storyline serve` running there?" in gone.stderr
     both = run_cli("ingest", str(SEEDS), "--server", server.url, "--db", "x.db", check=False)
     assert both.returncode == 2 and "the server's store" in both.stderr
+    spaced = tmp_path / "my file.txt"
+    spaced.write_text("A line.\n")
+    named = _ingest(server, str(spaced), check=False)
+    assert named.returncode == 2 and "give one with --batch" in named.stderr
+    assert "batch mine: 1 records" in _ingest(server, str(spaced), "--batch", "mine").stdout
     big = tmp_path / "big.txt"
     big.write_text("A long line about the markets and the weather today.\n" * 100)
     over = _ingest(server, str(big), "--max-body-mb", "0.001", check=False)
