@@ -117,12 +117,9 @@ class Engine:
                              window=window, on_skipped=on_skipped, on_warning=on_warning)
         try:
             for file in files:
-                file_reports = [write_batch(self, name, run, origin=str(file.file),
-                                            progress=progress) for name, run in file.batches]
-                if not file_reports:
-                    file_reports = [IngestReport(batch=file.name)]
-                file_reports[0].skipped_bad.extend(str(e) for e in file.skipped)
-                reports.extend(file_reports)
+                reports += file.reports([write_batch(self, name, run, origin=str(file.file),
+                                                     progress=progress)
+                                         for name, run in file.batches])
         finally:
             self.finish_facts(progress)
         self.fill_missing_facts(progress)

@@ -128,7 +128,7 @@ def ingest_remote(
     reports: list[IngestReport] = []
     for file in file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
                              window=window, on_skipped=on_skipped, on_warning=on_warning):
-        file_reports = []
+        made = []
         for name, records in file.batches:
             if not BATCH_NAME.match(name):
                 raise UsageError(f"{file.file}: batch name {name!r} cannot name a batch on a "
@@ -136,12 +136,9 @@ def ingest_remote(
                                  "give one with --batch")
             body = jsonl_body(records, max_body_mb, file.file, name)
             for report in post_batch(request_for(server, name, body, token), timeout):
-                file_reports.append(report)
+                made.append(report)
                 if on_batch:
                     on_batch(report)
-        if not file_reports:
-            file_reports = [IngestReport(batch=file.name)]
-        file_reports[0].skipped_bad.extend(str(e) for e in file.skipped)
-        reports.extend(file_reports)
+        reports += file.reports(made)
     return reports
 

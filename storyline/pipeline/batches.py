@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from storyline.errors import InputError
-from storyline.types import Record
+from storyline.types import IngestReport, Record
 
 
 def record_bytes(record: Record) -> bytes:
@@ -79,6 +79,13 @@ class FileBatches:
     name: str  # the file's batch name (a file with no record reports under it)
     batches: Iterator[tuple[str, Iterator[Record]]]
     skipped: list[InputError] = field(default_factory=list)
+
+    def reports(self, made: list[IngestReport]) -> list[IngestReport]:
+        """The file's reports: ``made`` for its batches, or an empty one under its name
+        when it had none; the bad records skipped go on the first."""
+        reports = made or [IngestReport(batch=self.name)]
+        reports[0].skipped_bad.extend(str(e) for e in self.skipped)
+        return reports
 
 
 def file_batches(
