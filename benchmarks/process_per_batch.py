@@ -35,6 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.stream_gen import Stream, StreamShape  # noqa: E402
+from benchmarks.stream_scale import server_cpu  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
        "STORYLINE_TOKEN": "process-per-batch"}
@@ -71,23 +72,10 @@ def one_process_each(batches: list, db: Path, folder: Path, preset: str) -> list
     return out
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of process ``pid`` and its living children (from /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if stat.parent.name == str(pid) or fields[1] == str(pid):  # the server or its child
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
-
-
 def through_a_server(batches: list, db: Path, folder: Path, preset: str) -> list[float]:
     """A process per batch again, each handing its batch to one ``storyline serve``
-    (``ingest --server``): the client's CPU plus what the server spent meanwhile."""
+    (``ingest --server``): the client's CPU plus what the server spent meanwhile (its
+    children's too, as ``stream_scale.server_cpu`` counts a database server's)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "storyline.cli", "serve", "--db", str(db), "--preset", preset,
@@ -98,11 +86,11 @@ def through_a_server(batches: list, db: Path, folder: Path, preset: str) -> list
         out = []
         for batch in batches:
             path = batch_file(batch, folder)
-            before = tree_cpu(server.pid)
+            before = server_cpu(server.pid)
             cpu, peak = run_child(["ingest", str(path), "--server", url,
                                    "--batch", batch[0].batch])
             time.sleep(1.0)  # the server's warm-up of its story list, after the answer
-            out.append(cpu + tree_cpu(server.pid) - before)
+            out.append(cpu + server_cpu(server.pid) - before)
             print(f"server    {batch[0].batch}: {out[-1]:5.2f} s CPU ({cpu:4.2f} s the "
                   f"client's, peak {peak} MB)", flush=True)
         return out
