@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from storyline import cli_support, shapes
 from storyline.cli_support import STATE, LazyConsole, LineProgress, escape
 from storyline.config import db_location, default_db, preset
-from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
+from storyline.errors import InputError, StorylineError, UsageError
 from storyline.options import (
     DbOption,
     FastOption,
@@ -91,15 +91,18 @@ def _global_options(
 def _open(db: str | Path | None, preset_name: str | None = None, model: str | None = None,
           must_exist: bool = True):
     from storyline.api import Storyline
-    from storyline.store import display_url, is_url, store_exists
+    from storyline.store import is_url
 
     given = db or STATE.db
     path = db_location(given) if given else default_db()
-    if must_exist and not store_exists(path):
-        shown = display_url(path) if is_url(path) else path
-        raise NotFoundError(f"no store at {shown}: run `storyline ingest --db {shown} FILES` "
-                            "first")
-    return Storyline(path, preset_name, model=model)
+    if must_exist and not is_url(path) and not Path(path).exists():  # opening creates it
+        raise cli_support.no_store(path)
+    sl = Storyline(path, preset_name, model=model)
+    # On a server, asked on the connection the command goes on with (not a second one).
+    if must_exist and is_url(path) and not sl.store.batches():
+        sl.close()
+        raise cli_support.no_store(path)
+    return sl
 
 
 def _print_json(obj) -> None:

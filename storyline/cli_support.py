@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from storyline.errors import InputError, UsageError
+from storyline.errors import InputError, NotFoundError, UsageError
 
 
 @dataclass
@@ -65,6 +65,14 @@ class LazyConsole:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console(), name)
+
+
+def no_store(path: str | Path) -> NotFoundError:
+    """The error of a read on a store that is not there (no file, or an empty server)."""
+    from storyline.store import display_url, is_url
+
+    shown = display_url(path) if is_url(path) else path
+    return NotFoundError(f"no store at {shown}: run `storyline ingest --db {shown} FILES` first")
 
 
 def escape(text: str) -> str:

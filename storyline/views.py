@@ -278,20 +278,10 @@ def probed_embeddings(store: Store, cells: list[int], dim: int,
                       budget: int | None = None) -> tuple[list[int], np.ndarray]:
     """The embeddings of ``cells``, nearest first, until ``budget`` of them
     (ivf.READ_BUDGET) are read: time bounded whatever the store's size."""
-    import numpy as np
-
     from storyline.pipeline import ivf
 
     budget = ivf.READ_BUDGET if budget is None else budget
-    ids: list[int] = []
-    parts = []
-    for cell in cells:
-        cell_ids, vectors = store.embeddings_in_cells([cell], dim)
-        ids += cell_ids
-        parts.append(vectors)
-        if len(ids) >= budget:
-            break
-    return ids, np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+    return store.embeddings_of_nearest_cells(cells, dim, budget)
 
 
 def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: int = 0,

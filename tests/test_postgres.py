@@ -127,6 +127,8 @@ def test_copy_both_ways_keeps_everything(tmp_path, pg_db):
 
 @needs_postgres
 def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
+    empty = run_cli("stories", "--db", pg_db, check=False)
+    assert empty.returncode == 1 and "no store at" in empty.stderr
     with Storyline(pg_db, **WORDS_ONLY) as sl:  # `storyline ingest` on a URL: the slow test
         sl.ingest(SEEDS)
     assert "consistent" in run_cli("check", "--db", pg_db).stdout

@@ -156,6 +156,29 @@ def test_a_store_that_outgrows_its_search_cells_gets_finer_ones(any_db, monkeypa
 
 
 @needs_static
+def test_the_nearest_cells_read_at_once_are_those_read_one_by_one(any_db, monkeypatch):
+    """PostgreSQL reads a query's cells in one statement: the same embeddings, in the
+    same order, as Store's cell-by-cell loop, whatever the budget."""
+    from storyline.store import Store
+
+    texts = _small_cells(monkeypatch)
+    with Storyline(any_db, model="static", extract_facts=False) as sl:
+        sl.ingest_records([{"text": t} for t in texts], batch="backfill")
+        dim = sl.engine.encoder.dim
+        sizes = [len(sl.store.embeddings_in_cells([c], dim)[0]) for c in range(8)]
+        order = [5, 2, 7, 0, 3, 1, 6, 4]
+        for budget in (1, sizes[5], sizes[5] + 1, 30, 1000):
+            ids, vectors = sl.store.embeddings_of_nearest_cells(order, dim, budget)
+            want_ids, want = Store.embeddings_of_nearest_cells(sl.store, order, dim, budget)
+            assert sorted(ids) == sorted(want_ids)
+            assert dict(zip(ids, map(tuple, vectors))) == dict(zip(want_ids, map(tuple, want)))
+            cell_of = {i: c for c in order for i in sl.store.embeddings_in_cells([c], dim)[0]}
+            ranks = [order.index(cell_of[i]) for i in ids]
+            assert ranks == sorted(ranks)  # nearest cell first
+        assert len(sl.store.embeddings_of_nearest_cells([], dim, 10)[0]) == 0
+
+
+@needs_static
 def test_a_store_that_arrives_big_gets_fine_cells_at_once(db, monkeypatch):
     texts = _small_cells(monkeypatch)
     with Storyline(db, model="static", extract_facts=False) as sl:

@@ -103,6 +103,10 @@ def test_the_command_says_no_match(seeds_store):
 class _CellStore:
     """A store whose cell ``c`` holds ``sizes[c]`` embeddings, counting the cells read."""
 
+    from storyline.store import Store
+
+    embeddings_of_nearest_cells = Store.embeddings_of_nearest_cells
+
     def __init__(self, sizes: list[int]) -> None:
         self.sizes, self.read = sizes, []
 

@@ -411,6 +411,23 @@ class Store(ABC):
     def embeddings_in_cells(self, cells: list[int], dim: int
                             ) -> tuple[list[int], np.ndarray]: ...
 
+    def embeddings_of_nearest_cells(self, cells: list[int], dim: int, budget: int
+                                    ) -> tuple[list[int], np.ndarray]:
+        """The embeddings of ``cells`` (nearest first), a whole cell at a time, until
+        ``budget`` of them are read: a cell is read when fewer than ``budget`` were read
+        before it. Here a cell a query; a server backend answers in one."""
+        import numpy as np
+
+        ids: list[int] = []
+        parts = []
+        for cell in cells:
+            if len(ids) >= budget:
+                break
+            cell_ids, vectors = self.embeddings_in_cells([cell], dim)
+            ids += cell_ids
+            parts.append(vectors)
+        return ids, np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+
     @abstractmethod
     def embedding_sample(self, limit: int, dim: int, step: int = 1
                          ) -> tuple[list[int], np.ndarray]:

@@ -28,6 +28,20 @@ def _row(r: tuple) -> SnippetRow:
                       story_id=r[4], novel=bool(r[5]))
 
 
+# The probed cells in their order, each with how many embeddings the cells before it
+# hold; those with fewer than the budget before them are read (Store's loop, in SQL).
+_NEAREST_CELLS = """
+WITH probed AS (
+    SELECT cell, rank, (SELECT COUNT(*) FROM snippets s WHERE s.cell = p.cell) AS n
+    FROM unnest(%(cells)s::int[]) WITH ORDINALITY AS p(cell, rank)),
+chosen AS (
+    SELECT cell, rank FROM (
+        SELECT cell, rank, SUM(n) OVER (ORDER BY rank) - n AS before FROM probed) running
+    WHERE before < %(budget)s)
+SELECT s.id, s.embedding FROM chosen JOIN snippets s ON s.cell = chosen.cell
+ORDER BY chosen.rank
+"""
+
 class PostgresRecent:
     """Needs ``self.db`` (a psycopg connection in autocommit mode)."""
 
@@ -100,6 +114,14 @@ class PostgresRecent:
         return stacked(self.db.execute(
             "SELECT id, embedding FROM snippets WHERE cell = ANY(%s)",
             ([int(c) for c in cells],)).fetchall(), dim)
+
+    def embeddings_of_nearest_cells(self, cells: list[int], dim: int, budget: int
+                                    ) -> tuple[list[int], np.ndarray]:
+        # What the loop of Store's method reads, in one round trip instead of one a cell
+        # (33 at 2 M snippets), the embeddings as raw bytes (binary, not hex): 151 -> 122 ms.
+        with self.db.cursor(binary=True) as cursor:
+            return stacked(cursor.execute(_NEAREST_CELLS, {
+                "cells": [int(c) for c in cells], "budget": int(budget)}).fetchall(), dim)
 
     def embedding_sample(self, limit: int, dim: int, step: int = 1
                          ) -> tuple[list[int], np.ndarray]:
