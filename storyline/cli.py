@@ -1,7 +1,5 @@
 """The ``storyline`` command: a thin layer over :mod:`storyline.api` and :mod:`storyline.jobs`."""
 
-from __future__ import annotations
-
 import json
 import sqlite3
 import sys

@@ -102,3 +102,18 @@ def test_the_checks_can_fail():
     sizes = [n.end_lineno - n.lineno + 1 for n in tree.body]
     assert sizes[0] > MAX_FUNCTION_LINES and _sql_use(tree)
     assert not _sql_use(ast.parse("note = 'Selected stories'"))
+
+
+def _defines_commands(tree: ast.Module) -> bool:
+    """A module that makes typer commands (``@app.command()``, ``app.command()(f)``)."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and n.func.attr in ("command", "callback") for n in ast.walk(tree))
+
+
+def test_command_modules_keep_their_annotations_as_objects():
+    """With ``from __future__ import annotations`` typer evaluates every command's
+    annotations from strings at each start: 10 ms of every CLI command
+    (docs/architecture.md)."""
+    lazy = [name for name, tree, _ in _modules() if _defines_commands(tree) and any(
+        isinstance(n, ast.ImportFrom) and n.module == "__future__" for n in tree.body)]
+    assert lazy == []

@@ -1,7 +1,5 @@
 """``storyline models``: build and list the embedding models."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,8 +1,6 @@
 """``storyline spark``: the archive jobs. Importing this module imports no Spark,
 so the default install starts without pyspark and says how to add it."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

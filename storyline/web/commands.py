@@ -1,8 +1,6 @@
 """``storyline serve`` and ``storyline watch``, registered on the main command by
 :func:`register` (``storyline/cli.py`` calls it)."""
 
-from __future__ import annotations
-
 import logging
 import threading
 from pathlib import Path
