@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import re
 import sys
@@ -319,6 +318,8 @@ def read_items(path: Path) -> list:
 
 def read_fact_items(path: Path) -> list[tuple[str, str]]:
     """(id, text) per line; an empty or missing text gives empty facts, not an error."""
+    from storyline.pipeline.read import json_value
+
     if not path.exists():
         raise InputError(str(path), None, "no such file")
     items = []
@@ -326,11 +327,7 @@ def read_fact_items(path: Path) -> list[tuple[str, str]]:
         for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(str(path), number,
-                                 f"bad JSON: {exc.msg} (column {exc.colno})") from None
+            obj = json_value(line, str(path), number)
             if not isinstance(obj, dict):
                 raise InputError(str(path), number, "expected a JSON object")
             text = obj.get("text")

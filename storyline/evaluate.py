@@ -6,7 +6,6 @@ reports; it is written here because scikit-learn has ARI but not B-cubed.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass
@@ -106,7 +105,6 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
 
 
 def _json(text: str, path: Path, line: int | None):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), line, f"bad JSON: {exc.msg} (column {exc.colno})") from None
+    from storyline.pipeline.read import json_value
+
+    return json_value(text, str(path), line)

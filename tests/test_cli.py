@@ -314,6 +314,10 @@ def test_per_snippet_facts_interface(tmp_path):
     src.write_text('{"id": "z", "text": "ok"}\n{broken\n')
     proc = run_cli("facts", str(src), check=False)
     assert proc.returncode == 1 and "in.jsonl:2: bad JSON" in proc.stderr
+    src.write_text('{"id": "z", "text": "ok", "x": ' + "[" * 5000 + "]" * 5000 + "}\n")
+    proc = run_cli("facts", str(src), check=False)
+    assert proc.returncode == 1 and "in.jsonl:1: bad JSON: nested too deep" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,12 @@ FORMATS = ("text", "jsonl", "csv")
 SUFFIXES = {".txt": "text", ".text": "text", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 STDIN_BATCH = "stdin"
 Warn = Callable[[InputError], None]
+# A record is an object of strings: nesting past this is no record. Checked before
+# json.loads, which would recurse to Python's limit, where a finalizer that the garbage
+# collector happens to run cannot report and prints around the one-line error.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def batch_name(path: Path) -> str:
@@ -182,6 +189,33 @@ def _read_text(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
             yield _record_or_error({"text": line}, batch, origin, number, warn)
 
 
+def json_too_deep(line: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``line``'s JSON nests arrays and objects more than ``limit`` deep
+    (brackets inside strings do not count; a line with few brackets is not scanned).
+
+    >>> json_too_deep('{"text": "[[[["}'), json_too_deep('{"x": ' + '[' * 70 + ']' * 70 + '}')
+    (False, True)
+    """
+    if line.count("[") + line.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub("", line)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def json_value(text: str, origin: str, number: int | None) -> object:
+    """``text`` parsed as JSON, or an :class:`InputError` naming ``origin`` and line."""
+    if json_too_deep(text):
+        raise InputError(origin, number, "bad JSON: nested too deep")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(origin, number, f"bad JSON: {exc.msg} (column {exc.colno})") from None
+
+
 def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
     origin = origin_of(path)
     for number, line in numbered_lines(path):
@@ -191,12 +225,9 @@ def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield InputError(origin, number, f"bad JSON: {exc.msg} (column {exc.colno})")
-            continue
-        except RecursionError:
-            yield InputError(origin, number, "bad JSON: nested too deep")
+            obj = json_value(line, origin, number)
+        except InputError as error:
+            yield error
             continue
         if not isinstance(obj, dict):
             yield InputError(origin, number, "expected a JSON object")

@@ -89,15 +89,13 @@ def read_records(spark, path: Path):
 
 
 def _parse_lines(values: pd.Series) -> pd.DataFrame:
-    import json
-
-    from storyline.pipeline.read import _record
+    from storyline.pipeline.read import _record, json_value
 
     rows = []
     for value in values:
         row = dict.fromkeys(("text", "id", "batch", "source", "url", "published_at", "title"))
         try:
-            obj = json.loads(value)
+            obj = json_value(value, "", None)
             if not isinstance(obj, dict):
                 raise ValueError("expected a JSON object")
             # An unreadable date costs only that field, as in the engine (no warning from an
@@ -106,8 +104,6 @@ def _parse_lines(values: pd.Series) -> pd.DataFrame:
             row.update(text=record.text, id=record.id, batch=record.batch or None,
                        source=record.source, url=record.url,
                        published_at=record.published_at, title=record.title, error=None)
-        except json.JSONDecodeError as exc:
-            row["error"] = f"bad JSON: {exc.msg} (column {exc.colno})"
         except InputError as exc:
             row["error"] = exc.message
         except ValueError as exc:
