@@ -47,6 +47,15 @@ def _other_content(name: str, row: BatchRow, where: str) -> IngestError:
                        "give this batch another name (--batch)")
 
 
+def holds_other_content(row: BatchRow, records: list[Record]) -> bool:
+    """Whether the stored batch ``row`` is not (a first part of) ``records``: stored
+    whole with another content, or partly with records that are not theirs (a part
+    stored by a killed run, or by a writer still at it, is theirs: writing goes on)."""
+    if row.records > len(records) or (row.complete and row.records != len(records)):
+        return True
+    return BatchDigest().extended(records[:row.records]).hexdigest() != row.digest
+
+
 def _catch_up(name: str, chunks: Chunks, digest: BatchDigest, row: BatchRow, where: str
               ) -> bool:
     """Read past the records another writer (or a killed run) stored, checking them

@@ -322,6 +322,37 @@ def test_post_bad_records_are_400(tmp_path, body, message):
     assert response.status_code == 400 and message in response.json()["detail"]
 
 
+def test_a_batch_a_killed_run_left_partly_stored_is_finished_by_a_post(tmp_path, monkeypatch):
+    from storyline.api import Storyline
+    from storyline.types import Record
+    from storyline.writer import write_batch
+
+    texts = [f"Harbour crane number {i} collapses in storm at port {i}" for i in range(12)]
+    body = "".join(json.dumps({"text": t}) + "\n" for t in texts).encode()
+
+    def killed_after(n: int):
+        for t in texts[:n]:
+            yield Record(t, "001")
+        raise KeyboardInterrupt  # the run dies with one chunk of 5 written
+
+    monkeypatch.setenv("STORYLINE_COMMIT_RECORDS", "5")
+    db = tmp_path / "s.db"
+    with Storyline(db, "default", model="none", extract_facts=False) as sl:
+        with pytest.raises(KeyboardInterrupt):
+            write_batch(sl.engine, "001", killed_after(7), origin="a run killed")
+        assert sl.store.batch("001").records == 5 and not sl.store.batch("001").complete
+    with _web(db) as client:
+        other = _post(client, body.replace(b"crane", b"ferry"), "001")
+        assert other.status_code == 409  # not this batch's first records: refused whole
+        finished = _post(client, body, "001")
+        assert finished.status_code == 200, finished.text
+        again = _post(client, body, "001").json()
+    with Store(db) as store:
+        assert store.batch("001").complete and store.counts()["copies"] == 12
+        assert store.notes() == [] and store.check() == []
+    assert again["batches"][0]["already_ingested"] is True
+
+
 def test_post_to_a_busy_store_is_503_with_a_retry_hint(tmp_path, monkeypatch):
     monkeypatch.setenv("STORYLINE_BUSY_TIMEOUT", "0.5")
     db = tmp_path / "s.db"

@@ -24,10 +24,11 @@ from cachetools import LRUCache
 
 from storyline.api import Storyline, resolve_preset
 from storyline.config import db_location
-from storyline.engine import IngestError, batch_digest, group_batches
+from storyline.engine import IngestError, group_batches
 from storyline.pipeline.facts import story_facts
 from storyline.store import open_store
 from storyline.types import IngestReport, Record, StoryDetail
+from storyline.writer import holds_other_content
 
 log = logging.getLogger("storyline.web")
 
@@ -198,7 +199,7 @@ class StoreAccess:
             try:
                 for name, group in group_batches(records).items():
                     existing = writer.store.batch(name)
-                    if existing is not None and existing.digest != batch_digest(group):
+                    if existing is not None and holds_other_content(existing, group):
                         raise IngestError(
                             f"batch {name!r} is already in the store with other content "
                             f"({existing.records} records): give this batch another name")
