@@ -199,8 +199,8 @@ def _ingest_on_server(paths: list[Path], server: str, token: str | None,
     from storyline.pipeline.window import parse_window
     from storyline.remote import ingest_remote
 
-    def done(report) -> None:
-        if not as_json and err.is_terminal:
+    def done(report) -> None:  # as it happens: a later failure leaves these stored
+        if not as_json:
             err.print(f"batch {escape(report.batch)}: ingested by the server", highlight=False)
 
     return ingest_remote(paths, server, token=token,

@@ -26,6 +26,10 @@ True
 
 from __future__ import annotations
 
+# The header of an error answer that says what the CLI would exit with: `ingest --server`
+# exits as a local ingest would (storyline.web.errors sets it, storyline.remote reads it).
+EXIT_HEADER = "X-Storyline-Exit-Code"
+
 
 class StorylineError(Exception):
     """The base of every error storyline reports to a user (never with a traceback)."""

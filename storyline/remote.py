@@ -17,16 +17,18 @@ httpx is not in the default install).
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from storyline.errors import InputError, ServerError, StorylineError, UsageError
+from storyline.errors import EXIT_HEADER, InputError, ServerError, StorylineError, UsageError
 from storyline.pipeline.batches import file_batches
 from storyline.types import IngestReport, Record
 from storyline.web.ingest import BATCH_PATTERN
@@ -37,18 +39,51 @@ DEFAULT_MAX_BODY_MB = 20.0  # the server's default --max-body-mb
 _FIELDS = ("text", "id", "batch", "source", "url", "published_at", "title")
 
 
-# A server's answer as the exit code a local ingest gives for the same failure.
-_EXIT_CODES = {400: 1, 404: 1, 413: 1, 422: 1, 401: 2, 403: 2, 415: 2, 409: 3, 507: 3,
+# A server's refusal as the exit code a local ingest gives for the same failure, where
+# the answer does not say it (EXIT_HEADER): a server of another version, or a proxy.
+_EXIT_CODES = {400: 1, 404: 1, 422: 1, 401: 2, 403: 2, 413: 2, 415: 2, 409: 3, 507: 3,
                503: 5}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the refusal it is: urllib would repeat a POST as a GET
+    (301-303) and read the batch list as the answer."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def check_server_url(server: str) -> str:
-    """``server`` without a trailing slash; a usage error unless it is an http(s) URL."""
-    parts = urlsplit(server)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"--server {server!r} is not an http:// or https:// URL "
+    """``server`` without a trailing slash; a usage error unless it is an http(s) URL.
+
+    >>> check_server_url("http://news:8000/")
+    'http://news:8000'
+    """
+    problem = None
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problem = "not an http:// or https:// URL"
+    if problem:
+        raise UsageError(f"--server {shown_url(server)!r}: {problem} "
                          "(the address storyline serve prints)")
     return server.rstrip("/")
+
+
+def shown_url(url: str) -> str:
+    """``url`` without a password, for messages.
+
+    >>> shown_url("https://me:secret@news.example/")
+    'https://me:***@news.example/'
+    """
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def request_for(server: str, batch: str, body: bytes, token: str | None
@@ -83,7 +118,7 @@ def jsonl_body(records: Iterable[Record], max_mb: float, file: Path, batch: str)
 def post_batch(request: urllib.request.Request, timeout: float) -> list[IngestReport]:
     """The reports of one batch the server ingested."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             answer = json.load(response)
     except urllib.error.HTTPError as exc:
         raise _refused(exc) from None
@@ -92,24 +127,48 @@ def post_batch(request: urllib.request.Request, timeout: float) -> list[IngestRe
         raise ServerError(f"no answer from the storyline server at "
                           f"{_server_of(request)}: {reason} (is `storyline serve` "
                           "running there?)") from None
-    except ValueError:
-        raise ServerError(f"{_server_of(request)} answered with something other than "
-                          "JSON: is it a storyline server?") from None
-    return [IngestReport(**report) for report in answer["batches"]]
+    except (ValueError, http.client.HTTPException) as exc:
+        what = "something other than JSON" if isinstance(exc, ValueError) else (
+            f"a broken answer ({type(exc).__name__})")
+        raise ServerError(f"{_server_of(request)} answered with {what}: is it a "
+                          "storyline server?") from None
+    return _reports(answer, request)
+
+
+def _reports(answer: object, request: urllib.request.Request) -> list[IngestReport]:
+    """The answer's reports; a field this version does not know is left out (a newer
+    server may add some)."""
+    known = {f.name for f in fields(IngestReport)}
+    batches = answer.get("batches") if isinstance(answer, dict) else None
+    if not isinstance(batches, list) or not all(isinstance(b, dict) for b in batches):
+        raise ServerError(f"{_server_of(request)} answered without the batches it "
+                          "ingested: is it a storyline server?")
+    try:
+        return [IngestReport(**{k: v for k, v in b.items() if k in known}) for b in batches]
+    except TypeError as exc:
+        raise ServerError(f"{_server_of(request)} answered with a report this version "
+                          f"cannot read ({exc})") from None
 
 
 def _server_of(request: urllib.request.Request) -> str:
     parts = urlsplit(request.full_url)
-    return f"{parts.scheme}://{parts.netloc}"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def _refused(exc: urllib.error.HTTPError) -> StorylineError:
+    if 300 <= exc.code < 400:
+        where = exc.headers.get("Location", "elsewhere") if exc.headers else "elsewhere"
+        return ServerError(f"the server answered {exc.code}, a redirect to {shown_url(where)}: "
+                           "give that address as --server")
     try:
         detail = json.loads(exc.read() or b"{}").get("detail") or exc.reason
-    except (ValueError, AttributeError, OSError):
+    except (ValueError, AttributeError, OSError, http.client.HTTPException):
         detail = exc.reason
     error = ServerError(f"the server refused the batch ({exc.code}): {detail}")
-    error.exit_code = _EXIT_CODES.get(exc.code, ServerError.exit_code)
+    said = exc.headers.get(EXIT_HEADER, "") if exc.headers else ""
+    error.exit_code = (int(said) if said.isdigit() and 1 <= int(said) <= 7
+                       else _EXIT_CODES.get(exc.code, ServerError.exit_code))
     return error
 
 

@@ -91,6 +91,19 @@ def test_empty_file_is_an_error(tmp_path):
         list(read_file(f))
 
 
+def test_a_json_field_is_held_to_a_text_line_s_length_escapes_aside(tmp_path):
+    from storyline.pipeline.lines import MAX_LINE_CHARS
+
+    quoted = 'He said "no" ' * (MAX_LINE_CHARS // 14)  # under the limit, over it escaped
+    f = write(tmp_path / "q.jsonl", json.dumps({"text": quoted}) + "\n"
+              + json.dumps({"text": "x" * (MAX_LINE_CHARS + 1)}) + "\n")
+    assert len(f.read_text().splitlines()[0]) > MAX_LINE_CHARS
+    skipped = []
+    assert [r.text for r in read_file(f, on_error=skipped.append)] == [quoted]
+    assert [e.message for e in skipped] == [
+        f"field 'text' longer than {MAX_LINE_CHARS} characters"]
+
+
 def test_huge_line_is_refused_without_reading_it_whole(tmp_path):
     f = write(tmp_path / "huge.txt", "ok\n" + "x" * 1_000_000 + "\nafter\n")
     with pytest.raises(InputError, match=r"huge.txt:2: line longer than"):

@@ -89,6 +89,12 @@ def test_a_refusal_or_no_server_is_one_line_with_its_exit_code(server, tmp_path)
     assert over.returncode == 2 and "is over 0.001 MiB" in over.stderr
 
 
+def test_a_line_that_grows_past_the_limit_as_json_goes_as_it_would_here(server, tmp_path):
+    quotes = tmp_path / "quotes.txt"
+    quotes.write_text('He said "no" ' * 7000 + "\n")  # 91,000 characters, 105,000 as JSON
+    assert "batch quotes: 1 records" in _ingest(server, str(quotes)).stdout
+
+
 def test_windows_cut_here_become_batches_there(server, tmp_path):
     feed = tmp_path / "wire.jsonl"
     feed.write_text("".join(json.dumps({"text": t, "published_at": d}) + "\n" for t, d in [
@@ -107,3 +113,87 @@ def test_a_process_per_batch_reaches_the_server(server):
                        server.url, env={"STORYLINE_TOKEN": TOKEN})
     assert "batch 000: 12 records" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+class _OddServer:
+    """A loopback server that answers every request with the raw bytes it is given (a
+    proxy, another program, a server of another version): what the client must turn into
+    one line and an exit code."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.answer = b""
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length")), b"0"))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                conn.sendall(self.answer)
+
+
+def _http(status: str, body: bytes, *headers: str, length: int | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status}", "Connection: close",
+             f"Content-Length: {len(body) if length is None else length}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("answer,code,says", [
+    (_http("200 OK", b'{"ok": true}'), 7, "without the batches it ingested"),
+    (_http("200 OK", b"[1, 2]"), 7, "without the batches it ingested"),
+    (_http("200 OK", b"<html>hello</html>"), 7, "something other than JSON"),
+    (_http("200 OK", b'{"batches": []}', length=500), 7, "a broken answer"),
+    (b"HELLO THERE\r\n\r\n", 7, "a broken answer"),
+    (_http("302 Found", b"", "Location: https://news.example/"), 7,
+     "a redirect to https://news.example/: give that address as --server"),
+    (_http("409 Conflict", b'{"detail": "no"}', "X-Storyline-Exit-Code: 4"), 4, "(409): no"),
+    (_http("413 Payload Too Large", b'{"detail": "too big"}'), 2, "(413): too big"),
+    (_http("502 Bad Gateway", b"<html>proxy</html>"), 7, "(502): Bad Gateway"),
+])
+def test_an_answer_no_storyline_server_gives_is_one_line(answer, code, says):
+    odd = _OddServer()
+    odd.answer = answer
+    proc = run_cli("ingest", str(SEEDS / "000_4b9f53198da931bc.txt"), "--server", odd.url,
+                   check=False)
+    odd.sock.close()
+    assert proc.returncode == code, proc.stderr
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_newer_server_s_report_fields_are_left_out():
+    odd = _OddServer()
+    odd.answer = _http("200 OK", json.dumps({"batches": [
+        {"batch": "000", "records": 12, "new_snippets": 10, "from_the_future": 1}]}).encode())
+    proc = run_cli("ingest", str(SEEDS / "000_4b9f53198da931bc.txt"), "--server", odd.url)
+    odd.sock.close()
+    assert "batch 000: 12 records" in proc.stdout
+
+
+@pytest.mark.parametrize("url,says", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:abc", "Port could not be cast"),
+    ("ftp://news.example", "not an http:// or https:// URL"),
+    ("http://me:secret9@127.0.0.1:9", "is `storyline serve` running there?"),
+])
+def test_a_bad_server_address_is_one_line_without_its_password(url, says):
+    proc = run_cli("ingest", str(SEEDS), "--server", url, check=False)
+    assert proc.returncode in (2, 7) and says in proc.stderr, proc.stderr
+    assert "secret9" not in proc.stderr and "Traceback" not in proc.stderr

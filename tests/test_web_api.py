@@ -392,6 +392,9 @@ def test_bad_bodies_are_refused_and_change_nothing(fresh, body, headers, params,
                           headers={**AUTH, **headers})
         assert response.status_code == status, response.text
         assert message in response.json()["detail"]
+        # What `storyline ingest` would exit with here: `ingest --server` exits with it.
+        assert response.headers["X-Storyline-Exit-Code"] == {
+            400: "1", 409: "3", 413: "2", 415: "2"}[status]
         assert [b["name"] for b in c.get("/api/batches").json()["batches"]] == ["000", "002"]
     assert _counts(fresh) == before
 

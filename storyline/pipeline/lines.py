@@ -21,6 +21,9 @@ from storyline.errors import InputError
 # A snippet is a lead sentence or a description: anything longer than this is
 # not a snippet but a broken file (a missing newline, binary data).
 MAX_LINE_CHARS = 100_000
+# A JSON line holds its text escaped (a quote takes two characters, a control character
+# six): its fields are held to MAX_LINE_CHARS each, the line to this.
+JSON_LINE_CHARS = 6 * MAX_LINE_CHARS + 1_000
 STDIN = "-"
 _EOL = re.compile(rb"\r\n|\r|\n")
 _CHUNK = 1 << 16
@@ -90,11 +93,13 @@ def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
         yield buffer
 
 
-def numbered_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
-    """Decoded lines of ``path`` (``-``: standard input) with their numbers."""
+def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS
+                   ) -> Iterator[tuple[int, str | InputError]]:
+    """Decoded lines of ``path`` (``-``: standard input) with their numbers; one over
+    ``max_chars`` characters is an error in its place."""
     origin = origin_of(path)
-    limit = MAX_LINE_CHARS * 4  # bytes: a UTF-8 character is at most four
-    too_long = f"line longer than {MAX_LINE_CHARS} characters"
+    limit = max_chars * 4  # bytes: a UTF-8 character is at most four
+    too_long = f"line longer than {max_chars} characters"
     with open_binary(path) as stream:
         for number, raw in enumerate(raw_lines(stream, limit), 1):
             if number == 1 and raw and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -114,7 +119,7 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
                 message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
                 yield number, InputError(origin, number, message)
                 continue
-            if len(text) > MAX_LINE_CHARS:
+            if len(text) > max_chars:
                 yield number, InputError(origin, number, too_long)
                 continue
             yield number, text

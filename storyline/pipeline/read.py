@@ -20,7 +20,13 @@ from pathlib import Path
 
 from storyline.dates import kept_date
 from storyline.errors import InputError, UsageError
-from storyline.pipeline.lines import MAX_LINE_CHARS, STDIN, numbered_lines, origin_of
+from storyline.pipeline.lines import (
+    JSON_LINE_CHARS,
+    MAX_LINE_CHARS,
+    STDIN,
+    numbered_lines,
+    origin_of,
+)
 from storyline.pipeline.normalize import clean_text, titled_text
 from storyline.types import Record
 
@@ -218,7 +224,7 @@ def json_value(text: str, origin: str, number: int | None) -> object:
 
 def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
     origin = origin_of(path)
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, JSON_LINE_CHARS):
         if isinstance(line, InputError):
             yield line
             continue
@@ -236,6 +242,11 @@ def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
             _check_unicode(obj, origin, number)
         except InputError as error:
             yield error
+            continue
+        if long := next((k for k, v in obj.items()
+                         if isinstance(v, str) and len(v) > MAX_LINE_CHARS), None):
+            yield InputError(origin, number, f"field {long!r} longer than {MAX_LINE_CHARS} "
+                             "characters")
             continue
         yield _record_or_error(obj, batch, origin, number, warn)
 

@@ -41,6 +41,8 @@ class BodyError(StorylineError, ValueError):
         super().__init__(message)
         self.status = self.http_status = status
         self.message = message
+        if status in (413, 415):  # a body too big or of another kind: the sender's usage
+            self.exit_code = 2
 
 
 def format_of(content_type: str | None) -> str:
