@@ -29,7 +29,11 @@ def copy_store(source: str | Path, target: str | Path) -> dict[str, int]:
             raise UsageError(f"{dst.path} already holds a store: copy into a new or empty one")
         with src.snapshot(), dst.transaction():
             for table, columns in COPIED_TABLES.items():
-                dst.insert_rows(table, columns, src.table_rows(table, columns))
+                rows = iter(src.table_rows(table, columns))
+                try:
+                    dst.insert_rows(table, columns, rows)
+                finally:  # a reader left open on a failure would outlive its store
+                    getattr(rows, "close", lambda: None)()
             expected = src.counts()
         copied = dst.counts()
         if copied != expected:  # cannot happen short of a bug: say so rather than pass

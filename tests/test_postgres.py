@@ -325,3 +325,51 @@ def test_four_writers_and_eight_readers_lose_nothing(tmp_path, pg_db):
           f"{PER_BATCH}, {elapsed:.1f} s, {len(statuses)} requests, no 5xx, "
           f"{counts['stories']} stories, identical to a serial run: {identical}")
     assert identical
+
+
+
+def _nul_file(tmp_path: Path) -> Path:
+    src = tmp_path / "nul.jsonl"
+    src.write_text('{"text": "Harbour strike \\u0000enters its third day", '
+                   '"source": "A\\u0000P"}\n')
+    return src
+
+
+@needs_postgres
+def test_a_nul_character_is_read_out_of_every_field_on_both_backends(tmp_path, pg_db):
+    """PostgreSQL's text cannot hold NUL: it is dropped on reading, on both backends."""
+    here = tmp_path / "nul.db"
+    for db in (pg_db, str(here)):
+        run_cli("ingest", str(_nul_file(tmp_path)), "--db", db, "--model", "none")
+    assert _answers(pg_db) == _answers(here)
+    with open_store(pg_db) as store:
+        (copy,) = store.batch_copies(1)
+        assert (copy.raw_text, copy.source) == ("Harbour strike enters its third day", "AP")
+
+
+@needs_postgres
+def test_a_copy_of_a_store_that_holds_a_nul_drops_it(tmp_path, pg_db):
+    import sqlite3
+
+    old = tmp_path / "old.db"  # as a store written before NUL was dropped holds it
+    run_cli("ingest", str(_nul_file(tmp_path)), "--db", str(old), "--model", "none")
+    with sqlite3.connect(old) as db:
+        db.execute("UPDATE copies SET raw_text = 'Harbour strike ' || char(0) || 'enters'")
+    run_cli("copy", "--from", str(old), "--to", pg_db)
+    with open_store(pg_db) as store:
+        assert store.batch_copies(1)[0].raw_text == "Harbour strike enters"
+
+
+@needs_postgres
+def test_a_copy_the_server_cannot_take_is_one_line_and_leaves_nothing(tmp_path, pg_db):
+    import sqlite3
+
+    old = tmp_path / "odd.db"
+    run_cli("ingest", str(_nul_file(tmp_path)), "--db", str(old), "--model", "none")
+    with sqlite3.connect(old) as db:  # SQLite takes any number: PostgreSQL's columns do not
+        db.execute("UPDATE copies SET position = 99999999999999999999")
+    refused = run_cli("copy", "--from", str(old), "--to", pg_db, check=False)
+    assert refused.returncode == 3 and "cannot take a row of copies" in refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
+    with open_store(pg_db) as store:
+        assert store.batches() == [] and not store.has_snippets()

@@ -141,6 +141,10 @@ def _record_or_error(fields: dict, default_batch: str, origin: str, line: int,
 
 
 def _record(fields: dict, default_batch: str, origin: str, line: int, warn: Warn) -> Record:
+    # NUL means nothing in news text, and PostgreSQL cannot store it: gone from every
+    # field (from the text once it is checked: NULs alone are a text that cleans to none).
+    fields = {k: v.replace("\x00", "") if isinstance(v, str) and k != "text" else v
+              for k, v in fields.items()}
     text = fields.get("text")
     title = _field(fields, "title", origin, line)
     if (text is None or (isinstance(text, str) and not text.strip())) and title:
@@ -162,7 +166,7 @@ def _record(fields: dict, default_batch: str, origin: str, line: int, warn: Warn
             warn(InputError(origin, line, f"published_at {str(given)[:80]!r} is not a date "
                             "storyline can read; the record is kept without one"))
     return Record(
-        text=text,
+        text=text.replace("\x00", ""),
         batch=_field(fields, "batch", origin, line) or default_batch,
         id=_field(fields, "id", origin, line),
         source=_field(fields, "source", origin, line),

@@ -231,9 +231,13 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
                 self.set_state(name, value)
             return
         marks = ", ".join(["%s"] * len(columns))
-        with self.db.cursor() as cur:
-            cur.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})",
-                            (tuple(_plain(v) for v in row) for row in rows))
+        try:
+            with self.db.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})",
+                                (tuple(_plain(v) for v in row) for row in rows))
+        except psycopg.DataError as exc:  # a value this server cannot hold
+            raise StoreError(f"{self.path}: cannot take a row of {table}: "
+                             f"{str(exc).strip().splitlines()[0]}") from None
         if table in _IDENTITIES:
             column = _IDENTITIES[table]
             self.db.execute(
@@ -249,4 +253,6 @@ def _state_value(value: bytes | None, kind: str) -> bytes | str | int | None:
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, str) and "\x00" in value:  # a SQLite store's, read before NUL
+        return value.replace("\x00", "")  # was dropped on reading: PostgreSQL refuses it
     return bytes(value) if isinstance(value, memoryview) else value
