@@ -342,6 +342,14 @@ def test_a_store_refuses_a_different_model(tmp_path):
     assert Store(db).counts()["batches"] == 1
 
 
+def test_a_sentence_transformers_folder_that_is_not_there_is_a_model_error(tmp_path):
+    proc = run_cli("ingest", "--db", str(tmp_path / "s.db"), "--model",
+                   f"st:{tmp_path / 'no-model'}", str(SEEDS / "000_4b9f53198da931bc.txt"),
+                   check=False)
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 @needs_static
 def test_a_store_goes_on_with_the_preset_it_was_built_with(tmp_path):
     # Built with --fast; every later command, without the flag, reads and writes it so.

@@ -239,7 +239,12 @@ class SentenceTransformerEncoder:
         source = _packaged_minilm(str(name_or_path)) or str(name_or_path)
         # local_files_only: a name resolves only from a local folder or the HF cache, never a
         # download at run time.
-        self._model = SentenceTransformer(source, device=device, local_files_only=True)
+        try:
+            self._model = SentenceTransformer(source, device=device, local_files_only=True)
+        except (OSError, ValueError) as exc:  # no such folder, or no model in it
+            raise ModelError(f"no sentence-transformers model at {name_or_path}: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+                             ) from None
         self.batch_size = batch_size
         # sentence-transformers 5.x renamed get_sentence_embedding_dimension.
         get_dim = (

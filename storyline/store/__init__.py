@@ -31,8 +31,11 @@ def display_url(url: str) -> str:
 
     >>> display_url("postgresql://news:secret@db.example/news")
     'postgresql://news:***@db.example/news'
+    >>> display_url("postgresql://db.example/news?user=news&password=secret")
+    'postgresql://db.example/news?user=news&password=***'
     """
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    url = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
 
 
 def store_exists(db: str | Path) -> bool:

@@ -49,8 +49,10 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         try:
             self.db = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise StoreError(f"{self.path}: cannot connect: {reason}") from None
+            # libpq's lines ("... failed: Connection refused", "Is the server running ...")
+            reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise StoreError(f"{self.path}: cannot connect: "
+                             f"{reason or type(exc).__name__}") from None
         # data_version as SQLite's PRAGMA: a count of the times another connection's
         # commit was seen, against the store's version as this connection's last left it.
         self._own_version: tuple[int, ...] | None = None
