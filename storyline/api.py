@@ -79,8 +79,9 @@ class Storyline:
     """
 
     def __init__(self, db: str | Path | None = None, preset_name: str | None = None,
-                 config: Config | None = None, **overrides) -> None:
-        self.store = open_store(db or default_db())
+                 config: Config | None = None, *, create: bool = True, **overrides) -> None:
+        """``create=False``: a store that is not there is a NotFoundError, not made."""
+        self.store = open_store(db or default_db(), create=create)
         if config is None:
             preset_name, overrides["model"] = resolve_preset(
                 self.store, preset_name, overrides.get("model"))

@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from storyline import cli_support, shapes
 from storyline.cli_support import STATE, LazyConsole, LineProgress, escape
 from storyline.config import db_location, default_db, preset
-from storyline.errors import InputError, StorylineError, UsageError
+from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import (
     DbOption,
     FastOption,
@@ -93,9 +93,10 @@ def _open(db: str | Path | None, preset_name: str | None = None, model: str | No
 
     given = db or STATE.db
     path = db_location(given) if given else default_db()
-    if must_exist and not is_url(path) and not Path(path).exists():  # opening creates it
-        raise cli_support.no_store(path)
-    sl = Storyline(path, preset_name, model=model)
+    try:  # a read makes no file and no tables
+        sl = Storyline(path, preset_name, model=model, create=not must_exist)
+    except NotFoundError:
+        raise cli_support.no_store(path) from None
     # On a server, asked on the connection the command goes on with (not a second one).
     if must_exist and is_url(path) and not sl.store.batches():
         sl.close()

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from storyline.api import Storyline
 from storyline.store import Store
 
 from .conftest import SEEDS, needs_minilm, needs_static, run_cli, run_process
@@ -340,6 +341,16 @@ def test_a_store_refuses_a_different_model(tmp_path):
                    str(SEEDS / "002_f7d9a4acb61229ed.txt"), check=False)
     assert proc.returncode == 3 and "--model static" in proc.stderr
     assert Store(db).counts()["batches"] == 1
+
+
+def test_a_store_that_is_not_there_is_not_made_by_a_read(tmp_path):
+    from storyline.errors import NotFoundError
+
+    missing = tmp_path / "none.db"
+    with pytest.raises(NotFoundError, match="no store at"):
+        Storyline(missing, create=False)
+    assert run_cli("stories", "--db", str(missing), check=False).returncode == 1
+    assert not missing.exists()
 
 
 def test_a_sentence_transformers_folder_that_is_not_there_is_a_model_error(tmp_path):

@@ -127,8 +127,13 @@ def test_copy_both_ways_keeps_everything(tmp_path, pg_db):
 
 @needs_postgres
 def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
-    empty = run_cli("stories", "--db", pg_db, check=False)
-    assert empty.returncode == 1 and "no store at" in empty.stderr
+    for read in (["stories"], ["search", "quake"], ["check"]):
+        empty = run_cli(*read, "--db", pg_db, check=False)
+        assert empty.returncode == 1 and "no store at" in empty.stderr
+    import psycopg
+
+    with psycopg.connect(pg_db) as db:  # a read made no tables (a read-only role could not)
+        assert db.execute("SELECT to_regclass('schema_version') IS NULL").fetchone()[0]
     with Storyline(pg_db, **WORDS_ONLY) as sl:  # `storyline ingest` on a URL: the slow test
         sl.ingest(SEEDS)
     assert "consistent" in run_cli("check", "--db", pg_db).stdout

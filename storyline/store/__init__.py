@@ -40,15 +40,21 @@ def display_url(url: str) -> str:
 
 def store_exists(db: str | Path) -> bool:
     """Whether there is a store at ``db`` to read: the file exists, or the server holds
-    a storyline schema (connecting creates the tables if not)."""
+    a storyline schema with a batch (asking creates nothing)."""
     if not is_url(db):
         return Path(db).exists()
-    with open_store(db) as store:
-        return bool(store.batches())
+    from storyline.errors import NotFoundError
+
+    try:
+        with open_store(db, create=False) as store:
+            return bool(store.batches())
+    except NotFoundError:
+        return False
 
 
-def open_store(db: str | Path, **options: object) -> Store:
-    """The store ``db`` names: a path (SQLite) or a ``postgresql://`` URL.
+def open_store(db: str | Path, *, create: bool = True, **options: object) -> Store:
+    """The store ``db`` names: a path (SQLite) or a ``postgresql://`` URL; with
+    ``create=False`` one that is not there is a NotFoundError (no file made, no tables).
 
     >>> import tempfile
     >>> with open_store(Path(tempfile.mkdtemp()) / "news.db") as store:
@@ -58,7 +64,11 @@ def open_store(db: str | Path, **options: object) -> Store:
     if is_url(db):
         from storyline.store.postgres import PostgresStore
 
-        return PostgresStore(str(db))
+        return PostgresStore(str(db), create=create)
+    if not create and not Path(db).exists():
+        from storyline.errors import NotFoundError
+
+        raise NotFoundError(f"no store at {db}")
     from storyline.store.sqlite import SQLiteStore
 
     return SQLiteStore(db, **options)  # type: ignore[arg-type]

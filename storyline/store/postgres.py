@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from storyline.errors import StoreError
+from storyline.errors import NotFoundError, StoreError
 from storyline.store import display_url
 from storyline.store.base import Store
 from storyline.store.postgres_reads import PostgresReads
@@ -39,9 +39,10 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
     """One storyline database on a PostgreSQL server. Use as a context manager or call
     :meth:`close`."""
 
-    def __init__(self, url: str, **_options: object) -> None:
+    def __init__(self, url: str, *, create: bool = True, **_options: object) -> None:
         """``url``: ``postgresql://user:password@host:port/dbname`` (libpq's form; the
-        usual PG* environment variables fill in what it leaves out)."""
+        usual PG* environment variables fill in what it leaves out). ``create=False``:
+        a database without storyline's tables is not given them (a NotFoundError)."""
         self.path = display_url(url)
         if psycopg is None:
             raise StoreError(f"{self.path}: PostgreSQL support not installed "
@@ -58,6 +59,9 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         self._own_version: tuple[int, ...] | None = None
         self._others_seen = 0
         self._migrated = False
+        if not create and self._stored_version() == 0:
+            self.db.close()
+            raise NotFoundError(f"no store at {self.path}")
         self._migrate()
         self._migrated = True
 
