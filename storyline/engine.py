@@ -127,11 +127,13 @@ class Engine:
 
     def ingest_records(
         self, records: Iterable[Record], *, origin: str | None = None,
-        progress: Progress | None = None,
+        progress: Progress | None = None, whole: bool = False,
     ) -> list[IngestReport]:
-        """Ingest records held in memory (their batches need not be together)."""
+        """Ingest records held in memory (their batches need not be together); ``whole``:
+        each batch in one transaction (writer.write_batch)."""
         try:
-            return [write_batch(self, name, batch_records, origin=origin, progress=progress)
+            return [write_batch(self, name, batch_records, origin=origin, progress=progress,
+                                whole=whole)
                     for name, batch_records in group_batches(records).items()]
         finally:
             self.finish_facts(progress)

@@ -13,6 +13,7 @@ one beside the server, through the server's single writer.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -53,7 +54,8 @@ class Sink(Protocol):
     def ingest_paths(self, paths: list[Path], window: timedelta | None = None
                      ) -> list[IngestReport]: ...
 
-    def ingest_records(self, records: list[Record], origin: str) -> list[IngestReport]: ...
+    def ingest_records(self, records: list[Record], origin: str, whole: bool = False
+                       ) -> list[IngestReport]: ...
 
     def known_links(self) -> set[str]: ...
 
@@ -163,6 +165,26 @@ def _host(url: str) -> str | None:
     return host.removeprefix("www.") or None
 
 
+def item_id(guid: str | None, link: str | None, text: str, feed: str) -> str:
+    """A feed item's id among everything stored: its guid where that names it anywhere (a
+    URL, a URN, a tag), a guid only this feed gives meaning to ("1") under the feed's
+    address, else its link, else its text's digest under the feed's address (an item
+    with neither is still a new item once, and only once).
+
+    >>> item_id("42", None, "x", "https://news.example/rss")
+    'https://news.example/rss#42'
+    >>> item_id(None, "https://news.example/a", "x", "f")
+    'https://news.example/a'
+    """
+    if guid and ":" in guid:
+        return guid
+    if guid:
+        return f"{feed}#{guid}"
+    if link:
+        return link
+    return f"{feed}#sha1:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
+
+
 def feed_records(content: bytes, url: str) -> list[Record]:
     """One record per feed item (title + lead), newest-first order kept as given."""
     parsed = feedparser.parse(content, response_headers={"content-location": url})
@@ -181,7 +203,8 @@ def feed_records(content: bytes, url: str) -> list[Record]:
         link = entry.get("link")
         item_source = entry.get("source", {}).get("title") if entry.get("source") else None
         records.append(Record(
-            text=text, batch="", id=entry.get("id") or link, source=item_source or outlet,
+            text=text, batch="", id=item_id(entry.get("id"), link, text, url),
+            source=item_source or outlet,
             url=link, published_at=_iso(entry.get("published_parsed")
                                          or entry.get("updated_parsed")),
             title=title or None, origin=url,
@@ -308,9 +331,10 @@ class Watcher:
             taken.update(keys)
             return True
 
+        validators: dict[str, tuple[str | None, str | None]] = {}
         for source in self.feeds:
             try:
-                records = self._feed(source)
+                records = self._feed(source, validators)
             except FetchError as exc:
                 result.errors.append(str(exc))
                 continue
@@ -333,6 +357,7 @@ class Watcher:
             if new(record):
                 fresh.append(record)
         if not fresh:
+            self._validators.update(validators)
             return
         name = self._batch_name()
         if self.window is None:
@@ -341,18 +366,24 @@ class Watcher:
         else:
             self._name_windows(fresh)
         try:
-            result.reports.extend(self.sink.ingest_records(fresh, origin="watch"))
+            # Whole: a poll stopped halfway leaves nothing a rerun (its own batch name)
+            # could not finish.
+            result.reports.extend(self.sink.ingest_records(fresh, origin="watch", whole=True))
         except StorylineError as exc:
             result.errors.append(f"batch {name}: {exc}")
-            return
+            return  # the feeds' validators unsaved: the next poll fetches them again whole
+        self._validators.update(validators)
         known.update(k for r in fresh for k in (r.id, r.url) if k)
 
-    def _feed(self, source: str) -> list[Record]:
+    def _feed(self, source: str, validators: dict[str, tuple[str | None, str | None]]
+              ) -> list[Record]:
+        """The feed's items; its new ETag and Last-Modified go into ``validators``, kept
+        once the poll's items are stored (a 304 after a failed ingest would lose them)."""
         etag, modified = self._validators.get(source, (None, None))
         page = fetch(source, self.timeout, etag, modified)
         if page.not_modified:
             return []
-        self._validators[source] = (page.etag, page.modified)
+        validators[source] = (page.etag, page.modified)
         return feed_records(page.content, page.url if is_url(source) else source)
 
     def _article_for(self, record: Record, result: PollResult) -> Record:

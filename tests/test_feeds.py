@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storyline.errors import StoreBusyError
 from storyline.feeds import (
     FetchError,
     Watcher,
@@ -30,6 +31,7 @@ from storyline.feeds import (
 )
 from storyline.pipeline.normalize import titled_text
 from storyline.store import Store
+from storyline.types import Record
 from storyline.web.access import StoreAccess, WebSettings
 from storyline.web.app import create_app
 from storyline.web.server import BackgroundServer
@@ -85,7 +87,7 @@ def test_rss_items_become_title_and_lead():
                          "three stations were called.")
     assert fire.title == "Fire breaks out at harbour warehouse"
     assert fire.source == "Harbour Daily"
-    assert fire.id == "harbour-daily-1001"
+    assert fire.id == "http://news.example/rss.xml#harbour-daily-1001"  # the feed's own id
     assert fire.url == "http://news.example/articles/warehouse-fire.html"  # made absolute
     assert fire.published_at == "2025-01-18T09:30:00+00:00"
     assert "&" in records[1].text and "&amp;" not in records[1].text
@@ -167,6 +169,57 @@ def test_watcher_ingests_each_feed_item_once(served, access):
         assert store.check() == []
         texts = [s.text for s in store.story_snippets(store.live_stories()[0].id)]
         assert texts
+
+
+def test_an_item_is_kept_whatever_ids_it_has_or_shares(served, access):
+    """An item with neither guid nor link is new once; a guid only its feed gives
+    meaning to ("1") is not taken for another source's id."""
+    root, base = served
+    access.ingest_records([Record("Unrelated record one about grain prices", "b0", id="1")],
+                          origin="test")
+    (root / "ids.xml").write_text(
+        "<rss version='2.0'><channel><title>Small Wire</title>"
+        "<item><title>Volcano erupts near village</title><description>Ash fell on the "
+        "village overnight.</description></item>"
+        "<item><guid isPermaLink='false'>1</guid><title>Bridge closed for repairs"
+        "</title><description>The old bridge shuts for a month.</description></item>"
+        "</channel></rss>", encoding="utf-8")
+    first = Watcher(access, feeds=[base + "/ids.xml"]).poll()
+    assert [r.records for r in first.reports] == [2]
+    assert Watcher(access, feeds=[base + "/ids.xml"]).poll().reports == []  # once
+
+
+def test_a_feed_whose_items_could_not_be_stored_is_fetched_whole_again(
+        served, access, monkeypatch):
+    _, base = served
+    watcher = Watcher(access, feeds=[base + "/rss.xml"])
+    real = access.ingest_records
+
+    def busy(*args, **kwargs):
+        raise StoreBusyError("the store is busy")
+
+    monkeypatch.setattr(access, "ingest_records", busy)
+    failed = watcher.poll()
+    assert failed.reports == [] and "busy" in failed.errors[0]
+    monkeypatch.setattr(access, "ingest_records", real)
+    # The server answers 304 to the validators of a fetch whose items were not stored.
+    assert [r.records for r in watcher.poll().reports] == [3]
+
+
+def test_a_poll_is_written_in_one_transaction(served, access, monkeypatch):
+    """A poll stopped halfway would leave a batch its rerun (another batch name) could
+    not finish: a poll's items go in whole, whatever the commit size."""
+    from storyline.engine import Engine
+
+    _, base = served
+    monkeypatch.setenv("STORYLINE_COMMIT_RECORDS", "1")
+    chunks = []
+    write = Engine.write_chunk
+    monkeypatch.setattr(Engine, "write_chunk",
+                        lambda self, name, records, *a, **k: (
+                            chunks.append(len(records)), write(self, name, records, *a, **k))[1])
+    assert [r.records for r in Watcher(access, feeds=[base + "/rss.xml"]).poll().reports] == [3]
+    assert chunks == [3]
 
 
 def test_watcher_fetches_articles_when_asked(served, access):

@@ -188,7 +188,8 @@ class StoreAccess:
         with open_store(self.db) as store:
             return store.version()
 
-    def ingest_records(self, records: Iterable[Record], origin: str) -> list[IngestReport]:
+    def ingest_records(self, records: Iterable[Record], origin: str, whole: bool = False
+                       ) -> list[IngestReport]:
         """Ingest records (one batch per batch name), one ingest at a time.
 
         A batch name already taken by other content is refused before anything is
@@ -203,7 +204,7 @@ class StoreAccess:
                         raise IngestError(
                             f"batch {name!r} is already in the store with other content "
                             f"({existing.records} records): give this batch another name")
-                reports = writer.engine.ingest_records(records, origin=origin)
+                reports = writer.engine.ingest_records(records, origin=origin, whole=whole)
             finally:
                 self._writer_mark = self._mark()
         self._written()
