@@ -21,6 +21,7 @@ from storyline.options import (
     PresetOption,
     WindowOption,
 )
+from storyline.shapes import MAX_COUNT, MAX_ID
 
 cli_support.tidy_help()
 
@@ -31,22 +32,26 @@ err = LazyConsole(stderr=True)
 
 
 class ReportingGroup(TyperGroup):
-    """The one place errors are reported: a StorylineError from any command is
-    printed as ``error: MESSAGE`` on one line and exits with its ``exit_code``
-    (docs/architecture.md lists them); no traceback reaches a user."""
+    """The one place errors are reported: ``error: MESSAGE`` on one line, exit with its
+    ``exit_code`` (docs/cli.md lists them); no traceback reaches a user."""
 
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except StorylineError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+            code, message = exc.exit_code, str(exc)
         except sqlite3.Error as exc:  # one no store method expected: still one line
             from storyline.store.guard import translate
 
             error = translate(exc, "store")
-            err.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
-            raise typer.Exit(error.exit_code) from None
+            code, message = error.exit_code, str(error)
+        except OSError as exc:  # a file the command was told to write (--out): bad input
+            if isinstance(exc, BrokenPipeError):
+                raise
+            code = 1
+            message = (f"{exc.filename}: " if exc.filename else "") + (exc.strerror or str(exc))
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        raise typer.Exit(code) from None
 
 
 app = typer.Typer(cls=ReportingGroup,
@@ -237,8 +242,8 @@ def stories(
                       ] = None,
     text: Annotated[Optional[str], typer.Option(help="Only stories whose headline or summary "
                                                 "holds this text.")] = None,
-    limit: Annotated[int, typer.Option(help="How many.")] = 50,
-    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    limit: Annotated[int, typer.Option(help="How many.", min=1, max=MAX_COUNT)] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many.", min=0, max=MAX_COUNT)] = 0,
     min_size: Annotated[int, typer.Option(help="Only stories of at least this many snippets.")
                         ] = 1,
     as_json: JsonOption = False,
@@ -261,7 +266,7 @@ def stories(
         table.add_column(name, no_wrap=True)
     table.add_column("headline")
     for s in rows:
-        spark = _batch_span(s.batches)
+        spark = cli_support.batch_span(s.batches)
         headline = s.headline if len(s.headline) <= 60 else s.headline[:59] + "…"
         table.add_row(str(s.id), str(s.size), str(s.copies), str(s.sources or ""), spark, s.status,
                       escape(headline))
@@ -269,22 +274,15 @@ def stories(
     _more(page.total, limit, offset, len(rows))
 
 
-def _batch_span(batches: list) -> str:
-    """A story's batches in a table cell: each with its arrivals while they are few,
-    else the first and last and how many (a long-lived story has hundreds, and the
-    cell would push the headline off the screen)."""
-    if len(batches) <= 3:
-        return " ".join(f"{t.batch}:{t.snippets}" for t in batches)
-    return f"{batches[0].batch}–{batches[-1].batch} ({len(batches)})"
-
-
 @app.command()
 def show(
     story: Annotated[int, typer.Argument(help="Story id (an id merged away resolves to its "
-                                         "story).")],
+                                         "story).", min=1, max=MAX_ID)],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="How many snippets.")] = shapes.SNIPPETS_PAGE,
-    offset: Annotated[int, typer.Option(help="Skip this many snippets.")] = 0,
+    limit: Annotated[int, typer.Option(help="How many snippets.", min=1, max=MAX_COUNT)
+                     ] = shapes.SNIPPETS_PAGE,
+    offset: Annotated[int, typer.Option(help="Skip this many snippets.", min=0, max=MAX_COUNT)
+                      ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """One story: headline, summary, timeline, sources, a page of snippets with copies."""
@@ -324,9 +322,10 @@ def changes(
     batch: Annotated[Optional[str], typer.Option("--batch", help="The same, as an option.")
                      ] = None,
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="How many stories (most new snippets first).")
-                     ] = 50,
-    offset: Annotated[int, typer.Option(help="Skip this many stories.")] = 0,
+    limit: Annotated[int, typer.Option(help="How many stories (most new snippets first).",
+                                       min=1, max=MAX_COUNT)] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many stories.", min=0, max=MAX_COUNT)
+                      ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """What is new in a batch, per story: new snippets, and repeats of what was known."""
@@ -358,8 +357,9 @@ def _more(total: int, limit: int, offset: int, shown: int) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="Words or a question.")],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="How many stories.")] = 10,
-    offset: Annotated[int, typer.Option(help="Skip this many stories.")] = 0,
+    limit: Annotated[int, typer.Option(help="How many stories.", min=1, max=MAX_COUNT)] = 10,
+    offset: Annotated[int, typer.Option(help="Skip this many stories.", min=0, max=MAX_COUNT)
+                      ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Find stories: keyword (full text) and semantic (embedding) search, fused."""
@@ -536,6 +536,8 @@ def facts(
         else:
             sys.stdout.writelines(lines)
         return
+    if int(target) > MAX_ID:
+        raise NotFoundError(f"no story {target}")
     with _open(db) as sl:
         rows = sl.facts(int(target))
         story_first = sl.story(int(target)).first_batch

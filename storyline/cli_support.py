@@ -333,3 +333,12 @@ def read_fact_items(path: Path) -> list[tuple[str, str]]:
             text = obj.get("text")
             items.append((str(obj.get("id", number)), text if isinstance(text, str) else ""))
     return items
+
+
+def batch_span(batches: list) -> str:
+    """A story's batches in a table cell: each with its arrivals while they are few,
+    else the first and last and how many (a long-lived story has hundreds, and the
+    cell would push the headline off the screen)."""
+    if len(batches) <= 3:
+        return " ".join(f"{t.batch}:{t.snippets}" for t in batches)
+    return f"{batches[0].batch}–{batches[-1].batch} ({len(batches)})"

@@ -82,26 +82,35 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
     except OSError as exc:
         raise InputError(str(path), None, exc.strerror or str(exc)) from None
     if path.suffix == ".json":
-        data = _json(text, path, None)
-        if "stories" in data:
-            return {
-                f"{batch}:{line}": name
-                for name, story in data["stories"].items()
-                for batch, line in story["lines"]
-            }
-        return {str(k): str(v) for k, v in data.items()}
+        return _json_labels(_json(text, path, None), path)
     labels: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         obj = _json(line, path, number)
-        for field in (key, "story", "event", "cluster", "label"):
-            if field in obj:
-                labels[str(obj["id"])] = str(obj[field])
-                break
-        else:
+        if not isinstance(obj, dict) or "id" not in obj:
+            raise InputError(str(path), number, 'expected an object with an "id"')
+        field = next((f for f in (key, "story", "event", "cluster", "label") if f in obj), None)
+        if field is None or obj[field] is None:
             raise InputError(str(path), number, f"no {key!r} field")
+        if str(obj["id"]) in labels:
+            raise InputError(str(path), number, f"id {obj['id']!r} given twice")
+        labels[str(obj["id"])] = str(obj[field])
     return labels
+
+
+def _json_labels(data: object, path: Path) -> dict[str, str]:
+    """Labels of a ``.json`` file: the seeds' gold, or one object of id -> label."""
+    if not isinstance(data, dict):
+        raise InputError(str(path), None, "expected a JSON object (id -> label, or stories)")
+    if "stories" not in data:
+        return {str(k): str(v) for k, v in data.items()}
+    try:
+        return {f"{batch}:{line}": name for name, story in data["stories"].items()
+                for batch, line in story["lines"]}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise InputError(str(path), None, 'expected "stories": {name: {"lines": [[batch, '
+                         'line], ...]}}') from None
 
 
 def _json(text: str, path: Path, line: int | None):

@@ -67,6 +67,10 @@ def story_list(total: int, limit: int | None, offset: int, stories: list) -> dic
     return {"total": total, "limit": limit, "offset": offset, "stories": plain(stories)}
 
 
+# Bounds of the numbers the CLI and the HTTP API take: a story id past MAX_ID is no id
+# (and would overflow the stores' integers); a page or offset past MAX_COUNT, no page.
+MAX_ID = 2**53
+MAX_COUNT = 10**9
 SNIPPETS_PAGE = 100  # a story's snippets shown at once: a wire story has thousands
 
 

@@ -361,6 +361,27 @@ def test_a_sentence_transformers_folder_that_is_not_there_is_a_model_error(tmp_p
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args,code,says", [
+    (["stories", "--limit", "-1"], 2, "not in the range"),
+    (["stories", "--offset", "-5"], 2, "not in the range"),
+    (["stories", "--offset", "99999999999999999999"], 2, "not in the range"),
+    (["show", "1", "--limit", "-1"], 2, "not in the range"),
+    (["show", "9223372036854775808"], 2, "not in the range"),
+    (["changes", "000", "--offset", "-1"], 2, "not in the range"),
+    (["search", "quake", "--limit", "0"], 2, "not in the range"),
+    (["facts", "99999999999999999999"], 1, "no story 99999999999999999999"),
+    (["export", "--format", "md", "--out", "{tmp}/no-folder/x.md"], 1,
+     "no-folder/x.md: No such file or directory"),
+    (["export", "--format", "json", "--out", "{tmp}"], 1, "Is a directory"),
+])
+def test_numbers_and_paths_out_of_bounds_are_one_line(seeded, tmp_path, args, code, says):
+    """As the HTTP API answers 422 for them: no traceback, no overflow, no negative page."""
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    proc = run_cli(*args, "--db", str(seeded), check=False)
+    assert proc.returncode == code and says in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 @needs_static
 def test_a_store_goes_on_with_the_preset_it_was_built_with(tmp_path):
     # Built with --fast; every later command, without the flag, reads and writes it so.

@@ -25,3 +25,23 @@ def test_b_cubed_by_hand():
 def test_seeds_gold_loads_as_batch_line_items():
     gold = load_labels(SEEDS / "gold.json")
     assert len(gold) == 24 and gold["000:1"] == gold["002:10"] == "nk-troops-in-kursk"
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("noid.jsonl", '{"story": "a"}\n', 'noid.jsonl:1: expected an object with an "id"'),
+    ("num.jsonl", "5\n", 'num.jsonl:1: expected an object with an "id"'),
+    ("null.jsonl", '{"id": "1", "story": null}\n', "null.jsonl:1: no 'story' field"),
+    ("dup.jsonl", '{"id": 1, "story": "a"}\n{"id": "1", "story": "b"}\n',
+     "dup.jsonl:2: id '1' given twice"),
+    ("list.json", "[1, 2]", "list.json: expected a JSON object"),
+    ("stories.json", '{"stories": {"x": {"no": 1}}}', 'expected "stories"'),
+])
+def test_a_labels_file_of_another_shape_is_named_with_its_line(tmp_path, name, content,
+                                                                message):
+    from storyline.errors import InputError
+
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(InputError) as caught:
+        load_labels(path)
+    assert message in str(caught.value)

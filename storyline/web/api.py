@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from storyline import shapes
 from storyline.search import SearchFilters
+from storyline.shapes import MAX_ID
 from storyline.web.auth import require_write
 from storyline.web.ingest import BATCH_PATTERN, BodyError, format_of, parse_body
 from storyline.web.reads import (
@@ -35,8 +36,6 @@ from storyline.web.schemas import (
     StoryOut,
     problems,
 )
-
-MAX_ID = 2**53  # story ids past this are not ids (and would overflow SQLite's integers)
 
 Limit = Annotated[int | None, Query(ge=1, le=500, description="Stories per page (default: "
                                                               "the server's page size).")]
