@@ -542,7 +542,7 @@ def test_cli_reference_is_current():
 def test_a_long_lived_story_keeps_its_row_readable():
     from types import SimpleNamespace
 
-    from storyline.cli import _batch_span
+    from storyline.cli_support import batch_span as _batch_span
 
     few = [SimpleNamespace(batch=b, snippets=n) for b, n in (("000", 10), ("002", 8))]
     assert _batch_span(few) == "000:10 002:8"
