@@ -304,7 +304,10 @@ def test_storyline_watch_once(served, tmp_path):
     assert again.returncode == 0 and "records →" not in again.stdout
     bad = _cli(*args, "--feed", base + "/gone.xml")
     assert bad.returncode == 1 and "HTTP 404" in bad.stderr
-    assert _cli("watch", "--db", str(db)).returncode != 0  # nothing to watch
+    assert _cli("watch", "--db", str(db)).returncode == 2  # nothing to watch: usage
+    for wrong in (["--preset", "bogus"], ["--model", "bogus"]):  # said once, before a file
+        refused = _cli("watch", "--db", str(db), "--folder", str(inbox), "--once", *wrong)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_serve_watches_feeds_while_serving(served, tmp_path):

@@ -304,14 +304,22 @@ def load_encoder(name: str = "static") -> Encoder:
     if name.startswith("st:"):
         return SentenceTransformerEncoder(name[3:])
     path = Path(name).expanduser()
-    if path.is_dir():
-        if (path / ONNX_FP32).is_file():
-            return OnnxMiniLMEncoder(path)
-        return StaticEncoder(path)
-    raise UsageError(
-        f"unknown encoder {name!r}: use 'static', 'minilm', 'minilm-fp32', 'st:<model>' "
-        "or the path of a model2vec folder"
-    )
+    check_encoder_name(name)
+    if (path / ONNX_FP32).is_file():
+        return OnnxMiniLMEncoder(path)
+    return StaticEncoder(path)
+
+
+def check_encoder_name(name: str) -> None:
+    """A UsageError unless ``name`` names an encoder :func:`load_encoder` knows (whether
+    it is built is asked when it loads)."""
+    if name in ("static", "minilm", "minilm-int8", "minilm-fp32") or name.startswith("st:"):
+        return
+    if not Path(name).expanduser().is_dir():
+        raise UsageError(
+            f"unknown encoder {name!r}: use 'static', 'minilm', 'minilm-fp32', 'st:<model>' "
+            "or the path of a model2vec folder"
+        )
 
 
 class NoEncoder:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from storyline.config import PRESETS, db_location, default_db
-from storyline.errors import StorylineError
+from storyline.errors import StorylineError, UsageError
 from storyline.options import (
     ArticleOption,
     DbOption,
@@ -26,6 +26,17 @@ from storyline.options import (
 def _fail(message: str) -> None:
     """Reported by the CLI's one error reporter (storyline.cli.ReportingGroup), exit 1."""
     raise StorylineError(message)
+
+
+def _check_choices(preset_name: str | None, model: str | None) -> None:
+    """An unknown preset or model is wrong usage (exit 2), said once before anything
+    starts (a watcher would say it again for every file)."""
+    if preset_name is not None and preset_name not in PRESETS:
+        raise UsageError(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
+    if model is not None and model != "none":
+        from storyline.models.encoders import check_encoder_name
+
+        check_encoder_name(model)
 
 
 def _db(db: str | Path | None) -> str | Path:
@@ -81,8 +92,7 @@ def serve(
     from storyline.web.app import create_app
 
     preset_name = "fast" if fast else preset_name
-    if preset_name is not None and preset_name not in PRESETS:
-        _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
+    _check_choices(preset_name, model)
     path = _db(db)
     shown = display_url(path) if is_url(path) else path
     settings = WebSettings(
@@ -133,11 +143,10 @@ def watch(
     from storyline.web.access import StoreAccess, WebSettings
 
     if not (watch_folder or feed or article):
-        _fail("nothing to watch: give --folder, --feed or --article")
+        raise UsageError("nothing to watch: give --folder, --feed or --article")
     preset_name = "fast" if fast else preset_name
     span = parse_window(window) if window else None  # a bad one: UsageError, exit 2
-    if preset_name is not None and preset_name not in PRESETS:
-        _fail(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
+    _check_choices(preset_name, model)
     try:
         access = StoreAccess(WebSettings(db=_db(db), preset_name=preset_name,
                                          model=model))
@@ -165,6 +174,8 @@ def watch(
                 return
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+        if once:  # a cron job's poll cut short is no success
+            raise typer.Exit(130) from None
     finally:
         access.close()
 

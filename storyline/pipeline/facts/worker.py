@@ -238,13 +238,16 @@ def serve(parent: int) -> None:
         _ = _EXTRACTOR.nlp  # the model loads now, while the parent starts its batch
     except Exception:  # not installed: each request answers why, and the parent says it
         pass
-    for line in sys.stdin:
-        try:
-            answer: object = facts_json(json.loads(line))
-        except Exception as exc:  # the parent reads these texts itself and reports
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
+    try:
+        for line in sys.stdin:
+            try:
+                answer: object = facts_json(json.loads(line))
+            except Exception as exc:  # the parent reads these texts itself and reports
+                answer = {"error": f"{type(exc).__name__}: {exc}"}
+            out.write(json.dumps(answer) + "\n")
+            out.flush()
+    except OSError:  # a broken pipe: the parent went (killed mid-batch), nothing to say
+        pass
     # The pipe closed: leave now (tearing down spaCy's objects takes seconds, for nothing).
     os._exit(0)
 
