@@ -272,6 +272,9 @@ def test_search_filters_by_batch_and_date(client):
     assert client.get("/api/search", params={**query, "since": "2020-01"}).json()["hits"] == []
     assert client.get("/api/search", params={**query, "since": ""}).json()["hits"] == everything
     assert client.get("/api/search", params={**query, "since": "soon"}).status_code == 422
+    for not_a_date in ("2025-99-99", "2025-00", "0000-00-00", "2025-01-13T::::"):
+        wrong = client.get("/api/search", params={**query, "until": not_a_date})
+        assert wrong.status_code == 422 and "until" in wrong.json()["detail"]
     assert client.get("/api/search", params={**query, "first_batch": "999"}).status_code == 404
     page = client.get("/search", params={**query, "last_batch": "000", "since": ""})
     assert page.status_code == 200 and '<option value="000" selected>' in page.text

@@ -52,7 +52,10 @@ TextFilter = Annotated[str | None, Query(max_length=500, description="Only stori
                                          "headline or summary holds this text.")]
 
 # An ISO date, or its year or month; empty (a form's blank field) is no filter.
-DATE = r"^(\d{4}(-\d{2}(-\d{2}([T ][0-9:.]+Z?)?)?)?)?$"
+# An ISO date or a prefix of one, as the store's dates are compared (text): month 01-12,
+# day 01-31, a time of hours, minutes, seconds.
+DATE = (r"^([1-9]\d{3}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+        r"([T ]([01]\d|2[0-3])(:[0-5]\d(:[0-5]\d(\.\d+)?)?)?Z?)?)?)?)?$")
 
 
 class SearchFilterParams:
