@@ -402,6 +402,17 @@ def test_bad_bodies_are_refused_and_change_nothing(fresh, body, headers, params,
     assert _counts(fresh) == before
 
 
+def test_other_methods_are_405_with_what_is_allowed_and_head_is_get(fresh):
+    with _client(fresh) as c:
+        put = c.put("/api/stories")
+        assert put.status_code == 405 and put.headers["Allow"] == "GET, HEAD"
+        assert c.delete("/api/batches").headers["Allow"] == "GET, HEAD, POST"
+        for path in ("/", "/api/stories", "/stories/1"):
+            got, head = c.get(path), c.head(path)
+            assert head.status_code == got.status_code == 200 and head.content == b""
+            assert head.headers["content-type"] == got.headers["content-type"]
+
+
 def test_bad_batch_parameter_is_a_validation_error(fresh):
     with _client(fresh) as c:
         response = c.post("/api/batches", params={"batch": "a/b"}, content=b"x",

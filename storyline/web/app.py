@@ -63,6 +63,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGet:
+    """HEAD answered as GET without its body (FastAPI's routes take only the methods they
+    name; a monitor's or link checker's HEAD got 405)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 def create_app(settings: WebSettings, access: StoreAccess | None = None) -> FastAPI:
     """The server over one store, as ``settings`` say."""
     if settings.private and not settings.token:
@@ -80,6 +100,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
     app.state.templates = pages.templates()
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     errors.install(app)
     guarded = readers(settings)
     # 422 is declared here: its detail is a string, as every error's (not FastAPI's list).
