@@ -211,11 +211,18 @@ def story_rows(stories: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+_NUMBER = re.compile(r"^[+-]?\d[\d,.]*%?$")
+
+
 def csv_text(rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV; a text a spreadsheet would run as a formula (``=HYPERLINK(…)``,
+    ``+…``, ``@…``) starts with ``'`` (OWASP's advice), a number stays as it is."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: "'" + v if isinstance(v, str) and _FORMULA.match(v)
+                      and not _NUMBER.match(v) else v for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 
@@ -226,8 +233,9 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
     except ImportError:
         raise UsageError("--format parquet needs pyarrow: pip install 'storyline[export]' "
                          "(or pyarrow); csv needs nothing") from None
-    table = pa.Table.from_pylist(rows) if rows else pa.table(
-        {c: pa.array([], pa.string()) for c in TABLE_COLUMNS})
+    integers = ("story_id", "size", "copies", "sources", "snippet_id", "copy_count")
+    table = pa.Table.from_pylist(rows) if rows else pa.table(  # the same types, empty
+        {c: pa.array([], pa.int64() if c in integers else pa.string()) for c in TABLE_COLUMNS})
     pq.write_table(table, path)
 
 

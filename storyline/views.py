@@ -7,6 +7,7 @@ so they show the same thing.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -301,8 +302,22 @@ def to_json(obj) -> str:
     return json.dumps(asdict(obj), ensure_ascii=False, indent=2)
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]{}<>#|!~])")
+
+
+def md_text(text: str) -> str:
+    r"""``text`` as Markdown shows it literally: its markup characters escaped (a snippet's
+    ``<script>``, ``[link](javascript:…)`` or ``#`` stay text), its lines one line.
+
+    >>> print(md_text("<b>Fed</b> [cuts](x) *rates*"))
+    \<b\>Fed\</b\> \[cuts\](x) \*rates\*
+    """
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
 def export_markdown(store: Store, min_size: int = 1) -> str:
-    """A briefing: every story with its summary, timeline, sources and snippets."""
+    """A briefing: every story with its summary, timeline, sources and snippets (their
+    text escaped: it is the outlets', not markup)."""
     lines = ["# Briefing", ""]
     counts = store.counts()
     lines.append(f"{counts['stories']} stories from {counts['snippets']} snippets "
@@ -310,21 +325,21 @@ def export_markdown(store: Store, min_size: int = 1) -> str:
     lines.append("")
     for summary in list_stories(store, min_size=min_size):
         story = story_detail(store, summary.id)
-        lines.append(f"## {story.headline}")
+        lines.append(f"## {md_text(story.headline)}")
         lines.append("")
-        timeline = ", ".join(f"{t.batch}: {t.snippets}" for t in story.batches)
+        timeline = ", ".join(f"{md_text(t.batch)}: {t.snippets}" for t in story.batches)
         lines.append(f"*Story {story.id} — {story.size} snippets, {story.copies} arrivals, "
                      f"batches {timeline}*")
         lines.append("")
         if story.summary and story.size > 1:
-            lines.append(story.summary)
+            lines.append(md_text(story.summary))
             lines.append("")
         if story.source_counts:
-            lines.append(sources_line(story.source_counts))
+            lines.append(md_text(sources_line(story.source_counts)))
             lines.append("")
         for s in story.snippets:
             extra = f" ×{len(s.copies)}" if len(s.copies) > 1 else ""
-            lines.append(f"- [{s.batch}] {s.text}{extra}")
+            lines.append(f"- \\[{md_text(s.batch)}\\] {md_text(s.text)}{extra}")
         lines.append("")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,6 +75,40 @@ def test_export_markdown_and_json(seeded):
     assert md.startswith("# Briefing") and "North Korean" in md
     data = json.loads(run_cli("export", "--format", "json", "--db", str(seeded)).stdout)
     assert data["counts"]["snippets"] == 22 and data["counts"]["copies"] == 24
+
+
+def test_exports_keep_an_outlet_s_text_as_text(tmp_path):
+    """Markdown escapes what it would render (a link, a tag, a heading); CSV starts what a
+    spreadsheet would run as a formula with a quote; an empty parquet has the types."""
+    import csv
+    import io
+
+    db, src = tmp_path / "odd.db", tmp_path / "odd.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in [
+        "<script>alert(1)</script> Harbour fire [see](javascript:alert(1)) # not a heading",
+        "=HYPERLINK(\"http://evil.example\",\"Click\") harbour fire spreads",
+        "-12 degrees forecast for the harbour tonight"]))
+    run_cli("ingest", str(src), "--db", str(db), "--model", "none")
+    md = run_cli("export", "--format", "md", "--db", str(db)).stdout
+    assert "\\<script\\>" in md and "\\[see\\](javascript:" in md and "\\# not" in md
+    assert not re.search(r"(?<!\\)[<\[]", md.split("\n", 3)[3])  # none left unescaped
+    rows = list(csv.DictReader(io.StringIO(
+        run_cli("export", "--format", "csv", "--db", str(db)).stdout)))
+    texts = {r["text"] for r in rows}
+    assert "'=HYPERLINK(\"http://evil.example\",\"Click\") harbour fire spreads" in texts
+    assert "'-12 degrees forecast for the harbour tonight" in texts
+    assert all(r["story_id"].isdigit() for r in rows)  # numbers stay numbers
+    pq = pytest.importorskip("pyarrow.parquet")
+    empty = tmp_path / "empty.db"
+    run_cli("ingest", str(SEEDS / "000_4b9f53198da931bc.txt"), "--db", str(db), "--model",
+            "none")
+    Store(empty).close()
+    run_cli("export", "--format", "parquet", "--out", str(tmp_path / "e.parquet"), "--db",
+            str(empty))
+    run_cli("export", "--format", "parquet", "--out", str(tmp_path / "f.parquet"), "--db",
+            str(db))
+    assert pq.read_schema(tmp_path / "e.parquet").field("story_id").type == \
+        pq.read_schema(tmp_path / "f.parquet").field("story_id").type
 
 
 @needs_minilm
