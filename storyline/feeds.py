@@ -35,7 +35,7 @@ from storyline.dates import parse_date
 from storyline.errors import StorylineError
 from storyline.pipeline.describe import split_sentences
 from storyline.pipeline.normalize import normalize, titled_text
-from storyline.pipeline.read import SUFFIXES
+from storyline.pipeline.read import MAX_LINE_CHARS, SUFFIXES
 from storyline.types import IngestReport, Record
 
 log = logging.getLogger("storyline.feeds")
@@ -151,13 +151,24 @@ def lead(text: str, max_words: int = Config.lead_words) -> str:
 
 
 def _iso(parsed: Any) -> str | None:
-    """feedparser's UTC struct_time as ISO 8601."""
+    """feedparser's UTC struct_time as ISO 8601; None for no date, or one no news item
+    has (before 1900, or past tomorrow: a feed's mistake would name a window of its own)."""
     if not parsed:
         return None
     try:
-        return datetime.fromtimestamp(timegm(parsed), UTC).isoformat(timespec="seconds")
+        when = datetime.fromtimestamp(timegm(parsed), UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+    if when.year < 1900 or when > datetime.now(UTC) + timedelta(days=1):
+        return None
+    return when.isoformat(timespec="seconds")
+
+
+def _capped(text: str) -> str:
+    """A snippet no longer than a line ingest takes (MAX_LINE_CHARS), cut at a word."""
+    if len(text) <= MAX_LINE_CHARS:
+        return text
+    return text[:MAX_LINE_CHARS - 2].rsplit(" ", 1)[0] + " …"
 
 
 def _host(url: str) -> str | None:
@@ -197,7 +208,7 @@ def feed_records(content: bytes, url: str) -> list[Record]:
         summary = entry.get("summary", "")
         if not summary and entry.get("content"):
             summary = entry["content"][0].get("value", "")
-        text = titled_text(title, lead(html_text(summary)))
+        text = _capped(titled_text(title, lead(html_text(summary))))
         if not text:
             continue
         link = entry.get("link")
@@ -220,7 +231,7 @@ def article_record(content: bytes, url: str) -> Record | None:
     title = _SPACE.sub(" ", doc.title or "").strip()
     paragraphs = [p for p in (doc.text or "").split("\n")
                   if p.strip() and p.strip().lower() != title.lower()]
-    text = titled_text(title, lead("\n".join(paragraphs)) or (doc.description or ""))
+    text = _capped(titled_text(title, lead("\n".join(paragraphs)) or (doc.description or "")))
     if not text:
         return None
     published = doc.date if doc.date and _valid_date(doc.date) else None

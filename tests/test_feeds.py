@@ -206,6 +206,20 @@ def test_a_feed_whose_items_could_not_be_stored_is_fetched_whole_again(
     assert [r.records for r in watcher.poll().reports] == [3]
 
 
+def test_an_item_s_text_and_date_are_held_to_what_ingest_takes():
+    from storyline.pipeline.lines import MAX_LINE_CHARS
+
+    huge = "x" * (2 * MAX_LINE_CHARS)  # one "word": a lead's word count does not cut it
+    xml = ("<rss version='2.0'><channel><title>W</title>"
+           f"<item><guid>https://w.example/1</guid><title>Long one</title><description>{huge}"
+           "</description><pubDate>Fri, 31 Dec 9999 00:00:00 GMT</pubDate></item>"
+           "<item><guid>https://w.example/2</guid><title>Old one</title><pubDate>Mon, 01 Jan "
+           "0001 00:00:00 GMT</pubDate></item></channel></rss>")
+    long, old = feed_records(xml.encode(), "https://w.example/rss")
+    assert len(long.text) <= MAX_LINE_CHARS and long.text.endswith("…")
+    assert long.published_at is None and old.published_at is None  # no news item's dates
+
+
 def test_a_poll_is_written_in_one_transaction(served, access, monkeypatch):
     """A poll stopped halfway would leave a batch its rerun (another batch name) could
     not finish: a poll's items go in whole, whatever the commit size."""

@@ -142,7 +142,8 @@ def overview_svg(chart: Overview, title: str = "Stories over time",
              f'viewBox="-30 -24 {w + 60} {h + 50 + legend_h}" role="img" '
              f'aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
              f'<title>{escape(title)}</title>',
-             f'<text x="-30" y="-10" fill="#5f6b73">{chart.peak} arrivals</text>',
+             f'<text x="-30" y="-10" fill="#5f6b73">{chart.peak} '
+             f'arrival{"" if chart.peak == 1 else "s"}</text>',
              f'<line x1="0" y1="{h}" x2="{w}" y2="{h}" stroke="#d9dee2"/>']
     for x, label in chart.ticks:
         anchor = "end" if x >= w - 1 and x > 0 else ("start" if x == 0 else "middle")
