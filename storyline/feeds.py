@@ -323,8 +323,9 @@ class Watcher:
                     result.reports.extend(self.sink.ingest_paths([path]))
                 else:
                     result.reports.extend(self.sink.ingest_paths([path], window=self.window))
-            except (StorylineError, OSError) as exc:
-                result.errors.append(f"{path}: {exc}")
+            except (StorylineError, OSError) as exc:  # named once (an InputError names it)
+                said = str(exc)
+                result.errors.append(said if said.startswith(str(path)) else f"{path}: {said}")
 
     def _poll_web(self, result: PollResult) -> None:
         if self._known is None:

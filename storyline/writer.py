@@ -44,7 +44,7 @@ def chunk_clock(records: Iterable[Record], ingested: datetime, before: str | Non
 def _other_content(name: str, row: BatchRow, where: str) -> IngestError:
     stored = "stored whole" if row.complete else f"partly stored ({row.records} records so far)"
     return IngestError(f"batch {name!r} is already in {where}, {stored}, with other content; "
-                       "give this batch another name (--batch)")
+                       "give this batch another name (a file of another name, or ingest --batch)")
 
 
 def holds_other_content(row: BatchRow, records: list[Record]) -> bool:
