@@ -314,13 +314,16 @@ def read_items(path: Path) -> list:
     from storyline.pipeline.read import read_file
 
     records = list(read_file(path, fmt="jsonl", batch="1"))
-    seen = set()
-    for n, r in enumerate(records, 1):
-        if r.id is None:
-            r.id = str(n)
-        if r.id in seen:
+    seen: set[str] = set()
+    for r in records:
+        if r.id is not None and r.id in seen:
             raise InputError(str(path), r.line, f"duplicate id {r.id!r}")
         seen.add(r.id)
+    for n, r in enumerate(records, 1):
+        if r.id is None:  # its number, unless a record gives that id itself
+            r.id = next(c for c in (str(n), *(f"line-{n}-{k}" for k in range(1, 10**6)))
+                        if c not in seen)
+            seen.add(r.id)
     return records
 
 

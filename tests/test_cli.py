@@ -211,6 +211,18 @@ def test_cluster_interface_keeps_input_order_and_names_duplicates(tmp_path):
     assert 0 < scores["b3_f1"] <= 1
 
 
+def test_items_without_ids_are_numbered_around_the_ids_given(tmp_path):
+    from storyline.cli_support import read_items
+    from storyline.errors import InputError
+
+    src = tmp_path / "mixed.jsonl"
+    src.write_text('{"text": "one"}\n{"id": "1", "text": "two"}\n{"text": "three"}\n')
+    assert [r.id for r in read_items(src)] == ["line-1-1", "1", "3"]
+    src.write_text('{"id": "x", "text": "one"}\n{"id": "x", "text": "two"}\n')
+    with pytest.raises(InputError, match=r"mixed.jsonl:2: duplicate id 'x'"):
+        read_items(src)
+
+
 @needs_static
 def test_cluster_on_a_kept_store_names_canonicals_of_earlier_runs(tmp_path):
     db = tmp_path / "kept.db"
