@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storyline import views
 from storyline.config import Config, default_db, dormancy, preset
+from storyline.errors import UsageError
 from storyline.store import Store, open_store
 from storyline.types import (
     IngestReport,
@@ -55,6 +57,18 @@ def resolve_preset(store: Store, preset_name: str | None = None,
     stored_preset, stored_model = built_with(store)
     return (stored_preset or ("fast" if stored_model == "static" else "default"),
             model or stored_model)
+
+
+class _Closed:
+    """The store of a closed Storyline: every use is a StoreError, not the driver's."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+
+    def __getattr__(self, name: str) -> object:
+        from storyline.errors import StoreError
+
+        raise StoreError(f"{self.path}: this Storyline is closed (open it again)")
 
 
 class Storyline:
@@ -112,7 +126,9 @@ class Storyline:
         return self._encoder
 
     def close(self) -> None:
-        self.store.close()
+        if not isinstance(self.store, _Closed):
+            self.store.close()
+            self.store = _Closed(self.store.path)  # type: ignore[assignment]
 
     def __enter__(self) -> Storyline:
         return self
@@ -142,28 +158,27 @@ class Storyline:
         a stopped run left to do (the same command again finishes it)."""
         from storyline.consistency import statistics_problems
 
-        problems = self.store.check()
-        if self.store.has_snippets():
-            problems += statistics_problems(self.store, self.config)
-        notes = self.store.notes()
-        if self.config.extract_facts:
-            missing = len(self.store.snippets_without_facts())
-            if missing:
-                notes.append(f"{missing} snippets have no facts yet (a run stopped before "
-                             "writing them): the same ingest again writes them")
+        with self.store.snapshot():  # one state of the store, whatever a writer does meanwhile
+            problems = self.store.check()
+            if self.store.has_snippets():
+                problems += statistics_problems(self.store, self.config)
+            notes = self.store.notes()
+            missing = len(self.store.snippets_without_facts()) if self.config.extract_facts else 0
+        if missing:
+            notes.append(f"{missing} snippets have no facts yet (a run stopped before "
+                         "writing them): the same ingest again writes them")
         return problems, notes
 
     def ingest_records(self, records: Iterable[Record | Mapping], batch: str | None = None,
                        ) -> list[IngestReport]:
-        """Ingest in-memory records (``Record`` or dicts with at least ``text``)."""
-        items = []
-        for n, r in enumerate(records, 1):
-            if not isinstance(r, Record):
-                r = Record(**{"batch": batch or "1", **dict(r)})
-                r.line = r.line or n
-            elif batch:
-                r.batch = batch
-            items.append(r)
+        """Ingest in-memory records (``Record`` or dicts with at least ``text``);
+        ``batch`` is every ``Record``'s batch, and a dict's unless it names its own. Each is
+        checked as a file's line is (an InputError names the record by its number; other
+        keys of a dict are left out)."""
+        from storyline.pipeline.read import checked_record
+
+        items = [checked_record(replace(r, batch=batch) if batch and isinstance(r, Record)
+                                else r, batch or "1", n) for n, r in enumerate(records, 1)]
         return self.engine.ingest_records(items, origin="records")
 
     # -- read --------------------------------------------------------------
@@ -206,4 +221,4 @@ class Storyline:
             return views.export_markdown(self.store)
         if fmt == "json":
             return views.export_json(self.store)
-        raise ValueError(f"unknown export format {fmt!r} (md or json)")
+        raise UsageError(f"unknown export format {fmt!r} (md or json)")

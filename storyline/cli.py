@@ -523,7 +523,7 @@ def facts(
     """Facts: quantities, who said it, corroboration and contradiction."""
     from storyline.pipeline.facts import FactExtractor
 
-    if not target.isdigit():
+    if not (target.isascii() and target.isdigit()):  # "²" is a digit, no story id
         items = cli_support.read_fact_items(Path(target))
         extracted = FactExtractor().extract_many([text for _, text in items])
         lines = (json.dumps(f.to_json(item_id), ensure_ascii=False) + "\n"

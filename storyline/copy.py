@@ -24,7 +24,7 @@ def copy_store(source: str | Path, target: str | Path) -> dict[str, int]:
         raise UsageError(f"{source}: copying a store onto itself")
     if not store_exists(source):
         raise NotFoundError(f"no store at {source}")
-    with open_store(source) as src, open_store(target) as dst:
+    with open_store(source, create=False) as src, open_store(target) as dst:
         if dst.has_snippets() or dst.batches():
             raise UsageError(f"{dst.path} already holds a store: copy into a new or empty one")
         with src.snapshot(), dst.transaction():

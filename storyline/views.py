@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from storyline.errors import NotFoundError
+from storyline.errors import NotFoundError, UsageError
 from storyline.store import Store
 from storyline.store.rows import BatchRow, CopyRow, SnippetRow, StoryRow
 from storyline.types import (
@@ -32,6 +32,21 @@ if TYPE_CHECKING:
     from storyline.shapes import ChangesPage
 
 NotFound = NotFoundError
+
+
+def checked_page(limit: object, offset: object, min_size: object = 1) -> None:
+    """A UsageError unless the page is whole numbers in the API's bounds (shapes.MAX_COUNT):
+    ``limit`` (None: all) at least 1, ``offset`` at least 0, ``min_size`` at least 1."""
+    from storyline.shapes import MAX_COUNT
+
+    for name, value, least in (("limit", limit, 1), ("offset", offset, 0),
+                               ("min_size", min_size, 1)):
+        if value is None and name == "limit":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                least <= value <= MAX_COUNT):
+            raise UsageError(f"{name} must be a whole number from {least} to {MAX_COUNT}, "
+                             f"not {value!r}")
 
 
 def _lead(store: Store, row: StoryRow) -> str:
@@ -80,6 +95,7 @@ def story_page(
     headlines, timelines and sources read, so a page costs the same in a large store.
     ``text`` matches the headline or the summary, ignoring case.
     """
+    checked_page(limit, offset, min_size)
     names = store.batch_names()
     dormant = store.dormant_seqs(dormancy)
     batch_seq = None
@@ -89,7 +105,7 @@ def story_page(
             raise NotFound(f"no batch {batch!r}")
         batch_seq = found.seq
     if status and status not in ("active", "dormant"):
-        return StoryPage(0, [])
+        raise UsageError(f"unknown status {status!r}: active or dormant")
     needle = (text or "").lower()
     filters = {"min_size": min_size, "batch_seq": batch_seq, "dormant": dormant,
                "status": status or None}
@@ -147,6 +163,10 @@ def _snippet_view(s: SnippetRow, copies: list[CopyRow], names: dict[int, str]) -
 def story_detail(store: Store, story_id: int,
                  dormancy: DormancyRule = DormancyRule()) -> StoryDetail:
     """One story; an id absorbed by a merge shows the story it lives on in."""
+    from storyline.shapes import MAX_ID
+
+    if isinstance(story_id, bool) or not isinstance(story_id, int) or not 0 < story_id <= MAX_ID:
+        raise NotFound(f"no story {story_id!r}")
     live = store.resolve(story_id)
     if live is None:
         raise NotFound(f"no story {story_id}")
@@ -198,6 +218,7 @@ def changes_of(store: Store, batch: str, limit: int | None = None,
                offset: int = 0) -> ChangesOf:
     """A page of what ``batch`` changed. The batch's arrivals are read without their
     texts to order its stories; only the page's snippets and copies are read."""
+    checked_page(limit, offset)
     found = store.batch(batch)
     if found is None:
         raise NotFound(f"no batch {batch!r}")
@@ -291,6 +312,9 @@ def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: i
     (storyline/search.py; ``filters``: search.SearchFilters)."""
     from storyline import search as search_
 
+    checked_page(limit, offset)
+    if not isinstance(query, str):
+        raise UsageError(f"a search is words, not {type(query).__name__}")
     return search_.search(store, query, encoder, limit, offset=offset,
                           filters=filters or search_.SearchFilters(),
                           nearest=nearest_snippets)

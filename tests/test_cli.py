@@ -417,6 +417,7 @@ def test_a_sentence_transformers_folder_that_is_not_there_is_a_model_error(tmp_p
     (["changes", "000", "--offset", "-1"], 2, "not in the range"),
     (["search", "quake", "--limit", "0"], 2, "not in the range"),
     (["facts", "99999999999999999999"], 1, "no story 99999999999999999999"),
+    (["facts", "²"], 1, "²: no such file"),  # a digit to str.isdigit, no story id
     (["export", "--format", "md", "--out", "{tmp}/no-folder/x.md"], 1,
      "no-folder/x.md: No such file or directory"),
     (["export", "--format", "json", "--out", "{tmp}"], 1, "Is a directory"),

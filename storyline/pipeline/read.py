@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,6 +176,23 @@ def _record(fields: dict, default_batch: str, origin: str, line: int, warn: Warn
         origin=origin,
         line=line,
     )
+
+
+def checked_record(item: object, default_batch: str, number: int,
+                   origin: str = "records") -> Record:
+    """A record given in memory (a ``Record`` or a mapping of its fields), checked and
+    cleaned as a file's line is; ``default_batch`` where it names no batch."""
+    if isinstance(item, Record):
+        fields = {name: getattr(item, name) for name in FIELDS}
+    elif isinstance(item, dict | Mapping):
+        fields = dict(item)
+    else:
+        raise InputError(origin, number, f"expected a Record or a mapping, not "
+                         f"{type(item).__name__}")
+    _check_unicode(fields, origin, number)
+    record = _record(fields, default_batch, origin, number, lambda w: log.warning("%s", w))
+    record.line = getattr(item, "line", None) or number
+    return record
 
 
 def _check_unicode(obj: dict, origin: str, line: int) -> None:

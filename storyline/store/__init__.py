@@ -42,7 +42,7 @@ def store_exists(db: str | Path) -> bool:
     """Whether there is a store at ``db`` to read: the file exists, or the server holds
     a storyline schema with a batch (asking creates nothing)."""
     if not is_url(db):
-        return Path(db).exists()
+        return not _no_file_store(Path(db))
     from storyline.errors import NotFoundError
 
     try:
@@ -50,6 +50,11 @@ def store_exists(db: str | Path) -> bool:
             return bool(store.batches())
     except NotFoundError:
         return False
+
+
+def _no_file_store(path: Path) -> bool:
+    """No file there, or an empty one (what a store's first writer starts from)."""
+    return not path.exists() or (path.is_file() and path.stat().st_size == 0)
 
 
 def open_store(db: str | Path, *, create: bool = True, **options: object) -> Store:
@@ -65,8 +70,8 @@ def open_store(db: str | Path, *, create: bool = True, **options: object) -> Sto
         from storyline.store.postgres import PostgresStore
 
         return PostgresStore(str(db), create=create)
-    if not create and not Path(db).exists():
-        from storyline.errors import NotFoundError
+    if not create and _no_file_store(Path(db)):
+        from storyline.errors import NotFoundError  # (an empty file is no store yet either)
 
         raise NotFoundError(f"no store at {db}")
     from storyline.store.sqlite import SQLiteStore

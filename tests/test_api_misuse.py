@@ -1,0 +1,87 @@
+"""The Python API answers a caller's mistake with the error the CLI would report (a
+StorylineError subclass, docs/cli.md's exit codes), never a driver's or a builtin's."""
+
+from __future__ import annotations
+
+import pytest
+
+from storyline import Record, Storyline
+from storyline.errors import (
+    InputError,
+    NotFoundError,
+    StoreError,
+    StorylineError,
+    UsageError,
+)
+
+from .conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def sl(tmp_path_factory):
+    db = tmp_path_factory.mktemp("api") / "api.db"
+    with Storyline(db, model="none", extract_facts=False) as store:
+        store.ingest(SEEDS)
+    with Storyline(db) as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("call,error", [
+    (lambda sl: sl.story(10**30), NotFoundError),
+    (lambda sl: sl.story("1"), NotFoundError),
+    (lambda sl: sl.facts(2**70), NotFoundError),
+    (lambda sl: sl.stories(limit=10**30), UsageError),
+    (lambda sl: sl.stories(limit="5"), UsageError),
+    (lambda sl: sl.stories(min_size=None), UsageError),
+    (lambda sl: sl.stories(status="weird"), UsageError),
+    (lambda sl: sl.story_page(offset=-3), UsageError),
+    (lambda sl: sl.changes_page("002", offset=-1), UsageError),
+    (lambda sl: sl.changes_page("002", limit=0), UsageError),
+    (lambda sl: sl.search("korea", limit=10**30), UsageError),
+    (lambda sl: sl.search(123), UsageError),
+    (lambda sl: sl.export("xml"), UsageError),
+])
+def test_a_wrong_argument_is_a_storyline_error(sl, call, error):
+    with pytest.raises(error):
+        call(sl)
+
+
+@pytest.mark.parametrize("record,says", [
+    ({"source": "AP"}, "missing required field 'text'"),
+    ({"text": None}, "missing required field 'text'"),
+    ({"text": 5}, "field 'text' must be a string"),
+    ({"text": "A quake hit the coast", "source": ["AP"]}, "field 'source' must be a string"),
+    ({"text": "A quake hit \ud800 the coast"}, "unpaired surrogate"),
+    (5, "expected a Record or a mapping, not int"),
+    (None, "expected a Record or a mapping, not NoneType"),
+])
+def test_a_bad_record_is_an_input_error_naming_it(tmp_path, record, says):
+    with Storyline(tmp_path / "r.db", model="none", extract_facts=False) as sl:
+        with pytest.raises(InputError, match=says) as caught:
+            sl.ingest_records([{"text": "A fine first record about the harbour"}, record])
+        assert caught.value.line == 2 and sl.store.batches() == []
+
+
+def test_a_record_without_a_batch_gets_the_default_and_odd_keys_are_left_out(tmp_path):
+    with Storyline(tmp_path / "r.db", model="none", extract_facts=False) as sl:
+        (report,) = sl.ingest_records([Record("A volcano erupted in Iceland today", None),
+                                       {"text": "Ash closed two airports", "colour": "red"}])
+        assert report.batch == "1" and report.records == 2
+        assert [b.name for b in sl.store.batches()] == ["1"]
+
+
+def test_a_closed_storyline_says_so(tmp_path):
+    sl = Storyline(tmp_path / "c.db", model="none", extract_facts=False)
+    sl.close()
+    sl.close()  # twice is fine
+    with pytest.raises(StoreError, match="closed"):
+        sl.stories()
+    assert issubclass(StoreError, StorylineError)
+
+
+def test_an_empty_file_is_no_store_to_read(tmp_path):
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    with pytest.raises(NotFoundError):
+        Storyline(empty, create=False)
+    assert empty.stat().st_size == 0
