@@ -25,8 +25,7 @@ from storyline.shapes import MAX_COUNT, MAX_ID
 
 cli_support.tidy_help()
 
-# A line a story, a snippet: a pipe gets them whole. No highlighting: rich's guesses (a
-# number, a quoted word in a headline) are noise here, and its regexes cost 0.1 s a page.
+# Lines a pipe gets whole; no highlighting (rich's guesses are noise, 0.1 s a page).
 out = LazyConsole(soft_wrap=True, highlight=False)
 err = LazyConsole(stderr=True)
 
@@ -184,8 +183,9 @@ def ingest(
 
 def _ingest_here(sl, paths: list[Path], window: str | None, warnings, as_json: bool,
                  **options):
-    bars = cli_support.Bars(err.console(), enabled=not as_json and err.is_terminal)
-    lines = LineProgress() if not as_json and not err.is_terminal else None
+    shown = not (as_json or STATE.quiet)
+    bars = cli_support.Bars(err.console(), enabled=shown and err.is_terminal)
+    lines = LineProgress() if shown and not err.is_terminal else None
     with bars.progress:
         return sl.ingest(*paths, window=window, progress=lines or bars, on_warning=warnings,
                          on_skipped=warnings.note, **options)
@@ -477,7 +477,7 @@ def cluster(
             config = sl.config
     else:
         config = preset("fast" if fast else preset_name or "default", model=model)
-    bars = cli_support.Bars(err.console(), enabled=err.is_terminal)
+    bars = cli_support.Bars(err.console(), enabled=err.is_terminal and not STATE.quiet)
     with bars.progress:
         rows = cluster_records(records, config, db_location(db) if db else None,
                                progress=bars)
@@ -491,10 +491,10 @@ def cluster(
 
 @app.command()
 def summarize(
-    input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", help="One story's items, "
-                                               "with optional batch.")],
+    input_path: Annotated[Path, typer.Argument(metavar="IN.jsonl", help="A story's items.")],
     output: Annotated[Path, typer.Option("--out", help="OUT.json")],
-    words: Annotated[int, typer.Option("--words", help="At most this many words each.")] = 100,
+    words: Annotated[int, typer.Option("--words", help="At most this many words each.",
+                                       min=1, max=10_000)] = 100,
     query: Annotated[Optional[str], typer.Option("--query", help="Focus on this question.")
                      ] = None,
     preset_name: PresetOption = None,

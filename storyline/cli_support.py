@@ -21,6 +21,7 @@ class GlobalOptions:
     """The options given before the command (``storyline --db x.db stories``)."""
 
     db: str | Path | None = None
+    quiet: bool = False  # -q: errors only, no progress either
 
 
 STATE = GlobalOptions()
@@ -37,6 +38,7 @@ def package_version() -> str:
 
 def set_log_level(verbose: int, quiet: int) -> None:
     """-v: info, -vv: debug, -q: errors only; warnings by default."""
+    STATE.quiet = quiet > 0
     level = logging.WARNING + 10 * quiet - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
                         format="%(levelname)s: %(name)s: %(message)s", force=True)

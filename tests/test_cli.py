@@ -211,6 +211,21 @@ def test_cluster_interface_keeps_input_order_and_names_duplicates(tmp_path):
     assert 0 < scores["b3_f1"] <= 1
 
 
+def test_quiet_leaves_out_the_progress_lines_too(tmp_path):
+    src = SEEDS / "000_4b9f53198da931bc.txt"
+    loud = run_cli("ingest", str(src), "--db", str(tmp_path / "a.db"), "--model", "none")
+    quiet = run_cli("-q", "ingest", str(src), "--db", str(tmp_path / "b.db"), "--model", "none")
+    assert "read:" in loud.stderr and quiet.stderr == ""
+    assert "batch 000: 12 records" in quiet.stdout
+
+
+def test_models_list_names_only_finished_builds(tmp_path, monkeypatch):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "static-minilm").mkdir()  # a build stopped before its manifest
+    monkeypatch.setenv("STORYLINE_MODELS", str(tmp_path))
+    assert "no models in" in run_cli("models", "list").stdout
+
+
 def test_items_without_ids_are_numbered_around_the_ids_given(tmp_path):
     from storyline.cli_support import read_items
     from storyline.errors import InputError

@@ -427,6 +427,16 @@ def test_what_key_normalises_synonyms():
 # --------------------------------------------------------------------------- JSON
 
 
+def test_a_range_keeps_its_upper_end_through_json(extractor):
+    from storyline.pipeline.facts.records import SnippetFacts
+
+    f = extractor.extract("Between 300 and 500 people were evacuated from the town.")
+    (q,) = f.to_json()["quantities"]
+    assert (q["value"], q["upper"], q["qualifier"]) == (300, 500, "between")
+    again = SnippetFacts.from_record(f.to_json())
+    assert again.quantities[0].interval() == f.quantities[0].interval()
+
+
 def test_to_json_shape(extractor):
     f = extractor.extract(
         "South Korea's intelligence agency estimates that approximately 300 North Korean "

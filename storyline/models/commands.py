@@ -31,12 +31,13 @@ def models_build(
 @models_app.command("list")
 def models_list(as_json: JsonOption = False) -> None:
     """The models storyline can load here."""
-    from storyline.models.build import models_dir
+    from storyline.models.build import is_built, models_dir
     from storyline.options import MODELS_IN_FOLDER
 
     root = models_dir()
-    rows = [{"name": name, "path": str(p)} for p in sorted(root.glob("*")) if p.is_dir()
-            for name in MODELS_IN_FOLDER.get(p.name, (p.name,))]
+    # A folder without a finished build (its manifest) is no model the commands can load.
+    rows = [{"name": name, "path": str(p)} for p in sorted(root.glob("*"))
+            if p.is_dir() and is_built(p) for name in MODELS_IN_FOLDER.get(p.name, (p.name,))]
     if as_json:
         sys.stdout.write(shapes.dumps(rows) + "\n")
         return

@@ -24,7 +24,7 @@ class Quantity:
     what: str  # e.g. "North Korean soldiers killed"
     qualifier: str | None  # hedge as written: "approximately", "at least", "over", ...
     span: str
-    # Upper bound for ranges ("between 300 and 500"); not part of the JSON interface.
+    # Upper bound for ranges ("between 300 and 500"); in the JSON only where there is one.
     upper: float | None = None
 
     def interval(self) -> tuple[float, float]:
@@ -80,6 +80,8 @@ class SnippetFacts:
                 "what": q.what,
                 "qualifier": q.qualifier,
                 "span": q.span,
+                # A range's upper end, only there: the shape of every other fact unchanged.
+                **({} if q.upper is None else {"upper": _json_number(q.upper)}),
             }
             for q in self.quantities
         ]
