@@ -1,7 +1,6 @@
 """The ``storyline`` command: a thin layer over :mod:`storyline.api` and :mod:`storyline.jobs`."""
 
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -37,18 +36,8 @@ class ReportingGroup(TyperGroup):
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
-        except StorylineError as exc:
-            code, message = exc.exit_code, str(exc)
-        except sqlite3.Error as exc:  # one no store method expected: still one line
-            from storyline.store.guard import translate
-
-            error = translate(exc, "store")
-            code, message = error.exit_code, str(error)
-        except OSError as exc:  # a file the command was told to write (--out): bad input
-            if isinstance(exc, BrokenPipeError):
-                raise
-            code = 1
-            message = (f"{exc.filename}: " if exc.filename else "") + (exc.strerror or str(exc))
+        except Exception as exc:
+            code, message = cli_support.error_report(exc)  # or raised again, as it must be
         err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         raise typer.Exit(code) from None
 

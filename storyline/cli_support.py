@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from storyline.errors import InputError, NotFoundError, UsageError
+from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 
 
 @dataclass
@@ -66,6 +66,31 @@ class LazyConsole:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console(), name)
+
+
+def error_report(exc: Exception) -> tuple[int, str]:
+    """The exit code and one-line message of an error a command raised; raises it again
+    where it is not one to report (click's own exits and usage errors, a closed pipe)."""
+    import sqlite3
+
+    from typer.exceptions import Abort, Exit, TyperException
+
+    if isinstance(exc, Exit | Abort | TyperException | BrokenPipeError):
+        raise exc
+    if isinstance(exc, StorylineError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, sqlite3.Error):  # one no store method expected: still one line
+        from storyline.store.guard import translate
+
+        error = translate(exc, "store")
+        return error.exit_code, str(error)
+    if isinstance(exc, OSError):  # a file the command was told to write (--out): bad input
+        return 1, (f"{exc.filename}: " if exc.filename else "") + (exc.strerror or str(exc))
+    if logging.getLogger().isEnabledFor(logging.DEBUG):  # -vv: where it came from
+        raise exc
+    # A bug, or a store damaged by hand: one line still.
+    return 3, (f"unexpected {type(exc).__name__}: {exc} (a damaged store? `storyline check` "
+               "says; -vv shows where)")
 
 
 def no_store(path: str | Path) -> NotFoundError:

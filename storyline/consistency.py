@@ -17,14 +17,21 @@ from storyline.pipeline.represent import N_FEATURES, TermWeights, leads, names, 
 from storyline.store import Store
 
 
+class _Unreadable(Exception):
+    """A stored statistic that is not what this version writes (damaged)."""
+
+
 def _stored(store: Store, name: str) -> tuple[np.ndarray, int] | None:
     blob = store.get_state(f"df:{name}")
     if blob is None:
         return None
-    data = np.load(io.BytesIO(blob))
-    df = np.zeros(data["size"].item(), dtype=np.int64)
-    df[data["index"]] = data["count"]
-    return df, int(data["docs"])
+    try:
+        data = np.load(io.BytesIO(blob))
+        df = np.zeros(data["size"].item(), dtype=np.int64)
+        df[data["index"]] = data["count"]
+        return df, int(data["docs"])
+    except (ValueError, KeyError, TypeError, IndexError, OSError, EOFError):
+        raise _Unreadable(name) from None
 
 
 def _recount(store: Store, config: Config) -> dict[str, tuple[np.ndarray, int]]:
@@ -46,7 +53,10 @@ def _recount(store: Store, config: Config) -> dict[str, tuple[np.ndarray, int]]:
 def statistics_problems(store: Store, config: Config) -> list[str]:
     """Where the stored document frequencies disagree with the snippets."""
     snippets = store.counts()["snippets"]
-    stored = {key: _stored(store, key) for key in ("terms", "names")}
+    try:
+        stored = {key: _stored(store, key) for key in ("terms", "names")}
+    except _Unreadable as exc:
+        return [f"the stored document frequencies of {exc} cannot be read (damaged)"]
     if all(value is None for value in stored.values()):
         return [f"the stream statistics are missing ({snippets} snippets stored)"]
     recounted = _recount(store, config)
@@ -64,7 +74,9 @@ def statistics_problems(store: Store, config: Config) -> list[str]:
                             f"snippets, the store holds {docs:,} ({wrong:,} counters differ): "
                             "a lost update")
     dense_docs = store.get_text_state("dense_docs")
-    if dense_docs is not None and int(dense_docs) != snippets:
+    if dense_docs is not None and not dense_docs.strip().isdigit():
+        problems.append(f"the embedding mean's count {dense_docs[:40]!r} is no number (damaged)")
+    elif dense_docs is not None and int(dense_docs) != snippets:
         problems.append(f"the embedding mean counts {int(dense_docs):,} snippets, the store "
                         f"holds {snippets:,}")
     return problems

@@ -430,3 +430,29 @@ def test_processes_creating_one_new_store_all_succeed(tmp_path, processes):
             p.stderr.close()
         with Store(db) as store:
             assert store.check() == [] and store.schema_version == len(MIGRATIONS)
+
+
+@pytest.mark.parametrize("damage,found", [
+    ("DELETE FROM stories WHERE id = (SELECT MIN(story_id) FROM snippets)",
+     "snippets point at a story that is not there"),
+    ("UPDATE stories SET merged_into = 9999 WHERE id = (SELECT MAX(id) FROM stories)",
+     "stories were merged into a story that is not there"),
+    ("DELETE FROM copies WHERE id = (SELECT MAX(id) FROM copies)",
+     "batches stored whole hold another number of copies than of records"),
+    ("UPDATE state SET value = X'00010203' WHERE name = 'df:terms'",
+     "document frequencies of terms cannot be read"),
+])
+def test_check_finds_a_store_damaged_by_hand_and_reads_stay_one_line(tmp_path, damage, found):
+    from .conftest import SEEDS
+
+    db = tmp_path / "d.db"
+    run_cli("ingest", str(SEEDS), "--db", str(db), "--model", "none")
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA foreign_keys = OFF")
+        con.execute(damage)
+    checked = run_cli("check", "--db", str(db), check=False)
+    assert checked.returncode == 1 and found in checked.stdout + checked.stderr
+    for read in (["stories"], ["changes", "000"], ["changes", "002"], ["search", "korea"],
+                 ["export", "--format", "md"]):
+        proc = run_cli(*read, "--db", str(db), check=False)
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 1

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from storyline.outlets import outlet_of
 from storyline.store.base import COPIED_TABLES
 from storyline.store.rows import (
+    CONSISTENCY_CHECKS,
     BatchRow,
     CopyRow,
     ListFilters,
@@ -289,17 +290,8 @@ class PostgresReads:
 
     def check(self) -> list[str]:
         """Consistency problems, if any (an empty list means consistent)."""
-        checks = [
-            ("snippets belong to no story", "SELECT COUNT(*) FROM snippets WHERE story_id IS NULL"),
-            ("snippets have no copy", "SELECT COUNT(*) FROM snippets s WHERE NOT EXISTS "
-             "(SELECT 1 FROM copies c WHERE c.snippet_id=s.id)"),
-            ("copies belong to no batch", "SELECT COUNT(*) FROM copies c WHERE NOT EXISTS "
-             "(SELECT 1 FROM batches b WHERE b.seq=c.batch_seq)"),
-            ("stories have a wrong size", "SELECT COUNT(*) FROM stories st WHERE merged_into "
-             "IS NULL AND size != (SELECT COUNT(*) FROM snippets s WHERE s.story_id=st.id)"),
-        ]
         problems = []
-        for what, sql in checks:
+        for what, sql in CONSISTENCY_CHECKS:
             n = self._one(sql)
             if n:
                 problems.append(f"{n} {what}")

@@ -183,3 +183,28 @@ class ListFilters:
         elif status == "dormant":
             where += self.dormant
         return where, params
+
+
+# The consistency checks both backends run (storyline check): what a count of rows means,
+# and the count (the same SQL in both dialects). A store damaged by hand, or by a bug,
+# shows here before a read trips on it.
+CONSISTENCY_CHECKS = (
+    ("snippets belong to no story", "SELECT COUNT(*) FROM snippets WHERE story_id IS NULL"),
+    ("snippets point at a story that is not there",
+     "SELECT COUNT(*) FROM snippets s WHERE story_id IS NOT NULL AND NOT EXISTS "
+     "(SELECT 1 FROM stories st WHERE st.id = s.story_id)"),
+    ("stories were merged into a story that is not there",
+     "SELECT COUNT(*) FROM stories st WHERE merged_into IS NOT NULL AND NOT EXISTS "
+     "(SELECT 1 FROM stories t WHERE t.id = st.merged_into)"),
+    ("snippets have no copy", "SELECT COUNT(*) FROM snippets s WHERE NOT EXISTS "
+     "(SELECT 1 FROM copies c WHERE c.snippet_id=s.id)"),
+    ("copies belong to no batch", "SELECT COUNT(*) FROM copies c WHERE NOT EXISTS "
+     "(SELECT 1 FROM batches b WHERE b.seq=c.batch_seq)"),
+    ("snippets belong to no batch", "SELECT COUNT(*) FROM snippets s WHERE NOT EXISTS "
+     "(SELECT 1 FROM batches b WHERE b.seq=s.batch_seq)"),
+    ("batches stored whole hold another number of copies than of records",
+     "SELECT COUNT(*) FROM batches b WHERE complete = 1 AND records != "
+     "(SELECT COUNT(*) FROM copies c WHERE c.batch_seq = b.seq)"),
+    ("stories have a wrong size", "SELECT COUNT(*) FROM stories st WHERE merged_into "
+     "IS NULL AND size != (SELECT COUNT(*) FROM snippets s WHERE s.story_id=st.id)"),
+)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from storyline.store.rows import (
+    CONSISTENCY_CHECKS,
     BatchRow,
     CopyRow,
     ListFilters,
@@ -345,25 +346,10 @@ class SQLiteReads:
         problems = []
         if q("PRAGMA integrity_check").fetchone()[0] != "ok":
             problems.append("sqlite integrity check failed")
-        n = q("SELECT COUNT(*) FROM snippets WHERE story_id IS NULL").fetchone()[0]
-        if n:
-            problems.append(f"{n} snippets belong to no story")
-        n = q("SELECT COUNT(*) FROM snippets s WHERE NOT EXISTS "
-              "(SELECT 1 FROM copies c WHERE c.snippet_id=s.id)").fetchone()[0]
-        if n:
-            problems.append(f"{n} snippets have no copy")
-        n = q("SELECT COUNT(*) FROM copies c WHERE NOT EXISTS "
-              "(SELECT 1 FROM batches b WHERE b.seq=c.batch_seq)").fetchone()[0]
-        if n:
-            problems.append(f"{n} copies belong to no batch")
-        n = q("SELECT COUNT(*) FROM stories st WHERE merged_into IS NULL AND size != "
-              "(SELECT COUNT(*) FROM snippets s WHERE s.story_id=st.id)").fetchone()[0]
-        if n:
-            problems.append(f"{n} stories have a wrong size")
-        n = q("SELECT COUNT(*) FROM snippets WHERE batch_seq NOT IN (SELECT seq FROM batches)"
-              ).fetchone()[0]
-        if n:
-            problems.append(f"{n} snippets belong to no batch")
+        for what, sql in CONSISTENCY_CHECKS:
+            n = q(sql).fetchone()[0]
+            if n:
+                problems.append(f"{n} {what}")
         return problems
 
     def notes(self) -> list[str]:
