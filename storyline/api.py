@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storyline import views
-from storyline.config import Config, default_db, dormancy, preset
+from storyline.config import PRESETS, Config, default_db, dormancy, preset
 from storyline.errors import UsageError
 from storyline.store import Store, open_store
 from storyline.types import (
@@ -97,8 +97,15 @@ class Storyline:
         """``create=False``: a store that is not there is a NotFoundError, not made."""
         self.store = open_store(db or default_db(), create=create)
         if config is None:
+            asked = preset_name
             preset_name, overrides["model"] = resolve_preset(
                 self.store, preset_name, overrides.get("model"))
+            if asked is None and preset_name not in PRESETS:  # the store's, not the caller's
+                from storyline.errors import StoreError
+
+                self.store.close()
+                raise StoreError(f"{self.store.path}: the store says it was built with preset "
+                                 f"{preset_name!r}, which this storyline does not know")
             config = preset(preset_name, **overrides)
         self.config = config
         self._engine: Engine | None = None

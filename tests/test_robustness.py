@@ -441,6 +441,8 @@ def test_processes_creating_one_new_store_all_succeed(tmp_path, processes):
      "batches stored whole hold another number of copies than of records"),
     ("UPDATE state SET value = X'00010203' WHERE name = 'df:terms'",
      "document frequencies of terms cannot be read"),
+    ("UPDATE state SET value = 'nopreset' WHERE name = 'preset'",
+     "built with preset 'nopreset', which this storyline does not know"),
 ])
 def test_check_finds_a_store_damaged_by_hand_and_reads_stay_one_line(tmp_path, damage, found):
     from .conftest import SEEDS
@@ -451,7 +453,7 @@ def test_check_finds_a_store_damaged_by_hand_and_reads_stay_one_line(tmp_path, d
         con.execute("PRAGMA foreign_keys = OFF")
         con.execute(damage)
     checked = run_cli("check", "--db", str(db), check=False)
-    assert checked.returncode == 1 and found in checked.stdout + checked.stderr
+    assert checked.returncode in (1, 3) and found in checked.stdout + checked.stderr
     for read in (["stories"], ["changes", "000"], ["changes", "002"], ["search", "korea"],
                  ["export", "--format", "md"]):
         proc = run_cli(*read, "--db", str(db), check=False)
