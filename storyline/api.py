@@ -96,6 +96,11 @@ class Storyline:
                  config: Config | None = None, *, create: bool = True, **overrides) -> None:
         """``create=False``: a store that is not there is a NotFoundError, not made."""
         self.store = open_store(db or default_db(), create=create)
+        # Opened on a store that says nothing yet, with nothing asked: what another
+        # process builds it with is taken up when this one first searches.
+        self._undecided = (config is None and preset_name is None
+                           and all(v is None for v in overrides.values())
+                           and built_with(self.store) == (None, None))
         if config is None:
             asked = preset_name
             preset_name, overrides["model"] = resolve_preset(
@@ -126,6 +131,10 @@ class Storyline:
         clustering stack (scipy and the pipeline: a quarter second of a CLI search)."""
         if self._engine is not None:
             return self._engine.encoder
+        if self._undecided and built_with(self.store) != (None, None):
+            self._undecided = False
+            name, model = resolve_preset(self.store)
+            self.config = preset(name, model=model)
         if self._encoder is None:
             from storyline.models.encoders import store_encoder
 

@@ -14,7 +14,7 @@ from storyline.errors import (
     UsageError,
 )
 
-from .conftest import SEEDS
+from .conftest import SEEDS, needs_static
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,16 @@ def test_an_empty_file_is_no_store_to_read(tmp_path):
     with pytest.raises(NotFoundError):
         Storyline(empty, create=False)
     assert empty.stat().st_size == 0
+
+
+@needs_static
+def test_a_reader_opened_on_an_empty_store_searches_as_the_store_was_built(tmp_path):
+    """A server started on an empty store, another process ingesting with --fast: the
+    reader takes up the store's model when it first searches (it refused before)."""
+    db = tmp_path / "late.db"
+    Storyline(db).close()  # an empty store, made
+    with Storyline(db, model=None) as reader:  # as the CLI and the server open it
+        with Storyline(db, "fast") as writer:
+            writer.ingest(SEEDS)
+        hits = reader.search("North Korean soldiers")
+        assert hits and reader.config.model == "static"
