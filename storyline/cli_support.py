@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import re
 import sys
@@ -348,8 +349,8 @@ def read_items(path: Path) -> list:
         seen.add(r.id)
     for n, r in enumerate(records, 1):
         if r.id is None:  # its number, unless a record gives that id itself
-            r.id = next(c for c in (str(n), *(f"line-{n}-{k}" for k in range(1, 10**6)))
-                        if c not in seen)
+            r.id = next(c for c in itertools.chain(
+                [str(n)], (f"line-{n}-{k}" for k in itertools.count(1))) if c not in seen)
             seen.add(r.id)
     return records
 
