@@ -130,10 +130,10 @@ class Engine:
         progress: Progress | None = None, whole: bool = False,
     ) -> list[IngestReport]:
         """Ingest records held in memory (their batches need not be together); ``whole``:
-        each batch in one transaction (writer.write_batch)."""
+        each batch in one transaction (a batch no rerun could finish: a feed's poll)."""
         try:
             return [write_batch(self, name, batch_records, origin=origin, progress=progress,
-                                whole=whole)
+                                chunk=max(len(batch_records), 1) if whole else None)
                     for name, batch_records in group_batches(records).items()]
         finally:
             self.finish_facts(progress)

@@ -80,14 +80,12 @@ def _catch_up(name: str, chunks: Chunks, digest: BatchDigest, row: BatchRow, whe
 
 def write_batch(engine: Engine, name: str, records: Iterable[Record], *,
                 origin: str | None, progress: Progress | None = None,
-                whole: bool = False) -> IngestReport:
-    """Ingest one batch's records (an iterator: never held whole) and report on it;
-    ``whole``: in one transaction (records held already, a batch no rerun could finish:
-    a feed's poll)."""
+                chunk: int | None = None) -> IngestReport:
+    """Ingest one batch's records (an iterator: never held whole) and report on it,
+    ``chunk`` records a transaction (default: the config's commit size)."""
     store = engine.store
     report = IngestReport(batch=name)
-    chunks = Chunks(records, len(records) or 1 if whole and isinstance(records, list)
-                    else commit_records(engine.config))
+    chunks = Chunks(records, chunk or commit_records(engine.config))
     digest = BatchDigest()
     wrote = False
     while True:
