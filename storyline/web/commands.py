@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from storyline.config import PRESETS, db_location, default_db
+from storyline.config import db_location, default_db, preset
 from storyline.errors import StorylineError, UsageError
 from storyline.options import (
     ArticleOption,
@@ -31,8 +31,8 @@ def _fail(message: str) -> None:
 def _check_choices(preset_name: str | None, model: str | None) -> None:
     """An unknown preset or model is wrong usage (exit 2), said once before anything
     starts (a watcher would say it again for every file)."""
-    if preset_name is not None and preset_name not in PRESETS:
-        raise UsageError(f"unknown preset {preset_name!r}: {', '.join(PRESETS)}")
+    if preset_name is not None:
+        preset(preset_name)  # a UsageError for a preset it does not know
     if model is not None and model != "none":
         from storyline.models.encoders import check_encoder_name
 
