@@ -118,6 +118,61 @@ def test_open_store_picks_the_backend_from_the_argument(tmp_path):
         open_store("postgresql://news:secret@127.0.0.1:1/news")
 
 
+def _one_batch_store(path):
+    """A store of one batch with its write-ahead log folded in and its files gone, as a
+    store copied onto a read-only disk is."""
+    import sqlite3
+
+    path.parent.mkdir(exist_ok=True)
+    with Store(path) as store, store.transaction():
+        store.add_batch("001", 1, "d", 0, "2025-01-18T10:00:00+00:00", "test")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    for extra in ("-wal", "-shm"):
+        path.with_name(path.name + extra).unlink(missing_ok=True)
+    return path
+
+
+def test_a_store_this_process_cannot_write_is_read_and_left_as_it_was(tmp_path,
+                                                                         monkeypatch):
+    import storyline.store as stores
+
+    db = _one_batch_store(tmp_path / "s.db")
+    before = db.read_bytes()
+    monkeypatch.setattr(stores, "_writable", lambda path: False)
+    with stores.open_store(db, create=False) as store:
+        assert [b.name for b in store.batches()] == ["001"]
+        with pytest.raises(StoreError, match="cannot be written|readonly"):
+            with store.transaction():
+                store.add_batch("002", 2, "d", 0, "2025-01-18T11:00:00+00:00", "test")
+    assert db.read_bytes() == before
+
+
+def test_a_store_on_a_read_only_mount_is_read(tmp_path):
+    import gc
+    import os
+    import subprocess
+
+    _one_batch_store(tmp_path / "src" / "s.db")
+    mounted = tmp_path / "ro"
+    mounted.mkdir()
+    if subprocess.run(["mount", "--bind", "-o", "ro", str(tmp_path / "src"), str(mounted)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("a read-only bind mount needs root's mount rights here")
+    try:
+        if os.access(mounted, os.W_OK):  # an older mount(8) binds first, read-only after
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(mounted)], check=True)
+        from storyline.store import open_store
+
+        with open_store(mounted / "s.db", create=False) as store:
+            assert [b.name for b in store.batches()] == ["001"]
+    finally:
+        gc.collect()  # sqlite3 closes a file once the cursors read from it are collected
+        done = subprocess.run(["umount", str(mounted)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
 def test_version_changes_with_a_batch_and_snapshots_hold_still(any_db):
     with Store(any_db) as store, Store(any_db) as reader:
         before = reader.version()

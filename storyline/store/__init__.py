@@ -12,7 +12,8 @@ from pathlib import Path
 from storyline.errors import StoreError
 from storyline.store.base import Store
 
-__all__ = ["Store", "StoreError", "display_url", "is_url", "open_store", "store_exists"]
+__all__ = ["Store", "StoreError", "display_url", "is_url", "open_store", "read_only_store",
+           "store_exists"]
 
 _POSTGRES = ("postgresql://", "postgres://")
 
@@ -52,6 +53,12 @@ def store_exists(db: str | Path) -> bool:
         return False
 
 
+def read_only_store(db: str | Path) -> bool:
+    """Whether ``db`` is a SQLite store that is there but this process cannot write (on a
+    read-only mount, or shared read-only): one to open with ``create=False``."""
+    return not is_url(db) and not _no_file_store(Path(db)) and not _writable(Path(db))
+
+
 def _no_file_store(path: Path) -> bool:
     """No file there, or an empty one (what a store's first writer starts from)."""
     return not path.exists() or (path.is_file() and path.stat().st_size == 0)
@@ -76,4 +83,15 @@ def open_store(db: str | Path, *, create: bool = True, **options: object) -> Sto
         raise NotFoundError(f"no store at {db}")
     from storyline.store.sqlite import SQLiteStore
 
+    if not create and not _writable(Path(db)):
+        options.setdefault("read_only", True)
     return SQLiteStore(db, **options)  # type: ignore[arg-type]
+
+
+def _writable(path: Path) -> bool:
+    """Whether a reader could open the store's file for writing and make its write-ahead
+    log's files beside it (a read-only mount or a file shared read-only: not)."""
+    import os
+
+    folder = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)

@@ -50,29 +50,66 @@ def _enter_wal(db: sqlite3.Connection, timeout: float) -> None:
             time.sleep(0.01)
 
 
+def _read_only_connection(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that writes nothing: ``mode=ro``, or where a write-ahead log's
+    shared-memory file cannot be made beside the store either, ``immutable=1`` (no locks:
+    without its shared-memory file no writer has the store open)."""
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(path.resolve()))
+    try:
+        return _checked(sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None,
+                                        check_same_thread=False, timeout=timeout))
+    except sqlite3.OperationalError:
+        return _checked(sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
+                                        isolation_level=None, check_same_thread=False))
+
+
+def _checked(db: sqlite3.Connection) -> sqlite3.Connection:
+    """``db`` once it has read the schema (where opening a file really happens)."""
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
     """One storyline database in a SQLite file. Use as a context manager or call
     :meth:`close`."""
 
-    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True, read_only: bool = False
+                 ) -> None:
         """``durable=False`` is for a throwaway store (``storyline cluster``
-        without --db): no waiting for the disk, which a crash would make unreadable."""
+        without --db): no waiting for the disk, which a crash would make unreadable.
+        ``read_only``: a store this process cannot write (a read-only mount, a file
+        shared read-only) is read as it is, with no write-ahead log files made."""
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
         # A writer waits this long for another (BEGIN IMMEDIATE), then says the store is busy.
         self.busy_timeout = busy_timeout()
         with guarded(self.path, self.busy_timeout):
-            self.db = sqlite3.connect(str(self.path), isolation_level=None,
-                                      check_same_thread=False, timeout=self.busy_timeout)
+            if read_only:
+                self.db = _read_only_connection(self.path, self.busy_timeout)
+            else:
+                self.db = sqlite3.connect(str(self.path), isolation_level=None,
+                                          check_same_thread=False, timeout=self.busy_timeout)
             self.db.row_factory = sqlite3.Row
-            _enter_wal(self.db, self.busy_timeout)
-            self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
+            if not read_only:
+                _enter_wal(self.db, self.busy_timeout)
+                self.db.execute(f"PRAGMA synchronous={'NORMAL' if durable else 'OFF'}")
             self.db.execute("PRAGMA foreign_keys=ON")
             # The story list's text filter: Unicode-aware, as str.lower.
             self.db.create_function("storyline_lower", 1, lower, deterministic=True)
             self.db.create_function("storyline_outlet", 2, outlet_of, deterministic=True)
-            self._migrate()
+            if read_only and not self._current_schema():
+                raise StoreError(f"{self.path}: the store is of an older storyline and "
+                                 "cannot be written here to upgrade it: open it once "
+                                 "where it can be written")
+            if not read_only:
+                self._migrate()
 
     def close(self) -> None:
         self.db.close()

@@ -26,7 +26,7 @@ from storyline.api import Storyline, resolve_preset
 from storyline.config import db_location
 from storyline.engine import IngestError, group_batches
 from storyline.pipeline.facts import story_facts
-from storyline.store import open_store
+from storyline.store import open_store, read_only_store
 from storyline.types import IngestReport, Record, StoryDetail
 from storyline.writer import holds_other_content
 
@@ -62,8 +62,10 @@ class StoreAccess:
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
         self.db = db_location(settings.db)
-        # Creates (and migrates) the store before any reader opens.
-        with open_store(self.db) as store:
+        # Creates (and migrates) the store before any reader opens; one that cannot be
+        # written (a read-only mount) is served as it is.
+        self.create = not read_only_store(self.db)
+        with open_store(self.db, create=self.create) as store:
             self.preset_name, self.model = resolve_preset(store, settings.preset_name,
                                                           settings.model)
         self._pool: list[Storyline] = []
@@ -88,7 +90,7 @@ class StoreAccess:
         self.closed = False
 
     def _open(self) -> Storyline:
-        return Storyline(self.db, self.preset_name, model=self.model)
+        return Storyline(self.db, self.preset_name, model=self.model, create=self.create)
 
     # -- reading ----------------------------------------------------------
 
@@ -185,7 +187,7 @@ class StoreAccess:
         return self._writer
 
     def _mark(self) -> tuple[int, ...]:
-        with open_store(self.db) as store:
+        with open_store(self.db, create=self.create) as store:
             return store.version()
 
     def ingest_records(self, records: Iterable[Record], origin: str, whole: bool = False
