@@ -257,6 +257,10 @@ def test_fixture_details(extractor):
         ("Sales rose 5 percent in March.", [(5, "%", None)]),
         ("Between 300 and 500 soldiers were killed.", [(300, "soldiers", "between")]),
         ("Some 1,200 people were evacuated, the mayor said.", [(1200, "people", "some")]),
+        # A scale letter without money counts people and things ("1.5m" is split apart).
+        ("The floods displaced 1.5m people, officials said.", [(1_500_000, "people", None)]),
+        ("Officials said 1.2k homes were destroyed.", [(1200, "homes", None)]),
+        ("The company paid ¥500m in fines.", [(500_000_000, "JPY", None)]),
     ],
 )
 def test_quantities_numbers_and_qualifiers(extractor, text, expected):
@@ -286,6 +290,7 @@ def test_quantity_what_and_range(extractor):
         "Season 4 starts on Monday; one of the stars said nothing.",
         "UPDATE 2-Libyan parliament sacks prime minister",
         "The two-term president signed the bill 10 days before the vote.",
+        "He won the 110m hurdles; about 5k runners watched the 10m tower fall.",
     ],
 )
 def test_no_false_quantities(extractor, text):

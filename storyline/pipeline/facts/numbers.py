@@ -108,17 +108,27 @@ def _is_number_token(doc: Any, i: int) -> bool:
 
 
 
+# What a number with a scale letter counts when it is no money: "1.5m people" is a
+# million and a half, "110m hurdles" and "5k runners" are distances.
+_COUNTED_BY_LETTER = _wordset("""
+people residents voters users customers households homes viewers subscribers refugees
+children patients workers jobs passengers visitors migrants followers members doses
+cases votes barrels tonnes tons animals students families readers listeners shares""")
+
+
 def _number_run_at(doc: Any, i: int) -> _Found | None:
     if not _is_number_token(doc, i):
         return None
     m = _NUMERIC_RE.match(doc[i].lower_)
-    # "10m", "5k": money ("£10m") only; otherwise metres, kilometres, runs: too ambiguous.
-    money = i > 0 and _currency_sign(doc[i - 1]) is not None
+    # "10m", "5k": money ("£10m") or people ("1.5m people") only; otherwise metres,
+    # kilometres, runs: too ambiguous.
     short_suffix = bool(m and m.group(3) and len(m.group(3)) == 1)
-    if not money and (
-        short_suffix
-        or (i + 1 < len(doc) and not doc[i].whitespace_ and doc[i + 1].lower_ in ("m", "k", "b"))
-    ):
+    split_letter = (i + 1 < len(doc) and not doc[i].whitespace_
+                    and doc[i + 1].lower_ in ("m", "k", "b"))
+    after = i + 1 + split_letter
+    letter_scales = (i > 0 and _currency_sign(doc[i - 1]) is not None) or (
+        after < len(doc) and doc[after].lower_ in _COUNTED_BY_LETTER)
+    if not letter_scales and (short_suffix or split_letter):
         return None
     j = i + 1
     # "80 937 hectares": thousands grouped with a space, as some wires print them.
@@ -140,7 +150,7 @@ def _number_run_at(doc: Any, i: int) -> _Found | None:
             and not doc[j].whitespace_
         ):
             j += 2  # "$54.9-million"
-        elif _is_scale(w, money and j == i + 1) or (
+        elif _is_scale(w, letter_scales and j == i + 1) or (
             w in _UNITS and words and doc[j - 1].lower_ in _UNITS
         ):
             j += 1

@@ -22,6 +22,7 @@ from storyline.pipeline.facts.lexicon import (
     _VAGUE,
 )
 from storyline.pipeline.facts.numbers import (
+    _COUNTED_BY_LETTER,
     _base_forms,
     _currency_sign,
     _excluded,
@@ -93,6 +94,9 @@ def _build_quantity(doc: Any, f: _Found, last_counted: dict[int, Any]) -> Quanti
     x = unit_tok if unit_tok is not None and unit_tok.i >= f.end else anchor
     sent_start = anchor.sent.start
     noun, measure, unit, cands = _counted(f, anchor, x, unit)
+    if noun is None and unit is None and measure is None and f.end < len(doc) and (
+            doc[f.end].lower_ in _COUNTED_BY_LETTER):
+        noun, cands = doc[f.end], [doc[f.end]]  # "1.5m people": the parse hangs "m" apart
     inherited = False
     level = None
     if noun is None and unit is None and measure is None:
