@@ -276,6 +276,17 @@ def summarize_cli(tmp_path, items: list[dict], *options: str) -> list[dict]:
     return json.loads(dst.read_text())["batches"]
 
 
+def test_summarize_reads_text_without_spaces_between_words(tmp_path):
+    items = [{"id": "1", "batch": "1", "text": "东京电力公司周一表示，福岛核电站的处理水将于下周"
+              "开始排放。日本政府已批准该计划。"},
+             {"id": "2", "batch": "2", "text": "福岛核电站处理水的第一轮排放已于周四开始，"
+              "中国宣布暂停进口日本水产品。"}]
+    batches = summarize_cli(tmp_path, items, "--words", "30", "--model", "none")
+    assert "处理水将于下周开始排放。" in batches[0]["summary"]
+    assert batches[1]["update"].startswith("福岛核电站处理水的第一轮排放")
+    assert "。." not in batches[1]["summary"]
+
+
 @needs_static
 def test_summarize_interface(tmp_path):
     batches = summarize_cli(tmp_path, QUAKE, "--words", "25", "--preset", "fast")

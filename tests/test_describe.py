@@ -104,6 +104,13 @@ def test_summary_respects_the_budget_and_avoids_repeats():
     assert 2 in summary.sentence_ids
 
 
+def test_chinese_and_japanese_sentences_are_split_and_kept():
+    text = ("东京电力公司周一表示，福岛核电站的处理水将于下周开始排放。日本政府已批准该计划！ "
+            "The plan was approved. 漁業者は懸念を示している。")
+    assert [s[:6] for s in sentences(text)] == ["东京电力公司", "日本政府已批", "The pl",
+                                                "漁業者は懸念"]
+
+
 def test_a_summary_of_headlines_reads_as_sentences():
     heads = ["Bitcoin exchange Mt. Gox files for US bankruptcy",
              "Hackers claim Mt. Gox still has its coins ...",

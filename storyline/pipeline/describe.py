@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from storyline.config import SummaryWeights
-from storyline.pipeline.normalize import plain_characters
+from storyline.pipeline.normalize import plain_characters, word_count
 from storyline.pipeline.represent import words
 
 if TYPE_CHECKING:
@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
 # The one sentence splitter (describe and feeds.lead): a full stop, then a capital or
 # a figure. pySBD and spaCy's sentencizer were tried (docs/benchmarks.md).
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# A sentence ends at . ! ? before a capital or a digit, and at a full stop of Chinese or
+# Japanese (。！？, or . ! ? before their script) with or without a space.
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[。！？])\s*"
+                       r"|(?<=[.!?])\s*(?=[\u3040-\u30ff\u3400-\u9fff])")
 # A full stop after these (titles, initials, "Mt. Gox", "9 a.m.") ends no sentence.
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Maj|Adm|Cmdr|Rev|"
                      r"Hon|Pres|Det|Mt|Ft|St|Jr|Sr|Inc|Ltd|Co|Corp|U\.S|U\.K|U\.N|No|vs|"
@@ -76,7 +79,7 @@ def sentences(text: str) -> list[str]:
     for piece in _pieces(plain_characters(text)):
         for s in split_sentences(piece):
             s = _strip_dateline(_SOURCE_NOTE.sub("", s).strip())
-            if len(s.split()) >= 4 and not _is_boilerplate(s):
+            if word_count(s) >= 4 and not _is_boilerplate(s):
                 out.append(s)
     return out
 
@@ -301,7 +304,7 @@ def summarize_sentences(
         on_query = to_query >= to_query.mean()
     else:
         on_query = np.ones(len(sents), dtype=bool)
-    lengths = [len(s.split()) for s in sents]
+    lengths = [word_count(s) for s in sents]
     # Very short sentences ("Everyone's digital these days.") are asides, not
     # news: they may only fill in when nothing longer is left.
     # Headlines ("Paris : Jewellery Stolen In Costly Shop Raid") are not sentences
@@ -422,7 +425,7 @@ def _as_sentence(text: str) -> str:
     text = text.rstrip()
     if text.endswith("..."):  # a cut headline stays visibly cut
         text = text[:-3].rstrip() + " …"
-    return text if not text or text[-1] in ".!?…\"')»" else f"{text}."
+    return text if not text or text[-1] in ".!?…\"')»。！？" else f"{text}."
 
 
 def novelty(
