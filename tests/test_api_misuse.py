@@ -52,6 +52,8 @@ def test_a_wrong_argument_is_a_storyline_error(sl, call, error):
     ({"text": 5}, "field 'text' must be a string"),
     ({"text": "A quake hit the coast", "source": ["AP"]}, "field 'source' must be a string"),
     ({"text": "A quake hit \ud800 the coast"}, "unpaired surrogate"),
+    ({"text": "A quake hit the coast", "title": "x" * 100_001}, "field 'title' longer than"),
+    (Record("quake " * 20_000, "1"), "field 'text' longer than 100000"),
     (5, "expected a Record or a mapping, not int"),
     (None, "expected a Record or a mapping, not NoneType"),
 ])

@@ -189,15 +189,19 @@ def checked_record(item: object, default_batch: str, number: int,
     else:
         raise InputError(origin, number, f"expected a Record or a mapping, not "
                          f"{type(item).__name__}")
-    _check_unicode(fields, origin, number)
+    _check_fields(fields, origin, number)
     record = _record(fields, default_batch, origin, number, lambda w: log.warning("%s", w))
     record.line = getattr(item, "line", None) or number
     return record
 
 
-def _check_unicode(obj: dict, origin: str, line: int) -> None:
-    """JSON may escape a lone surrogate (``"\\ud800"``): no UTF-8 text can hold one."""
+def _check_fields(obj: dict, origin: str, line: int) -> None:
+    """Each text field is held to what a line may hold, and is text: JSON may escape a
+    lone surrogate (``"\\ud800"``), which no UTF-8 text can hold."""
     for name, value in obj.items():
+        if isinstance(value, str) and len(value) > MAX_LINE_CHARS:
+            raise InputError(origin, line, f"field {name!r} longer than {MAX_LINE_CHARS} "
+                             "characters")
         if isinstance(value, str):
             try:
                 value.encode("utf-8")
@@ -260,14 +264,9 @@ def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
             yield InputError(origin, number, "expected a JSON object")
             continue
         try:
-            _check_unicode(obj, origin, number)
+            _check_fields(obj, origin, number)
         except InputError as error:
             yield error
-            continue
-        if long := next((k for k, v in obj.items()
-                         if isinstance(v, str) and len(v) > MAX_LINE_CHARS), None):
-            yield InputError(origin, number, f"field {long!r} longer than {MAX_LINE_CHARS} "
-                             "characters")
             continue
         yield _record_or_error(obj, batch, origin, number, warn)
 
