@@ -47,14 +47,16 @@ def built_with(store: Store) -> tuple[str | None, str | None]:
     return store.get_text_state("preset"), model
 
 
-def resolve_preset(store: Store, preset_name: str | None = None,
-                   model: str | None = None) -> tuple[str, str | None]:
+def resolve_preset(store: Store, preset_name: str | None = None, model: str | None = None,
+                   stored: tuple[str | None, str | None] | None = None
+                   ) -> tuple[str, str | None]:
     """The preset and model to open ``store`` with: those asked, else those it was
     built with (a store built with the static model: ``fast``; a new store:
-    ``default``). A preset asked without a model keeps the preset's own model."""
+    ``default``). A preset asked without a model keeps the preset's own model.
+    ``stored``: what ``built_with(store)`` says, where the caller has read it."""
     if preset_name is not None:
         return preset_name, model
-    stored_preset, stored_model = built_with(store)
+    stored_preset, stored_model = stored if stored is not None else built_with(store)
     return (stored_preset or ("fast" if stored_model == "static" else "default"),
             model or stored_model)
 
@@ -98,13 +100,13 @@ class Storyline:
         self.store = open_store(db or default_db(), create=create)
         # Opened on a store that says nothing yet, with nothing asked: what another
         # process builds it with is taken up when this one first searches.
-        self._undecided = (config is None and preset_name is None
-                           and all(v is None for v in overrides.values())
-                           and built_with(self.store) == (None, None))
+        stored = built_with(self.store) if config is None and preset_name is None else None
+        self._undecided = (stored == (None, None)
+                           and all(v is None for v in overrides.values()))
         if config is None:
             asked = preset_name
             preset_name, overrides["model"] = resolve_preset(
-                self.store, preset_name, overrides.get("model"))
+                self.store, preset_name, overrides.get("model"), stored)
             if asked is None and preset_name not in PRESETS:  # the store's, not the caller's
                 from storyline.errors import StoreError
 
