@@ -30,10 +30,13 @@ def _row(r: tuple) -> SnippetRow:
 
 # The probed cells in their order, each with how many embeddings the cells before it
 # hold; those with fewer than the budget before them are read (Store's loop, in SQL).
+# Each cell is counted once, in a lateral join (the count as a subquery was run twice
+# a cell, and the whole took twice as long).
 _NEAREST_CELLS = """
 WITH probed AS (
-    SELECT cell, rank, (SELECT COUNT(*) FROM snippets s WHERE s.cell = p.cell) AS n
-    FROM unnest(%(cells)s::int[]) WITH ORDINALITY AS p(cell, rank)),
+    SELECT p.cell, p.rank, counted.n
+    FROM unnest(%(cells)s::int[]) WITH ORDINALITY AS p(cell, rank)
+    CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM snippets s WHERE s.cell = p.cell) counted),
 chosen AS (
     SELECT cell, rank FROM (
         SELECT cell, rank, SUM(n) OVER (ORDER BY rank) - n AS before FROM probed) running
@@ -41,6 +44,7 @@ chosen AS (
 SELECT s.id, s.embedding FROM chosen JOIN snippets s ON s.cell = chosen.cell
 ORDER BY chosen.rank
 """
+
 
 class PostgresRecent:
     """Needs ``self.db`` (a psycopg connection in autocommit mode)."""
