@@ -82,12 +82,13 @@ def record(data: Dataset, preset_name: str, floor: float, roll_in: str,
     original_chunk = Engine._cluster_chunk
     original_batch = clustering.cluster_batch
 
-    def chunk(self, seq, ids, texts, report):
+    def chunk(self, seq, rows, texts, *rest):
         current["engine"] = self
+        ids = [row.id for row in rows]
         for sid, text in zip(ids, texts):
             gold_of_snippet[sid] = gold_by_text.get(text)
         chunk_ids[:] = ids
-        return original_chunk(self, seq, ids, texts, report)
+        return original_chunk(self, seq, rows, texts, *rest)
 
     def batch(stories, feats, w, join=None):
         store = current["engine"].store

@@ -94,6 +94,19 @@ ENV_BUSY_TIMEOUT = "STORYLINE_BUSY_TIMEOUT"  # seconds a writer waits for anothe
 DEFAULT_BUSY_TIMEOUT = 60.0
 
 
+def checked_token(token: str | None) -> str | None:
+    """A server's token as both ends can send it: printable ASCII without spaces (an HTTP
+    header carries it; a browser's login sends ASCII only), else a UsageError.
+
+    >>> checked_token("s3cret-token"), checked_token(None)
+    ('s3cret-token', None)
+    """
+    if token and not (token.isascii() and token.isprintable() and " " not in token):
+        raise UsageError("the token must be printable ASCII without spaces (an HTTP header "
+                         "carries it): choose another")
+    return token or None
+
+
 def models_dir_from_env() -> Path | None:
     """``$STORYLINE_MODELS`` if set: the folder the models are built into and read from."""
     value = os.environ.get(ENV_MODELS)

@@ -29,6 +29,11 @@ from __future__ import annotations
 # The header of an error answer that says what the CLI would exit with: `ingest --server`
 # exits as a local ingest would (storyline.web.errors sets it, storyline.remote reads it).
 EXIT_HEADER = "X-Storyline-Exit-Code"
+# An HTTP refusal as the exit code a local command gives for the same failure: what
+# the server puts in EXIT_HEADER where no StorylineError says more, and what
+# `ingest --server` falls back to where an answer has no such header (a proxy's).
+EXIT_FOR_STATUS = {400: 1, 404: 1, 422: 1, 401: 2, 403: 2, 405: 2, 413: 2, 415: 2, 409: 3,
+                   507: 3, 503: 5}
 
 
 class StorylineError(Exception):

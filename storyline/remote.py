@@ -28,7 +28,15 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from storyline.errors import EXIT_HEADER, InputError, ServerError, StorylineError, UsageError
+from storyline.config import checked_token
+from storyline.errors import (
+    EXIT_FOR_STATUS,
+    EXIT_HEADER,
+    InputError,
+    ServerError,
+    StorylineError,
+    UsageError,
+)
 from storyline.pipeline.batches import file_batches
 from storyline.types import IngestReport, Record
 from storyline.web.ingest import BATCH_PATTERN
@@ -37,12 +45,6 @@ BATCH_NAME = re.compile(BATCH_PATTERN)  # what the server takes (names are also 
 
 DEFAULT_MAX_BODY_MB = 20.0  # the server's default --max-body-mb
 _FIELDS = ("text", "id", "batch", "source", "url", "published_at", "title")
-
-
-# A server's refusal as the exit code a local ingest gives for the same failure, where
-# the answer does not say it (EXIT_HEADER): a server of another version, or a proxy.
-_EXIT_CODES = {400: 1, 404: 1, 422: 1, 401: 2, 403: 2, 413: 2, 415: 2, 409: 3, 507: 3,
-               503: 5}
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -168,7 +170,7 @@ def _refused(exc: urllib.error.HTTPError) -> StorylineError:
     error = ServerError(f"the server refused the batch ({exc.code}): {detail}")
     said = exc.headers.get(EXIT_HEADER, "") if exc.headers else ""
     error.exit_code = (int(said) if said.isdigit() and 1 <= int(said) <= 7
-                       else _EXIT_CODES.get(exc.code, ServerError.exit_code))
+                       else EXIT_FOR_STATUS.get(exc.code, ServerError.exit_code))
     return error
 
 
@@ -184,6 +186,7 @@ def ingest_remote(
     """Ingest batch files into the store of the storyline server at ``server``, batch by
     batch, in order: the reports a local ingest of the same files gives."""
     server = check_server_url(server)
+    token = checked_token(token)
     reports: list[IngestReport] = []
     for file in file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
                              window=window, on_skipped=on_skipped, on_warning=on_warning):

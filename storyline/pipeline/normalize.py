@@ -74,8 +74,13 @@ def clean_text(text: str) -> str:
 
 
 def comparison_form(text: str) -> str:
-    """Lower-case words only: equal forms are exact duplicates."""
-    return " ".join(_WORD.findall(text.casefold()))
+    """Lower-case words only: equal forms are exact duplicates. A text without a word
+    ("🔥🔥 🔥") is compared as written: two such texts are no copies of each other.
+
+    >>> comparison_form("Fed HOLDS, rates!"), comparison_form("🔥🔥  🔥")
+    ('fed holds rates', '🔥🔥 🔥')
+    """
+    return " ".join(_WORD.findall(text.casefold())) or " ".join(text.casefold().split())
 
 
 def is_truncated(text: str) -> bool:

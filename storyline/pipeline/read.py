@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,11 +141,43 @@ def _record_or_error(fields: dict, default_batch: str, origin: str, line: int,
         return error
 
 
+# Characters that turn the rest of a line around where it is shown (an outlet named
+# "Outlet\u202eRTL" displayed its date and link backwards): embeddings, overrides, isolates.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+MAX_BATCH_CHARS = 200
+
+
+def _shown_field(name: str, value: object) -> object:
+    """A field other than the text as it may be stored and shown: no control characters
+    (NUL, which PostgreSQL cannot store, among them; a line break is a space) and no
+    direction controls; outlets, links, ids and batch names lose every invisible
+    formatting character too (a title keeps the joiners some scripts spell with)."""
+    if not isinstance(value, str) or value.isprintable():
+        return value
+    kept = []
+    for ch in value:
+        kind = unicodedata.category(ch)
+        if kind[0] == "Z" or ch in "\t\n\r\v\f":
+            kept.append(" ")
+        elif kind[0] != "C" or (kind == "Cf" and name == "title"
+                                and not _BIDI_CONTROLS.match(ch)):
+            kept.append(ch)
+    return "".join(kept)
+
+
+def _batch_of(fields: dict, default_batch: str, origin: str, line: int) -> str:
+    """The record's batch, one a URL can name (not "." or "..", not too long)."""
+    batch = _field(fields, "batch", origin, line) or default_batch
+    if batch in (".", "..") or len(batch) > MAX_BATCH_CHARS:
+        raise InputError(origin, line, f"bad batch name {batch[:40]!r}: '.' and '..' name "
+                         f"no batch, and a name is at most {MAX_BATCH_CHARS} characters")
+    return batch
+
+
 def _record(fields: dict, default_batch: str, origin: str, line: int, warn: Warn) -> Record:
-    # NUL means nothing in news text, and PostgreSQL cannot store it: gone from every
-    # field (from the text once it is checked: NULs alone are a text that cleans to none).
-    fields = {k: v.replace("\x00", "") if isinstance(v, str) and k != "text" else v
-              for k, v in fields.items()}
+    # The text is checked as given (NULs alone are a text that cleans to none) and cleaned
+    # for comparison later; the other fields are cleaned here.
+    fields = {k: v if k == "text" else _shown_field(k, v) for k, v in fields.items()}
     text = fields.get("text")
     title = _field(fields, "title", origin, line)
     if (text is None or (isinstance(text, str) and not text.strip())) and title:
@@ -167,7 +200,7 @@ def _record(fields: dict, default_batch: str, origin: str, line: int, warn: Warn
                             "storyline can read; the record is kept without one"))
     return Record(
         text=text.replace("\x00", ""),
-        batch=_field(fields, "batch", origin, line) or default_batch,
+        batch=_batch_of(fields, default_batch, origin, line),
         id=_field(fields, "id", origin, line),
         source=_field(fields, "source", origin, line),
         url=_field(fields, "url", origin, line),
@@ -245,6 +278,8 @@ def json_value(text: str, origin: str, number: int | None) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(origin, number, f"bad JSON: {exc.msg} (column {exc.colno})") from None
+    except ValueError as exc:  # a number of more digits than Python converts (4,300)
+        raise InputError(origin, number, f"bad JSON: {exc}") from None
 
 
 def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:

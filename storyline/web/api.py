@@ -19,7 +19,13 @@ from storyline import shapes
 from storyline.search import SearchFilters
 from storyline.shapes import MAX_ID
 from storyline.web.auth import require_write
-from storyline.web.ingest import BATCH_PATTERN, BodyError, format_of, parse_body
+from storyline.web.ingest import (
+    BATCH_PATTERN,
+    BodyError,
+    check_plain_body,
+    format_of,
+    parse_body,
+)
 from storyline.web.reads import (
     access_of,
     batch_changes,
@@ -93,8 +99,9 @@ def api_stories(
     access = access_of(request)
     limit = limit or access.settings.page_size
     with access.read() as sl:
-        page = stories_page(access, sl, batch=batch, status=status, text=text, limit=limit,
-                            offset=offset, min_size=min_size)
+        # An empty filter is no filter (as on the pages and in search).
+        page = stories_page(access, sl, batch=batch or None, status=status, text=text or None,
+                            limit=limit, offset=offset, min_size=min_size)
     return JSONResponse(shapes.story_list(page.total, limit, offset, page.stories))
 
 
@@ -175,6 +182,7 @@ async def api_ingest(
     built 503...): :mod:`storyline.web.errors` answers them."""
     access = access_of(request)
     fmt = fmt or format_of(request.headers.get("content-type"))
+    check_plain_body(request.headers)
     body = await read_body(request, access.settings.max_body_bytes)
     records = await run_in_threadpool(parse_body, body, fmt, batch)
     reports = await run_in_threadpool(access.ingest_records, records, "http")

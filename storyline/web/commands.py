@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from storyline.config import db_location, default_db, preset
+from storyline.config import checked_token, db_location, default_db, preset
 from storyline.errors import StorylineError, UsageError
 from storyline.options import (
     ArticleOption,
@@ -96,8 +96,9 @@ def serve(
     path = _db(db)
     shown = display_url(path) if is_url(path) else path
     settings = WebSettings(
-        db=path, token=token or None, private=private, preset_name=preset_name, model=model,
-        facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024), watch_folder=watch_folder,
+        db=path, token=checked_token(token), private=private, preset_name=preset_name,
+        model=model, facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024),
+        watch_folder=watch_folder,
         feeds=feed or [], articles=article or [], fetch_articles=fetch_articles,
         watch_interval=interval,
     )

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storyline.errors import EXIT_HEADER, StoreBusyError, StorylineError
+from storyline.errors import EXIT_FOR_STATUS, EXIT_HEADER, StoreBusyError, StorylineError
 
 _JSON_PATHS = ("/api/", "/openapi", "/static/")
 RETRY_AFTER_SECONDS = "10"
@@ -31,12 +31,17 @@ def answer(request: Request, status: int, message: str,
         status_code=status, headers=headers)
 
 
+def _exit_header(status: int) -> dict[str, str]:
+    """What the CLI would exit with for a refusal of this status (docs/web.md: every
+    error answer says it)."""
+    return {EXIT_HEADER: str(EXIT_FOR_STATUS.get(status, 3 if status >= 500 else 1))}
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    headers = getattr(exc, "headers", None)
+    headers = {**(getattr(exc, "headers", None) or {}), **_exit_header(exc.status_code)}
     if exc.status_code == 405:  # Starlette names the first route's methods only
-        allowed = ", ".join(allowed_methods(request.app, request.url.path))
-        headers = {**(headers or {}), "Allow": allowed}
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     return answer(request, exc.status_code, str(exc.detail), headers)
 
 
@@ -52,7 +57,17 @@ async def storyline_error(request: Request, exc: Exception) -> Response:
 
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return answer(request, 422, validation_message(exc.errors()))
+    return answer(request, 422, validation_message(exc.errors()), _exit_header(422))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A failure nobody foresaw: one line and 500, in the shape of every other error and
+    with the security headers (this answer is made outside the middleware that adds
+    them); the traceback goes to the server's log."""
+    from storyline.web.app import SECURITY_HEADERS
+
+    return answer(request, 500, f"the server failed: unexpected {type(exc).__name__} "
+                  "(its log says more)", {**SECURITY_HEADERS, EXIT_HEADER: "3"})
 
 
 def validation_message(errors: Any) -> str:
@@ -69,13 +84,16 @@ def validation_message(errors: Any) -> str:
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method some route answers at ``path`` (each asked as the router would: the
     included routers keep their routes to themselves); HEAD wherever GET is (HeadAsGet)."""
-    from starlette.routing import Match
+    from starlette.routing import Match, Mount
 
     methods = []
     for method in "GET POST PUT PATCH DELETE".split():  # (one string: no SQL keyword alone)
         scope = {"type": "http", "path": path, "method": method, "root_path": "",
                  "headers": [], "query_string": b""}
-        if any(route.matches(scope)[0] == Match.FULL for route in app.router.routes):
+        # A mount (the static files) matches every method, and serves only GET.
+        if any(route.matches(scope)[0] == Match.FULL
+               and (method == "GET" or not isinstance(route, Mount))
+               for route in app.router.routes):
             methods.append(method)
     return sorted(methods + (["HEAD"] if "GET" in methods else []))
 
@@ -85,3 +103,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StorylineError, storyline_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

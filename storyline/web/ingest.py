@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from storyline.errors import StorylineError
@@ -53,6 +54,18 @@ def format_of(content_type: str | None) -> str:
         raise BodyError(415, f"unsupported Content-Type {shown!r}: send text/plain (one "
                         "snippet a line) or application/x-ndjson (JSONL), or say ?format=")
     return FORMATS[media]
+
+
+def check_plain_body(headers: Mapping[str, str]) -> None:
+    """415 for a body this server would misread: compressed (Content-Encoding), or text in
+    a charset other than UTF-8 (an ASCII body is UTF-8 too)."""
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise BodyError(415, f"unsupported Content-Encoding {encoding!r}: send the body "
+                        "uncompressed")
+    charset = re.search(r";\s*charset=\"?([\w.:-]+)", headers.get("content-type", ""), re.I)
+    if charset and charset.group(1).lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
+        raise BodyError(415, f"unsupported charset {charset.group(1)!r}: send UTF-8")
 
 
 def parse_body(body: bytes, fmt: str, batch: str | None) -> list[Record]:

@@ -69,7 +69,8 @@ def templates() -> Jinja2Templates:
     env.filters["path"] = lambda v: quote(str(v), safe="")
     env.filters["number"] = _number
     env.filters["highlight"] = highlight
-    env.filters["host"] = lambda url: urlsplit(url).netloc or url if safe_href(url) else url
+    # The host alone: "https://www.bbc.co.uk@evil.example/" is evil.example's link.
+    env.filters["host"] = lambda url: (urlsplit(url).hostname or url) if safe_href(url) else url
     env.filters["plural"] = lambda n, one, many=None: one if n == 1 else (many or one + "s")
     env.globals["sources_shown"] = views.SOURCES_SHOWN
     env.globals["shown"] = SHOWN
@@ -101,6 +102,7 @@ def page_list(
         counts = sl.store.counts() if not page.stories and not page.total else None
     names = [b.name for b in batch_rows]
     total, rows = page.total, page.stories
+    _within(offset, total, "stories", "/")
     spark_axis = names[-SPARK_BATCHES:]
     filters = {k: v for k, v in {"batch": batch, "status": status, "text": text,
                                  "min_size": min_size if min_size > 1 else None}.items() if v}
@@ -125,6 +127,9 @@ def page_list(
     )
 
 
+FRESH_SHOWN = 20  # new snippets of the last batch shown at the top of a story's page
+
+
 @router.get("/stories/{story_id}", summary="One story", responses=html_problems(404))
 def page_story(request: Request, story_id: StoryId, offset: Page = 0) -> Response:
     """The story; its snippets by batch, a page of ``shapes.SNIPPETS_PAGE`` at a time."""
@@ -136,15 +141,18 @@ def page_story(request: Request, story_id: StoryId, offset: Page = 0) -> Respons
     story = story_out(access, detail, True)
     last = story.last_batch
     fresh = [s for s in story.snippets if s.batch == last and s.novel]
+    fresh_total, fresh = len(fresh), fresh[:FRESH_SHOWN]  # the rest: paged below
     repeats = [s for s in story.snippets if (s.batch == last and not s.novel)
                or (s.batch != last and any(c.batch == last for c in s.copies))]
     limit, total = shapes.SNIPPETS_PAGE, len(story.snippets)
+    _within(offset, total, "snippets", f"/stories/{story.id}")
     by_batch: dict[str, list] = {}
     for s in shapes.page_of(story.snippets, limit, offset):
         by_batch.setdefault(s.batch, []).append(s)
     links = _pages(f"/stories/{story.id}?", {}, offset, limit, total)
     return render(
-        request, "story.html", story=story, asked=story_id, fresh=fresh, repeats=repeats,
+        request, "story.html", story=story, asked=story_id, fresh=fresh,
+        fresh_total=fresh_total, repeats=repeats,
         latest=names[-1] if names else "", chart=charts.timeline(story.batches, names),
         by_batch=by_batch, clocks={b.name: b.clock for b in batch_rows},
         snippets_total=total, offset=offset, shown_here=sum(map(len, by_batch.values())),
@@ -156,9 +164,20 @@ def page_story(request: Request, story_id: StoryId, offset: Page = 0) -> Respons
 def page_batches(request: Request, offset: Page = 0) -> Response:
     with access_of(request).read() as sl:
         rows = list(reversed(sl.store.batches()))
+    _within(offset, len(rows), "batches", "/batches")
     return render(request, "batches.html", batches=rows[offset:offset + BATCHES_PAGE],
                   total=len(rows), offset=offset, **_pages("/batches?", {}, offset,
                                                            BATCHES_PAGE, len(rows)))
+
+
+def _within(offset: int, total: int, what: str, first_page: str) -> None:
+    """A page past the end is not there (it would say "no stories" of a list that has
+    some): 404 naming how many there are and where the first page is."""
+    if offset > 0 and offset >= total:
+        from storyline.errors import NotFoundError
+
+        raise NotFoundError(f"no page at offset {offset}: {total} {what} in all "
+                            f"(the first page: {first_page})")
 
 
 def _pages(base: str, params: dict, offset: int, limit: int, total: int) -> dict[str, Any]:
@@ -178,6 +197,7 @@ def page_batch(request: Request, batch: BatchName, offset: Page = 0) -> Response
     with access.read() as sl:  # only the page's stories are read
         page = views.changes_of(sl.store, batch, limit, offset)
         data = views.with_neighbours(sl.store, page)
+    _within(offset, page.total, "stories changed", f"/batches/{quote(batch, safe='')}")
     return render(request, "batch.html", data=data, new=page.new, repeated=page.repeated,
                   new_stories=page.new_stories, offset=offset,
                   **_pages(f"/batches/{quote(batch, safe='')}?", {}, offset, limit,
@@ -207,6 +227,7 @@ def highlight(text: str, words: list[str]) -> Markup:
     """``text`` escaped, with each of ``words`` (a hit's matched words) marked."""
     if not words:
         return Markup(escape(text))
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b")
+    # Word edges as search.matched_words draws them: "_" parts words there too.
+    pattern = re.compile(r"(?<![^\W_])(" + "|".join(map(re.escape, words)) + r")(?![^\W_])")
     return Markup("".join(f"<mark>{escape(part)}</mark>" if i % 2 else str(escape(part))
                           for i, part in enumerate(pattern.split(text))))
