@@ -160,7 +160,7 @@ def page_story(request: Request, story_id: StoryId, offset: Page = 0) -> Respons
     )
 
 
-@router.get("/batches", summary="Batches")
+@router.get("/batches", summary="Batches", responses=html_problems(404))
 def page_batches(request: Request, offset: Page = 0) -> Response:
     with access_of(request).read() as sl:
         rows = list(reversed(sl.store.batches()))
