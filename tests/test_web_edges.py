@@ -171,3 +171,13 @@ def test_a_link_shows_its_host_not_what_stands_before_an_at(tmp_path):
         page = c.get("/stories/1").text
     assert 'noreferrer">evil.example</a>' in page
     assert 'noreferrer">www.bbc.co.uk' not in page
+
+
+def test_a_trailing_slash_redirects_to_the_path_without_it_not_to_another_host(seeded):
+    with _client(seeded) as c:
+        for path, target in (("/batches/", "/batches"), ("/stories/1/", "/stories/1"),
+                             ("/api/stories/?limit=2", "/api/stories?limit=2")):
+            got = c.get(path, follow_redirects=False, headers={"Host": "evil.example"})
+            assert got.status_code == 308 and got.headers["location"] == target, path
+            assert got.headers["X-Content-Type-Options"] == "nosniff"
+        assert c.get("/batches/").status_code == 200

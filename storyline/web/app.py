@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 
@@ -83,6 +84,29 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
+class NoTrailingSlash:
+    """``/stories/1/`` is ``/stories/1``: a 308 to the path without its slash, as a path
+    alone (Starlette's own redirect named the host the request's Host header gave, and
+    ``/batches/`` was a batch with an empty name: 422)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == "/" or not path.endswith("/"):
+            await self.app(scope, receive, send)
+            return
+        from urllib.parse import quote
+
+        target = quote(path.rstrip("/"), safe="/") or "/"
+        query = scope.get("query_string", b"").decode("latin-1")
+        # Two slashes would make the path a host ("//evil.example/"): one only.
+        target = "/" + target.lstrip("/")
+        response = RedirectResponse(target + (f"?{query}" if query else ""), status_code=308)
+        await response(scope, receive, send)
+
+
 def create_app(settings: WebSettings, access: StoreAccess | None = None) -> FastAPI:
     """The server over one store, as ``settings`` say."""
     if settings.private and not settings.token:
@@ -99,6 +123,7 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
     app.state.settings = settings
     app.state.templates = pages.templates()
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
+    app.add_middleware(NoTrailingSlash)  # (the last added is the outermost)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)
     errors.install(app)
