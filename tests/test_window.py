@@ -42,3 +42,10 @@ def test_daily_windows_are_named_by_day_and_undated_streams_are_one_batch():
 def test_bad_windows_are_usage_errors(text):
     with pytest.raises(UsageError, match="bad window"):
         parse_window(text)
+
+
+def test_the_last_representable_day_opens_a_window_like_any_other():
+    records = [rec("a", "9999-12-31T22:00:00Z"), rec("b", "9999-12-31T23:00:00Z"),
+               rec("c", "0001-01-01T00:00:00Z")]
+    assert [r.batch for r in windowed(records, parse_window("1w"), "f")] == [
+        "f-9999-12-30", "f-9999-12-30", "f-9999-12-30"]

@@ -57,7 +57,9 @@ def windowed(records: Iterable[Record], window: timedelta, base: str) -> Iterato
     waiting: list[Record] = []
     for record in records:
         when = parse_date(record.published_at)
-        if when is not None and (current is None or when >= current + window):
+        # ``when - current`` rather than ``current + window``: the window after 9999-12-31
+        # is past datetime.max.
+        if when is not None and (current is None or when - current >= window):
             current = window_start(when, window)
             name = window_name(base, current, window)
         if name is None:
