@@ -43,6 +43,10 @@ def set_log_level(verbose: int, quiet: int) -> None:
     level = logging.WARNING + 10 * quiet - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr,
                         format="%(levelname)s: %(name)s: %(message)s", force=True)
+    # psycopg warns of a rollback that failed on a connection Ctrl-C or the server
+    # closed: the error that follows says it in one line.
+    logging.getLogger("psycopg").setLevel(max(level, logging.ERROR) if not verbose
+                                          else max(level, logging.DEBUG))
 
 
 # -- rich, loaded when something is printed through it ---------------------------------
@@ -78,6 +82,8 @@ def error_report(exc: Exception) -> tuple[int, str]:
 
     if isinstance(exc, Exit | Abort | TyperException | BrokenPipeError):
         raise exc
+    if _while_interrupted(exc):  # Ctrl-C, then a driver's error on the way out: Ctrl-C
+        raise KeyboardInterrupt from None
     if isinstance(exc, StorylineError):
         return exc.exit_code, str(exc)
     if isinstance(exc, sqlite3.Error):  # one no store method expected: still one line
@@ -89,9 +95,22 @@ def error_report(exc: Exception) -> tuple[int, str]:
         return 1, (f"{exc.filename}: " if exc.filename else "") + (exc.strerror or str(exc))
     if logging.getLogger().isEnabledFor(logging.DEBUG):  # -vv: where it came from
         raise exc
-    # A bug, or a store damaged by hand: one line still.
-    return 3, (f"unexpected {type(exc).__name__}: {exc} (a damaged store? `storyline check` "
+    # A bug, or a store damaged by hand: one line still (a server's errors span lines).
+    text = " ".join(str(exc).split())
+    return 3, (f"unexpected {type(exc).__name__}: {text} (a damaged store? `storyline check` "
                "says; -vv shows where)")
+
+
+def _while_interrupted(exc: BaseException) -> bool:
+    """True where ``exc`` was raised while a KeyboardInterrupt was being handled."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def no_store(path: str | Path) -> NotFoundError:

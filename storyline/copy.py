@@ -25,9 +25,11 @@ def copy_store(source: str | Path, target: str | Path) -> dict[str, int]:
     if not store_exists(source):
         raise NotFoundError(f"no store at {source}")
     with open_store(source, create=False) as src, open_store(target) as dst:
-        if dst.has_snippets() or dst.batches():
-            raise UsageError(f"{dst.path} already holds a store: copy into a new or empty one")
         with src.snapshot(), dst.transaction():
+            # Under the target's writer lock: two copies into one empty store, one fails.
+            if dst.has_snippets() or dst.batches():
+                raise UsageError(f"{dst.path} already holds a store: copy into a new or "
+                                 "empty one")
             for table, columns in COPIED_TABLES.items():
                 rows = iter(src.table_rows(table, columns))
                 try:

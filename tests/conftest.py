@@ -62,21 +62,34 @@ needs_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture
-def pg_db() -> str:
-    """The URL of an empty PostgreSQL store (a fresh schema), dropped after the test."""
+def pg_stores():
+    """A maker of empty PostgreSQL stores (a fresh schema each), dropped after the test."""
     if not PG_URL:
         pytest.skip("STORYLINE_TEST_PG not set: no PostgreSQL server for the tests")
     import uuid
 
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schemas: list[str] = []
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+        schemas.append(schema)
+        sep = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+    yield make
     with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        for schema in schemas:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def pg_db(pg_stores) -> str:
+    """The URL of an empty PostgreSQL store (a fresh schema), dropped after the test."""
+    return pg_stores()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -622,3 +622,18 @@ def test_a_long_lived_story_keeps_its_row_readable():
     assert _batch_span(few) == "000:10 002:8"
     many = [SimpleNamespace(batch=f"b{i:06d}", snippets=1) for i in (151, 152, 153, 287, 930)]
     assert _batch_span(many) == "b000151–b000930 (5)"
+
+
+def test_an_error_raised_while_ctrl_c_unwinds_is_ctrl_c_and_others_are_one_line():
+    from storyline.cli_support import error_report
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("server closed the connection\nunexpectedly") from None
+    except RuntimeError as exc:
+        with pytest.raises(KeyboardInterrupt):
+            error_report(exc)
+    code, message = error_report(RuntimeError("server closed the connection\nunexpectedly"))
+    assert code == 3 and "\n" not in message and "connection unexpectedly" in message

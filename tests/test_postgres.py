@@ -126,6 +126,91 @@ def test_copy_both_ways_keeps_everything(tmp_path, pg_db):
 
 
 @needs_postgres
+def test_a_batch_rolled_back_leaves_no_gap_in_the_ids(pg_stores, monkeypatch):
+    from storyline.store.postgres import PostgresStore
+
+    clean, failed = pg_stores(), pg_stores()
+    with Storyline(clean, **WORDS_ONLY) as sl:
+        sl.ingest(SEEDS)
+    describe = PostgresStore.describe_stories
+
+    def fail_once(self, rows):  # after the batch drew its story and copy ids
+        monkeypatch.setattr(PostgresStore, "describe_stories", describe)
+        raise RuntimeError("killed")
+
+    with Storyline(failed, **WORDS_ONLY) as sl:
+        sl.ingest(SEEDS / sorted(os.listdir(SEEDS))[0])
+        monkeypatch.setattr(PostgresStore, "describe_stories", fail_once)
+        with pytest.raises(RuntimeError, match="killed"):
+            sl.ingest(SEEDS / sorted(os.listdir(SEEDS))[1])
+    with Storyline(failed, **WORDS_ONLY) as sl:  # the rerun, in a new process's place
+        sl.ingest(SEEDS)
+    after_rerun, after_clean = _dump(failed), _dump(clean)
+    for dump in (after_rerun, after_clean):  # when each batch was ingested differs
+        dump["batches"] = [row[:4] + row[5:] for row in dump["batches"]]
+    assert after_rerun == after_clean
+
+
+@needs_postgres
+def test_a_writer_waits_for_another_up_to_the_busy_timeout(pg_db, monkeypatch):
+    import psycopg
+
+    from storyline.store.postgres import WRITER_LOCK
+
+    with Storyline(pg_db, **WORDS_ONLY) as sl:
+        sl.ingest(SEEDS / sorted(os.listdir(SEEDS))[0])
+    second = str(SEEDS / sorted(os.listdir(SEEDS))[1])
+    with psycopg.connect(pg_db) as holder:  # another writer, mid-batch
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        for timeout in ("0", "0.5"):
+            started = time.monotonic()
+            busy = run_cli("ingest", "--db", pg_db, "--model", "none", second,
+                           env={"STORYLINE_BUSY_TIMEOUT": timeout}, check=False)
+            assert busy.returncode == 5, busy.stderr
+            assert "the store is busy" in busy.stderr and len(busy.stderr.splitlines()) == 1
+            assert time.monotonic() - started >= float(timeout)
+        holder.rollback()
+    done = run_cli("ingest", "--db", pg_db, "--model", "none", second,
+                   env={"STORYLINE_BUSY_TIMEOUT": "0"})
+    assert done.returncode == 0 and "batch 002" in done.stdout
+
+
+@needs_postgres
+def test_two_copies_into_one_empty_store_one_wins(tmp_path, pg_db):
+    import psycopg
+
+    from storyline.copy import copy_store
+    from storyline.errors import UsageError
+    from storyline.store.postgres import WRITER_LOCK
+
+    source = tmp_path / "a.db"
+    with Storyline(source, **WORDS_ONLY) as sl:
+        sl.ingest(SEEDS)
+    open_store(pg_db).close()  # an empty store, its tables made
+    outcomes: list[object] = []
+
+    def copy() -> None:
+        try:
+            outcomes.append(copy_store(source, pg_db))
+        except UsageError as exc:
+            outcomes.append(exc)
+
+    with psycopg.connect(pg_db) as holder:  # both copies wait for the writer lock
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        copies = [threading.Thread(target=copy) for _ in range(2)]
+        for thread in copies:
+            thread.start()
+        time.sleep(1.0)
+        holder.rollback()
+    for thread in copies:
+        thread.join(60)
+    refused = [o for o in outcomes if isinstance(o, UsageError)]
+    assert len(outcomes) == 2 and len(refused) == 1, outcomes
+    assert "already holds a store" in str(refused[0])
+    assert _dump(pg_db) == _dump(source)
+
+
+@needs_postgres
 def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
     for read in (["stories"], ["search", "quake"], ["check"]):
         empty = run_cli(*read, "--db", pg_db, check=False)

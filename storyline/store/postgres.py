@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from storyline.errors import NotFoundError, StoreError
+from storyline.config import ENV_BUSY_TIMEOUT, busy_timeout_from_env
+from storyline.errors import NotFoundError, StoreBusyError, StoreError
 from storyline.store import display_url
 from storyline.store.base import Store
 from storyline.store.postgres_reads import PostgresReads
@@ -44,6 +45,7 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         usual PG* environment variables fill in what it leaves out). ``create=False``:
         a database without storyline's tables is not given them (a NotFoundError)."""
         self.path = display_url(url)
+        self.busy_timeout = busy_timeout_from_env()
         if psycopg is None:
             raise StoreError(f"{self.path}: PostgreSQL support not installed "
                              "(pip install 'storyline[postgres]')")
@@ -70,18 +72,49 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
 
     @contextmanager
     def _outermost_transaction(self) -> Iterator[None]:
-        """One writer at a time (an advisory lock held to the commit)."""
+        """One writer at a time (an advisory lock held to the commit), waiting for
+        another up to ``$STORYLINE_BUSY_TIMEOUT`` seconds, then StoreBusyError."""
         try:
             with self.db.transaction():
-                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                self._take_writer_lock()
                 if self._migrated:  # count another's commit before this one's hides it
                     self.data_version()
+                    self._resume_identities()
                 yield
                 self._own_version = self.version()  # under the lock: no one else moved it
         except psycopg.errors.DiskFull as exc:
             from storyline.errors import DiskFullError
 
             raise DiskFullError(f"{self.path}: the server's disk is full") from exc
+
+    def _take_writer_lock(self) -> None:
+        wait = self.busy_timeout
+        if wait <= 0:  # lock_timeout 0 would wait forever
+            if not self.db.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                   (WRITER_LOCK,)).fetchone()[0]:
+                raise self._busy(wait)
+            return
+        self.db.execute("SELECT set_config('lock_timeout', %s, true)",
+                        (f"{int(wait * 1000)}ms",))
+        try:
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        except psycopg.errors.LockNotAvailable:
+            raise self._busy(wait) from None
+        self.db.execute("SET LOCAL lock_timeout TO DEFAULT")
+
+    def _busy(self, wait: float) -> StoreBusyError:
+        return StoreBusyError(f"{self.path}: the store is busy: another writer held it "
+                              f"past {wait:g} s; try again (or wait longer: "
+                              f"{ENV_BUSY_TIMEOUT}=SECONDS)")
+
+    def _resume_identities(self) -> None:
+        """Identity sequences go on from the stored ids: a transaction rolled back (a
+        kill, a Ctrl-C) drew numbers its rerun must draw again, as SQLite's rowids do.
+        Under the writer lock, so no other writer draws meanwhile."""
+        self.db.execute("SELECT " + ", ".join(
+            f"setval(pg_get_serial_sequence('{table}', '{column}'), "
+            f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
+            for table, column in _IDENTITIES.items()))
 
     def data_version(self) -> int:
         version = self.version()
