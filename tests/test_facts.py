@@ -1037,11 +1037,16 @@ def test_known_place_keeps_place_type(extractor):
     assert labels == {"GPE"}  # the small model alone calls it PERSON
 
 
-def test_surname_typed_org_is_a_person_when_the_batch_names_them(extractor):
+def test_surname_typed_org_is_a_person_when_the_story_names_them(extractor):
+    from storyline.pipeline.facts.extractor import one_type_per_name
+
     facts = extractor.extract_many([
         "Putin 'ready' for Trump negotiations as talks near.",
         "President-elect Donald Trump spoke on Monday.",
     ])
+    # A snippet's facts are its own, whatever it was read with (a worker's part).
+    assert facts[0] == extractor.extract("Putin 'ready' for Trump negotiations as talks near.")
+    one_type_per_name(facts)
     assert {(e.text, e.label) for e in facts[0].entities if e.text == "Trump"} == {
         ("Trump", "PERSON")}
     alone = extractor.extract("Putin 'ready' for Trump negotiations as talks near.")

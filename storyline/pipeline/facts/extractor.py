@@ -51,7 +51,9 @@ class FactExtractor:
     def extract_many(
         self, texts: Iterable[str], batch_size: int = 128, n_process: int = 1
     ) -> list[SnippetFacts]:
-        """Facts of many snippets, in input order, parsed in batches with ``nlp.pipe``."""
+        """Facts of many snippets, in input order, parsed in batches with ``nlp.pipe``.
+        Each snippet's facts are its own: the same text gives the same facts whatever it
+        is read with (a batch, a worker's part of one, a story read later)."""
         texts = [self._prepare(t) for t in texts]
         results = [SnippetFacts() for _ in texts]
         todo = [i for i, t in enumerate(texts) if t]
@@ -69,7 +71,6 @@ class FactExtractor:
             ner_only = nlp.pipe((docs[k] for k in rest), disable=list(_NER_ONLY), **opts)
             for k, doc in zip(rest, ner_only, strict=True):
                 results[todo[k]] = _facts_from_doc(doc, parsed=False)
-        _one_type_per_name(results)
         return results
 
     def _prepare(self, text: str | None) -> str:
@@ -118,10 +119,10 @@ def _facts_from_doc(doc: Any, parsed: bool = True) -> SnippetFacts:
     return SnippetFacts(_quantities(doc), _attributions(doc), entities)
 
 
-def _one_type_per_name(results: list[SnippetFacts]) -> None:
-    """A surname the model typed ORG ("Trump negotiations") is a person's when the batch
-    names that person in full ("Donald Trump") and, counting a full name twice, types the
-    name PERSON more often than ORG."""
+def one_type_per_name(results: list[SnippetFacts]) -> None:
+    """A surname the model typed ORG ("Trump negotiations") is a person's when the group
+    (a story's snippets) names that person in full ("Donald Trump") and, counting a full
+    name twice, types the name PERSON more often than ORG. Changes the labels in place."""
     votes: Counter[str] = Counter()
     full: set[str] = set()
     for facts in results:

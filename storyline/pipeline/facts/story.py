@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from storyline.pipeline.facts.extractor import FactExtractor
+from storyline.pipeline.facts.extractor import FactExtractor, one_type_per_name
 from storyline.pipeline.facts.grouping import FactInput, StoryFact, group_story_facts
 from storyline.pipeline.facts.records import SnippetFacts
 
@@ -23,6 +23,7 @@ def story_facts(store: Store, detail: StoryDetail) -> list[StoryFact]:
     """The story's facts: quantities grouped across its snippets, with their backers,
     first batch, status and contradictions."""
     facts = snippet_facts(store, [s.id for s in detail.snippets])
+    one_type_per_name(list(facts.values()))  # the story's names, typed alike
     # One input per outlet that carried a snippet: copies from other outlets are
     # independent backers of the same statement.
     items = []
