@@ -235,8 +235,10 @@ class Storyline:
         return story_facts(self.store, self.story(story_id))
 
     def export(self, fmt: str = "md") -> str:
+        from storyline import exports
+
         if fmt == "md":
-            return views.export_markdown(self.store)
+            return "".join(exports.markdown_chunks(self))
         if fmt == "json":
-            return views.export_json(self.store)
+            return "".join(exports.json_chunks(self))
         raise UsageError(f"unknown export format {fmt!r} (md or json)")

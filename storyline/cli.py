@@ -375,12 +375,12 @@ def export(
                                                    "one].")] = None,
 ) -> None:
     """All stories: a Markdown briefing, JSON, a table (CSV, Parquet) or a chart (SVG, PNG)."""
+    from storyline.exports import export as write_export
+
     with _open(db) as sl:
-        text = cli_support.export(sl, fmt, output)
-    if text is None:
+        write_export(sl, fmt, output, sys.stdout)
+    if output is not None:
         err.print(f"wrote {output}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 @app.command()

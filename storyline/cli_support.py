@@ -1,10 +1,8 @@
 """What the ``storyline`` command needs besides its commands: the global options, log
-levels, progress lines for a log file, tidy help, and the table and chart exports."""
+levels, progress lines for a log file, tidy help, warnings and the read helpers."""
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import logging
 import re
@@ -14,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
+from storyline.errors import InputError, NotFoundError, StorylineError
 
 
 @dataclass
@@ -233,104 +231,6 @@ def tidy_help() -> None:
     tidy_option.tidied = True
     core.TyperOption.make_metavar = tidy_option
     core.TyperArgument.make_metavar = argument_name
-
-
-# -- exports ----------------------------------------------------------------------------
-
-TABLE_COLUMNS = ("story_id", "headline", "status", "size", "copies", "sources",
-                 "first_batch", "last_batch", "snippet_id", "batch", "source", "url",
-                 "published_at", "copy_count", "text")
-
-
-def story_rows(stories: list[Any]) -> list[dict[str, Any]]:
-    """One row per snippet of each story (``StoryDetail``), for a table."""
-    rows = []
-    for story in stories:
-        for s in story.snippets:
-            rows.append({
-                "story_id": story.id, "headline": story.headline, "status": story.status,
-                "size": story.size, "copies": story.copies, "sources": story.sources,
-                "first_batch": story.first_batch, "last_batch": story.last_batch,
-                "snippet_id": s.snippet_id, "batch": s.batch, "source": s.source,
-                "url": s.url, "published_at": s.published_at, "copy_count": len(s.copies),
-                "text": s.text,
-            })
-    return rows
-
-
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-_NUMBER = re.compile(r"^[+-]?\d[\d,.]*%?$")
-
-
-def csv_text(rows: list[dict[str, Any]]) -> str:
-    """The rows as CSV; a text a spreadsheet would run as a formula (``=HYPERLINK(…)``,
-    ``+…``, ``@…``) starts with ``'`` (OWASP's advice), a number stays as it is."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: "'" + v if isinstance(v, str) and _FORMULA.match(v)
-                      and not _NUMBER.match(v) else v for k, v in row.items()} for row in rows)
-    return buffer.getvalue()
-
-
-def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise UsageError("--format parquet needs pyarrow: pip install 'storyline[export]' "
-                         "(or pyarrow); csv needs nothing") from None
-    integers = ("story_id", "size", "copies", "sources", "snippet_id", "copy_count")
-    table = pa.Table.from_pylist(rows) if rows else pa.table(  # the same types, empty
-        {c: pa.array([], pa.int64() if c in integers else pa.string()) for c in TABLE_COLUMNS})
-    pq.write_table(table, path)
-
-
-def write_png(svg: str, path: Path) -> None:
-    try:
-        import cairosvg
-    except ImportError:
-        raise UsageError("--format png needs cairosvg: pip install 'storyline[export]' "
-                         "(or use --format svg)") from None
-    cairosvg.svg2png(bytestring=svg.encode("utf-8"), write_to=str(path), output_width=1200)
-
-
-EXPORT_FORMATS = ("md", "json", "csv", "parquet", "svg", "png")
-OVERVIEW_STORIES = 8  # lines on the stories-over-time chart
-
-
-def overview_svg(sl: Any, top: int = OVERVIEW_STORIES) -> str:
-    """The stories-over-time chart of a store (``Storyline``) as an SVG document."""
-    from storyline.web.charts import overview
-    from storyline.web.charts import overview_svg as render
-
-    return render(overview(sl.stories(limit=top), sl.store.batches()))
-
-
-def export(sl: Any, fmt: str, output: Path | None) -> str | None:
-    """The store as ``fmt``: the text to print, or None when it was written to ``output``
-    (parquet and png are binary: they need ``output``)."""
-    if fmt not in EXPORT_FORMATS:
-        raise UsageError(f"unknown export format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
-    if fmt in ("parquet", "png") and output is None:
-        raise UsageError(f"--format {fmt} writes a binary file: give --out FILE")
-    if fmt in ("md", "json"):
-        text = sl.export(fmt)
-    elif fmt in ("csv", "parquet"):
-        rows = story_rows([sl.story(s.id) for s in sl.stories()])
-        if fmt == "parquet":
-            write_parquet(rows, output)
-            return None
-        text = csv_text(rows)
-    else:
-        text = overview_svg(sl)
-        if fmt == "png":
-            write_png(text, output)
-            return None
-    if output is None:
-        return text
-    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return None
 
 
 class Warnings:

@@ -339,35 +339,6 @@ def md_text(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
-def export_markdown(store: Store, min_size: int = 1) -> str:
-    """A briefing: every story with its summary, timeline, sources and snippets (their
-    text escaped: it is the outlets', not markup)."""
-    lines = ["# Briefing", ""]
-    counts = store.counts()
-    lines.append(f"{counts['stories']} stories from {counts['snippets']} snippets "
-                 f"({counts['copies']} arrivals) in {counts['batches']} batches.")
-    lines.append("")
-    for summary in list_stories(store, min_size=min_size):
-        story = story_detail(store, summary.id)
-        lines.append(f"## {md_text(story.headline)}")
-        lines.append("")
-        timeline = ", ".join(f"{md_text(t.batch)}: {t.snippets}" for t in story.batches)
-        lines.append(f"*Story {story.id} — {story.size} snippets, {story.copies} arrivals, "
-                     f"batches {timeline}*")
-        lines.append("")
-        if story.summary and story.size > 1:
-            lines.append(md_text(story.summary))
-            lines.append("")
-        if story.source_counts:
-            lines.append(md_text(sources_line(story.source_counts)))
-            lines.append("")
-        for s in story.snippets:
-            extra = f" ×{len(s.copies)}" if len(s.copies) > 1 else ""
-            lines.append(f"- \\[{md_text(s.batch)}\\] {md_text(s.text)}{extra}")
-        lines.append("")
-    return "\n".join(lines)
-
-
 SOURCES_SHOWN = 12  # a wire story has hundreds of outlets: the top ones, then a count
 
 
@@ -376,10 +347,3 @@ def sources_line(counts: list, shown: int = SOURCES_SHOWN) -> str:
     more = len(counts) - shown
     return ("Sources: " + ", ".join(f"{s.source} ({s.snippets})" for s in counts[:shown])
             + (f" and {more} more" if more > 0 else ""))
-
-
-def export_json(store: Store, min_size: int = 1) -> str:
-    from storyline.shapes import dumps
-
-    stories = [story_detail(store, s.id) for s in list_stories(store, min_size=min_size)]
-    return dumps({"counts": store.counts(), "stories": stories})
