@@ -359,6 +359,111 @@ def test_bad_line_is_named_by_file_and_line(spark, tmp_path: Path):
         cluster_archive(spark, path, preset("fast", model="none"))
 
 
+def _local_read(path: Path) -> list | str:
+    """What `storyline cluster` reads of ``path``: its records, or its one-line error."""
+    from storyline.cli_support import read_items as local_items
+    from storyline.errors import InputError
+
+    try:
+        return [(r.id, r.line, r.text) for r in local_items(path)]
+    except InputError as exc:
+        return str(exc)
+
+
+def _spark_read(spark, path: Path) -> list | str:
+    from storyline.errors import InputError
+    from storyline.spark.job import read_items
+
+    try:
+        rows = read_items(spark, path, None).orderBy("ord").select("id", "line", "text").collect()
+    except InputError as exc:
+        return str(exc)
+    return [(r["id"], r["line"], r["text"]) for r in rows]
+
+
+# Bytes of a JSONL file, each read by Spark as `storyline cluster` reads it.
+_READS = {
+    "latin1": '{"id": "a", "text": "caf\xe9 au lait"}\n'.encode("latin-1"),
+    "utf16": '{"id": "a", "text": "hello there"}\n'.encode("utf-16"),
+    "raw_surrogate": b'{"id": "a", "text": "fine"}\n{"id": "b", "text": "x \xed\xa0\x80"}\n',
+    "escaped_surrogate": b'{"id": "a", "text": "ok \\ud800 bad"}\n',
+    "long_field": json.dumps({"id": "a", "text": "x" * 100_001}).encode() + b"\n",
+    "long_other_field": json.dumps({"text": "fine", "url": "u" * 100_001}).encode() + b"\n",
+    "empty": b"",
+    "blank_only": b"\t\n  \r\n\n",
+    "tab_line": b'{"id": "a", "text": "fine text"}\n\t\n \xc2\xa0\n{"id": "b", "text": "more"}\n',
+    "utf8_bom": b'\xef\xbb\xbf{"id": "a", "text": "first"}\r{"id": "b", "text": "second"}\n',
+    "duplicate_id": b'{"id": "a", "text": "one"}\n\n{"id": "b", "text": "two"}\n'
+                    b'{"id": "a", "text": "three"}\n',
+    "taken_ids": b'{"text": "no id, first"}\n{"id": "1", "text": "takes 1"}\n'
+                 b'{"id": "line-1-1", "text": "takes line-1-1"}\n{"text": "no id, fourth"}\n',
+}
+
+
+@pytest.mark.slow
+@needs_spark
+def test_spark_reads_a_file_as_storyline_cluster_does(spark, tmp_path: Path):
+    """Bad bytes, UTF-16, surrogates, fields over the limit, empty files, blank lines,
+    duplicate and missing ids: the same records, or the same one-line error (file and
+    line), as the single-machine reader (no traceback from an executor)."""
+    for name, data in _READS.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(data)
+        want, got = _local_read(path), _spark_read(spark, path)
+        assert got == want, name
+        assert isinstance(want, str) == (name not in ("tab_line", "utf8_bom", "taken_ids"))
+    assert [i for i, _, _ in _local_read(tmp_path / "taken_ids.jsonl")] == \
+        ["line-1-2", "1", "line-1-1", "4"]
+    # A folder: the first file at fault is named, an empty one before a bad line.
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.jsonl").write_bytes(_READS["tab_line"])
+    (folder / "b.jsonl").write_bytes(b"\n")
+    (folder / "c.jsonl").write_bytes(_READS["latin1"])
+    assert _spark_read(spark, folder) == f"{folder / 'b.jsonl'}: empty file: no snippets"
+    (folder / "b.jsonl").write_bytes(b'{"id": "z", "text": "fine"}\n')
+    assert _spark_read(spark, folder) == _local_read(folder / "c.jsonl")
+    assert "c.jsonl:1: not valid UTF-8" in _local_read(folder / "c.jsonl")
+
+
+@pytest.mark.slow
+@needs_spark
+def test_parquet_rows_are_checked_as_json_lines_are(spark, tmp_path: Path):
+    """A Parquet row goes through the checks a JSON line does, named by file and row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from storyline.errors import InputError
+    from storyline.spark.job import read_items
+
+    cases = {
+        "long_field": ({"id": [1, 2], "text": ["fine", "x" * 100_001]}, 2,
+                       "field 'text' longer than 100000 characters"),
+        "blank_text": ({"id": [1, 2], "text": ["fine", "  "]}, 2, "field 'text' is empty"),
+        "struct": ({"text": ["fine", "more"], "source": [{"a": 1}, {"a": 2}]}, 1,
+                   "field 'source' must be a string, not an object"),
+        "control_only": ({"text": ["fine", "\u200b\u200b"]}, 2,
+                         "no text left after cleaning (only control or invisible characters)"),
+    }
+    for name, (columns, line, message) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(columns), path)
+        with pytest.raises(InputError) as caught:
+            read_items(spark, path, None)
+        assert (caught.value.origin, caught.value.line, caught.value.message) == \
+            (str(path), line, message), name
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"text": pa.array([], pa.string())}), empty)
+    assert _spark_read(spark, empty) == f"{empty}: no records"
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"id": [7, 8], "text": ["one", "two"],
+                             "published_at": pa.array([1_700_000_000_000, None],
+                                                      pa.timestamp("ms"))}), good)
+    rows = read_items(spark, good, None).orderBy("ord").collect()
+    assert [(r["id"], r["line"], r["epoch"]) for r in rows] == \
+        [("7", 1, 1_700_000_000.0), ("8", 2, None)]
+
+
 @pytest.mark.slow
 @needs_spark
 @needs_static

@@ -57,18 +57,20 @@ def read_items(spark, path: Path, window: str | None):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from storyline.spark.inputs import first_error, normalise, read_records
+    from storyline.spark.inputs import first_error, input_files, normalise, read_records
 
-    items = normalise(read_records(spark, path)).localCheckpoint()
-    error = first_error(items)
+    inputs = input_files(path)
+    records, empty = read_records(spark, inputs)
+    items = normalise(records).localCheckpoint()
+    error = first_error(items, inputs, empty)
     if error is not None:
         raise error
-    dup = items.where(F.col("id").isNotNull()).groupBy("id").agg(
-        F.count("*").alias("n"), F.min("ord").alias("o")).where("n > 1").orderBy("o").limit(1)
-    for row in dup.collect():
-        raise InputError(str(path), None, f"duplicate id {row['id']!r}")
-    items = items.withColumn("given_id", F.col("id")) \
-                 .withColumn("id", F.coalesce("id", (F.col("ord") + 1).cast("string")))
+    dup = items.where(F.col("id").isNotNull()) \
+               .withColumn("_k", F.row_number().over(Window.partitionBy("id").orderBy("ord"))) \
+               .where("_k > 1").orderBy("ord").select("id", "origin", "line").limit(1).collect()
+    for row in dup:  # named where `storyline cluster` names it: the second record
+        raise InputError(row["origin"], row["line"], f"duplicate id {row['id']!r}")
+    items = _with_ids(spark, items)
     if window:
         width = window_seconds(window)
         missing = items.where(F.col("epoch").isNull()).select("origin", "line").limit(1).collect()
@@ -86,6 +88,32 @@ def read_items(spark, path: Path, window: str | None):
                  .withColumn("window_rank", F.row_number().over(Window.orderBy("_o")) - 1) \
                  .drop("_o")
     return items.join(F.broadcast(ranks), "window")
+
+
+def _with_ids(spark, items):
+    """``given_id`` as the record gave it; ``id`` that, or else its number (ord + 1) as
+    ``storyline cluster`` numbers a record, unless another record took that number as
+    its id: then ``line-N-1`` (``-2``... where that is taken too)."""
+    from pyspark.sql import functions as F
+
+    given = items.where(F.col("id").isNotNull()).select(F.col("id").alias("_given"))
+    wanted = items.where(F.col("id").isNull()) \
+                  .select("ord", (F.col("ord") + 1).cast("string").alias("_want"))
+    clashes = wanted.join(given, wanted["_want"] == given["_given"], "left_semi") \
+                    .select("ord").collect()
+    ids = F.coalesce("id", (F.col("ord") + 1).cast("string"))
+    items = items.withColumn("given_id", F.col("id"))
+    if clashes:
+        taken = {r["_given"] for r in given.where(F.col("_given").startswith("line-")).collect()}
+        fixes = []
+        for row in clashes:
+            n, k = row["ord"] + 1, 1
+            while f"line-{n}-{k}" in taken:
+                k += 1
+            fixes.append((row["ord"], f"line-{n}-{k}"))
+        items = items.join(spark.createDataFrame(fixes, "ord long, _fix string"), "ord", "left")
+        ids = F.coalesce("id", "_fix", (F.col("ord") + 1).cast("string"))
+    return items.withColumn("id", ids).drop("_fix")
 
 
 def cluster_archive(spark, path: Path, config: Config, window: str | None = None) -> SparkRun:
