@@ -287,12 +287,14 @@ def test_spark_cluster_agrees_with_storyline_cluster(spark, tmp_path: Path):
     assert [r["id"] for r in rows] == [r["id"] for r in single]  # input order
     assert [r["duplicate_of"] for r in rows] == [r["duplicate_of"] for r in single]
     assert counts["duplicates"] >= 2
+    assert all(type(r["story"]) is int for r in rows + single)  # as storyline cluster writes
     agreement = score_clusters({r["id"]: r["story"] for r in rows},
                                {r["id"]: r["story"] for r in single})
     assert agreement.b3_f1 >= 0.95
     parquet = tmp_path / "spark.parquet"
     write_assignments(run, parquet)
     back = spark.read.parquet(str(parquet)).orderBy("ord").collect()
+    assert dict(spark.read.parquet(str(parquet)).dtypes)["story"] == "bigint"
     assert [r["story"] for r in back] == [r["story"] for r in rows]
 
 

@@ -16,7 +16,8 @@ from storyline.spark.job import SparkRun
 def assignments(run: SparkRun):
     from pyspark.sql import functions as F
 
-    return run.items.select("ord", "id", F.col("story").cast("string").alias("story"),
+    # The story is an integer, as in what `storyline cluster` writes.
+    return run.items.select("ord", "id", F.col("story").cast("long").alias("story"),
                             "duplicate_of")
 
 
