@@ -466,6 +466,59 @@ def test_parquet_rows_are_checked_as_json_lines_are(spark, tmp_path: Path):
         [("7", 1, 1_700_000_000.0), ("8", 2, None)]
 
 
+def _store_rows(db: Path) -> dict[str, list]:
+    """Every row of a SQLite store, but the time a batch was written."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = "
+                                            "'table' AND name NOT LIKE 'snippets_fts%'")]
+        rows = {}
+        for table in tables:
+            columns = [c[1] for c in con.execute(f"PRAGMA table_info({table})")
+                       if c[1] != "ingested_at"]
+            rows[table] = sorted(con.execute(f"SELECT {', '.join(columns)} FROM {table}"),
+                                 key=repr)
+    return rows
+
+
+@pytest.mark.slow
+@needs_spark
+@needs_static
+def test_a_backfill_stopped_before_its_headlines_is_finished_by_running_it_again(
+        spark, tmp_path: Path, monkeypatch):
+    """Stopped at the last step (headlines and summaries; it was a second transaction,
+    and a rerun refused the store that the first had left with snippets), the store
+    holds nothing, and the same backfill again writes what a clean run writes."""
+    import storyline.pipeline.describe as describe
+    from storyline.spark.backfill import backfill
+    from storyline.spark.job import cluster_archive
+    from storyline.store import open_store
+
+    config = preset("fast")
+    run = cluster_archive(spark, _stream(tmp_path)[0], config)
+    real = describe.describe_stories
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # as a Ctrl-C or a kill there
+
+    monkeypatch.setattr(describe, "describe_stories", stopped)
+    with open_store(tmp_path / "stopped.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            backfill(run, store, config)
+        assert not store.has_snippets()
+    monkeypatch.setattr(describe, "describe_stories", real)
+    with open_store(tmp_path / "stopped.db") as store:
+        again = backfill(run, store, config)
+    with open_store(tmp_path / "clean.db") as store:
+        clean = backfill(run, store, config)
+    assert again == clean
+    stopped_rows, clean_rows = _store_rows(tmp_path / "stopped.db"), _store_rows(
+        tmp_path / "clean.db")
+    assert stopped_rows == clean_rows
+    assert any(row[-1] for row in clean_rows["stories"])  # headlines written
+
+
 @pytest.mark.slow
 @needs_spark
 @needs_static

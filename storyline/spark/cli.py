@@ -105,18 +105,20 @@ def backfill(
     from rich.console import Console
 
     from storyline.spark.backfill import backfill as write_store
+    from storyline.spark.backfill import check_empty
     from storyline.store import open_store
 
     config = _config(fast, preset_name, model)
-    spark, run = _run(archive, master, window, config, partitions)
+    store = open_store(db)  # opened (and checked empty) before the job, not after it
     try:
-        store = open_store(db)
+        check_empty(store)
+        spark, run = _run(archive, master, window, config, partitions)
         try:
             counts = write_store(run, store, config)
         finally:
-            store.close()
+            spark.stop()
     finally:
-        spark.stop()
+        store.close()
     Console(stderr=True).print(
         f"{counts['items']} items in {counts['batches']} batches → {counts['snippets']} "
         f"snippets, {counts['stories']} stories; wrote {db}")
