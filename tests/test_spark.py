@@ -243,6 +243,53 @@ def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
     assert "Traceback" not in failed.stderr
 
 
+def test_bad_spark_settings_are_one_line_before_spark_starts(tmp_path: Path, monkeypatch):
+    """A bad master, partition count, Java or driver memory, and an --out or --tables
+    that cannot be written: one line, exit 2, before the JVM starts (they were Java
+    stack traces and exit 3, the unwritable --out only after all the work)."""
+    from storyline.errors import UsageError
+    from storyline.spark import session
+
+    for good in ("local", "local[2]", "local[*]", "local[4,2]", "spark://h1:7077,h2:7077",
+                 "yarn", "k8s://https://k:6443"):
+        session.check_master(good)
+    for bad in ("bogus", "local[0]", "local[two]", "spark://", "spark:/h:7077", ""):
+        with pytest.raises(UsageError, match="--master"):
+            session.check_master(bad)
+    for bad in (0, -3, session.MAX_PARTITIONS + 1):
+        with pytest.raises(UsageError, match="--partitions"):
+            session.check_partitions(bad)
+    for good, bad in (("2g", "lots"), ("4096m", "1m"), ("6G", "2gb"), ("", "-1g")):
+        monkeypatch.setenv(session.MEMORY_ENV, good)
+        session.driver_memory()
+        monkeypatch.setenv(session.MEMORY_ENV, bad)
+        with pytest.raises(UsageError, match=session.MEMORY_ENV):
+            session.driver_memory()
+    monkeypatch.delenv(session.MEMORY_ENV)
+    old_java = tmp_path / "java8"
+    (old_java / "bin").mkdir(parents=True)
+    (old_java / "bin" / "java").write_text('#!/bin/sh\necho \'java version "1.8.0_402"\' >&2\n')
+    (old_java / "bin" / "java").chmod(0o755)
+    items = write_jsonl(seed_records()[:2], tmp_path / "in.jsonl")
+    out = str(tmp_path / "out.jsonl")
+    cases = [
+        ({}, ["--out", out, "--master", "bogus"], "--master 'bogus'"),
+        ({}, ["--out", out, "--partitions", "0"], "--partitions 0"),
+        ({"JAVA_HOME": str(tmp_path / "nowhere")}, ["--out", out], "no bin/java there"),
+        ({"JAVA_HOME": str(old_java)}, ["--out", out], "is Java 8; Spark needs Java 17"),
+        ({session.MEMORY_ENV: "lots"}, ["--out", out], f"{session.MEMORY_ENV}='lots'"),
+        ({}, ["--out", str(tmp_path / "no" / "out.jsonl")], "no folder"),
+        ({}, ["--out", str(items / "out.jsonl")], "no folder"),
+        ({}, ["--out", str(tmp_path)], "is a folder, not a file"),
+        ({}, ["--out", out, "--tables", str(items / "tables")], "--tables"),
+    ]
+    for env, args, message in cases:
+        got = run_cli("spark", "cluster", str(items), *args, env=env, check=False)
+        assert got.returncode == 2, (args, got.stderr)
+        assert message in got.stderr and len(got.stderr.strip().splitlines()) == 1, got.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 # -- real Spark, local mode -------------------------------------------------------
 
 
