@@ -408,6 +408,72 @@ def test_bad_line_is_named_by_file_and_line(spark, tmp_path: Path):
         cluster_archive(spark, path, preset("fast", model="none"))
 
 
+def _quiet(stderr: str) -> list[str]:
+    """The lines of standard error other than the JVM's one warning that no setting
+    silences (an incubator module Spark adds)."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and not line.startswith("WARNING: Using incubator modules")]
+
+
+@pytest.mark.slow
+@needs_spark
+def test_a_bad_file_is_one_line_and_what_a_folder_skips_is_named(tmp_path: Path):
+    """The command line as a user runs it: a folder's other files named as not read, a
+    file that is not UTF-8 one line naming file and line (exit 1, as `storyline ingest`),
+    and nothing from the JVM or py4j."""
+    folder = tmp_path / "archive"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("not an archive file\n")
+    (folder / "_SUCCESS").write_text("")
+    (folder / "a.jsonl").write_bytes(_READS["tab_line"] + _READS["latin1"])
+    got = run_process("spark", "cluster", str(folder), "--out", str(tmp_path / "o.jsonl"),
+                      "--master", MASTER, check=False)
+    assert got.returncode == 1, got.stderr
+    assert _quiet(got.stderr) == [
+        f"not read: {folder / 'notes.txt'}: not a .jsonl, .ndjson or .parquet file",
+        f"not read: {folder / 'sub'}: a folder (folders are not read recursively)",
+        f"error: {folder / 'a.jsonl'}:5: not valid UTF-8 (byte 24); convert the file to UTF-8"]
+
+
+@pytest.mark.slow
+@needs_spark
+def test_ctrl_c_stops_a_spark_run_quietly(tmp_path: Path):
+    """Ctrl-C (SIGINT to the terminal's process group) once the JVM runs: 'stopped', exit
+    130 as `watch --once`, no py4j traceback, no JVM left behind."""
+    import signal
+    import subprocess
+    import time
+
+    items = write_jsonl(seed_records(), tmp_path / "in.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "spark", "cluster",
+                             str(items), "--out", str(tmp_path / "o.jsonl"), "--fast",
+                             "--master", MASTER], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def jvms() -> list[str]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmd = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[2]) == proc.pid and b"java" in cmd:  # same process group
+                found.append(stat.parent.name)
+        return found
+
+    deadline = time.monotonic() + 120
+    while not jvms() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(4)  # the JVM up, the job under way
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert _quiet(stderr) == ["stopped"]
+    time.sleep(2)
+    assert not jvms()
+
+
 def _local_read(path: Path) -> list | str:
     """What `storyline cluster` reads of ``path``: its records, or its one-line error."""
     from storyline.cli_support import read_items as local_items

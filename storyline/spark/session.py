@@ -2,16 +2,21 @@
 
 What a user gives (``--master``, ``--partitions``, ``JAVA_HOME``,
 ``STORYLINE_SPARK_DRIVER_MEMORY``) is checked before the JVM starts: a bad value is a
-one-line :class:`UsageError` (exit 2), not a Java stack trace and exit 3.
+one-line :class:`UsageError` (exit 2), not a Java stack trace and exit 3. The JVM logs
+only what is fatal (``-vv``: its errors too); Ctrl-C stops the job without py4j's
+tracebacks (the command line exits 130).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -24,6 +29,7 @@ MEMORY_ENV = "STORYLINE_SPARK_DRIVER_MEMORY"
 MAX_PARTITIONS = 100_000
 MIN_DRIVER_MB = 512  # Spark refuses a heap under 450 MB
 JAVA_MAJOR = 17
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 _LOCAL = re.compile(r"local(?:\[(\d+|\*)(?:,(\d+))?\])?")
 _CLUSTER = re.compile(r"spark://[\w.-]+(?::\d+)?(?:,[\w.-]+(?::\d+)?)*|yarn|k8s://\S+"
                       r"|local-cluster\[\d+,\d+,\d+\]")
@@ -129,6 +135,13 @@ def spark_session(master: str = "local[2]", partitions: int | None = None,
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
+    debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+    quiet_py4j(debug)
+    extra = dict(extra or {})
+    # The JVM's own log: what is fatal only (no banner, no WARN lines at start).
+    java_options = (f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()} "
+                    f"-Dstoryline.spark.log={'error' if debug else 'fatal'}")
+    java_options += f" {extra.pop('spark.driver.extraJavaOptions', '')}".rstrip()
     cores = local_cores(master)
     shuffle = partitions or (4 * cores if cores else 200)
     builder = (
@@ -140,17 +153,38 @@ def spark_session(master: str = "local[2]", partitions: int | None = None,
         .config("spark.default.parallelism", str(shuffle))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", driver_memory())
+        .config("spark.driver.extraJavaOptions", java_options)
     )
     if cores:
         # A local run needs no name lookup of this host (slow where DNS is absent).
         builder = builder.config("spark.driver.host", "127.0.0.1") \
                          .config("spark.driver.bindAddress", "127.0.0.1")
-    for key, value in (extra or {}).items():
+    for key, value in extra.items():
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001  (the JVM did not start: say so in one line)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UsageError(f"Spark did not start with --master {master}: {first[:300]}") from None
-    spark.sparkContext.setLogLevel("ERROR")
+    if threading.current_thread() is threading.main_thread():
+        # pyspark's own handler calls the JVM from inside the signal handler, in the middle
+        # of another call (py4j's "reentrant call" tracebacks): a plain KeyboardInterrupt
+        # instead, and stopping the session cancels the jobs.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return spark
+
+
+class _NotPy4J(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}py4j{os.sep}" not in record.pathname
+
+
+_PY4J_FILTER = _NotPy4J()
+
+
+def quiet_py4j(debug: bool = False) -> None:
+    """py4j logs its broken connections (a Ctrl-C, a JVM that went) with tracebacks, some
+    on the root logger: dropped unless -vv."""
+    logging.getLogger("py4j").setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    if not debug:
+        logging.getLogger().addFilter(_PY4J_FILTER)
