@@ -543,6 +543,28 @@ def test_spark_reads_a_file_as_storyline_cluster_does(spark, tmp_path: Path):
 
 @pytest.mark.slow
 @needs_spark
+def test_time_windows_are_cut_and_named_as_storyline_cluster_cuts_them(spark, tmp_path: Path):
+    """--window: a late record and one without a date join the current window, those
+    before the first date its window (Spark refused an undated record, and put a late
+    one in a window of its own), named as `storyline cluster --window` names them."""
+    from storyline.cli_support import read_items as local_items
+    from storyline.pipeline.window import parse_window, windowed
+    from storyline.spark.job import read_items
+
+    dates = [None, "2024-03-01T08:00:00Z", "2024-03-02T09:00:00Z", "2024-03-01T23:00:00Z",
+             None, "2024-03-04T00:30:00Z", "2024-03-04T07:00:00+02:00"]
+    path = tmp_path / "timed.jsonl"
+    path.write_text("".join(json.dumps({"text": f"snippet {n}", "published_at": d}) + "\n"
+                            for n, d in enumerate(dates)))
+    for width in ("1d", "6h"):
+        want = [r.batch for r in windowed(local_items(path), parse_window(width), "w")]
+        got = [r["window"] for r in read_items(spark, path, width).orderBy("ord").collect()]
+        assert got == want, width
+    assert want[:4] == ["w-2024-03-01T0600"] * 2 + ["w-2024-03-02T0600"] * 2
+
+
+@pytest.mark.slow
+@needs_spark
 def test_parquet_rows_are_checked_as_json_lines_are(spark, tmp_path: Path):
     """A Parquet row goes through the checks a JSON line does, named by file and row."""
     import pyarrow as pa
