@@ -243,6 +243,53 @@ def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
     assert "Traceback" not in failed.stderr
 
 
+def test_bad_spark_settings_are_one_line_before_spark_starts(tmp_path: Path, monkeypatch):
+    """A bad master, partition count, Java or driver memory, and an --out or --tables
+    that cannot be written: one line, exit 2, before the JVM starts (they were Java
+    stack traces and exit 3, the unwritable --out only after all the work)."""
+    from storyline.errors import UsageError
+    from storyline.spark import session
+
+    for good in ("local", "local[2]", "local[*]", "local[4,2]", "spark://h1:7077,h2:7077",
+                 "yarn", "k8s://https://k:6443"):
+        session.check_master(good)
+    for bad in ("bogus", "local[0]", "local[two]", "spark://", "spark:/h:7077", ""):
+        with pytest.raises(UsageError, match="--master"):
+            session.check_master(bad)
+    for bad in (0, -3, session.MAX_PARTITIONS + 1):
+        with pytest.raises(UsageError, match="--partitions"):
+            session.check_partitions(bad)
+    for good, bad in (("2g", "lots"), ("4096m", "1m"), ("6G", "2gb"), ("", "-1g")):
+        monkeypatch.setenv(session.MEMORY_ENV, good)
+        session.driver_memory()
+        monkeypatch.setenv(session.MEMORY_ENV, bad)
+        with pytest.raises(UsageError, match=session.MEMORY_ENV):
+            session.driver_memory()
+    monkeypatch.delenv(session.MEMORY_ENV)
+    old_java = tmp_path / "java8"
+    (old_java / "bin").mkdir(parents=True)
+    (old_java / "bin" / "java").write_text('#!/bin/sh\necho \'java version "1.8.0_402"\' >&2\n')
+    (old_java / "bin" / "java").chmod(0o755)
+    items = write_jsonl(seed_records()[:2], tmp_path / "in.jsonl")
+    out = str(tmp_path / "out.jsonl")
+    cases = [
+        ({}, ["--out", out, "--master", "bogus"], "--master 'bogus'"),
+        ({}, ["--out", out, "--partitions", "0"], "--partitions 0"),
+        ({"JAVA_HOME": str(tmp_path / "nowhere")}, ["--out", out], "no bin/java there"),
+        ({"JAVA_HOME": str(old_java)}, ["--out", out], "is Java 8; Spark needs Java 17"),
+        ({session.MEMORY_ENV: "lots"}, ["--out", out], f"{session.MEMORY_ENV}='lots'"),
+        ({}, ["--out", str(tmp_path / "no" / "out.jsonl")], "no folder"),
+        ({}, ["--out", str(items / "out.jsonl")], "no folder"),
+        ({}, ["--out", str(tmp_path)], "is a folder, not a file"),
+        ({}, ["--out", out, "--tables", str(items / "tables")], "--tables"),
+    ]
+    for env, args, message in cases:
+        got = run_cli("spark", "cluster", str(items), *args, env=env, check=False)
+        assert got.returncode == 2, (args, got.stderr)
+        assert message in got.stderr and len(got.stderr.strip().splitlines()) == 1, got.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 # -- real Spark, local mode -------------------------------------------------------
 
 
@@ -287,12 +334,14 @@ def test_spark_cluster_agrees_with_storyline_cluster(spark, tmp_path: Path):
     assert [r["id"] for r in rows] == [r["id"] for r in single]  # input order
     assert [r["duplicate_of"] for r in rows] == [r["duplicate_of"] for r in single]
     assert counts["duplicates"] >= 2
+    assert all(type(r["story"]) is int for r in rows + single)  # as storyline cluster writes
     agreement = score_clusters({r["id"]: r["story"] for r in rows},
                                {r["id"]: r["story"] for r in single})
     assert agreement.b3_f1 >= 0.95
     parquet = tmp_path / "spark.parquet"
     write_assignments(run, parquet)
     back = spark.read.parquet(str(parquet)).orderBy("ord").collect()
+    assert dict(spark.read.parquet(str(parquet)).dtypes)["story"] == "bigint"
     assert [r["story"] for r in back] == [r["story"] for r in rows]
 
 
@@ -357,6 +406,252 @@ def test_bad_line_is_named_by_file_and_line(spark, tmp_path: Path):
     path.write_text('{"id": "a", "text": "fine"}\n\n{"id": "b", "text": \n')
     with pytest.raises(InputError, match=r"bad\.jsonl:3: bad JSON"):
         cluster_archive(spark, path, preset("fast", model="none"))
+
+
+def _quiet(stderr: str) -> list[str]:
+    """The lines of standard error other than the JVM's one warning that no setting
+    silences (an incubator module Spark adds)."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and not line.startswith("WARNING: Using incubator modules")]
+
+
+@pytest.mark.slow
+@needs_spark
+def test_a_bad_file_is_one_line_and_what_a_folder_skips_is_named(tmp_path: Path):
+    """The command line as a user runs it: a folder's other files named as not read, a
+    file that is not UTF-8 one line naming file and line (exit 1, as `storyline ingest`),
+    and nothing from the JVM or py4j."""
+    folder = tmp_path / "archive"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("not an archive file\n")
+    (folder / "_SUCCESS").write_text("")
+    (folder / "a.jsonl").write_bytes(_READS["tab_line"] + _READS["latin1"])
+    got = run_process("spark", "cluster", str(folder), "--out", str(tmp_path / "o.jsonl"),
+                      "--master", MASTER, check=False)
+    assert got.returncode == 1, got.stderr
+    assert _quiet(got.stderr) == [
+        f"not read: {folder / 'notes.txt'}: not a .jsonl, .ndjson or .parquet file",
+        f"not read: {folder / 'sub'}: a folder (folders are not read recursively)",
+        f"error: {folder / 'a.jsonl'}:5: not valid UTF-8 (byte 24); convert the file to UTF-8"]
+
+
+@pytest.mark.slow
+@needs_spark
+def test_ctrl_c_stops_a_spark_run_quietly(tmp_path: Path):
+    """Ctrl-C (SIGINT to the terminal's process group) once the JVM runs: 'stopped', exit
+    130 as `watch --once`, no py4j traceback, no JVM left behind."""
+    import signal
+    import subprocess
+    import time
+
+    items = write_jsonl(seed_records(), tmp_path / "in.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "storyline.cli", "spark", "cluster",
+                             str(items), "--out", str(tmp_path / "o.jsonl"), "--fast",
+                             "--master", MASTER], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def jvms() -> list[str]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmd = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[2]) == proc.pid and b"java" in cmd:  # same process group
+                found.append(stat.parent.name)
+        return found
+
+    deadline = time.monotonic() + 120
+    while not jvms() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(4)  # the JVM up, the job under way
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert _quiet(stderr) == ["stopped"]
+    time.sleep(2)
+    assert not jvms()
+
+
+def _local_read(path: Path) -> list | str:
+    """What `storyline cluster` reads of ``path``: its records, or its one-line error."""
+    from storyline.cli_support import read_items as local_items
+    from storyline.errors import InputError
+
+    try:
+        return [(r.id, r.line, r.text) for r in local_items(path)]
+    except InputError as exc:
+        return str(exc)
+
+
+def _spark_read(spark, path: Path) -> list | str:
+    from storyline.errors import InputError
+    from storyline.spark.job import read_items
+
+    try:
+        rows = read_items(spark, path, None).orderBy("ord").select("id", "line", "text").collect()
+    except InputError as exc:
+        return str(exc)
+    return [(r["id"], r["line"], r["text"]) for r in rows]
+
+
+# Bytes of a JSONL file, each read by Spark as `storyline cluster` reads it.
+_READS = {
+    "latin1": '{"id": "a", "text": "caf\xe9 au lait"}\n'.encode("latin-1"),
+    "utf16": '{"id": "a", "text": "hello there"}\n'.encode("utf-16"),
+    "raw_surrogate": b'{"id": "a", "text": "fine"}\n{"id": "b", "text": "x \xed\xa0\x80"}\n',
+    "escaped_surrogate": b'{"id": "a", "text": "ok \\ud800 bad"}\n',
+    "long_field": json.dumps({"id": "a", "text": "x" * 100_001}).encode() + b"\n",
+    "long_other_field": json.dumps({"text": "fine", "url": "u" * 100_001}).encode() + b"\n",
+    "empty": b"",
+    "blank_only": b"\t\n  \r\n\n",
+    "tab_line": b'{"id": "a", "text": "fine text"}\n\t\n \xc2\xa0\n{"id": "b", "text": "more"}\n',
+    "utf8_bom": b'\xef\xbb\xbf{"id": "a", "text": "first"}\r{"id": "b", "text": "second"}\n',
+    "duplicate_id": b'{"id": "a", "text": "one"}\n\n{"id": "b", "text": "two"}\n'
+                    b'{"id": "a", "text": "three"}\n',
+    "taken_ids": b'{"text": "no id, first"}\n{"id": "1", "text": "takes 1"}\n'
+                 b'{"id": "line-1-1", "text": "takes line-1-1"}\n{"text": "no id, fourth"}\n',
+}
+
+
+@pytest.mark.slow
+@needs_spark
+def test_spark_reads_a_file_as_storyline_cluster_does(spark, tmp_path: Path):
+    """Bad bytes, UTF-16, surrogates, fields over the limit, empty files, blank lines,
+    duplicate and missing ids: the same records, or the same one-line error (file and
+    line), as the single-machine reader (no traceback from an executor)."""
+    for name, data in _READS.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(data)
+        want, got = _local_read(path), _spark_read(spark, path)
+        assert got == want, name
+        assert isinstance(want, str) == (name not in ("tab_line", "utf8_bom", "taken_ids"))
+    assert [i for i, _, _ in _local_read(tmp_path / "taken_ids.jsonl")] == \
+        ["line-1-2", "1", "line-1-1", "4"]
+    # A folder: the first file at fault is named, an empty one before a bad line.
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.jsonl").write_bytes(_READS["tab_line"])
+    (folder / "b.jsonl").write_bytes(b"\n")
+    (folder / "c.jsonl").write_bytes(_READS["latin1"])
+    assert _spark_read(spark, folder) == f"{folder / 'b.jsonl'}: empty file: no snippets"
+    (folder / "b.jsonl").write_bytes(b'{"id": "z", "text": "fine"}\n')
+    assert _spark_read(spark, folder) == _local_read(folder / "c.jsonl")
+    assert "c.jsonl:1: not valid UTF-8" in _local_read(folder / "c.jsonl")
+
+
+@pytest.mark.slow
+@needs_spark
+def test_time_windows_are_cut_and_named_as_storyline_cluster_cuts_them(spark, tmp_path: Path):
+    """--window: a late record and one without a date join the current window, those
+    before the first date its window (Spark refused an undated record, and put a late
+    one in a window of its own), named as `storyline cluster --window` names them."""
+    from storyline.cli_support import read_items as local_items
+    from storyline.pipeline.window import parse_window, windowed
+    from storyline.spark.job import read_items
+
+    dates = [None, "2024-03-01T08:00:00Z", "2024-03-02T09:00:00Z", "2024-03-01T23:00:00Z",
+             None, "2024-03-04T00:30:00Z", "2024-03-04T07:00:00+02:00"]
+    path = tmp_path / "timed.jsonl"
+    path.write_text("".join(json.dumps({"text": f"snippet {n}", "published_at": d}) + "\n"
+                            for n, d in enumerate(dates)))
+    for width in ("1d", "6h"):
+        want = [r.batch for r in windowed(local_items(path), parse_window(width), "w")]
+        got = [r["window"] for r in read_items(spark, path, width).orderBy("ord").collect()]
+        assert got == want, width
+    assert want[:4] == ["w-2024-03-01T0600"] * 2 + ["w-2024-03-02T0600"] * 2
+
+
+@pytest.mark.slow
+@needs_spark
+def test_parquet_rows_are_checked_as_json_lines_are(spark, tmp_path: Path):
+    """A Parquet row goes through the checks a JSON line does, named by file and row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from storyline.errors import InputError
+    from storyline.spark.job import read_items
+
+    cases = {
+        "long_field": ({"id": [1, 2], "text": ["fine", "x" * 100_001]}, 2,
+                       "field 'text' longer than 100000 characters"),
+        "blank_text": ({"id": [1, 2], "text": ["fine", "  "]}, 2, "field 'text' is empty"),
+        "struct": ({"text": ["fine", "more"], "source": [{"a": 1}, {"a": 2}]}, 1,
+                   "field 'source' must be a string, not an object"),
+        "control_only": ({"text": ["fine", "\u200b\u200b"]}, 2,
+                         "no text left after cleaning (only control or invisible characters)"),
+    }
+    for name, (columns, line, message) in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.table(columns), path)
+        with pytest.raises(InputError) as caught:
+            read_items(spark, path, None)
+        assert (caught.value.origin, caught.value.line, caught.value.message) == \
+            (str(path), line, message), name
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"text": pa.array([], pa.string())}), empty)
+    assert _spark_read(spark, empty) == f"{empty}: no records"
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"id": [7, 8], "text": ["one", "two"],
+                             "published_at": pa.array([1_700_000_000_000, None],
+                                                      pa.timestamp("ms"))}), good)
+    rows = read_items(spark, good, None).orderBy("ord").collect()
+    assert [(r["id"], r["line"], r["epoch"]) for r in rows] == \
+        [("7", 1, 1_700_000_000.0), ("8", 2, None)]
+
+
+def _store_rows(db: Path) -> dict[str, list]:
+    """Every row of a SQLite store, but the time a batch was written."""
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = "
+                                            "'table' AND name NOT LIKE 'snippets_fts%'")]
+        rows = {}
+        for table in tables:
+            columns = [c[1] for c in con.execute(f"PRAGMA table_info({table})")
+                       if c[1] != "ingested_at"]
+            rows[table] = sorted(con.execute(f"SELECT {', '.join(columns)} FROM {table}"),
+                                 key=repr)
+    return rows
+
+
+@pytest.mark.slow
+@needs_spark
+@needs_static
+def test_a_backfill_stopped_before_its_headlines_is_finished_by_running_it_again(
+        spark, tmp_path: Path, monkeypatch):
+    """Stopped at the last step (headlines and summaries; it was a second transaction,
+    and a rerun refused the store that the first had left with snippets), the store
+    holds nothing, and the same backfill again writes what a clean run writes."""
+    import storyline.pipeline.describe as describe
+    from storyline.spark.backfill import backfill
+    from storyline.spark.job import cluster_archive
+    from storyline.store import open_store
+
+    config = preset("fast")
+    run = cluster_archive(spark, _stream(tmp_path)[0], config)
+    real = describe.describe_stories
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # as a Ctrl-C or a kill there
+
+    monkeypatch.setattr(describe, "describe_stories", stopped)
+    with open_store(tmp_path / "stopped.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            backfill(run, store, config)
+        assert not store.has_snippets()
+    monkeypatch.setattr(describe, "describe_stories", real)
+    with open_store(tmp_path / "stopped.db") as store:
+        again = backfill(run, store, config)
+    with open_store(tmp_path / "clean.db") as store:
+        clean = backfill(run, store, config)
+    assert again == clean
+    stopped_rows, clean_rows = _store_rows(tmp_path / "stopped.db"), _store_rows(
+        tmp_path / "clean.db")
+    assert stopped_rows == clean_rows
+    assert any(row[-1] for row in clean_rows["stories"])  # headlines written
 
 
 @pytest.mark.slow

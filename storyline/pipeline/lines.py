@@ -99,27 +99,46 @@ def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS
     ``max_chars`` characters is an error in its place."""
     origin = origin_of(path)
     limit = max_chars * 4  # bytes: a UTF-8 character is at most four
-    too_long = f"line longer than {max_chars} characters"
     with open_binary(path) as stream:
         for number, raw in enumerate(raw_lines(stream, limit), 1):
-            if number == 1 and raw and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                error = InputError(origin, 1, "not valid UTF-8: the file is UTF-16 (it starts "
-                                   "with its byte order mark); convert it to UTF-8")
-                error.fatal = True  # every line would be garbled: none is read
-                yield number, error
-                return
             if raw is None:
-                yield number, InputError(origin, number, too_long)
+                yield number, InputError(origin, number, _too_long(max_chars))
                 continue
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
-                yield number, InputError(origin, number, message)
-                continue
-            if len(text) > max_chars:
-                yield number, InputError(origin, number, too_long)
-                continue
+            text = decode_line(raw, number, origin, max_chars)
             yield number, text
+            if isinstance(text, InputError) and getattr(text, "fatal", False):
+                return
+
+
+def _too_long(max_chars: int) -> str:
+    return f"line longer than {max_chars} characters"
+
+
+def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_CHARS
+                ) -> str | InputError:
+    """Line ``number`` of ``origin`` (its bytes, without the line ending) as text, or the
+    error in its place: not UTF-8, longer than ``max_chars``, or (a first line) the byte
+    order mark of UTF-16, an error marked ``fatal`` (every line would be garbled). A
+    UTF-8 byte order mark on the first line is dropped. The Spark job decodes its
+    lines with this too.
+
+    >>> decode_line(b"caf\xc3\xa9", 1, "f"), str(decode_line(b"caf\xe9", 2, "f"))
+    ('café', 'f:2: not valid UTF-8 (byte 3); convert the file to UTF-8')
+    """
+    if number == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        error = InputError(origin, 1, "not valid UTF-8: the file is UTF-16 (it starts "
+                           "with its byte order mark); convert it to UTF-8")
+        error.fatal = True  # every line would be garbled: none is read
+        return error
+    if len(raw) > max_chars * 4:
+        return InputError(origin, number, _too_long(max_chars))
+    if number == 1 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
+        return InputError(origin, number, message)
+    if len(text) > max_chars:
+        return InputError(origin, number, _too_long(max_chars))
+    return text

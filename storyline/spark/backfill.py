@@ -23,18 +23,25 @@ from storyline.types import Record
 WRITE_ROWS = 5000  # rows per executemany while streaming the items
 
 
-def backfill(run: SparkRun, store, config: Config) -> dict[str, int]:
-    """Write ``run`` into an empty ``store`` in one transaction; returns counts."""
+def check_empty(store) -> None:
+    """Backfill starts a store: one that holds snippets is refused (UsageError)."""
     if store.has_snippets():
         raise UsageError(f"{store.path} already holds snippets: backfill starts a store "
                          "(use `storyline ingest` to add to one)")
+
+
+def backfill(run: SparkRun, store, config: Config) -> dict[str, int]:
+    """Write ``run`` into an empty ``store`` in one transaction, headlines and summaries
+    with the rest (as the engine describes a batch inside its transaction): a run killed
+    at any point leaves the store as it was, and the same command run again writes it
+    whole. Returns counts."""
+    check_empty(store)
     with store.transaction():
         ids = _new_stories(run, store)
         snippet_of, digests, counts = _write_items(run, store, _story_of_originals(run, ids))
         _write_batches(run, store, digests, counts)
         stories = _write_stories(run, store, ids)
         _write_state(run, store, config)
-    with store.transaction():
         _describe(run, store, config, stories)
     return {"batches": len(run.windows), "snippets": len(snippet_of),
             "items": sum(counts.values()), "stories": len(stories)}

@@ -1,6 +1,8 @@
 """``storyline spark``: the archive jobs. Importing this module imports no Spark,
 so the default install starts without pyspark and says how to add it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,6 +41,34 @@ def _config(fast: bool, preset_name: str | None, model: str | None):
         raise UsageError(str(exc)) from None
 
 
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """Ctrl-C stops the command quietly: 'stopped' and exit 130, as `watch --once`."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from storyline.spark.session import quiet_py4j
+
+        quiet_py4j()
+        typer.echo("stopped", err=True)
+        raise typer.Exit(130) from None
+
+
+def _before_spark(input_path: Path, master: str, partitions: int | None) -> None:
+    """What can be checked before Spark starts (a minute's work saved where it fails):
+    the settings, the input; what a folder holds that is not read is named."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from storyline.spark.inputs import input_files
+    from storyline.spark.session import check_settings
+
+    check_settings(master, partitions)
+    err = Console(stderr=True)
+    for message in input_files(input_path).skipped:
+        err.print(f"[yellow]not read:[/] {escape(message)}", soft_wrap=True)
+
+
 def _run(input_path: Path, master: str, window: str | None, config, partitions: int | None):
     """Start Spark and run the job (a StorylineError reaches the user in one line
     through the command line's reporter)."""
@@ -73,16 +103,21 @@ def cluster(
     """Cluster an archive on Spark; writes what `storyline cluster` writes."""
     from rich.console import Console
 
-    from storyline.spark.outputs import write_assignments, write_tables
+    from storyline.spark.outputs import check_writable, write_assignments, write_tables
 
     config = _config(fast, preset_name, model)
-    spark, run = _run(input_path, master, window, config, partitions)
-    try:
-        counts = write_assignments(run, output)
-        if tables is not None:
-            write_tables(spark, run, tables)
-    finally:
-        spark.stop()
+    check_writable(output, "--out")
+    if tables is not None:
+        check_writable(tables, "--tables", folder=True)
+    with _stoppable():
+        _before_spark(input_path, master, partitions)
+        spark, run = _run(input_path, master, window, config, partitions)
+        try:
+            counts = write_assignments(run, output)
+            if tables is not None:
+                write_tables(spark, run, tables)
+        finally:
+            spark.stop()
     Console(stderr=True).print(
         f"{counts['items']} items → {counts['stories']} stories, {counts['duplicates']} "
         f"duplicates; wrote {output}")
@@ -105,18 +140,22 @@ def backfill(
     from rich.console import Console
 
     from storyline.spark.backfill import backfill as write_store
+    from storyline.spark.backfill import check_empty
     from storyline.store import open_store
 
     config = _config(fast, preset_name, model)
-    spark, run = _run(archive, master, window, config, partitions)
-    try:
-        store = open_store(db)
+    with _stoppable():
+        _before_spark(archive, master, partitions)
+        store = open_store(db)  # opened (and checked empty) before the job, not after it
         try:
-            counts = write_store(run, store, config)
+            check_empty(store)
+            spark, run = _run(archive, master, window, config, partitions)
+            try:
+                counts = write_store(run, store, config)
+            finally:
+                spark.stop()
         finally:
             store.close()
-    finally:
-        spark.stop()
     Console(stderr=True).print(
         f"{counts['items']} items in {counts['batches']} batches → {counts['snippets']} "
         f"snippets, {counts['stories']} stories; wrote {db}")

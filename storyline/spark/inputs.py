@@ -9,32 +9,64 @@ parsed and normalised by the engine's own code (:mod:`storyline.pipeline.read`,
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
 from storyline.errors import InputError
+from storyline.pipeline.lines import JSON_LINE_CHARS
 from storyline.pipeline.read import FIELDS
 
 RECORD_SCHEMA = ("text string, id string, batch string, source string, url string, "
-                 "published_at string, title string, error string")
+                 "published_at string, title string, error string, blank boolean")
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+# A Parquet row is checked as a JSON object of its fields: each field is held to what a
+# line may hold, the object to all of them.
+ROW_CHARS = len(FIELDS) * JSON_LINE_CHARS
+EMPTY_FILE = "empty file: no snippets"
 
 
-def input_files(path: Path) -> tuple[str, list[Path]]:
-    """The format ("jsonl" or "parquet") and the files of IN (a file or a folder)."""
+@dataclass
+class Inputs:
+    """What IN stands for: its format, its files in name order, and what a folder held
+    that is not read (named on standard error, as ``storyline ingest`` names it)."""
+
+    path: Path
+    kind: str
+    files: list[Path]
+    skipped: list[str] = field(default_factory=list)
+
+
+def input_files(path: Path) -> Inputs:
+    """The format ("jsonl" or "parquet") and the files of IN (a file or a folder; a
+    folder named ``*.parquet`` is one Parquet input, as Spark writes one). In a folder,
+    names starting with ``.`` or ``_`` are Spark's and Hadoop's own (``_SUCCESS``)."""
     if not path.exists():
         raise InputError(str(path), None, "no such file or folder")
-    suffixes = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+    skipped: list[str] = []
+    if path.is_dir() and path.suffix.lower() != ".parquet":
+        files = []
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.suffix.lower() in SUFFIXES and (entry.is_file() or
+                                                     entry.suffix.lower() == ".parquet"):
+                files.append(entry)
+            elif entry.is_dir():
+                skipped.append(f"{entry}: a folder (folders are not read recursively)")
+            else:
+                skipped.append(f"{entry}: not a .jsonl, .ndjson or .parquet file")
         if not files:
             raise InputError(str(path), None, "no .jsonl or .parquet files in this folder")
     else:
         files = [path]
-    kinds = {suffixes.get(f.suffix.lower(), "jsonl") for f in files}
+    kinds = {"parquet" if f.is_dir() else SUFFIXES.get(f.suffix.lower(), "jsonl")
+             for f in files}
     if len(kinds) > 1:
         raise InputError(str(path), None, "mixes JSONL and Parquet files: use one format")
-    return kinds.pop(), files
+    return Inputs(path, kinds.pop(), files, skipped)
 
 
 def numbered(df, order_cols: list[str], name: str = "ord"):
@@ -44,6 +76,8 @@ def numbered(df, order_cols: list[str], name: str = "ord"):
     ordered = df.sort(*order_cols).withColumn("_pid", F.spark_partition_id()) \
                 .withColumn("_mono", F.monotonically_increasing_id()).localCheckpoint()
     counts = {r["_pid"]: r["count"] for r in ordered.groupBy("_pid").count().collect()}
+    if not counts:  # no rows: no map of offsets to build
+        return ordered.withColumn(name, F.lit(None).cast("long")).drop("_pid", "_mono")
     offsets, total = {}, 0
     for pid in sorted(counts):
         offsets[pid] = total
@@ -53,63 +87,107 @@ def numbered(df, order_cols: list[str], name: str = "ord"):
     return ordered.withColumn(name, start[F.col("_pid")] + low).drop("_pid", "_mono")
 
 
-def read_records(spark, path: Path):
-    """Records of IN with ord, origin and line; bad lines raise InputError."""
+def read_records(spark, inputs: Inputs):
+    """Records of IN with ord, origin and line, each checked as ``storyline ingest``
+    checks a line (``error`` says why one is bad; blank lines are skipped); and the
+    JSONL files that hold no record."""
     from pyspark.sql import functions as F
 
-    kind, files = input_files(path)
-    if kind == "parquet":
-        raw = spark.read.parquet(*[str(f) for f in files])
-        missing = {"text", "title"} - set(raw.columns)
-        if len(missing) == 2:
-            raise InputError(str(path), None, "no column 'text' nor 'title'")
-        cols = [F.col(c).cast("string").alias(c) if c in raw.columns
-                else F.lit(None).cast("string").alias(c) for c in FIELDS]
-        df = raw.select(*cols, F.input_file_name().alias("origin"),
-                        F.monotonically_increasing_id().alias("_pos"))
-        df = numbered(df.withColumn("line", F.lit(None).cast("long")), ["origin", "_pos"])
-        return df.withColumn("error", F.lit(None).cast("string")).drop("_pos")
-    parts = [spark.read.text(str(f)).select(F.lit(i).alias("_file"), F.lit(str(f)).alias("origin"),
-                                             F.monotonically_increasing_id().alias("_pos"),
-                                             F.col("value"))
-             for i, f in enumerate(files)]
+    if inputs.kind == "parquet":
+        rows, order, parse = _parquet_rows(spark, inputs), ["origin", "_pos"], parse_rows
+    else:
+        rows, order, parse = _text_lines(spark, inputs.files), ["_file", "_pos"], parse_lines
+    rows = numbered(rows, order, "_n")
+    first = rows.groupBy("origin").agg(F.min("_n").alias("_first"))
+    rows = rows.join(F.broadcast(first), "origin") \
+               .withColumn("line", F.col("_n") - F.col("_first") + 1)
+    # A small file is one partition: spread the lines over the cores before the UDFs.
+    rows = rows.repartition(spark.sparkContext.defaultParallelism)
+    parsed = rows.withColumn("r", parse("raw", "line")) \
+                 .select(*order, *([] if "origin" in order else ["origin"]), "line", "r.*")
+    parsed = parsed.where(~F.col("blank")).drop("blank")
+    records = numbered(parsed, order).drop("_file", "_pos")
+    present = [r["origin"] for r in records.select("origin").distinct().collect()]
+    if inputs.kind == "parquet":
+        if not present:
+            raise InputError(str(inputs.path), None, "no records")
+        # Spark names a Parquet file by its URI: messages and the store name its path.
+        paths = F.create_map(*[x for o in present for x in (F.lit(o), F.lit(origin_path(o)))])
+        return records.withColumn("origin", paths[F.col("origin")]), []
+    return records, [str(f) for f in inputs.files if str(f) not in set(present)]
+
+
+def _text_lines(spark, files: list[Path]):
+    """Each file's lines as bytes (decoded in the UDF, as the engine decodes them)."""
+    from pyspark.sql import functions as F
+
+    parts = [spark.read.text(str(f)).select(
+        F.lit(i).alias("_file"), F.lit(str(f)).alias("origin"),
+        F.monotonically_increasing_id().alias("_pos"), F.col("value").cast("binary").alias("raw"))
+        for i, f in enumerate(files)]
     lines = parts[0]
     for part in parts[1:]:
         lines = lines.unionByName(part)
-    lines = numbered(lines, ["_file", "_pos"], "_n")
-    first = lines.groupBy("_file").agg(F.min("_n").alias("_first"))
-    lines = lines.join(F.broadcast(first), "_file") \
-                 .withColumn("line", F.col("_n") - F.col("_first") + 1)
-    # A small file is one partition: spread the lines over the cores before the UDFs.
-    lines = lines.where(F.trim("value") != "") \
-                 .repartition(spark.sparkContext.defaultParallelism)
-    parsed = lines.withColumn("r", parse_lines("value")).select(
-        "_file", "_pos", "origin", "line", "r.*")
-    return numbered(parsed, ["_file", "_pos"]).drop("_file", "_pos")
+    return lines
 
 
-def _parse_lines(values: pd.Series) -> pd.DataFrame:
-    from storyline.pipeline.read import _record, json_value
+def _parquet_rows(spark, inputs: Inputs):
+    """Each row's fields as one JSON object (bytes), checked as a JSON line is: a
+    column of the wrong type (a struct, a list) is a bad record, not a string."""
+    from pyspark.sql import functions as F
 
+    raw = spark.read.parquet(*[str(f) for f in inputs.files])
+    present = [c for c in FIELDS if c in raw.columns]
+    if "text" not in present and "title" not in present:
+        raise InputError(str(inputs.path), None, "no column 'text' nor 'title'")
+    return raw.select(F.input_file_name().alias("origin"),
+                      F.monotonically_increasing_id().alias("_pos"),
+                      F.to_json(F.struct(*present)).cast("binary").alias("raw"))
+
+
+def _parse_lines(raws: pd.Series, lines: pd.Series) -> pd.DataFrame:
+    return _parsed(raws, lines, JSON_LINE_CHARS)
+
+
+def _parse_rows(raws: pd.Series, lines: pd.Series) -> pd.DataFrame:
+    return _parsed(raws, lines, ROW_CHARS)
+
+
+def _parsed(raws: pd.Series, lines: pd.Series, limit: int) -> pd.DataFrame:
+    """Each line decoded, parsed and checked by the engine's reader (its functions, not a
+    copy): the fields of a good record, the message of a bad one, or a blank line."""
+    from storyline.pipeline.lines import decode_line
+    from storyline.pipeline.read import _check_fields, _record, json_value
+
+    columns = [c.split()[0] for c in RECORD_SCHEMA.split(", ")]
     rows = []
-    for value in values:
-        row = dict.fromkeys(("text", "id", "batch", "source", "url", "published_at", "title"))
+    for raw, line in zip(raws, lines):
+        row = dict.fromkeys(columns)
+        row["blank"] = False
         try:
+            value = decode_line(bytes(raw), int(line), "", limit)
+            if isinstance(value, InputError):
+                raise value
+            if not value.strip():
+                row["blank"] = True
+                rows.append(row)
+                continue
             obj = json_value(value, "", None)
             if not isinstance(obj, dict):
-                raise ValueError("expected a JSON object")
+                raise InputError("", None, "expected a JSON object")
+            _check_fields(obj, "", 0)
             # An unreadable date costs only that field, as in the engine (no warning from an
             # executor: the driver has no line to show it on).
             record = _record(obj, "", "", 0, _ignore_warning)
             row.update(text=record.text, id=record.id, batch=record.batch or None,
                        source=record.source, url=record.url,
-                       published_at=record.published_at, title=record.title, error=None)
+                       published_at=record.published_at, title=record.title)
         except InputError as exc:
             row["error"] = exc.message
         except ValueError as exc:
             row["error"] = str(exc)
         rows.append(row)
-    return pd.DataFrame(rows, columns=[c.split()[0] for c in RECORD_SCHEMA.split(", ")])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _normalise(text: pd.Series, title: pd.Series) -> pd.DataFrame:
@@ -134,10 +212,16 @@ def _epochs(published: pd.Series) -> pd.Series:
     return pd.Series(out, dtype="float64")
 
 
-def parse_lines(col):
+def parse_lines(raw, line):
     from pyspark.sql.functions import pandas_udf
 
-    return pandas_udf(_parse_lines, RECORD_SCHEMA)(col)
+    return pandas_udf(_parse_lines, RECORD_SCHEMA)(raw, line)
+
+
+def parse_rows(raw, line):
+    from pyspark.sql.functions import pandas_udf
+
+    return pandas_udf(_parse_rows, RECORD_SCHEMA)(raw, line)
 
 
 def normalise(df):
@@ -150,16 +234,26 @@ def normalise(df):
              .select("*", "n.*").drop("n")
 
 
-def first_error(df) -> InputError | None:
-    """The first bad record (parse error or no text left after cleaning), if any."""
+def first_error(df, inputs: Inputs, empty: list[str]) -> InputError | None:
+    """What ``storyline ingest`` would stop at first: the first bad record (parse error or
+    no text left after cleaning), or an empty file before the file holding it."""
     from pyspark.sql import functions as F
 
     bad = df.where(F.col("error").isNotNull() | (F.col("norm") == "")) \
             .select("origin", "line", "error", "ord").orderBy("ord").limit(1).collect()
+    rank = {str(f): i for i, f in enumerate(inputs.files)}
+    if empty and (not bad or rank[empty[0]] < rank.get(bad[0]["origin"], len(rank))):
+        return InputError(empty[0], None, EMPTY_FILE)
     if not bad:
         return None
     row = bad[0]
-    return InputError(row["origin"], row["line"], row["error"] or "no text left after cleaning")
+    return InputError(row["origin"], row["line"],
+                      row["error"] or "no text left after cleaning")
+
+
+def origin_path(origin: str) -> str:
+    """A file as messages name it: a path, not the URI Spark names a Parquet file by."""
+    return unquote(urlparse(origin).path) if origin.startswith("file:") else origin
 
 
 def _ignore_warning(warning: Exception) -> None:

@@ -14,15 +14,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from storyline.config import Config
-from storyline.errors import InputError, UsageError
+from storyline.errors import InputError
 from storyline.spark.link import Linked, Linker, WindowCluster, sparse_row
 
 
@@ -44,12 +44,11 @@ class SparkRun:
 
 
 def window_seconds(text: str) -> int:
-    """``30m``, ``6h``, ``1d``, ``2w`` as seconds."""
-    found = re.fullmatch(r"(\d+)\s*([smhdw])", text.strip().lower())
-    if not found or int(found.group(1)) == 0:
-        raise UsageError(f"--window {text!r}: give a width such as 6h, 1d or 1w")
-    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[found.group(2)]
-    return int(found.group(1)) * unit
+    """``30m``, ``6h``, ``1d``, ``2w`` as seconds (the widths ``storyline cluster
+    --window`` takes: :func:`storyline.pipeline.window.parse_window`)."""
+    from storyline.pipeline.window import parse_window
+
+    return int(parse_window(text).total_seconds())
 
 
 def read_items(spark, path: Path, window: str | None):
@@ -57,35 +56,91 @@ def read_items(spark, path: Path, window: str | None):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from storyline.spark.inputs import first_error, normalise, read_records
+    from storyline.spark.inputs import first_error, input_files, normalise, read_records
 
-    items = normalise(read_records(spark, path)).localCheckpoint()
-    error = first_error(items)
+    inputs = input_files(path)
+    records, empty = read_records(spark, inputs)
+    items = normalise(records).localCheckpoint()
+    error = first_error(items, inputs, empty)
     if error is not None:
         raise error
-    dup = items.where(F.col("id").isNotNull()).groupBy("id").agg(
-        F.count("*").alias("n"), F.min("ord").alias("o")).where("n > 1").orderBy("o").limit(1)
-    for row in dup.collect():
-        raise InputError(str(path), None, f"duplicate id {row['id']!r}")
-    items = items.withColumn("given_id", F.col("id")) \
-                 .withColumn("id", F.coalesce("id", (F.col("ord") + 1).cast("string")))
+    dup = items.where(F.col("id").isNotNull()) \
+               .withColumn("_k", F.row_number().over(Window.partitionBy("id").orderBy("ord"))) \
+               .where("_k > 1").orderBy("ord").select("id", "origin", "line").limit(1).collect()
+    for row in dup:  # named where `storyline cluster` names it: the second record
+        raise InputError(row["origin"], row["line"], f"duplicate id {row['id']!r}")
+    items = _with_ids(spark, items)
     if window:
-        width = window_seconds(window)
-        missing = items.where(F.col("epoch").isNull()).select("origin", "line").limit(1).collect()
-        if missing:
-            raise InputError(missing[0]["origin"], missing[0]["line"],
-                             "no published_at: --window needs a time on every item")
-        start = F.floor(F.col("epoch") / width) * width
-        items = items.withColumn("window", F.date_format(F.timestamp_seconds(start),
-                                                         "yyyy-MM-dd'T'HH:mm:ss"))
-        order = F.min("window")
+        items = _time_windows(items, window)
     else:
         items = items.withColumn("window", F.coalesce("batch", F.lit("1")))
-        order = F.min("ord")
-    ranks = items.groupBy("window").agg(order.alias("_o")) \
+    ranks = items.groupBy("window").agg(F.min("ord").alias("_o")) \
                  .withColumn("window_rank", F.row_number().over(Window.orderBy("_o")) - 1) \
                  .drop("_o")
     return items.join(F.broadcast(ranks), "window")
+
+
+def _time_windows(items, window: str):
+    """``window`` named as ``storyline cluster --window`` names a record's batch
+    (:func:`storyline.pipeline.window.windowed`), in arrival order: a record dated after
+    the current window opens the next one; a late record and one without a date join
+    the current window; those before the first date join its window (past MAX_WAITING of
+    them, ``w-undated``). The windows' openings are few: found on the driver, each
+    record's window then looked up in a pandas UDF."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    from storyline.pipeline.window import MAX_WAITING, parse_window, window_name
+
+    span = parse_window(window)
+    width = int(span.total_seconds())
+    starts = items.where(F.col("epoch").isNotNull()) \
+                  .withColumn("_start", (F.floor(F.col("epoch") / width) * width).cast("long")) \
+                  .groupBy("_start").agg(F.min("ord").alias("_o")).collect()
+    opens, names, latest = [], [], None
+    for row in sorted(starts, key=lambda r: r["_o"]):
+        if latest is None or row["_start"] > latest:
+            latest = row["_start"]
+            opens.append(row["_o"])
+            names.append(window_name("w", datetime.fromtimestamp(latest, UTC), span))
+    undated = "w-undated"
+    first = opens[0] if opens else None
+    waited = (first // MAX_WAITING) * MAX_WAITING if first is not None else None
+    at = np.asarray(opens, dtype=np.int64)
+
+    def name_of(ords: pd.Series) -> pd.Series:
+        k = np.searchsorted(at, ords.to_numpy(), side="right") - 1
+        out = [names[i] if i >= 0 else names[0] if first is not None and o >= waited
+               else undated for i, o in zip(k, ords)]
+        return pd.Series(out, dtype=object)
+
+    return items.withColumn("window", pandas_udf(name_of, "string")("ord"))
+
+
+def _with_ids(spark, items):
+    """``given_id`` as the record gave it; ``id`` that, or else its number (ord + 1) as
+    ``storyline cluster`` numbers a record, unless another record took that number as
+    its id: then ``line-N-1`` (``-2``... where that is taken too)."""
+    from pyspark.sql import functions as F
+
+    given = items.where(F.col("id").isNotNull()).select(F.col("id").alias("_given"))
+    wanted = items.where(F.col("id").isNull()) \
+                  .select("ord", (F.col("ord") + 1).cast("string").alias("_want"))
+    clashes = wanted.join(given, wanted["_want"] == given["_given"], "left_semi") \
+                    .select("ord").collect()
+    ids = F.coalesce("id", (F.col("ord") + 1).cast("string"))
+    items = items.withColumn("given_id", F.col("id"))
+    if clashes:
+        taken = {r["_given"] for r in given.where(F.col("_given").startswith("line-")).collect()}
+        fixes = []
+        for row in clashes:
+            n, k = row["ord"] + 1, 1
+            while f"line-{n}-{k}" in taken:
+                k += 1
+            fixes.append((row["ord"], f"line-{n}-{k}"))
+        items = items.join(spark.createDataFrame(fixes, "ord long, _fix string"), "ord", "left")
+        ids = F.coalesce("id", "_fix", (F.col("ord") + 1).cast("string"))
+    return items.withColumn("id", ids).drop("_fix")
 
 
 def cluster_archive(spark, path: Path, config: Config, window: str | None = None) -> SparkRun:

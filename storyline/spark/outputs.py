@@ -8,15 +8,43 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
+from storyline.errors import UsageError
 from storyline.spark.job import SparkRun
+
+
+def check_writable(path: Path, option: str, folder: bool = False) -> None:
+    """Refuse (UsageError, exit 2) an output that cannot be written, before any work: a
+    file where a folder goes or the other way round, or a folder that takes no file
+    (tried: a test file is made and removed, so a read-only mount is found too). A
+    ``folder`` (``--tables``) may not exist yet: its nearest existing parent is tried."""
+    as_folder = folder or path.suffix.lower() == ".parquet"
+    if path.is_dir() and not as_folder:
+        raise UsageError(f"{option} {path}: is a folder, not a file")
+    if path.exists() and not path.is_dir() and folder:
+        raise UsageError(f"{option} {path}: is a file, not a folder")
+    where = path if path.is_dir() else path.parent
+    while folder and not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise UsageError(f"{option} {path}: no folder {where} to write it in")
+    try:
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".storyline-check-"):
+            pass
+        if path.is_file():
+            with path.open("ab"):
+                pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot be written ({exc.strerror or exc})") from None
 
 
 def assignments(run: SparkRun):
     from pyspark.sql import functions as F
 
-    return run.items.select("ord", "id", F.col("story").cast("string").alias("story"),
+    # The story is an integer, as in what `storyline cluster` writes.
+    return run.items.select("ord", "id", F.col("story").cast("long").alias("story"),
                             "duplicate_of")
 
 
