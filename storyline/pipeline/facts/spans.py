@@ -31,7 +31,16 @@ def _join(tokens: Sequence[Any]) -> str:
 
 def _headline(sent: Any) -> bool:
     """A headline: a title-case sentence, or a snippet of one unpunctuated sentence, where
-    the parser takes nouns for verbs ("reality show", "Ratings notes")."""
+    the parser takes nouns for verbs ("reality show", "Ratings notes"). Kept with the doc:
+    the rules ask it for each cue of a sentence."""
+    known = sent.doc.user_data.setdefault("storyline_headline", {})
+    key = (sent.start, sent.end)
+    if key not in known:
+        known[key] = _is_headline(sent)
+    return known[key]
+
+
+def _is_headline(sent: Any) -> bool:
     if _title_case(sent):
         return True
     doc = sent.doc
