@@ -89,6 +89,8 @@ def error_report(exc: Exception) -> tuple[int, str]:
 
         error = translate(exc, "store")
         return error.exit_code, str(error)
+    if type(exc).__module__.split(".")[0] == "psycopg":  # the server went away, say
+        return 3, f"the PostgreSQL server failed: {' '.join(str(exc).split())}"
     if isinstance(exc, OSError):  # a file the command was told to write (--out): bad input
         return 1, (f"{exc.filename}: " if exc.filename else "") + (exc.strerror or str(exc))
     if logging.getLogger().isEnabledFor(logging.DEBUG):  # -vv: where it came from

@@ -92,6 +92,14 @@ class StoreBusyError(StoreError):
     http_status = 503
 
 
+class StoreUnavailableError(StoreError):
+    """The store's database server cannot be reached, or dropped the connection (a
+    restart, a failover): try again."""
+
+    exit_code = 3
+    http_status = 503
+
+
 class DiskFullError(StoreError):
     """The disk under the store is full; nothing of the batch was written."""
 

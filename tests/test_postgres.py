@@ -210,6 +210,54 @@ def test_two_copies_into_one_empty_store_one_wins(tmp_path, pg_db):
     assert _dump(pg_db) == _dump(source)
 
 
+def _drop_connections(db: str) -> int:
+    """Every other connection to the test database ended by the server (as a restart or
+    a failover ends them); how many there were."""
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as admin:
+        return len(admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
+
+
+@needs_postgres
+def test_the_server_goes_on_after_its_database_server_restarts(pg_db, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from storyline.web import access
+    from storyline.web.access import WebSettings
+    from storyline.web.app import create_app
+
+    with Storyline(pg_db, **WORDS_ONLY) as sl:
+        sl.ingest(SEEDS / sorted(os.listdir(SEEDS))[0])
+    token = {"Authorization": "Bearer t0ken-0123"}
+    body = {"headers": {**token, "Content-Type": "application/x-ndjson"}}
+    app = create_app(WebSettings(db=pg_db, model="none", token="t0ken-0123"))
+    with TestClient(app) as client:
+        assert client.get("/api/stories").status_code == 200
+        monkeypatch.setattr(access, "IDLE_CHECK_SECONDS", 3600.0)  # no check: the request
+        assert _drop_connections(pg_db) >= 1                      # meets the dead one
+        lost = client.get("/api/stories")
+        assert lost.status_code == 503 and lost.headers["Retry-After"]
+        assert "lost the connection to the database server" in lost.json()["detail"]
+        assert client.get("/api/stories").status_code == 200  # new connections
+        monkeypatch.setattr(access, "IDLE_CHECK_SECONDS", 0.0)  # checked: no request fails
+        _drop_connections(pg_db)
+        for path in ("/api/stories", "/api/search?q=soldiers", "/stories/1", "/"):
+            assert client.get(path).status_code == 200, path
+        posted = client.post("/api/batches?batch=late", content='{"text": "Storm hits '
+                             'the Florida coast."}\n', **body)
+        assert posted.status_code == 200, posted.text
+        _drop_connections(pg_db)  # the writer's too
+        posted = client.post("/api/batches?batch=later", content='{"text": "The storm '
+                             'weakens over Georgia."}\n', **body)
+        assert posted.status_code == 200, posted.text
+    with open_store(pg_db) as store:
+        assert [b.name for b in store.batches()][-2:] == ["late", "later"]
+        assert store.check() == []
+
+
 @needs_postgres
 def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
     for read in (["stories"], ["search", "quake"], ["check"]):

@@ -70,6 +70,16 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @property
+    def connection_lost(self) -> bool:
+        """Whether the connection to a database server was lost: the store must be
+        opened again (a file store never loses it)."""
+        return False
+
+    def alive(self) -> bool:
+        """Whether the store still answers (a database server may have restarted)."""
+        return True
+
     def __enter__(self) -> Store:
         return self
 

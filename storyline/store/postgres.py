@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from storyline.config import ENV_BUSY_TIMEOUT, busy_timeout_from_env
-from storyline.errors import NotFoundError, StoreBusyError, StoreError
+from storyline.errors import NotFoundError, StoreBusyError, StoreError, StoreUnavailableError
 from storyline.store import display_url
 from storyline.store.base import Store
 from storyline.store.postgres_reads import PostgresReads
@@ -54,8 +54,8 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         except psycopg.Error as exc:
             # libpq's lines ("... failed: Connection refused", "Is the server running ...")
             reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise StoreError(f"{self.path}: cannot connect: "
-                             f"{reason or type(exc).__name__}") from None
+            raise StoreUnavailableError(f"{self.path}: cannot connect: "
+                                        f"{reason or type(exc).__name__}") from None
         # data_version as SQLite's PRAGMA: a count of the times another connection's
         # commit was seen, against the store's version as this connection's last left it.
         self._own_version: tuple[int, ...] | None = None
@@ -69,6 +69,20 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
 
     def close(self) -> None:
         self.db.close()
+
+    @property
+    def connection_lost(self) -> bool:
+        """The server closed this connection (a restart, a failover, a kill)."""
+        return self.db.broken or self.db.closed
+
+    def alive(self) -> bool:
+        if self.connection_lost:
+            return False
+        try:
+            self.db.execute("SELECT 1")
+        except psycopg.OperationalError:
+            return False
+        return True
 
     @contextmanager
     def _outermost_transaction(self) -> Iterator[None]:

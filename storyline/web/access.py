@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,11 +26,14 @@ from cachetools import LRUCache
 from storyline.api import Storyline, resolve_preset
 from storyline.config import db_location
 from storyline.engine import IngestError, group_batches
+from storyline.errors import StoreUnavailableError
 from storyline.pipeline.facts import story_facts
 from storyline.store import open_store, read_only_store
 from storyline.types import IngestReport, Record, StoryDetail
 from storyline.writer import holds_other_content
 
+# A pooled connection idle longer than this is checked before use (see _checkout).
+IDLE_CHECK_SECONDS = 2.0
 log = logging.getLogger("storyline.web")
 
 
@@ -69,6 +73,7 @@ class StoreAccess:
             self.preset_name, self.model = resolve_preset(store, settings.preset_name,
                                                           settings.model)
         self._pool: list[Storyline] = []
+        self._idle_since: dict[int, float] = {}  # id of a pooled Storyline: when it came back
         self._opened: list[Storyline] = []
         self._pool_lock = threading.Lock()
         self.write_lock = threading.Lock()
@@ -96,18 +101,54 @@ class StoreAccess:
 
     @contextmanager
     def connection(self) -> Iterator[Storyline]:
-        """A Storyline of this thread's own (its own connection), back to the pool after."""
-        with self._pool_lock:
-            sl = self._pool.pop() if self._pool else None
-        if sl is None:
-            sl = self._open()
-            with self._pool_lock:
-                self._opened.append(sl)
+        """A Storyline of this thread's own (its own connection), back to the pool after.
+        One whose database server went away (a restart) is dropped with every idle one,
+        and the request answers 503: the next opens new connections."""
+        sl = self._checkout()
         try:
             yield sl
+        except Exception as exc:
+            if sl.store.connection_lost:
+                raise _unavailable(sl, exc) from exc
+            raise
         finally:
+            if sl.store.connection_lost:
+                self._drop_idle(sl)
+            else:
+                with self._pool_lock:
+                    self._pool.append(sl)
+                    self._idle_since[id(sl)] = time.monotonic()
+
+    def _checkout(self) -> Storyline:
+        """A pooled Storyline, or a new one. One idle a while is asked first whether its
+        server is still there (one round trip; a restart leaves every pooled connection
+        dead, and the request would fail on it)."""
+        while True:
             with self._pool_lock:
-                self._pool.append(sl)
+                sl = self._pool.pop() if self._pool else None
+                idle = time.monotonic() - self._idle_since.pop(id(sl), 0.0) if sl else 0.0
+            if sl is None:
+                break
+            if idle < IDLE_CHECK_SECONDS or sl.store.alive():
+                return sl
+            self._drop_idle(sl)
+        sl = self._open()
+        with self._pool_lock:
+            self._opened.append(sl)
+        return sl
+
+    def _drop_idle(self, lost: Storyline) -> None:
+        """Close ``lost`` and the idle connections: they went to the same server."""
+        with self._pool_lock:
+            dropped = [lost, *self._pool]
+            self._pool.clear()
+            self._idle_since.clear()
+            self._opened = [sl for sl in self._opened if sl not in dropped]
+        for sl in dropped:
+            try:
+                sl.close()
+            except Exception:  # closing a dead connection: nothing left to release
+                pass
 
     @contextmanager
     def read(self) -> Iterator[Storyline]:
@@ -180,7 +221,8 @@ class StoreAccess:
         """The writer, opened afresh when someone else wrote to the store since its last
         ingest: its engine's duplicate index would not hold their snippets."""
         mark = self._mark()
-        if self._writer is None or mark != self._writer_mark:
+        if self._writer is None or mark != self._writer_mark or (
+                not self._writer.store.alive()):  # its server restarted meanwhile
             if self._writer is not None:
                 self._writer.close()
             self._writer = self._open()
@@ -207,6 +249,10 @@ class StoreAccess:
                             f"batch {name!r} is already in the store with other content "
                             f"({existing.records} records): give this batch another name")
                 reports = writer.engine.ingest_records(records, origin=origin, whole=whole)
+            except Exception as exc:
+                if writer.store.connection_lost:
+                    raise _unavailable(writer, exc) from exc
+                raise
             finally:
                 self._writer_mark = self._mark()
         self._written()
@@ -219,6 +265,10 @@ class StoreAccess:
             writer = self._current_writer()
             try:
                 reports = writer.ingest(*paths, window=window)
+            except Exception as exc:
+                if writer.store.connection_lost:
+                    raise _unavailable(writer, exc) from exc
+                raise
             finally:
                 self._writer_mark = self._mark()
         self._written()
@@ -266,3 +316,9 @@ def _run_hooks(hooks: list[Callable[[], None]]) -> None:
             hook()
         except Exception:  # a warm-up that fails costs speed, not correctness
             log.exception("after-ingest hook failed")
+
+
+def _unavailable(sl: Storyline, exc: Exception) -> StoreUnavailableError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return StoreUnavailableError(f"{sl.store.path}: lost the connection to the database "
+                                 f"server ({reason}); try again")

@@ -14,7 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from storyline.errors import EXIT_FOR_STATUS, EXIT_HEADER, StoreBusyError, StorylineError
+from storyline.errors import (
+    EXIT_FOR_STATUS,
+    EXIT_HEADER,
+    StoreBusyError,
+    StoreUnavailableError,
+    StorylineError,
+)
 
 _JSON_PATHS = ("/api/", "/openapi", "/static/")
 RETRY_AFTER_SECONDS = "10"
@@ -49,7 +55,9 @@ async def storyline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StorylineError)
     # InputError and BodyError keep the message without the file and line: for HTTP.
     # A busy store (another writer past the timeout) says when to try again.
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(exc, StoreBusyError) else {}
+    # So does a store whose database server went away (a restart).
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(
+        exc, StoreBusyError | StoreUnavailableError) else {}
     # What the CLI would exit with: `ingest --server` exits as a local ingest would.
     headers[EXIT_HEADER] = str(exc.exit_code)
     return answer(request, exc.http_status, getattr(exc, "message", None) or str(exc), headers)
