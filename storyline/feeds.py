@@ -32,7 +32,7 @@ import trafilatura
 
 from storyline.config import Config
 from storyline.dates import parse_date
-from storyline.errors import StorylineError
+from storyline.errors import StoreBusyError, StoreUnavailableError, StorylineError
 from storyline.pipeline.describe import split_sentences
 from storyline.pipeline.normalize import normalize, titled_text
 from storyline.pipeline.read import MAX_LINE_CHARS, SUFFIXES
@@ -324,6 +324,8 @@ class Watcher:
                 else:
                     result.reports.extend(self.sink.ingest_paths([path], window=self.window))
             except (StorylineError, OSError) as exc:  # named once (an InputError names it)
+                if isinstance(exc, StoreBusyError | StoreUnavailableError):
+                    del self._files[path]  # the store's trouble, not the file's: next poll
                 said = str(exc)
                 result.errors.append(said if said.startswith(str(path)) else f"{path}: {said}")
 

@@ -284,6 +284,27 @@ def test_watcher_ingests_files_dropped_in_a_folder(tmp_path, access):
     assert [name for name, _ in _batches(access.db)] == ["001", "002", "003"]
 
 
+def test_a_file_the_store_could_not_take_then_is_taken_at_the_next_poll(
+        tmp_path, access, monkeypatch):
+    import sqlite3
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = Watcher(access, folder=inbox, settle=0.0)
+    monkeypatch.setenv("STORYLINE_BUSY_TIMEOUT", "0.2")
+    (inbox / "001_monday.txt").write_text("Floods close the valley road.\n")
+    holder = sqlite3.connect(access.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, mid-batch
+    try:
+        result = watcher.poll()
+        assert result.reports == [] and "the store is busy" in result.errors[0]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # The file did not change: it is retried since the store, not the file, failed.
+    assert [r.batch for r in watcher.poll().reports] == ["001"]
+
+
 def test_watcher_waits_for_files_to_settle(tmp_path, access):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
