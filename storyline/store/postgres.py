@@ -59,6 +59,7 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         # data_version as SQLite's PRAGMA: a count of the times another connection's
         # commit was seen, against the store's version as this connection's last left it.
         self._own_version: tuple[int, ...] | None = None
+        self._next_ids: dict[str, int] = {}  # the next free id of a table, this transaction
         self._others_seen = 0
         self._migrated = False
         if not create and self._stored_version() == 0:
@@ -91,9 +92,9 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         try:
             with self.db.transaction():
                 self._take_writer_lock()
+                self._next_ids.clear()  # read again under the lock (see _take_ids)
                 if self._migrated:  # count another's commit before this one's hides it
                     self.data_version()
-                    self._resume_identities()
                 yield
                 self._own_version = self.version()  # under the lock: no one else moved it
         except psycopg.errors.DiskFull as exc:
@@ -121,14 +122,18 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
                               f"past {wait:g} s; try again (or wait longer: "
                               f"{ENV_BUSY_TIMEOUT}=SECONDS)")
 
-    def _resume_identities(self) -> None:
-        """Identity sequences go on from the stored ids: a transaction rolled back (a
-        kill, a Ctrl-C) drew numbers its rerun must draw again, as SQLite's rowids do.
-        Under the writer lock, so no other writer draws meanwhile."""
-        self.db.execute("SELECT " + ", ".join(
-            f"setval(pg_get_serial_sequence('{table}', '{column}'), "
-            f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
-            for table, column in _IDENTITIES.items()))
+    def _take_ids(self, table: str, count: int) -> range:
+        """``count`` new ids of ``table``, after the largest stored, under the writer lock.
+        Given explicitly rather than drawn from the identity sequence: a transaction
+        rolled back (a kill, Ctrl-C) would have used up sequence numbers, and its rerun
+        numbered stories unlike a clean run; and a writer role needs no rights on the
+        sequences."""
+        first = self._next_ids.get(table)
+        if first is None:
+            first = self.db.execute(
+                f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0]
+        self._next_ids[table] = first + count
+        return range(first, first + count)
 
     def data_version(self) -> int:
         version = self.version()
@@ -199,14 +204,17 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
 
     def add_copies(self, rows: Iterable[tuple[int, int, int, str, float, Record]]) -> None:
         """(snippet id, batch seq, position, kind, similarity, record) rows."""
+        rows = list(rows)
+        ids = self._take_ids("copies", len(rows))
         with self.db.cursor() as cur:
             cur.executemany(
-                "INSERT INTO copies(snippet_id, batch_seq, position, kind, similarity, "
+                "INSERT INTO copies(id, snippet_id, batch_seq, position, kind, similarity, "
                 "external_id, source, url, published_at, title, raw_text, origin, line) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(sid, seq, position, kind, float(similarity), r.id, r.source, r.url,
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(cid, sid, seq, position, kind, float(similarity), r.id, r.source, r.url,
                   r.published_at, r.title, r.text, r.origin, r.line)
-                 for sid, seq, position, kind, similarity, r in rows])
+                 for cid, (sid, seq, position, kind, similarity, r) in zip(ids, rows,
+                                                                           strict=True)])
 
     def set_novel(self, flags: Iterable[tuple[int, bool]]) -> None:
         with self.db.cursor() as cur:
@@ -223,12 +231,12 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
     def new_stories(self, rows: list[tuple[int, int | None]]) -> list[int]:
         if not rows:
             return []
-        rows = self.db.execute(
-            "INSERT INTO stories(first_seq, last_seq, follows) SELECT s, s, f "
-            "FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS t(s, f, n) "
-            "ORDER BY n RETURNING id", ([r[0] for r in rows], [r[1] for r in rows])).fetchall()
-        # Identities are drawn row by row in the order inserted: ascending is that order.
-        return sorted(r[0] for r in rows)
+        ids = list(self._take_ids("stories", len(rows)))
+        self.db.execute(
+            "INSERT INTO stories(id, first_seq, last_seq, follows) SELECT i, s, s, f "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS t(i, s, f)",
+            (ids, [r[0] for r in rows], [r[1] for r in rows]))
+        return ids
 
     def update_stories(self, rows: Iterable[tuple[int, int, int]]) -> None:
         rows = [(size, seq, story) for story, size, seq in rows]
@@ -258,8 +266,9 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
           "(SELECT first_seq FROM stories WHERE id=%s)) WHERE id=%s", (into, into, absorbed))
         q("UPDATE stories SET first_seq=LEAST(first_seq, (SELECT first_seq FROM stories "
           "WHERE id=%s)) WHERE id=%s", (absorbed, into))
-        q("INSERT INTO merges(absorbed, into_id, batch_seq, similarity) "
-          "VALUES (%s, %s, %s, %s)", (absorbed, into, batch_seq, float(similarity)))
+        q("INSERT INTO merges(id, absorbed, into_id, batch_seq, similarity) "
+          "VALUES (%s, %s, %s, %s, %s)", (self._take_ids("merges", 1)[0], absorbed, into,
+                                          batch_seq, float(similarity)))
 
     # -- copying a whole store (storyline copy) ---------------------------
 
