@@ -259,6 +259,44 @@ def test_the_server_goes_on_after_its_database_server_restarts(pg_db, monkeypatc
 
 
 @needs_postgres
+def test_a_role_with_table_rights_writes_and_one_with_select_reads(pg_db):
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    with Storyline(pg_db, **WORDS_ONLY) as sl:  # made by the owner
+        sl.ingest(SEEDS / sorted(os.listdir(SEEDS))[0])
+    schema = pg_db.rsplit("search_path%3D", 1)[1]
+    writer, reader = (f"sl_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("w", "r"))
+    with psycopg.connect(pg_db, autocommit=True) as admin:
+        for role, rights in ((writer, "SELECT, INSERT, UPDATE, DELETE"), (reader, "SELECT")):
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+            admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+            admin.execute(f"GRANT {rights} ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        admin.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {writer}")
+
+    def as_role(role: str) -> str:
+        parts = urlsplit(pg_db)
+        return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+
+    try:
+        second = str(SEEDS / sorted(os.listdir(SEEDS))[1])
+        refused = run_cli("ingest", "--db", as_role(reader), "--model", "none", second,
+                          check=False)
+        assert refused.returncode == 3 and "permission denied" in refused.stderr
+        assert "stories" in run_cli("stories", "--db", as_role(reader), "--json").stdout
+        done = run_cli("ingest", "--db", as_role(writer), "--model", "none", second)
+        assert "batch 002" in done.stdout
+        assert run_cli("check", "--db", pg_db).stdout.strip().endswith("consistent")
+    finally:
+        with psycopg.connect(pg_db, autocommit=True) as admin:
+            for role in (writer, reader):
+                admin.execute(f"DROP OWNED BY {role}")
+                admin.execute(f"DROP ROLE {role}")
+
+
+@needs_postgres
 def test_the_cli_takes_a_url_and_hides_its_password(pg_db):
     for read in (["stories"], ["search", "quake"], ["check"]):
         empty = run_cli(*read, "--db", pg_db, check=False)
