@@ -377,8 +377,11 @@ def export(
     """All stories: a Markdown briefing, JSON, a table (CSV, Parquet) or a chart (SVG, PNG)."""
     from storyline.exports import export as write_export
 
-    with _open(db) as sl:
-        write_export(sl, fmt, output, sys.stdout)
+    shown = not STATE.quiet
+    bars = cli_support.Bars(err.console(), enabled=shown and err.is_terminal)
+    lines = LineProgress() if shown and not err.is_terminal else None
+    with _open(db) as sl, bars.progress:
+        write_export(sl, fmt, output, sys.stdout, progress=lines or bars)
     if output is not None:
         err.print(f"wrote {output}")
 

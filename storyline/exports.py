@@ -16,7 +16,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +32,8 @@ _INTEGERS = ("story_id", "size", "copies", "sources", "snippet_id", "copy_count"
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 _NUMBER = re.compile(r"^[+-]?\d[\d,.]*%?$")
 PARQUET_ROWS = 50_000  # rows a Parquet row group holds before it is written out
+PROGRESS_EVERY = 100  # stories between two progress calls
+Progress = Callable[[str, int, int], None]
 
 
 def story_rows(story: Any) -> list[dict[str, Any]]:
@@ -54,12 +56,12 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
-def csv_chunks(sl: Any) -> Iterator[str]:
+def csv_chunks(sl: Any, progress: Progress | None = None) -> Iterator[str]:
     """The table as CSV, a story's rows at a time (the header first)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for story in details(sl):
+    for story in details(sl, progress):
         writer.writerows({k: _csv_safe(v) for k, v in row.items()} for row in story_rows(story))
         yield buffer.getvalue()
         buffer.seek(0)
@@ -67,7 +69,7 @@ def csv_chunks(sl: Any) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def json_chunks(sl: Any) -> Iterator[str]:
+def json_chunks(sl: Any, progress: Progress | None = None) -> Iterator[str]:
     """``{"counts": …, "stories": [...]}`` as ``shapes.dumps`` writes it, a story at a
     time (each indented to its place in the list)."""
     from storyline.shapes import plain
@@ -76,21 +78,21 @@ def json_chunks(sl: Any) -> Iterator[str]:
         counts = json.dumps(plain(sl.store.counts()), ensure_ascii=False, indent=2)
         yield '{\n  "counts": ' + counts.replace("\n", "\n  ") + ',\n  "stories": ['
         first = True
-        for story in details(sl):
+        for story in details(sl, progress):
             text = json.dumps(plain(story), ensure_ascii=False, indent=2)
             yield ("\n    " if first else ",\n    ") + text.replace("\n", "\n    ")
             first = False
         yield "]\n}" if first else "\n  ]\n}"
 
 
-def markdown_chunks(sl: Any) -> Iterator[str]:
+def markdown_chunks(sl: Any, progress: Progress | None = None) -> Iterator[str]:
     """A briefing: every story with its summary, timeline, sources and snippets (their
     text escaped: it is the outlets', not markup), a story at a time."""
     with sl.store.snapshot():
         counts = sl.store.counts()
         yield (f"# Briefing\n\n{counts['stories']} stories from {counts['snippets']} "
                f"snippets ({counts['copies']} arrivals) in {counts['batches']} batches.\n")
-        for story in details(sl):
+        for story in details(sl, progress):
             yield briefing_story(story)
 
 
@@ -112,14 +114,18 @@ def briefing_story(story: Any) -> str:
     return "\n" + "\n\n".join(parts) + "\n"
 
 
-def details(sl: Any) -> Iterator[Any]:
-    """Every story's detail (``StoryDetail``) in the story list's order, in one snapshot."""
+def details(sl: Any, progress: Progress | None = None) -> Iterator[Any]:
+    """Every story's detail (``StoryDetail``) in the story list's order, in one snapshot;
+    ``progress("export", done, total)`` every PROGRESS_EVERY stories and at the end."""
     with sl.store.snapshot():
-        for summary in sl.stories():
+        summaries = sl.stories()
+        for done, summary in enumerate(summaries, 1):
             yield sl.story(summary.id)
+            if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(summaries)):
+                progress("export", done, len(summaries))
 
 
-def write_parquet(sl: Any, path: Path) -> None:
+def write_parquet(sl: Any, path: Path, progress: Progress | None = None) -> None:
     """The table as Parquet, in row groups of up to PARQUET_ROWS rows."""
     try:
         import pyarrow as pa
@@ -131,7 +137,7 @@ def write_parquet(sl: Any, path: Path) -> None:
                         for c in TABLE_COLUMNS])
     with _replacing(path, binary=True) as fh, pq.ParquetWriter(fh, schema) as writer:
         rows: list[dict[str, Any]] = []
-        for story in details(sl):
+        for story in details(sl, progress):
             rows.extend(story_rows(story))
             if len(rows) >= PARQUET_ROWS:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
@@ -159,21 +165,23 @@ def write_png(svg: str, path: Path) -> None:
         fh.write(png)
 
 
-def export(sl: Any, fmt: str, output: Path | None, stdout: IO[str]) -> None:
+def export(sl: Any, fmt: str, output: Path | None, stdout: IO[str],
+           progress: Progress | None = None) -> None:
     """The store (``Storyline``) as ``fmt``, written to ``output`` or, where it is None,
-    to ``stdout`` (parquet and png are binary: they need ``output``)."""
+    to ``stdout`` (parquet and png are binary: they need ``output``); ``progress`` is
+    told of the stories written."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}: {', '.join(EXPORT_FORMATS)}")
     if fmt in ("parquet", "png") and output is None:
         raise UsageError(f"--format {fmt} writes a binary file: give --out FILE")
     if fmt == "parquet":
-        write_parquet(sl, output)
+        write_parquet(sl, output, progress)
         return
     if fmt == "png":
         write_png(overview_svg(sl), output)
         return
     chunks = {"md": markdown_chunks, "json": json_chunks, "csv": csv_chunks}.get(fmt)
-    texts = chunks(sl) if chunks else iter([overview_svg(sl)])
+    texts = chunks(sl, progress) if chunks else iter([overview_svg(sl)])
     if output is None:
         _write_lines(texts, stdout)
         return

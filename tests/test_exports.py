@@ -70,8 +70,10 @@ def test_an_export_that_fails_leaves_the_file_as_it_was(store, tmp_path, monkeyp
         assert target.read_text(encoding="utf-8") == "yesterday's briefing\n"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["briefing.md"]
     monkeypatch.undo()
-    run_cli("export", "--format", "md", "--db", str(store), "--out", str(target))
+    done = run_cli("export", "--format", "md", "--db", str(store), "--out", str(target))
     assert target.read_text(encoding="utf-8").startswith("# Briefing")
+    stories = target.read_text(encoding="utf-8").count("\n## ")
+    assert f"export: {stories}/{stories}" in done.stderr  # progress, for a log
 
 
 def test_parquet_is_written_in_row_groups_with_the_csv_rows(store, tmp_path):
