@@ -33,6 +33,7 @@ import trafilatura
 from storyline.config import Config
 from storyline.dates import parse_date
 from storyline.errors import StoreBusyError, StoreUnavailableError, StorylineError
+from storyline.folder_wait import FolderChanges
 from storyline.pipeline.describe import split_sentences
 from storyline.pipeline.normalize import normalize, titled_text
 from storyline.pipeline.read import MAX_LINE_CHARS, SUFFIXES
@@ -276,6 +277,18 @@ class Watcher:
         self._files: dict[Path, tuple[int, int]] = {}  # done (or failed) at this version
         self._known: set[str] | None = None
         self._validators: dict[str, tuple[str | None, str | None]] = {}
+        self._folder_changes = FolderChanges(self.folder, settle) if self.folder else None
+
+    def wait(self, interval: float, stop: threading.Event) -> bool:
+        """Until the next poll: ``interval`` seconds, less when the watched folder changes
+        (storyline.folder_wait); True when ``stop`` was set."""
+        if self._folder_changes is None:
+            return stop.wait(interval)
+        return self._folder_changes.wait(interval, stop)
+
+    def close(self) -> None:
+        if self._folder_changes is not None:
+            self._folder_changes.close()
 
     def run(self, interval: float, stop: threading.Event) -> None:
         """Poll every ``interval`` seconds until ``stop`` is set."""
@@ -289,7 +302,8 @@ class Watcher:
                     log.warning("%s", error)
             except Exception:  # one bad poll must not end the watching
                 log.exception("poll failed")
-            stop.wait(interval)
+            self.wait(interval, stop)
+        self.close()
 
     def poll(self) -> PollResult:
         """One look at every source; what is new is ingested."""

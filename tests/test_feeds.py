@@ -305,6 +305,51 @@ def test_a_file_the_store_could_not_take_then_is_taken_at_the_next_poll(
     assert [r.batch for r in watcher.poll().reports] == ["001"]
 
 
+def test_a_file_dropped_in_the_folder_ends_the_wait_for_the_next_poll(tmp_path, access):
+    import threading
+    import time
+
+    pytest.importorskip("watchfiles")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    watcher = Watcher(access, folder=inbox, settle=0.2)
+    stop = threading.Event()
+    assert watcher.poll().reports == []
+    waited: list[float] = []
+
+    def wait() -> None:
+        started = time.monotonic()
+        watcher.wait(300.0, stop)  # the default interval
+        waited.append(time.monotonic() - started)
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    time.sleep(0.5)
+    (inbox / "001_monday.txt").write_text("Floods close the valley road.\n")
+    waiting.join(30)
+    assert waited and waited[0] < 10, waited
+    assert [r.batch for r in watcher.poll().reports] == ["001"]
+    started = time.monotonic()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    assert watcher.wait(300.0, stop) is True and time.monotonic() - started < 10
+    watcher.close()
+
+
+def test_without_notifications_the_wait_is_the_interval(tmp_path, access, monkeypatch):
+    import sys
+    import threading
+    import time
+
+    monkeypatch.setitem(sys.modules, "watchfiles", None)  # not installed
+    watcher = Watcher(access, folder=tmp_path, settle=0.0)
+    started = time.monotonic()
+    assert watcher.wait(0.5, threading.Event()) is False
+    assert time.monotonic() - started >= 0.5
+    watcher = Watcher(access, folder=tmp_path / "gone", settle=0.0)
+    assert watcher.wait(0.3, threading.Event()) is False  # no such folder: the interval
+
+
 def test_watcher_waits_for_files_to_settle(tmp_path, access):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -171,13 +171,14 @@ def watch(
                 if result.errors:
                     raise typer.Exit(1)
                 return
-            if stop.wait(interval):
+            if watcher.wait(interval, stop):  # a file dropped in the folder: sooner
                 return
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
         if once:  # a cron job's poll cut short is no success
             raise typer.Exit(130) from None
     finally:
+        watcher.close()
         access.close()
 
 
