@@ -42,6 +42,9 @@ log = logging.getLogger("storyline.feeds")
 
 USER_AGENT = "storyline-watch/0.1 (+https://pypi.org/project/storyline/)"
 MAX_FETCH_BYTES = 10 * 1024 * 1024
+# ``timeout`` bounds each wait for the server; a whole fetch is given up past this many
+# of them (a server that sends a byte now and then would hold a poll forever).
+FETCH_TIMEOUTS = 6
 _SPACE = re.compile(r"\s+")
 
 
@@ -95,18 +98,32 @@ def fetch(source: str, timeout: float = 20.0, etag: str | None = None,
     request = urllib.request.Request(source, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(MAX_FETCH_BYTES + 1)
-            if len(data) > MAX_FETCH_BYTES:
-                raise FetchError(f"{source}: over {MAX_FETCH_BYTES} bytes")
+            data = _body(response, source, FETCH_TIMEOUTS * timeout)
             return Fetched(data, response.geturl(), response.headers.get("ETag"),
                            response.headers.get("Last-Modified"))
     except urllib.error.HTTPError as exc:
         if exc.code == 304:  # conditional GET: nothing new since the last poll
             return Fetched(b"", source, etag, modified, not_modified=True)
-        raise FetchError(f"{source}: HTTP {exc.code} {exc.reason}") from None
+        # One line: urllib's message for a redirect loop runs over three.
+        raise FetchError(_SPACE.sub(" ", f"{source}: HTTP {exc.code} {exc.reason}")) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise FetchError(f"{source}: {reason}") from None
+        raise FetchError(_SPACE.sub(" ", f"{source}: {reason}")) from None
+
+
+def _body(response: Any, source: str, seconds: float) -> bytes:
+    """The response's body, at most MAX_FETCH_BYTES, read within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    parts: list[bytes] = []
+    size = 0
+    while chunk := response.read1(1 << 16):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_FETCH_BYTES:
+            raise FetchError(f"{source}: over {MAX_FETCH_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise FetchError(f"{source}: still sending after {seconds:g} s; given up")
+    return b"".join(parts)
 
 
 def html_text(markup: str) -> str:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -126,6 +126,56 @@ def test_fetch_errors_say_what_failed(served):
         feed_records(fetch(base + "/not-a-feed.xml").content, base + "/not-a-feed.xml")
     with pytest.raises(FetchError, match="no-such-file"):
         fetch(str(FEEDS / "no-such-file.xml"))
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """A server that redirects to itself, or sends a feed a byte at a time, forever."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up
+            return
+
+
+@pytest.fixture
+def hostile():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_that_never_finishes_is_given_up(hostile):
+    # Each byte comes well within the timeout: only a deadline on the whole fetch ends it.
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"/drip: still sending after 1\.2 s; given up"):
+        fetch(hostile + "/drip", timeout=0.2)
+    assert time.monotonic() - started < 5
+
+
+def test_a_redirect_loop_is_one_line(hostile):
+    with pytest.raises(FetchError, match="HTTP 302") as caught:
+        fetch(hostile + "/loop", timeout=2)
+    assert "\n" not in str(caught.value) and "infinite loop" in str(caught.value)
 
 
 def test_lead_and_titled_text():
