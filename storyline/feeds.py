@@ -167,16 +167,20 @@ def lead(text: str, max_words: int = Config.lead_words) -> str:
     return result
 
 
-def _iso(parsed: Any) -> str | None:
-    """feedparser's UTC struct_time as ISO 8601; None for no date, or one no news item
-    has (before 1900, or past tomorrow: a feed's mistake would name a window of its own)."""
-    if not parsed:
-        return None
-    try:
-        when = datetime.fromtimestamp(timegm(parsed), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if when.year < 1900 or when > datetime.now(UTC) + timedelta(days=1):
+def _iso(entry: Any) -> str | None:
+    """An item's date (published, else updated) as ISO 8601 UTC, read as ``ingest`` reads
+    a date (feedparser reads a time without a zone as none, and a zone it does not know,
+    IST or JST, as UTC); None for no date, or one no news item has (before 1900, or past
+    tomorrow: a feed's mistake would name a window of its own)."""
+    raw = entry.get("published") or entry.get("updated")
+    when = parse_date(raw) if isinstance(raw, str) else None
+    if when is None and not isinstance(raw, str):  # no string: what feedparser made of it
+        parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+        try:
+            when = datetime.fromtimestamp(timegm(parsed), UTC) if parsed else None
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if when is None or when.year < 1900 or when > datetime.now(UTC) + timedelta(days=1):
         return None
     return when.isoformat(timespec="seconds")
 
@@ -233,8 +237,7 @@ def feed_records(content: bytes, url: str) -> list[Record]:
         records.append(Record(
             text=text, batch="", id=item_id(entry.get("id"), link, text, url),
             source=item_source or outlet,
-            url=link, published_at=_iso(entry.get("published_parsed")
-                                         or entry.get("updated_parsed")),
+            url=link, published_at=_iso(entry),
             title=title or None, origin=url,
         ))
     return records

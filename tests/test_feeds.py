@@ -270,6 +270,22 @@ def test_an_item_s_text_and_date_are_held_to_what_ingest_takes():
     assert long.published_at is None and old.published_at is None  # no news item's dates
 
 
+@pytest.mark.parametrize("date,expected", [
+    ("Mon, 13 Jan 2025 10:00:00", "2025-01-13T10:00:00+00:00"),  # no zone: UTC, as ingest
+    ("Mon, 13 Jan 2025 10:00:00 JST", "2025-01-13T01:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 GMT+0200", "2025-01-13T08:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 IST", None),  # India, Ireland or Israel: no guess
+    ("2025-01-13T10:00:00+05:30", "2025-01-13T04:30:00+00:00"),
+])
+def test_an_item_s_date_is_read_as_ingest_reads_it(date, expected):
+    from storyline.dates import iso_date
+
+    xml = ("<rss version='2.0'><channel><title>W</title><item><guid>https://w.example/1"
+           f"</guid><title>One</title><pubDate>{date}</pubDate></item></channel></rss>")
+    (record,) = feed_records(xml.encode(), "https://w.example/rss")
+    assert record.published_at == expected == iso_date(date)
+
+
 def test_a_poll_is_written_in_one_transaction(served, access, monkeypatch):
     """A poll stopped halfway would leave a batch its rerun (another batch name) could
     not finish: a poll's items go in whole, whatever the commit size."""
