@@ -318,3 +318,14 @@ def test_csv_header_that_cannot_be_read_says_why(tmp_path, data):
     f = write(tmp_path / "x.csv", data)
     with pytest.raises(InputError, match=r"x.csv:1: not valid UTF-(8|16)"):
         list(read_file(f))
+
+
+def test_a_folder_s_broken_link_is_not_read_and_stops_nothing(tmp_path):
+    from storyline.pipeline.read import list_inputs
+
+    (tmp_path / "a.txt").write_text("Fed holds rates\n")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")  # a link to a file is read
+    (tmp_path / "c.txt").symlink_to(tmp_path / "gone.txt")
+    inputs = list_inputs(tmp_path)
+    assert [p.name for p in inputs.files] == ["a.txt", "b.txt"]
+    assert inputs.skipped == [f"{tmp_path / 'c.txt'}: a broken link"]

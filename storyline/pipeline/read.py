@@ -83,6 +83,8 @@ def list_inputs(path: Path, fmt: str | None = None) -> Inputs:
                 continue
             if entry.is_dir():
                 skipped.append(f"{entry}: a folder (folders are not read recursively)")
+            elif not entry.exists():  # a link to nothing (is_dir and exists follow links)
+                skipped.append(f"{entry}: a broken link")
             elif entry.suffix.lower() in SUFFIXES:
                 files.append(entry)
             else:
