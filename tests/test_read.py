@@ -329,3 +329,11 @@ def test_a_folder_s_broken_link_is_not_read_and_stops_nothing(tmp_path):
     inputs = list_inputs(tmp_path)
     assert [p.name for p in inputs.files] == ["a.txt", "b.txt"]
     assert inputs.skipped == [f"{tmp_path / 'c.txt'}: a broken link"]
+
+
+@pytest.mark.parametrize("data", ['[{"text": "Fed holds rates"}, {"text": "Apple ships"}]\n',
+                                  '\n[\n  {"text": "Fed holds rates"},\n  {"text": "A"}\n]\n'])
+def test_a_json_array_file_is_named_as_one_even_skipping_bad_records(tmp_path, data):
+    f = write(tmp_path / "x.jsonl", data)
+    with pytest.raises(InputError, match=r"x.jsonl:\d: a JSON array, not JSON Lines"):
+        list(read_file(f, on_error=lambda e: None))

@@ -284,14 +284,28 @@ def json_value(text: str, origin: str, number: int | None) -> object:
         raise InputError(origin, number, f"bad JSON: {exc}") from None
 
 
+def _json_array(origin: str, number: int) -> InputError:
+    """A file that opens a JSON array is one document, not a record a line: each of its
+    lines would be a bad record (``--skip-bad`` would skip them all)."""
+    error = InputError(origin, number, "a JSON array, not JSON Lines (one object a line); "
+                       "convert it, e.g. jq -c '.[]' FILE")
+    error.fatal = True
+    return error
+
+
 def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
     origin = origin_of(path)
+    first = True
     for number, line in numbered_lines(path, JSON_LINE_CHARS):
         if isinstance(line, InputError):
             yield line
             continue
         if not line.strip():
             continue
+        if first and re.match(r"\s*\[\s*(\{|$)", line):  # an array of objects opens
+            yield _json_array(origin, number)
+            return
+        first = False
         try:
             obj = json_value(line, origin, number)
         except InputError as error:
