@@ -12,6 +12,8 @@ record and drops only the date.
 '2014-03-10T16:52:50+00:00'
 >>> iso_date("13 Jan 2025"), iso_date("yesterday"), iso_date("1998-14-06 14:27:00")
 ('2025-01-13T00:00:00+00:00', None, None)
+>>> iso_date("Tue, 10 Jun 2003 09:30:00 JST"), iso_date("Tue, 10 Jun 2003 09:30:00 IST")
+('2003-06-10T00:30:00+00:00', None)
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ import re
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
-# Zone abbreviations feeds use that dateutil does not know by itself (US zones in RSS).
+# Zone abbreviations feeds use that dateutil does not know by itself: RFC 822's (US zones)
+# and others that name one offset only. One it does not know (``IST``: India, Ireland or
+# Israel?) costs the date, not hours of it.
 _ZONES = {name: timezone(timedelta(hours=hours)) for name, hours in {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
     "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "CET": 1, "CEST": 2, "BST": 1,
+    "AKST": -9, "AKDT": -8, "HST": -10, "WET": 0, "WEST": 1, "EET": 2, "EEST": 3,
+    "MSK": 3, "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "AWST": 8, "AEST": 10, "AEDT": 11,
+    "NZST": 12, "NZDT": 13,
 }.items()}
 # Two defaults that differ in every field: a field missing from the text shows up as a
 # difference between the two readings (``May`` alone is not a date).
@@ -34,6 +41,14 @@ _DEFAULTS = (datetime(1904, 1, 1, 0, 0, 0), datetime(1905, 2, 2, 1, 1, 1))
 _MILLIS_FROM = 1e11
 _YEARS = range(1900, 2201)  # a year outside is a misread number, not a news date
 _ISO_SHAPE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+# "GMT+0200" as JavaScript's Date writes it means two hours ahead of UTC; dateutil reads
+# "GMT+2" POSIX's way round (two hours behind): the offset alone is unambiguous.
+_UTC_PLUS = re.compile(r"\b(?:GMT|UTC|UT)\s*(?=[+-]\d)", re.IGNORECASE)
+# A comment after the date (RFC 822's, or JavaScript's zone name) says nothing more.
+_COMMENT = re.compile(r"\s*\([^()]*\)\s*$")
+# A year written 0001 (and no other year beside it): dateutil reads it as 2001.
+_EARLY_YEAR = re.compile(r"(?<![\d:+-])0\d{3}(?![\d:])")
+_YEAR = re.compile(r"(?<![\d:+-])[1-9]\d{3}(?![\d:])")
 
 
 def _utc(when: datetime) -> datetime:
@@ -91,15 +106,21 @@ def _parse_free(text: str) -> datetime | None:
     # Imported here: stored times are ISO and never get this far, and a read command
     # should not pay dateutil's import (20 ms).
     from dateutil import parser as date_parser
+    from dateutil.parser import UnknownTimezoneWarning
 
+    text = _UTC_PLUS.sub("", _COMMENT.sub("", text))
+    if _EARLY_YEAR.search(text) and not _YEAR.search(text):
+        return None
     readings = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an unknown zone name: refused below instead
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         for default in _DEFAULTS:
             try:
                 readings.append(date_parser.parse(text, default=default, tzinfos=_ZONES))
             except (ValueError, OverflowError, TypeError, date_parser.ParserError):
                 return None
+    if any(issubclass(w.category, UnknownTimezoneWarning) for w in said):
+        return None  # a zone it does not know: dateutil would read the time as UTC
     first, second = readings
     if (first.year, first.month, first.day) != (second.year, second.month, second.day):
         return None  # no day, month or year in the text

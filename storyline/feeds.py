@@ -43,6 +43,9 @@ log = logging.getLogger("storyline.feeds")
 
 USER_AGENT = "storyline-watch/0.1 (+https://pypi.org/project/storyline/)"
 MAX_FETCH_BYTES = 10 * 1024 * 1024
+# ``timeout`` bounds each wait for the server; a whole fetch is given up past this many
+# of them (a server that sends a byte now and then would hold a poll forever).
+FETCH_TIMEOUTS = 6
 _SPACE = re.compile(r"\s+")
 
 
@@ -96,18 +99,32 @@ def fetch(source: str, timeout: float = 20.0, etag: str | None = None,
     request = urllib.request.Request(source, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(MAX_FETCH_BYTES + 1)
-            if len(data) > MAX_FETCH_BYTES:
-                raise FetchError(f"{source}: over {MAX_FETCH_BYTES} bytes")
+            data = _body(response, source, FETCH_TIMEOUTS * timeout)
             return Fetched(data, response.geturl(), response.headers.get("ETag"),
                            response.headers.get("Last-Modified"))
     except urllib.error.HTTPError as exc:
         if exc.code == 304:  # conditional GET: nothing new since the last poll
             return Fetched(b"", source, etag, modified, not_modified=True)
-        raise FetchError(f"{source}: HTTP {exc.code} {exc.reason}") from None
+        # One line: urllib's message for a redirect loop runs over three.
+        raise FetchError(_SPACE.sub(" ", f"{source}: HTTP {exc.code} {exc.reason}")) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise FetchError(f"{source}: {reason}") from None
+        raise FetchError(_SPACE.sub(" ", f"{source}: {reason}")) from None
+
+
+def _body(response: Any, source: str, seconds: float) -> bytes:
+    """The response's body, at most MAX_FETCH_BYTES, read within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    parts: list[bytes] = []
+    size = 0
+    while chunk := response.read1(1 << 16):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_FETCH_BYTES:
+            raise FetchError(f"{source}: over {MAX_FETCH_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise FetchError(f"{source}: still sending after {seconds:g} s; given up")
+    return b"".join(parts)
 
 
 def html_text(markup: str) -> str:
@@ -151,16 +168,20 @@ def lead(text: str, max_words: int = Config.lead_words) -> str:
     return result
 
 
-def _iso(parsed: Any) -> str | None:
-    """feedparser's UTC struct_time as ISO 8601; None for no date, or one no news item
-    has (before 1900, or past tomorrow: a feed's mistake would name a window of its own)."""
-    if not parsed:
-        return None
-    try:
-        when = datetime.fromtimestamp(timegm(parsed), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if when.year < 1900 or when > datetime.now(UTC) + timedelta(days=1):
+def _iso(entry: Any) -> str | None:
+    """An item's date (published, else updated) as ISO 8601 UTC, read as ``ingest`` reads
+    a date (feedparser reads a time without a zone as none, and a zone it does not know,
+    IST or JST, as UTC); None for no date, or one no news item has (before 1900, or past
+    tomorrow: a feed's mistake would name a window of its own)."""
+    raw = entry.get("published") or entry.get("updated")
+    when = parse_date(raw) if isinstance(raw, str) else None
+    if when is None and not isinstance(raw, str):  # no string: what feedparser made of it
+        parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+        try:
+            when = datetime.fromtimestamp(timegm(parsed), UTC) if parsed else None
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if when is None or when.year < 1900 or when > datetime.now(UTC) + timedelta(days=1):
         return None
     return when.isoformat(timespec="seconds")
 
@@ -217,8 +238,7 @@ def feed_records(content: bytes, url: str) -> list[Record]:
         records.append(Record(
             text=text, batch="", id=item_id(entry.get("id"), link, text, url),
             source=item_source or outlet,
-            url=link, published_at=_iso(entry.get("published_parsed")
-                                         or entry.get("updated_parsed")),
+            url=link, published_at=_iso(entry),
             title=title or None, origin=url,
         ))
     return records

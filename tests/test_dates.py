@@ -22,6 +22,14 @@ FORMS = [
     ("1394470370698", "2014-03-10T16:52:50+00:00"),
     (1394470370698, "2014-03-10T16:52:50+00:00"),
     (1394470370.5, "2014-03-10T16:52:50+00:00"),
+    # JavaScript's Date.toString() and "GMT+2": ahead of UTC, not POSIX's way round.
+    ("Mon Jan 13 2025 10:00:00 GMT+0200 (Central European Standard Time)",
+     "2025-01-13T08:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 GMT+2", "2025-01-13T08:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 UTC-0500", "2025-01-13T15:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 +0530 (IST)", "2025-01-13T04:30:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 JST", "2025-01-13T01:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 AEDT", "2025-01-12T23:00:00+00:00"),
 ]
 
 
@@ -32,8 +40,16 @@ def test_common_forms_read_as_utc(value, expected):
 
 @pytest.mark.parametrize("value", ["yesterday", "1998-14-06 14:27:00", "2025-13-01", "May",
                                    "12", "the deal closed on 13 Jan", "", "nan", "1e300",
+                                   "Mon, 01 Jan 0001 00:00:00 GMT",  # not 2001
                                    "\x00", None, True, {"a": 1}, "x" * 500])
 def test_what_is_no_full_date_is_none(value):
+    assert iso_date(value) is None
+
+
+@pytest.mark.parametrize("value", ["Mon, 13 Jan 2025 10:00:00 IST",
+                                   "Mon, 13 Jan 2025 10:00:00 XYZ"])
+def test_a_zone_it_does_not_know_costs_the_date_not_hours_of_it(value):
+    # IST is India's, Ireland's or Israel's: read as UTC it was up to 5.5 hours off.
     assert iso_date(value) is None
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -128,6 +128,56 @@ def test_fetch_errors_say_what_failed(served):
         fetch(str(FEEDS / "no-such-file.xml"))
 
 
+class _Hostile(BaseHTTPRequestHandler):
+    """A server that redirects to itself, or sends a feed a byte at a time, forever."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up
+            return
+
+
+@pytest.fixture
+def hostile():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_that_never_finishes_is_given_up(hostile):
+    # Each byte comes well within the timeout: only a deadline on the whole fetch ends it.
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"/drip: still sending after 1\.2 s; given up"):
+        fetch(hostile + "/drip", timeout=0.2)
+    assert time.monotonic() - started < 5
+
+
+def test_a_redirect_loop_is_one_line(hostile):
+    with pytest.raises(FetchError, match="HTTP 302") as caught:
+        fetch(hostile + "/loop", timeout=2)
+    assert "\n" not in str(caught.value) and "infinite loop" in str(caught.value)
+
+
 def test_lead_and_titled_text():
     assert html_text("<p>One &amp; two.</p><p>Three.</p>") == "One & two.\nThree."
     assert html_text("<script>alert(1)</script>Plain") == "Plain"
@@ -218,6 +268,22 @@ def test_an_item_s_text_and_date_are_held_to_what_ingest_takes():
     long, old = feed_records(xml.encode(), "https://w.example/rss")
     assert len(long.text) <= MAX_LINE_CHARS and long.text.endswith("…")
     assert long.published_at is None and old.published_at is None  # no news item's dates
+
+
+@pytest.mark.parametrize("date,expected", [
+    ("Mon, 13 Jan 2025 10:00:00", "2025-01-13T10:00:00+00:00"),  # no zone: UTC, as ingest
+    ("Mon, 13 Jan 2025 10:00:00 JST", "2025-01-13T01:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 GMT+0200", "2025-01-13T08:00:00+00:00"),
+    ("Mon, 13 Jan 2025 10:00:00 IST", None),  # India, Ireland or Israel: no guess
+    ("2025-01-13T10:00:00+05:30", "2025-01-13T04:30:00+00:00"),
+])
+def test_an_item_s_date_is_read_as_ingest_reads_it(date, expected):
+    from storyline.dates import iso_date
+
+    xml = ("<rss version='2.0'><channel><title>W</title><item><guid>https://w.example/1"
+           f"</guid><title>One</title><pubDate>{date}</pubDate></item></channel></rss>")
+    (record,) = feed_records(xml.encode(), "https://w.example/rss")
+    assert record.published_at == expected == iso_date(date)
 
 
 def test_a_poll_is_written_in_one_transaction(served, access, monkeypatch):

@@ -250,7 +250,90 @@ def test_a_line_of_nuls_is_one_bad_record(tmp_path):
     assert all("no text left after cleaning" in str(e) for e in skipped)
 
 
-def test_utf16_is_refused_whole(tmp_path):
-    f = write(tmp_path / "u.txt", "Fire in the hills\nFlood downtown\n".encode("utf-16"))
-    with pytest.raises(InputError, match=r"u.txt:1: not valid UTF-8: the file is UTF-16"):
+def test_utf16_with_its_byte_order_mark_is_read(tmp_path):
+    # Excel's "Unicode text": UTF-16 (either byte order, after its mark), tab-separated.
+    f = write(tmp_path / "u.txt", "Fire in the hills\r\nFlood downtown \u00e9\n".encode("utf-16"))
+    assert [(r.line, r.text) for r in read_file(f)] == [(1, "Fire in the hills"),
+                                                         (2, "Flood downtown \u00e9")]
+    g = write(tmp_path / "x.csv", b"\xfe\xff" + "text\tsource\r\nFed holds\tAP\r\n".encode(
+        "utf-16-be"))
+    assert [(r.line, r.text, r.source) for r in read_file(g)] == [(2, "Fed holds", "AP")]
+
+
+def test_utf16_that_breaks_is_an_error_at_its_line(tmp_path):
+    # A lone surrogate on line 2, an odd byte at the end: those lines, not the file.
+    data = "Fire\n".encode("utf-16") + "\ud800\nok\n".encode("utf-16-le", "surrogatepass")
+    f = write(tmp_path / "u.txt", data + b"x")
+    skipped = []
+    assert [(r.line, r.text) for r in read_file(f, on_error=skipped.append)] == [
+        (1, "Fire"), (3, "ok")]
+    assert [str(e) for e in skipped] == [f"{f}:2: not valid UTF-16 (byte 0); convert the "
+                                         "file to UTF-8", f"{f}:4: not valid UTF-16 (byte 0); "
+                                         "convert the file to UTF-8"]
+
+
+@pytest.mark.parametrize("header,row", [
+    ("text;source;published_at", "Fed holds rates, again;Reuters;2025-01-13"),
+    ("text\tsource\tpublished_at", "Fed holds rates, again\tReuters\t2025-01-13"),
+    ("text|source|published_at", "Fed holds rates, again|Reuters|2025-01-13"),
+    ('text,"source; outlet",published_at', '"Fed holds rates, again",Reuters,2025-01-13'),
+])
+def test_csv_delimiter_is_the_one_its_header_uses(tmp_path, header, row):
+    f = write(tmp_path / "x.csv", f"{header}\n{row}\n")
+    columns = {"source": "source; outlet"} if "outlet" in header else None
+    (r,) = read_file(f, columns=columns)
+    assert (r.text, r.source, r.published_at) == ("Fed holds rates, again", "Reuters",
+                                                  "2025-01-13")
+
+
+def test_csv_columns_are_found_whatever_their_case_and_spaces(tmp_path):
+    f = write(tmp_path / "x.csv", "Text , SOURCE,text2\nFed holds rates,Reuters,x\n")
+    (r,) = read_file(f)
+    assert (r.text, r.source) == ("Fed holds rates", "Reuters")
+    # A name as given wins over one that only matches folded.
+    g = write(tmp_path / "y.csv", "Text,text\nnot this,Fed holds rates\n")
+    assert [r.text for r in read_file(g)] == ["Fed holds rates"]
+
+
+def test_csv_column_named_twice_is_an_error(tmp_path):
+    f = write(tmp_path / "x.csv", "text,source,text\nFed holds rates,Reuters,Other\n")
+    with pytest.raises(InputError, match=r"x.csv:1: column 'text' is in the header 2 times "
+                                         r"\(columns 1, 3\)"):
+        list(read_file(f, on_error=lambda e: None))
+    g = write(tmp_path / "y.csv", "text, Source,source \nFed holds rates,Reuters,AP\n")
+    with pytest.raises(InputError, match=r"column 'source' is in the header 2 times"):
+        list(read_file(g))
+
+
+def test_csv_field_excel_wrote_as_a_formula_is_its_text(tmp_path):
+    f = write(tmp_path / "x.csv", 'id,text\n="00123","=""Fed"" holds rates"\n'
+                                  '="00124",="Apple ""ships"""\n')
+    assert [(r.id, r.text) for r in read_file(f)] == [("00123", '="Fed" holds rates'),
+                                                      ("00124", 'Apple "ships"')]
+
+
+@pytest.mark.parametrize("data", [b"t\xe9xt,source\nFed holds,AP\n",
+                                  b"\xff\xfe" + "text\n".encode("utf-16-le")[:-1]])
+def test_csv_header_that_cannot_be_read_says_why(tmp_path, data):
+    f = write(tmp_path / "x.csv", data)
+    with pytest.raises(InputError, match=r"x.csv:1: not valid UTF-(8|16)"):
+        list(read_file(f))
+
+
+def test_a_folder_s_broken_link_is_not_read_and_stops_nothing(tmp_path):
+    from storyline.pipeline.read import list_inputs
+
+    (tmp_path / "a.txt").write_text("Fed holds rates\n")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")  # a link to a file is read
+    (tmp_path / "c.txt").symlink_to(tmp_path / "gone.txt")
+    inputs = list_inputs(tmp_path)
+    assert [p.name for p in inputs.files] == ["a.txt", "b.txt"]
+    assert inputs.skipped == [f"{tmp_path / 'c.txt'}: a broken link"]
+
+
+@pytest.mark.parametrize("data", ['[{"text": "Fed holds rates"}, {"text": "Apple ships"}]\n',
+                                  '\n[\n  {"text": "Fed holds rates"},\n  {"text": "A"}\n]\n'])
+def test_a_json_array_file_is_named_as_one_even_skipping_bad_records(tmp_path, data):
+    f = write(tmp_path / "x.jsonl", data)
+    with pytest.raises(InputError, match=r"x.jsonl:\d: a JSON array, not JSON Lines"):
         list(read_file(f, on_error=lambda e: None))

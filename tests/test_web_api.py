@@ -377,7 +377,7 @@ def test_ingest_text_and_jsonl(fresh):
     (b'{"text": "fine"}\n{"id": "x"}\n', {"Content-Type": "application/x-ndjson"},
      {"batch": "003"}, 400, "line 2: missing required field 'text'"),
     (b"", {"Content-Type": "text/plain"}, {"batch": "003"}, 400, "empty body"),
-    (b"\xff\xfe bad bytes\n", {"Content-Type": "text/plain"}, {"batch": "003"}, 400,
+    (b"\xff\xfd bad bytes\n", {"Content-Type": "text/plain"}, {"batch": "003"}, 400,
      "not valid UTF-8"),
     (b"A fine line of news.\n", {"Content-Type": "text/plain"}, {}, 400, "no batch"),
     (b"A fine line of news.\n", {"Content-Type": "text/csv"}, {"batch": "003"}, 415,

@@ -1,9 +1,11 @@
 """Decoded, numbered lines of a file or of standard input, in bounded memory.
 
 Any line ending counts (``\\n``, ``\\r\\n`` and a lone ``\\r``: old Mac exports), a
-UTF-8 byte order mark is dropped, and a line that is not UTF-8 or is longer than a
-snippet can be comes out as an :class:`~storyline.errors.InputError` in its place, so a
-caller may skip it (``--skip-bad``) or stop. Nothing longer than one line (bounded) is
+UTF-8 byte order mark is dropped, a file that starts with a UTF-16 byte order mark
+(Excel's "Unicode text") is read as UTF-16, and a line that is not UTF-8 (not UTF-16
+there) or is longer than a snippet can be comes out as an
+:class:`~storyline.errors.InputError` in its place, so a caller may skip it
+(``--skip-bad``) or stop. Nothing longer than one line (bounded) is
 ever held.
 """
 
@@ -61,6 +63,59 @@ class _Unclosed:
         return None
 
 
+def _not_text(error: UnicodeDecodeError) -> tuple[str, int]:
+    # What UTF-16 cannot decode (a lone surrogate, an odd last byte) becomes a byte no
+    # UTF-8 holds, so that its line is the one reported as not text.
+    return "\udcff", error.end
+
+
+codecs.register_error("storyline-not-text", _not_text)
+
+
+class _FromUtf16:
+    """A UTF-16 stream (after its byte order mark) read as UTF-8 bytes, a chunk at a time."""
+
+    def __init__(self, stream: BinaryIO, start: bytes) -> None:
+        self.stream = stream
+        self.start = start
+        self.decoder = codecs.getincrementaldecoder("utf-16")("storyline-not-text")
+        self.done = False
+
+    def read(self, size: int) -> bytes:
+        out = b""
+        while not out and not self.done:
+            chunk, self.start = (self.start or self.stream.read(size)), b""
+            self.done = not chunk
+            text = self.decoder.decode(chunk, final=self.done)
+            out = text.encode("utf-8", "surrogateescape")
+        return out
+
+
+class _Prefixed:
+    """A stream with its first bytes, read already to look at them, put back."""
+
+    def __init__(self, stream: BinaryIO, start: bytes) -> None:
+        self.stream = stream
+        self.start = start
+
+    def read(self, size: int) -> bytes:
+        if self.start:
+            out, self.start = self.start, b""
+            return out
+        return self.stream.read(size)
+
+
+def utf8_stream(stream: BinaryIO) -> BinaryIO:
+    """``stream`` as UTF-8 bytes: itself, or decoded from UTF-16 where its first bytes
+    are a UTF-16 byte order mark (kept, for the decoder to read the byte order)."""
+    start = stream.read(2)
+    while len(start) < 2 and (more := stream.read(2 - len(start))):
+        start += more
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return _FromUtf16(stream, start)  # type: ignore[return-value]
+    return _Prefixed(stream, start)  # type: ignore[return-value]
+
+
 def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
     """The stream's lines without their endings; ``None`` for a line over ``limit``
     bytes (its bytes are dropped as they come)."""
@@ -100,11 +155,13 @@ def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS
     origin = origin_of(path)
     limit = max_chars * 4  # bytes: a UTF-8 character is at most four
     with open_binary(path) as stream:
-        for number, raw in enumerate(raw_lines(stream, limit), 1):
+        source = utf8_stream(stream)  # a UTF-16 file (with its mark) read as UTF-8
+        encoding = "UTF-16" if isinstance(source, _FromUtf16) else "UTF-8"
+        for number, raw in enumerate(raw_lines(source, limit), 1):
             if raw is None:
                 yield number, InputError(origin, number, _too_long(max_chars))
                 continue
-            text = decode_line(raw, number, origin, max_chars)
+            text = decode_line(raw, number, origin, max_chars, encoding)
             yield number, text
             if isinstance(text, InputError) and getattr(text, "fatal", False):
                 return
@@ -114,13 +171,14 @@ def _too_long(max_chars: int) -> str:
     return f"line longer than {max_chars} characters"
 
 
-def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_CHARS
-                ) -> str | InputError:
+def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_CHARS,
+                encoding: str = "UTF-8") -> str | InputError:
     """Line ``number`` of ``origin`` (its bytes, without the line ending) as text, or the
     error in its place: not UTF-8, longer than ``max_chars``, or (a first line) the byte
-    order mark of UTF-16, an error marked ``fatal`` (every line would be garbled). A
-    UTF-8 byte order mark on the first line is dropped. The Spark job decodes its
-    lines with this too.
+    order mark of UTF-16, an error marked ``fatal`` (every line would be garbled: a
+    local read transcodes such a file first, ``utf8_stream``; the Spark job, which
+    decodes its lines with this too, refuses it). A UTF-8 byte order mark on the first
+    line is dropped; ``encoding`` is the file's, as the error names it.
 
     >>> decode_line(b"caf\xc3\xa9", 1, "f"), str(decode_line(b"caf\xe9", 2, "f"))
     ('café', 'f:2: not valid UTF-8 (byte 3); convert the file to UTF-8')
@@ -137,7 +195,7 @@ def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        message = f"not valid UTF-8 (byte {exc.start}); convert the file to UTF-8"
+        message = f"not valid {encoding} (byte {exc.start}); convert the file to UTF-8"
         return InputError(origin, number, message)
     if len(text) > max_chars:
         return InputError(origin, number, _too_long(max_chars))

@@ -83,6 +83,8 @@ def list_inputs(path: Path, fmt: str | None = None) -> Inputs:
                 continue
             if entry.is_dir():
                 skipped.append(f"{entry}: a folder (folders are not read recursively)")
+            elif not entry.exists():  # a link to nothing (is_dir and exists follow links)
+                skipped.append(f"{entry}: a broken link")
             elif entry.suffix.lower() in SUFFIXES:
                 files.append(entry)
             else:
@@ -282,14 +284,28 @@ def json_value(text: str, origin: str, number: int | None) -> object:
         raise InputError(origin, number, f"bad JSON: {exc}") from None
 
 
+def _json_array(origin: str, number: int) -> InputError:
+    """A file that opens a JSON array is one document, not a record a line: each of its
+    lines would be a bad record (``--skip-bad`` would skip them all)."""
+    error = InputError(origin, number, "a JSON array, not JSON Lines (one object a line); "
+                       "convert it, e.g. jq -c '.[]' FILE")
+    error.fatal = True
+    return error
+
+
 def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
     origin = origin_of(path)
+    first = True
     for number, line in numbered_lines(path, JSON_LINE_CHARS):
         if isinstance(line, InputError):
             yield line
             continue
         if not line.strip():
             continue
+        if first and re.match(r"\s*\[\s*(\{|$)", line):  # an array of objects opens
+            yield _json_array(origin, number)
+            return
+        first = False
         try:
             obj = json_value(line, origin, number)
         except InputError as error:

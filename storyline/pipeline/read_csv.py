@@ -3,11 +3,19 @@
 A quoted field may hold line breaks (each becomes a space: they are layout, and words
 either side must not be glued); a quote that is never closed is an error naming the
 line it opened on, not a silent merge of the rows after it.
+
+Spreadsheets write CSV their own ways: the delimiter is the one the header row uses
+(``,``, ``;`` as Excel writes it where a comma is the decimal mark, a tab or ``|``); a
+column is found by its name as given or, failing that, whatever its case and the spaces
+around it (``Text``, `` text ``); a column named twice where a field is read from it is
+an error (which one holds the text?); a field Excel wrote as a formula to keep it
+text (``="00123"``) is its text.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +25,49 @@ from storyline.pipeline.lines import MAX_LINE_CHARS, numbered_lines, origin_of
 from storyline.pipeline.read import FIELDS, Item, Warn, _record_or_error
 
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_DELIMITERS = ",;\t|"
+_QUOTED = re.compile(r'"[^"]*"')
+_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
 csv.field_size_limit(MAX_LINE_CHARS)  # a quote left open stops here, not at the end
 
 
 def _one_line(value: str | None) -> str | None:
+    if value and value.startswith('="') and (excel := _EXCEL_TEXT.match(value)):
+        value = excel.group(1).replace('""', '"')
     return _BREAKS.sub(" ", value) if value and ("\n" in value or "\r" in value) else value
+
+
+def delimiter_of(header: str) -> str:
+    """The delimiter a header row uses: the candidate it holds most of outside quotes
+    (a comma where it holds none: a file of one column).
+
+    >>> delimiter_of("text;source;published_at"), delimiter_of('title,"a; b"')
+    (';', ',')
+    """
+    bare = _QUOTED.sub("", header)
+    counts = [(bare.count(d), -i, d) for i, d in enumerate(_DELIMITERS)]
+    best = max(counts)
+    return best[2] if best[0] else ","
+
+
+def _columns(header: list[str], mapping: dict[str, str], origin: str) -> dict[str, int]:
+    """Where each mapped field's column is: by its name as given, else by the name
+    whatever its case and surrounding spaces; a column named twice is an error."""
+    where = {}
+    for name, column in mapping.items():
+        found = [i for i, h in enumerate(header) if h == column]
+        if not found:
+            folded = column.strip().casefold()
+            found = [i for i, h in enumerate(header) if h.strip().casefold() == folded]
+        if len(found) > 1:
+            places = ", ".join(str(i + 1) for i in found)
+            error = InputError(origin, 1, f"column {column!r} is in the header {len(found)} "
+                               f"times (columns {places}); rename all but one")
+            error.fatal = True
+            raise error
+        if found:
+            where[name] = found[0]
+    return where
 
 
 def read_csv(path: Path, batch: str, columns: dict[str, str] | None, warn: Warn
@@ -40,17 +86,22 @@ def read_csv(path: Path, batch: str, columns: dict[str, str] | None, warn: Warn
             else:
                 yield line + "\n"
 
-    reader = csv.reader(lines(), strict=True)
+    rows = lines()
+    first = next(rows, "")
+    if errors:  # a header that cannot be read says why, not that it names no column
+        raise errors[0]
+    reader = csv.reader(itertools.chain([first], rows), strict=True,
+                        delimiter=delimiter_of(first))
     try:
         header = next(reader, [])
     except csv.Error as exc:
         raise InputError(origin, 1, f"bad CSV header: {exc}") from None
-    if mapping["text"] not in header and mapping["title"] not in header:
+    where = _columns(header, mapping, origin)
+    if "text" not in where and "title" not in where:
         # A headline-only file (a title column, no text) is snippets still.
         raise InputError(origin, 1, f"no column {mapping['text']!r} for the snippet text "
                          f"nor {mapping['title']!r} for a title (columns: {', '.join(header)}); "
                          "map one with --text-column or --title-column")
-    where = {name: header.index(column) for name, column in mapping.items() if column in header}
     while True:
         start = reader.line_num + 1
         try:
