@@ -525,6 +525,11 @@ def test_spark_reads_a_file_as_storyline_cluster_does(spark, tmp_path: Path):
         path = tmp_path / f"{name}.jsonl"
         path.write_bytes(data)
         want, got = _local_read(path), _spark_read(spark, path)
+        if name == "utf16":  # read here (transcoded); Spark splits lines before decoding
+            assert want == [("a", 1, "hello there")]
+            assert got == f"{path}:1: not valid UTF-8: the file is UTF-16 (it starts with " \
+                "its byte order mark); convert it to UTF-8"
+            continue
         assert got == want, name
         assert isinstance(want, str) == (name not in ("tab_line", "utf8_bom", "taken_ids"))
     assert [i for i, _, _ in _local_read(tmp_path / "taken_ids.jsonl")] == \
