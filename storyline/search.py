@@ -183,9 +183,11 @@ def _seq_range(store: Store, filters: SearchFilters) -> tuple[int, int] | None:
 def _dates_overlap(dates: tuple[str | None, str | None], filters: SearchFilters) -> bool:
     if filters.since is None and filters.until is None:
         return True
-    first, last = dates
+    first, last = dates  # UTC, ISO 8601 (Store.story_dates)
     if first is None:
         return False  # a date filter keeps only stories known to fall in it
-    if filters.since is not None and last < filters.since:
+    since, until = (None if f is None else f.replace(" ", "T").removesuffix("Z")
+                    for f in (filters.since, filters.until))
+    if since is not None and last < since:
         return False
-    return filters.until is None or first[: len(filters.until)] <= filters.until
+    return until is None or first[: len(until)] <= until

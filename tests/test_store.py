@@ -238,3 +238,28 @@ def test_embeddings_are_stored_as_int8_and_older_stores_still_read():
     cosines, exact = back @ back.T, vectors @ vectors.T
     assert np.abs(cosines - exact).max() < 0.005  # thresholds compared are 0.1-0.8
     assert np.allclose(blob_vector(blobs[200], 384), back[200])
+
+
+def test_a_story_s_dates_are_compared_as_instants_whatever_their_zones(any_db, tmp_path):
+    import json
+
+    from storyline.api import Storyline
+    from storyline.search import SearchFilters
+
+    feed = tmp_path / "zones.jsonl"
+    text = "Floods close the valley road near the old mill."
+    feed.write_text("".join(json.dumps({"text": text, "published_at": when}) + "\n" for when in
+                            ("2025-01-13T06:00:00Z", "2025-01-13T10:00:00+05:30",
+                             "Mon, 13 Jan 2025 09:00:00 +0300", "not a date")))
+    with Storyline(any_db, model="none", extract_facts=False) as sl:
+        sl.ingest(feed)
+        story = sl.stories()[0].id
+        # As strings "2025-01-13T06:00:00Z" came first; 10:00+05:30 is 04:30 UTC.
+        assert sl.store.story_dates(story) == ("2025-01-13T04:30:00+00:00",
+                                               "2025-01-13T06:00:00+00:00")
+        for since, until, found in (("2025-01-13T06", None, True),
+                                    ("2025-01-13 06:01", None, False),
+                                    (None, "2025-01-13T04:30", True),
+                                    (None, "2025-01-13T04:29Z", False)):
+            hits = sl.search("floods valley", filters=SearchFilters(since=since, until=until))
+            assert bool(hits) is found, (since, until)

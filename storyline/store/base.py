@@ -208,9 +208,20 @@ class Store(ABC):
     def story_snippets(self, story_id: int) -> list[SnippetRow]: ...
 
     @abstractmethod
+    def story_date_values(self, story_id: int) -> list[str]:
+        """Every distinct ``published_at`` of the story's copies, as stored."""
+
     def story_dates(self, story_id: int) -> tuple[str | None, str | None]:
-        """The earliest and latest ``published_at`` of the story's copies, as stored
-        strings in code-point order (None: no copy has one)."""
+        """The earliest and latest ``published_at`` of the story's copies, in UTC as ISO
+        8601 (None: no copy has one). Compared as instants, not as the stored strings:
+        ``10:00+05:30`` is before ``06:00Z``."""
+        from storyline.dates import parse_date
+
+        whens = [when for when in map(parse_date, self.story_date_values(story_id)) if when]
+        if not whens:
+            return None, None
+        return (min(whens).isoformat(timespec="seconds"),
+                max(whens).isoformat(timespec="seconds"))
 
     @abstractmethod
     def members_of_stories(self, story_ids: list[int]) -> list[tuple[int, int]]: ...

@@ -132,13 +132,11 @@ class PostgresReads:
         row = self.db.execute(_SNIPPET + " WHERE id=%s", (snippet_id,)).fetchone()
         return _snippet_row(row) if row else None
 
-    def story_dates(self, story_id: int) -> tuple[str | None, str | None]:
-        # COLLATE "C": code-point order, as SQLite and Python compare the strings.
-        first, last = self._rows(
-            'SELECT MIN(c.published_at COLLATE "C"), MAX(c.published_at COLLATE "C") '
-            "FROM snippets s JOIN copies c ON c.snippet_id = s.id WHERE s.story_id=%s "
-            "AND c.published_at IS NOT NULL AND c.published_at <> ''", (story_id,))[0]
-        return first, last
+    def story_date_values(self, story_id: int) -> list[str]:
+        return [r[0] for r in self._rows(
+            "SELECT DISTINCT c.published_at FROM snippets s JOIN copies c "
+            "ON c.snippet_id = s.id WHERE s.story_id=%s "
+            "AND c.published_at IS NOT NULL AND c.published_at <> ''", (story_id,))]
 
     def story_snippets(self, story_id: int) -> list[SnippetRow]:
         return [_snippet_row(r) for r in self._rows(

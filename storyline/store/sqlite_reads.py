@@ -135,12 +135,11 @@ class SQLiteReads:
         ).fetchone()
         return _snippet_row(row) if row else None
 
-    def story_dates(self, story_id: int) -> tuple[str | None, str | None]:
-        first, last = self.db.execute(
-            "SELECT MIN(c.published_at), MAX(c.published_at) FROM snippets s "
+    def story_date_values(self, story_id: int) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT c.published_at FROM snippets s "
             "JOIN copies c ON c.snippet_id = s.id WHERE s.story_id=? "
-            "AND c.published_at IS NOT NULL AND c.published_at <> ''", (story_id,)).fetchone()
-        return first, last
+            "AND c.published_at IS NOT NULL AND c.published_at <> ''", (story_id,))]
 
     def story_snippets(self, story_id: int) -> list[SnippetRow]:
         rows = self.db.execute(
