@@ -551,3 +551,13 @@ def test_a_copy_the_server_cannot_take_is_one_line_and_leaves_nothing(tmp_path, 
     assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
     with open_store(pg_db) as store:
         assert store.batches() == [] and not store.has_snippets()
+
+
+def test_a_server_error_in_a_command_is_one_line_without_the_damaged_store_hint():
+    psycopg = pytest.importorskip("psycopg")
+    from storyline.cli_support import error_report
+
+    code, message = error_report(psycopg.errors.AdminShutdown(
+        "terminating connection due to administrator command\nSSL connection closed"))
+    assert code == 3 and "\n" not in message and "damaged" not in message
+    assert message.startswith("the PostgreSQL server failed: terminating connection")
