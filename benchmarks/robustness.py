@@ -77,7 +77,7 @@ BAD_INPUTS: list[tuple[str, str, bytes]] = [
     ("text line of zero-width spaces", "b.txt",
      HEADLINES[0].encode() + b"\n" + "\u200b\u200b".encode() + b"\n"),
     ("Latin-1 bytes", "b.txt", HEADLINES[0].encode() + b"\ncaf\xe9 cr\xe8me\n"),
-    ("UTF-16 file", "b.txt", "\n".join(HEADLINES).encode("utf-16")),
+    ("UTF-16 file with its BOM (fine)", "b.txt", "\n".join(HEADLINES).encode("utf-16")),
     ("binary data", "b.txt", random.Random(1).randbytes(4000)),
     ("line of 1M characters", "b.txt", HEADLINES[0].encode() + b"\n" + b"x" * 1_000_000 + b"\n"),
     ("empty file", "b.txt", b""),
@@ -104,6 +104,12 @@ BAD_INPUTS: list[tuple[str, str, bytes]] = [
     ("CR-only line endings (fine)", "b.txt", "\r".join(HEADLINES).encode()),
     ("CRLF and BOM (fine)", "b.txt", b"\xef\xbb\xbf" + "\r\n".join(HEADLINES).encode()),
     ("title only (fine)", "b.jsonl", _jl({"title": HEADLINES[0]})),
+    ("JSON array, not JSON Lines", "b.jsonl",
+     json.dumps([{"text": h} for h in HEADLINES]).encode()),
+    ("CSV with semicolons (fine)", "b.csv",
+     b"id;text\n1;" + HEADLINES[0].encode() + b"\n2;" + HEADLINES[1].encode() + b"\n"),
+    ("CSV of Excel's =\"00123\" (fine)", "b.csv",
+     b'id,text\n="00123",' + HEADLINES[0].encode() + b"\n"),
 ]
 
 
@@ -145,6 +151,8 @@ DATE_FORMS = [
     "Tue, 10 Jun 2003 04:00:00 GMT", "Mon, 13 Jan 2025 10:00:00 EST",
     "Wed, 02 Oct 2002 13:00:00 -0400", "13 Jan 2025", "July 23, 2008", "Jan 13 2025 6:00PM",
     "13.01.2025", "20250113T0600Z", "1394470370", "1394470370698",
+    "Mon Jan 13 2025 10:00:00 GMT+0200 (Central European Standard Time)",
+    "Mon, 13 Jan 2025 10:00:00 JST", "Mon, 13 Jan 2025 10:00:00 IST",
     "yesterday", "1998-14-06 14:27:00",
 ]
 
