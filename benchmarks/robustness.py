@@ -109,7 +109,7 @@ BAD_INPUTS: list[tuple[str, str, bytes]] = [
     ("CSV with semicolons (fine)", "b.csv",
      b"id;text\n1;" + HEADLINES[0].encode() + b"\n2;" + HEADLINES[1].encode() + b"\n"),
     ("CSV of Excel's =\"00123\" (fine)", "b.csv",
-     b'id,text\n="00123",' + HEADLINES[0].encode() + b"\n"),
+     b'id,text\n="00123","' + HEADLINES[0].encode() + b'"\n'),
 ]
 
 
