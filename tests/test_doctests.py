@@ -19,6 +19,7 @@ MODULES = [
     "storyline.pipeline.describe",
     "storyline.pipeline.headline",
     "storyline.pipeline.ivf",
+    "storyline.outfile",
     "storyline.outlets",
     "storyline.remote",
     "storyline.search",
