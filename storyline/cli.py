@@ -571,9 +571,13 @@ def eval_clusters(
     as_json: JsonOption = False,
 ) -> None:
     """B-cubed precision/recall/F1, pairwise F1 and ARI of a clustering."""
-    from storyline.evaluate import load_labels, score_clusters
+    from storyline.evaluate import load_labels, score_clusters, unmatched
 
-    scores = score_clusters(load_labels(predicted), load_labels(gold))
+    labels, truth = load_labels(predicted), load_labels(gold)
+    scores = score_clusters(labels, truth)
+    if left_out := unmatched(labels, truth):  # only the items both name are scored
+        err.print(f"[yellow]warning:[/] scored {scores.items} items: {left_out}",
+                  soft_wrap=True)
     if as_json:
         _print_json(scores.as_dict())
         return

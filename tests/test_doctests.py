@@ -11,6 +11,7 @@ import pytest
 MODULES = [
     "storyline.api",
     "storyline.errors",
+    "storyline.evaluate",
     "storyline.pipeline.read",
     "storyline.pipeline.normalize",
     "storyline.pipeline.dedupe",
