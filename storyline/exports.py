@@ -187,11 +187,18 @@ def export(sl: Any, fmt: str, output: Path | None, stdout: IO[str],
 
 
 def _write_lines(texts: Iterator[str], fh: IO[str]) -> None:
-    """The chunks, ending with one newline."""
+    """The chunks, ending with one newline. A write that fails (a reader gone: ``| head``)
+    closes the chunks' generator now, while the store is open: left to the garbage
+    collector, its snapshot would end on a closed store, a traceback on standard error."""
     last = ""
-    for text in texts:
-        if text:
-            fh.write(text)
-            last = text
-    if not last.endswith("\n"):
-        fh.write("\n")
+    try:
+        for text in texts:
+            if text:
+                fh.write(text)
+                last = text
+        if not last.endswith("\n"):
+            fh.write("\n")
+    finally:
+        close = getattr(texts, "close", None)
+        if close is not None:
+            close()

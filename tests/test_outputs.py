@@ -104,3 +104,27 @@ def test_replacing_names_the_target_of_a_failed_write(tmp_path):
             raise OSError(errno.ENOSPC, "No space left on device")
     assert caught.value.filename == str(target)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["md", "json", "csv"])
+def test_an_export_to_a_reader_gone_leaves_no_traceback(store, monkeypatch, fmt):
+    """`storyline export | head -1`: the pipe closes mid-export; the chunks' generator is
+    closed while the store is open, not by the garbage collector after it closed (which
+    printed "Exception ignored ... Cannot operate on a closed database")."""
+    import gc
+
+    from storyline.api import Storyline
+    from storyline.exports import export
+
+    ignored = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+
+    class GoneReader:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        with Storyline(store) as sl:
+            export(sl, fmt, None, GoneReader())
+    gc.collect()
+    assert ignored == []
