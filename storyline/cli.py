@@ -377,8 +377,7 @@ def export(
     """All stories: a Markdown briefing, JSON, a table (CSV, Parquet) or a chart (SVG, PNG)."""
     from storyline.exports import export as write_export
 
-    if output is not None:
-        refuse_overwrite(output, "--out", cli_support.db_path(db))
+    refuse_overwrite(output, "--out", cli_support.db_path(db))
     shown = not STATE.quiet
     bars = cli_support.Bars(err.console(), enabled=shown and err.is_terminal)
     lines = LineProgress() if shown and not err.is_terminal else None
@@ -519,8 +518,7 @@ def facts(
     from storyline.pipeline.facts import FactExtractor
 
     if not (target.isascii() and target.isdigit()):  # "²" is a digit, no story id
-        if output:
-            refuse_overwrite(output, "--out", Path(target))
+        refuse_overwrite(output, "--out", Path(target))
         items = cli_support.read_fact_items(Path(target))
         extracted = FactExtractor().extract_many([text for _, text in items])
         lines = (json.dumps(f.to_json(item_id), ensure_ascii=False) + "\n"
@@ -533,8 +531,7 @@ def facts(
         else:
             sys.stdout.writelines(lines)
         return
-    if output:
-        refuse_overwrite(output, "--out", cli_support.db_path(db))
+    refuse_overwrite(output, "--out", cli_support.db_path(db))
     with _open(db) as sl:  # an id past MAX_ID is no story (views.story_detail)
         rows = sl.facts(int(target))
         story_first = sl.story(int(target)).first_batch

@@ -36,10 +36,12 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def refuse_overwrite(output: Path, option: str, *reads: str | Path | None) -> None:
+def refuse_overwrite(output: Path | None, option: str, *reads: str | Path | None) -> None:
     """Before any work: UsageError (exit 2) where ``output`` is one of the files the
     command ``reads`` (its input, a SQLite store; a URL is no file), IsADirectoryError
-    (exit 1, as when written) where it is a folder."""
+    (exit 1, as when written) where it is a folder (None: standard output)."""
+    if output is None:
+        return
     if output.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(output))
     for read in reads:
