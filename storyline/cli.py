@@ -10,7 +10,7 @@ from typer.core import TyperGroup
 
 from storyline import cli_support, shapes
 from storyline.cli_support import STATE, LazyConsole, LineProgress, escape
-from storyline.config import db_location, default_db, preset
+from storyline.config import db_location, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import (
     DbOption,
@@ -20,6 +20,7 @@ from storyline.options import (
     PresetOption,
     WindowOption,
 )
+from storyline.outfile import refuse_overwrite, replacing, write_text
 from storyline.shapes import MAX_COUNT, MAX_ID
 
 cli_support.tidy_help()
@@ -84,8 +85,7 @@ def _open(db: str | Path | None, preset_name: str | None = None, model: str | No
     from storyline.api import Storyline
     from storyline.store import is_url
 
-    given = db or STATE.db
-    path = db_location(given) if given else default_db()
+    path = cli_support.db_path(db)
     try:  # a read makes no file and no tables
         sl = Storyline(path, preset_name, model=model, create=not must_exist)
     except NotFoundError:
@@ -377,6 +377,7 @@ def export(
     """All stories: a Markdown briefing, JSON, a table (CSV, Parquet) or a chart (SVG, PNG)."""
     from storyline.exports import export as write_export
 
+    refuse_overwrite(output, "--out", cli_support.db_path(db))
     shown = not STATE.quiet
     bars = cli_support.Bars(err.console(), enabled=shown and err.is_terminal)
     lines = LineProgress() if shown and not err.is_terminal else None
@@ -459,6 +460,7 @@ def cluster(
     from storyline.jobs import cluster_records
     from storyline.pipeline.window import parse_window, windowed
 
+    refuse_overwrite(output, "--out", input_path, db_location(db) if db else None)
     records = cli_support.read_items(input_path)
     if window:
         records = list(windowed(records, parse_window(window), "w"))
@@ -473,7 +475,7 @@ def cluster(
     with bars.progress:
         rows = cluster_records(records, config, db_location(db) if db else None,
                                progress=bars)
-    with output.open("w", encoding="utf-8") as fh:
+    with replacing(output) as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     stories_n = len({r["story"] for r in rows})
@@ -495,11 +497,11 @@ def summarize(
     """Summary and update summary per batch of one story (evaluation interface)."""
     from storyline.jobs import summarize_records
 
+    refuse_overwrite(output, "--out", input_path)
     records = cli_support.read_items(input_path)
     config = preset(preset_name or "default", model=model)
     result = summarize_records(records, config, words, query)
-    output.write_text(json.dumps({"batches": result}, ensure_ascii=False, indent=2) + "\n",
-                      encoding="utf-8")
+    write_text(output, json.dumps({"batches": result}, ensure_ascii=False, indent=2) + "\n")
     err.print(f"{len(result)} batches summarised; wrote {output}")
 
 
@@ -516,24 +518,26 @@ def facts(
     from storyline.pipeline.facts import FactExtractor
 
     if not (target.isascii() and target.isdigit()):  # "²" is a digit, no story id
+        refuse_overwrite(output, "--out", Path(target))
         items = cli_support.read_fact_items(Path(target))
         extracted = FactExtractor().extract_many([text for _, text in items])
         lines = (json.dumps(f.to_json(item_id), ensure_ascii=False) + "\n"
                  for (item_id, _), f in zip(items, extracted))
         records = items
         if output:
-            with output.open("w", encoding="utf-8") as fh:
+            with replacing(output) as fh:
                 fh.writelines(lines)
             err.print(f"{len(records)} items; wrote {output}")
         else:
             sys.stdout.writelines(lines)
         return
+    refuse_overwrite(output, "--out", cli_support.db_path(db))
     with _open(db) as sl:  # an id past MAX_ID is no story (views.story_detail)
         rows = sl.facts(int(target))
         story_first = sl.story(int(target)).first_batch
     if output:
-        output.write_text("".join(json.dumps(shapes.plain(f), ensure_ascii=False) + "\n"
-                                  for f in rows), encoding="utf-8")
+        write_text(output, "".join(json.dumps(shapes.plain(f), ensure_ascii=False) + "\n"
+                                   for f in rows))
         err.print(f"{len(rows)} facts; wrote {output}")
         return
     if as_json:
@@ -564,9 +568,13 @@ def eval_clusters(
     as_json: JsonOption = False,
 ) -> None:
     """B-cubed precision/recall/F1, pairwise F1 and ARI of a clustering."""
-    from storyline.evaluate import load_labels, score_clusters
+    from storyline.evaluate import load_labels, score_clusters, unmatched
 
-    scores = score_clusters(load_labels(predicted), load_labels(gold))
+    labels, truth = load_labels(predicted), load_labels(gold)
+    scores = score_clusters(labels, truth)
+    if left_out := unmatched(labels, truth):  # only the items both name are scored
+        err.print(f"[yellow]warning:[/] scored {scores.items} items: {left_out}",
+                  soft_wrap=True)
     if as_json:
         _print_json(scores.as_dict())
         return

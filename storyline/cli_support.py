@@ -113,6 +113,14 @@ def _while_interrupted(exc: BaseException) -> bool:
     return False
 
 
+def db_path(db: str | Path | None) -> str | Path:
+    """The store a command's ``--db`` (or the global one, or the default) names."""
+    from storyline.config import db_location, default_db
+
+    given = db or STATE.db
+    return db_location(given) if given else default_db()
+
+
 def no_store(path: str | Path) -> NotFoundError:
     """The error of a read on a store that is not there (no file, or an empty server)."""
     from storyline.store import display_url, is_url

@@ -76,15 +76,17 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
     """Item -> cluster from a JSONL file of ``{"id": ..., "<key>": ...}`` objects
     (``storyline cluster`` output, or gold in the same shape), or from the seeds'
     ``gold.json`` (``{"stories": {name: {"lines": [[batch, line], ...]}}}``),
-    whose items are named ``BATCH:LINE``."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(str(path), None, exc.strerror or str(exc)) from None
+    whose items are named ``BATCH:LINE``. An id or label is a string or an integer
+    (``1`` and ``"1"`` are the same); the file is read as ``ingest`` reads one (UTF-8,
+    or UTF-16 with its byte order mark; a line that is neither is named)."""
+    from storyline.pipeline.lines import JSON_LINE_CHARS, numbered_lines
+
     if path.suffix == ".json":
-        return _json_labels(_json(text, path, None), path)
+        return _json_labels(_json(_whole_text(path), path, None), path)
     labels: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in numbered_lines(path, JSON_LINE_CHARS):
+        if isinstance(line, InputError):
+            raise line
         if not line.strip():
             continue
         obj = _json(line, path, number)
@@ -93,10 +95,47 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
         field = next((f for f in (key, "story", "event", "cluster", "label") if f in obj), None)
         if field is None or obj[field] is None:
             raise InputError(str(path), number, f"no {key!r} field")
-        if str(obj["id"]) in labels:
+        item = _name(obj["id"], path, number, "id")
+        if item in labels:
             raise InputError(str(path), number, f"id {obj['id']!r} given twice")
-        labels[str(obj["id"])] = str(obj[field])
+        labels[item] = _name(obj[field], path, number, repr(field))
     return labels
+
+
+def _name(value: object, path: Path, line: int | None, what: str) -> str:
+    """An id or label as the text it is compared by: a string, or an integer (a float
+    with no fraction is that integer); anything else (an object, a list, true, null,
+    NaN) is an InputError rather than a label every such item shares."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    raise InputError(str(path), line, f"{what} {json_text(value)} is not a string or an "
+                     "integer")
+
+
+def json_text(value: object) -> str:
+    """``value`` as JSON (``NaN``, ``null``), cut short."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _whole_text(path: Path) -> str:
+    """A ``.json`` labels file's text (UTF-8, or UTF-16 with its byte order mark)."""
+    import codecs
+
+    from storyline.pipeline.lines import open_binary
+
+    with open_binary(path) as stream:
+        data = stream.read()
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    try:
+        return data.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), None, f"not valid {'UTF-16' if utf16 else 'UTF-8'} "
+                         f"(byte {exc.start}); convert the file to UTF-8") from None
 
 
 def _json_labels(data: object, path: Path) -> dict[str, str]:
@@ -104,13 +143,27 @@ def _json_labels(data: object, path: Path) -> dict[str, str]:
     if not isinstance(data, dict):
         raise InputError(str(path), None, "expected a JSON object (id -> label, or stories)")
     if "stories" not in data:
-        return {str(k): str(v) for k, v in data.items()}
+        return {k: _name(v, path, None, f"the label of {k!r}") for k, v in data.items()}
     try:
         return {f"{batch}:{line}": name for name, story in data["stories"].items()
                 for batch, line in story["lines"]}
     except (AttributeError, KeyError, TypeError, ValueError):
         raise InputError(str(path), None, 'expected "stories": {name: {"lines": [[batch, '
                          'line], ...]}}') from None
+
+
+def unmatched(predicted: Mapping[str, str], gold: Mapping[str, str]) -> str | None:
+    """What scoring left out, in words: predicted items with no gold label and gold items
+    not predicted (None where every item is in both).
+
+    >>> unmatched({"1": "a", "2": "a"}, {"2": "x", "3": "y"})
+    '1 predicted items have no gold label, 1 gold items were not predicted'
+    """
+    extra = sum(item not in gold for item in predicted)
+    missed = sum(item not in predicted for item in gold)
+    if not (extra or missed):
+        return None
+    return f"{extra} predicted items have no gold label, {missed} gold items were not predicted"
 
 
 def _json(text: str, path: Path, line: int | None):

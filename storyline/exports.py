@@ -10,18 +10,15 @@ fails or is stopped leaves the target as it was, never a partial file.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from storyline.errors import UsageError
+from storyline.outfile import replacing
 
 EXPORT_FORMATS = ("md", "json", "csv", "parquet", "svg", "png")
 OVERVIEW_STORIES = 8  # lines on the stories-over-time chart
@@ -135,7 +132,7 @@ def write_parquet(sl: Any, path: Path, progress: Progress | None = None) -> None
                          "(or pyarrow); csv needs nothing") from None
     schema = pa.schema([(c, pa.int64() if c in _INTEGERS else pa.string())
                         for c in TABLE_COLUMNS])
-    with _replacing(path, binary=True) as fh, pq.ParquetWriter(fh, schema) as writer:
+    with replacing(path, binary=True) as fh, pq.ParquetWriter(fh, schema) as writer:
         rows: list[dict[str, Any]] = []
         for story in details(sl, progress):
             rows.extend(story_rows(story))
@@ -161,7 +158,7 @@ def write_png(svg: str, path: Path) -> None:
         raise UsageError("--format png needs cairosvg: pip install 'storyline[export]' "
                          "(or use --format svg)") from None
     png = cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=1200)
-    with _replacing(path, binary=True) as fh:
+    with replacing(path, binary=True) as fh:
         fh.write(png)
 
 
@@ -185,44 +182,23 @@ def export(sl: Any, fmt: str, output: Path | None, stdout: IO[str],
     if output is None:
         _write_lines(texts, stdout)
         return
-    with _replacing(output) as fh:
+    with replacing(output) as fh:
         _write_lines(texts, fh)
 
 
 def _write_lines(texts: Iterator[str], fh: IO[str]) -> None:
-    """The chunks, ending with one newline."""
+    """The chunks, ending with one newline. A write that fails (a reader gone: ``| head``)
+    closes the chunks' generator now, while the store is open: left to the garbage
+    collector, its snapshot would end on a closed store, a traceback on standard error."""
     last = ""
-    for text in texts:
-        if text:
-            fh.write(text)
-            last = text
-    if not last.endswith("\n"):
-        fh.write("\n")
-
-
-@contextmanager
-def _replacing(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
-    """A file beside ``path`` that replaces it once written whole; removed on failure."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part",
-                                         dir=path.parent)
-    except OSError as exc:  # no such folder, no right to write there: name the target
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "wb" if binary else "w",
-                       **({} if binary else {"encoding": "utf-8", "newline": ""})) as fh:
-            yield fh
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        for text in texts:
+            if text:
+                fh.write(text)
+                last = text
+        if not last.endswith("\n"):
+            fh.write("\n")
+    finally:
+        close = getattr(texts, "close", None)
+        if close is not None:
+            close()

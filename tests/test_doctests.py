@@ -11,6 +11,7 @@ import pytest
 MODULES = [
     "storyline.api",
     "storyline.errors",
+    "storyline.evaluate",
     "storyline.pipeline.read",
     "storyline.pipeline.normalize",
     "storyline.pipeline.dedupe",
@@ -19,6 +20,7 @@ MODULES = [
     "storyline.pipeline.describe",
     "storyline.pipeline.headline",
     "storyline.pipeline.ivf",
+    "storyline.outfile",
     "storyline.outlets",
     "storyline.remote",
     "storyline.search",

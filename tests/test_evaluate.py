@@ -1,5 +1,7 @@
 """B-cubed and pairwise scores on hand-computed cases."""
 
+import json
+
 import pytest
 
 from storyline.evaluate import load_labels, score_clusters
@@ -45,3 +47,51 @@ def test_a_labels_file_of_another_shape_is_named_with_its_line(tmp_path, name, c
     with pytest.raises(InputError) as caught:
         load_labels(path)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("list.jsonl", '{"id": [1], "story": "a"}\n', "list.jsonl:1: id [1] is not a string or"),
+    ("obj.jsonl", '{"id": 1, "story": {"a": 1}}\n', """obj.jsonl:1: 'story' {"a": 1} is"""),
+    ("bool.jsonl", '{"id": 1, "story": "a"}\n{"id": true, "story": "a"}\n',
+     "bool.jsonl:2: id true is not"),
+    ("nan.jsonl", '{"id": 1, "story": NaN}\n', "nan.jsonl:1: 'story' NaN is not"),
+    ("null.json", '{"1": "a", "2": null}', "null.json: the label of '2' null is not"),
+    ("latin1.jsonl", b'{"id": 1, "story": "a"}\n{"id": 2, "story": "caf\xe9"}\n',
+     "latin1.jsonl:2: not valid UTF-8"),
+    ("latin1.json", b'{"1": "caf\xe9"}', "latin1.json: not valid UTF-8"),
+])
+def test_an_id_or_label_that_is_no_name_is_named_with_its_line(tmp_path, name, content,
+                                                                message):
+    """A label every such item would share ("None", "{'a': 1}") or an undecodable line
+    is an InputError at its line, not a score or an unexpected error."""
+    from storyline.errors import InputError
+
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputError) as caught:
+        load_labels(path)
+    assert message in str(caught.value)
+
+
+def test_labels_as_numbers_or_strings_and_utf16_files_agree(tmp_path):
+    numbers = tmp_path / "numbers.jsonl"
+    numbers.write_text('{"id": 1, "story": 7}\n{"id": 2.0, "story": 7}\n')
+    strings = tmp_path / "strings.jsonl"
+    strings.write_bytes('{"id": "1", "story": "x"}\n{"id": "2", "story": "x"}\n'
+                        .encode("utf-16"))
+    assert load_labels(numbers) == {"1": "7", "2": "7"}
+    assert score_clusters(load_labels(numbers), load_labels(strings)).b3_f1 == 1.0
+
+
+def test_eval_says_how_many_items_it_left_out(tmp_path):
+    from .conftest import run_cli
+
+    predicted = tmp_path / "out.jsonl"
+    predicted.write_text('{"id": "1", "story": 1}\n{"id": "2", "story": 1}\n')
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id": "2", "event": "e"}\n{"id": "3", "event": "e"}\n'
+                    '{"id": "4", "event": "f"}\n')
+    result = run_cli("eval", "clusters", str(predicted), "--gold", str(gold), "--json")
+    assert json.loads(result.stdout)["items"] == 1
+    assert result.stderr.strip() == ("warning: scored 1 items: 1 predicted items have no "
+                                     "gold label, 2 gold items were not predicted")

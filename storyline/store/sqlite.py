@@ -88,6 +88,8 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a store file")
         # A writer waits this long for another (BEGIN IMMEDIATE), then says the store is busy.
         self.busy_timeout = busy_timeout()
         with guarded(self.path, self.busy_timeout):
@@ -105,6 +107,7 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
             self.db.create_function("storyline_lower", 1, lower, deterministic=True)
             self.db.create_function("storyline_outlet", 2, outlet_of, deterministic=True)
             if read_only and not self._current_schema():
+                self._refuse_foreign()
                 raise StoreError(f"{self.path}: the store is of an older storyline and "
                                  "cannot be written here to upgrade it: open it once "
                                  "where it can be written")
@@ -137,6 +140,7 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
     def _migrate(self) -> None:
         if self._current_schema():
             return
+        self._refuse_foreign()
         # Under the write lock, read again: another process may be creating the store.
         with self.transaction():
             self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -146,6 +150,19 @@ class SQLiteStore(SQLiteRecent, SQLiteReads, Store):
                     self.db.execute(statement)
                 self.db.execute("DELETE FROM schema_version")
                 self.db.execute("INSERT INTO schema_version VALUES (?)", (number + 1,))
+
+    def _refuse_foreign(self) -> None:
+        """A SQLite database of something else (tables, no storyline schema) is no store
+        to add storyline's tables to, on a read or a write."""
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name='schema_version'"
+                           ).fetchone():
+            return
+        names = [r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name LIMIT 4")]
+        if names:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise StoreError(f"{self.path}: a SQLite database but not a storyline store "
+                             f"(it holds {shown}); name another file")
 
     def _current_schema(self) -> bool:
         """True when the store is at this storyline's schema (read without a lock)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from storyline.errors import StoreError
 from storyline.pipeline.facts.extractor import FactExtractor, one_type_per_name
 from storyline.pipeline.facts.grouping import FactInput, StoryFact, group_story_facts
 from storyline.pipeline.facts.records import SnippetFacts
@@ -38,7 +39,7 @@ def story_facts(store: Store, detail: StoryDetail) -> list[StoryFact]:
 def snippet_facts(store: Store, ids: list[int]) -> dict[int, SnippetFacts]:
     """Facts of stored snippets by id; those not read yet are read now and stored."""
     stored = store.facts_of(ids)
-    out = {sid: SnippetFacts.from_record(json.loads(data)) for sid, data in stored.items()}
+    out = {sid: _stored_facts(sid, data) for sid, data in stored.items()}
     missing = [sid for sid in ids if sid not in out]
     if missing:
         by_id = store.snippet_texts(missing)
@@ -47,3 +48,16 @@ def snippet_facts(store: Store, ids: list[int]) -> dict[int, SnippetFacts]:
             store.set_facts((sid, f.to_stored()) for sid, f in zip(missing, extracted))
         out.update(zip(missing, extracted))
     return out
+
+
+def _stored_facts(snippet_id: int, data: str) -> SnippetFacts:
+    """A snippet's stored facts; a row damaged by hand (bad JSON, another shape) is a
+    StoreError naming the snippet (`storyline check` lists every such row)."""
+    try:
+        record = json.loads(data)
+        if not isinstance(record, dict):
+            raise TypeError(f"a JSON {type(record).__name__}, not an object")
+        return SnippetFacts.from_record(record)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise StoreError(f"the stored facts of snippet {snippet_id} are damaged ({exc}); "
+                         "`storyline check` lists such rows") from None
