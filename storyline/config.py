@@ -118,18 +118,29 @@ def commit_records(config: Config) -> int:
     (read when asked: tests and benchmarks set it), else 10,000."""
     if config.commit_records:
         return config.commit_records
-    value = os.environ.get(ENV_COMMIT_RECORDS, "")
-    return int(value) if value.isdigit() and int(value) > 0 else 10_000
+    value = os.environ.get(ENV_COMMIT_RECORDS, "").strip()
+    if not value:
+        return 10_000
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise UsageError(f"{ENV_COMMIT_RECORDS}={value!r}: give a number of records, 1 or "
+                         "more (10000 when unset)")
+    return int(value)
 
 
 def busy_timeout_from_env() -> float:
     """``$STORYLINE_BUSY_TIMEOUT`` seconds (default 60): how long a writer waits for the
     store while another writes, before it says the store is busy."""
-    value = os.environ.get(ENV_BUSY_TIMEOUT)
-    try:
-        return max(0.0, float(value)) if value else DEFAULT_BUSY_TIMEOUT
-    except ValueError:
+    value = (os.environ.get(ENV_BUSY_TIMEOUT) or "").strip()
+    if not value:
         return DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 1e9:  # a typo, a negative, nan or inf: say so, not wait 60 s
+        raise UsageError(f"{ENV_BUSY_TIMEOUT}={value!r}: give seconds, 0 or more (60 when "
+                         "unset)")
+    return seconds
 
 
 def db_location(value: str | Path) -> str | Path:

@@ -637,3 +637,17 @@ def test_an_error_raised_while_ctrl_c_unwinds_is_ctrl_c_and_others_are_one_line(
             error_report(exc)
     code, message = error_report(RuntimeError("server closed the connection\nunexpectedly"))
     assert code == 3 and "\n" not in message and "connection unexpectedly" in message
+
+
+@pytest.mark.parametrize("name, value", [("STORYLINE_COMMIT_RECORDS", "abc"),
+                                         ("STORYLINE_COMMIT_RECORDS", "0"),
+                                         ("STORYLINE_BUSY_TIMEOUT", "abc"),
+                                         ("STORYLINE_BUSY_TIMEOUT", "-1"),
+                                         ("STORYLINE_BUSY_TIMEOUT", "inf")])
+def test_a_setting_that_is_no_number_is_said_not_ignored(tmp_path, name, value):
+    batch = tmp_path / "001.txt"
+    batch.write_text("Floods close the valley road.\n")
+    done = run_cli("ingest", "--db", str(tmp_path / "s.db"), "--model", "none", str(batch),
+                   env={name: value}, check=False)
+    assert done.returncode == 2 and f"{name}={value!r}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
