@@ -561,3 +561,18 @@ def test_a_server_error_in_a_command_is_one_line_without_the_damaged_store_hint(
         "terminating connection due to administrator command\nSSL connection closed"))
     assert code == 3 and "\n" not in message and "damaged" not in message
     assert message.startswith("the PostgreSQL server failed: terminating connection")
+
+
+@needs_postgres
+def test_check_names_facts_damaged_by_hand_as_on_sqlite(pg_db):
+    import psycopg
+
+    run_cli("ingest", "--db", pg_db, "--model", "none", str(SEEDS))
+    assert run_cli("check", "--db", pg_db).returncode == 0
+    with psycopg.connect(pg_db, autocommit=True) as conn:
+        snippet = conn.execute("SELECT MIN(snippet_id) FROM facts").fetchone()[0]
+        conn.execute("UPDATE facts SET data = '[1, 2]' WHERE snippet_id = %s", (snippet,))
+    checked = run_cli("check", "--db", pg_db, check=False)
+    assert checked.returncode == 1
+    assert (f"1 snippets have damaged facts (not a JSON object): snippet {snippet}"
+            in checked.stderr)
