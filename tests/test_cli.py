@@ -426,6 +426,7 @@ def test_a_store_that_is_not_there_is_not_made_by_a_read(tmp_path):
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_a_sentence_transformers_folder_that_is_not_there_is_a_model_error(tmp_path):
     proc = run_cli("ingest", "--db", str(tmp_path / "s.db"), "--model",
                    f"st:{tmp_path / 'no-model'}", str(SEEDS / "000_4b9f53198da931bc.txt"),

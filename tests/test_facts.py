@@ -483,6 +483,7 @@ def test_empty_input(extractor):
         assert not f and f.to_json() == {"quantities": [], "attributions": [], "entities": []}
 
 
+@pytest.mark.slow
 def test_very_long_input(extractor):
     garbage = extractor.extract("x" * 200_000)
     assert not garbage
@@ -492,6 +493,7 @@ def test_very_long_input(extractor):
     assert len(f.quantities) < 1000
 
 
+@pytest.mark.slow
 def test_a_run_on_text_full_of_cues_takes_time_in_proportion(extractor):
     import time
 
@@ -605,6 +607,7 @@ def test_worker_reads_the_same_facts(extractor):
     assert read_facts(texts).result() == expected
 
 
+@pytest.mark.slow
 def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch):
     from storyline.pipeline.facts import worker as facts_worker
 
@@ -621,6 +624,7 @@ def test_a_batch_split_among_the_workers_keeps_its_order(extractor, monkeypatch)
     assert job.result() == expected
 
 
+@pytest.mark.slow
 def test_a_small_batch_puts_one_worker_to_work(extractor):
     from storyline.pipeline.facts import worker as facts_worker
 
@@ -631,6 +635,7 @@ def test_a_small_batch_puts_one_worker_to_work(extractor):
     job.result()
 
 
+@pytest.mark.slow
 def test_a_dead_worker_leaves_its_part_to_this_process(extractor):
     import os
     import signal

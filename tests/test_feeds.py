@@ -164,6 +164,7 @@ def hostile():
         server.server_close()
 
 
+@pytest.mark.slow
 def test_a_server_that_never_finishes_is_given_up(hostile):
     # Each byte comes well within the timeout: only a deadline on the whole fetch ends it.
     started = time.monotonic()
@@ -195,6 +196,7 @@ def test_lead_and_titled_text():
 # -- the watcher ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_watcher_ingests_each_feed_item_once(served, access):
     root, base = served
     feeds = [base + "/rss.xml", base + "/atom.xml"]
@@ -371,6 +373,7 @@ def test_a_file_the_store_could_not_take_then_is_taken_at_the_next_poll(
     assert [r.batch for r in watcher.poll().reports] == ["001"]
 
 
+@pytest.mark.slow
 def test_a_file_dropped_in_the_folder_ends_the_wait_for_the_next_poll(tmp_path, access):
     import threading
     import time
@@ -402,6 +405,7 @@ def test_a_file_dropped_in_the_folder_ends_the_wait_for_the_next_poll(tmp_path, 
     watcher.close()
 
 
+@pytest.mark.slow
 def test_without_notifications_the_wait_is_the_interval(tmp_path, access, monkeypatch):
     import sys
     import threading
@@ -472,6 +476,7 @@ def test_serve_watches_feeds_while_serving(served, tmp_path):
     assert len(_batches(db)) == 1
 
 
+@pytest.mark.slow
 def test_watch_window_cuts_feed_items_into_batches_by_date(served, access):
     from datetime import timedelta
 

@@ -78,6 +78,7 @@ def _limited(size: int):
     ["facts", "IN"],
     ["summarize", "IN", "--model", "none", "--words", "300"],
 ])
+@pytest.mark.slow
 def test_no_room_for_the_out_file_leaves_the_old_one_whole(tmp_path, command):
     """A write past the file-size limit (as a full disk): exit 1 naming the file, the
     target as it was, no part file left beside it, no traceback."""

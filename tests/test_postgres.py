@@ -151,6 +151,7 @@ def test_a_batch_rolled_back_leaves_no_gap_in_the_ids(pg_stores, monkeypatch):
     assert after_rerun == after_clean
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_a_writer_waits_for_another_up_to_the_busy_timeout(pg_db, monkeypatch):
     import psycopg
@@ -175,6 +176,7 @@ def test_a_writer_waits_for_another_up_to_the_busy_timeout(pg_db, monkeypatch):
     assert done.returncode == 0 and "batch 002" in done.stdout
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_two_copies_into_one_empty_store_one_wins(tmp_path, pg_db):
     import psycopg

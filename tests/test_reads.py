@@ -111,6 +111,7 @@ def _imported(args: list[str], watched: tuple[str, ...] = ("numpy",)) -> set[str
     return {m for m in (*MODEL_MODULES, *watched) if m in loaded}
 
 
+@pytest.mark.slow
 def test_help_and_reads_import_no_model_nor_numpy(seeded_any):
     if not isinstance(seeded_any, os.PathLike):
         pytest.skip("the imports do not depend on the backend: SQLite only")

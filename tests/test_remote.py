@@ -89,6 +89,7 @@ def test_a_refusal_or_no_server_is_one_line_with_its_exit_code(server, tmp_path)
     assert over.returncode == 2 and "is over 0.001 MiB" in over.stderr
 
 
+@pytest.mark.slow
 def test_a_line_that_grows_past_the_limit_as_json_goes_as_it_would_here(server, tmp_path):
     quotes = tmp_path / "quotes.txt"
     quotes.write_text('He said "no" ' * 7000 + "\n")  # 91,000 characters, 105,000 as JSON

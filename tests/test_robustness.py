@@ -160,6 +160,7 @@ def test_window_cuts_one_file_into_batches(tmp_path):
 
 # -- the store: busy, full, statistics ---------------------------------------------------
 
+@pytest.mark.slow
 @needs_static
 def test_a_busy_store_waits_then_says_so(tmp_path):
     db = tmp_path / "s.db"
@@ -353,6 +354,7 @@ def test_a_batch_a_killed_run_left_partly_stored_is_finished_by_a_post(tmp_path,
     assert again["batches"][0]["already_ingested"] is True
 
 
+@pytest.mark.slow
 def test_post_to_a_busy_store_is_503_with_a_retry_hint(tmp_path, monkeypatch):
     monkeypatch.setenv("STORYLINE_BUSY_TIMEOUT", "0.5")
     db = tmp_path / "s.db"

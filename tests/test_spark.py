@@ -227,6 +227,7 @@ def test_a_story_s_sums_are_those_of_scipy_added_one_after_another():
     assert (stacked != want).nnz == 0 and stacked.indptr.tolist() == want.indptr.tolist()
 
 
+@pytest.mark.slow
 def test_storyline_spark_help_says_how_to_install(tmp_path: Path):
     """Without pyspark the command line still starts, and says what to install."""
     fake = tmp_path / "pyspark"

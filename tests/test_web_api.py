@@ -513,6 +513,7 @@ def _fuzzer(operation, mode: GenerationMode):
 # -- ingest while serving ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ingest_while_serving_loses_nothing(fresh):
     """Readers hammer the pages while two writers post batches: no error, every batch in.
 

@@ -109,6 +109,7 @@ def test_static_files_allow_only_get(seeded):
     assert got.status_code == 405 and got.headers["Allow"] == "GET, HEAD"
 
 
+@pytest.mark.slow
 def test_a_token_a_header_cannot_carry_is_refused_at_both_ends(tmp_path):
     proc = run_process("serve", "--db", str(tmp_path / "s.db"), "--port", "0",
                        env={"STORYLINE_TOKEN": "sékret"}, check=False, timeout=60)
