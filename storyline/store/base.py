@@ -10,7 +10,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storyline.errors import StoreError
+from storyline.config import ENV_BUSY_TIMEOUT
+from storyline.errors import StoreBusyError, StoreError
 from storyline.store.rows import BatchRow, CopyRow, NewSnippet, SnippetRow, StoryRow
 from storyline.types import DormancyRule, Record
 
@@ -34,6 +35,22 @@ COPIED_TABLES: dict[str, tuple[str, ...]] = {
                 "complete"),
     "state": ("name", "value"),
 }
+
+
+def busy_error(path: Path | str, waited: float | None = None) -> StoreBusyError:
+    """Another writer held the store past the busy timeout (either backend)."""
+    held = f" for {waited:g} s" if waited is not None else ""
+    return StoreBusyError(f"{path}: the store is busy: another writer held it{held}; "
+                          f"try again (or wait longer: {ENV_BUSY_TIMEOUT}=SECONDS)")
+
+
+def damaged_facts_problem(snippet_ids: list[int]) -> str | None:
+    """``check``'s line for facts rows that are no JSON object (damaged by hand:
+    ``storyline facts`` of their stories fails on them); None when there are none."""
+    if not snippet_ids:
+        return None
+    shown = ", ".join(map(str, snippet_ids[:10])) + (", ..." if len(snippet_ids) > 10 else "")
+    return f"{len(snippet_ids)} snippets have damaged facts (not a JSON object): snippet {shown}"
 
 
 class Store(ABC):

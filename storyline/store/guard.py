@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storyline.config import ENV_BUSY_TIMEOUT, busy_timeout_from_env
-from storyline.errors import DiskFullError, StoreBusyError, StoreError, StorylineError
+from storyline.config import busy_timeout_from_env
+from storyline.errors import DiskFullError, StoreError, StorylineError
+from storyline.store.base import busy_error
 
 busy_timeout = busy_timeout_from_env  # what the store waits (re-exported for it)
 
@@ -24,9 +25,7 @@ def translate(exc: sqlite3.Error, path: Path | str, timeout: float | None = None
     text = str(exc)
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
-        waited = f" for {timeout:g} s" if timeout is not None else ""
-        return StoreBusyError(f"{path}: the store is busy: another writer held it{waited}; "
-                              f"try again (or wait longer: {ENV_BUSY_TIMEOUT}=SECONDS)")
+        return busy_error(path, timeout)
     if "disk is full" in lowered or "database or disk is full" in lowered:
         return DiskFullError(f"{path}: the disk is full; nothing of this batch was written: "
                              "free some space and run the same command again")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from storyline.config import ENV_BUSY_TIMEOUT, busy_timeout_from_env
-from storyline.errors import NotFoundError, StoreBusyError, StoreError, StoreUnavailableError
+from storyline.config import busy_timeout_from_env
+from storyline.errors import NotFoundError, StoreError, StoreUnavailableError
 from storyline.store import display_url
-from storyline.store.base import Store
+from storyline.store.base import Store, busy_error
 from storyline.store.postgres_reads import PostgresReads
 from storyline.store.postgres_recent import PostgresRecent
 from storyline.store.postgres_schema import MIGRATIONS
@@ -107,20 +107,15 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
         if wait <= 0:  # lock_timeout 0 would wait forever
             if not self.db.execute("SELECT pg_try_advisory_xact_lock(%s)",
                                    (WRITER_LOCK,)).fetchone()[0]:
-                raise self._busy(wait)
+                raise busy_error(self.path, wait)
             return
         self.db.execute("SELECT set_config('lock_timeout', %s, true)",
                         (f"{int(wait * 1000)}ms",))
         try:
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
         except psycopg.errors.LockNotAvailable:
-            raise self._busy(wait) from None
+            raise busy_error(self.path, wait) from None
         self.db.execute("SET LOCAL lock_timeout TO DEFAULT")
-
-    def _busy(self, wait: float) -> StoreBusyError:
-        return StoreBusyError(f"{self.path}: the store is busy: another writer held it "
-                              f"past {wait:g} s; try again (or wait longer: "
-                              f"{ENV_BUSY_TIMEOUT}=SECONDS)")
 
     def _take_ids(self, table: str, count: int) -> range:
         """``count`` new ids of ``table``, after the largest stored, under the writer lock.

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from storyline.outlets import outlet_of
-from storyline.store.base import COPIED_TABLES
+from storyline.store.base import COPIED_TABLES, damaged_facts_problem
 from storyline.store.rows import (
     CONSISTENCY_CHECKS,
     BatchRow,
@@ -293,12 +293,8 @@ class PostgresReads:
             n = self._one(sql)
             if n:
                 problems.append(f"{n} {what}")
-        damaged = self._damaged_facts()
-        if damaged:  # by hand: `storyline facts` of their stories fails on them
-            shown = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
-            problems.append(f"{len(damaged)} snippets have damaged facts (not a JSON "
-                            f"object): snippet {shown}")
-        return problems
+        damaged = damaged_facts_problem(self._damaged_facts())
+        return problems + ([damaged] if damaged else [])
 
     def _damaged_facts(self) -> list[int]:
         """Snippets whose stored facts are no JSON object. Read here, a page at a time:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from storyline.store.base import damaged_facts_problem
 from storyline.store.rows import (
     CONSISTENCY_CHECKS,
     BatchRow,
@@ -349,13 +350,10 @@ class SQLiteReads:
             n = q(sql).fetchone()[0]
             if n:
                 problems.append(f"{n} {what}")
-        damaged = [r[0] for r in q("SELECT snippet_id FROM facts WHERE NOT json_valid(data) "
-                                   "OR json_type(data) != 'object' ORDER BY snippet_id")]
-        if damaged:  # by hand: `storyline facts` of their stories fails on them
-            shown = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
-            problems.append(f"{len(damaged)} snippets have damaged facts (not a JSON "
-                            f"object): snippet {shown}")
-        return problems
+        damaged = damaged_facts_problem([r[0] for r in q(
+            "SELECT snippet_id FROM facts WHERE NOT json_valid(data) "
+            "OR json_type(data) != 'object' ORDER BY snippet_id")])
+        return problems + ([damaged] if damaged else [])
 
     def notes(self) -> list[str]:
         return [f"batch {name!r} is partly stored ({records} records so far): run the same "
