@@ -72,8 +72,7 @@ class StoreAccess:
         with open_store(self.db, create=self.create) as store:
             self.preset_name, self.model = resolve_preset(store, settings.preset_name,
                                                           settings.model)
-        self._pool: list[Storyline] = []
-        self._idle_since: dict[int, float] = {}  # id of a pooled Storyline: when it came back
+        self._pool: list[tuple[Storyline, float]] = []  # idle, with when it came back
         self._opened: list[Storyline] = []
         self._pool_lock = threading.Lock()
         self.write_lock = threading.Lock()
@@ -106,18 +105,14 @@ class StoreAccess:
         and the request answers 503: the next opens new connections."""
         sl = self._checkout()
         try:
-            yield sl
-        except Exception as exc:
-            if sl.store.connection_lost:
-                raise _unavailable(sl, exc) from exc
-            raise
+            with _unavailable_when_lost(sl):
+                yield sl
         finally:
             if sl.store.connection_lost:
                 self._drop_idle(sl)
             else:
                 with self._pool_lock:
-                    self._pool.append(sl)
-                    self._idle_since[id(sl)] = time.monotonic()
+                    self._pool.append((sl, time.monotonic()))
 
     def _checkout(self) -> Storyline:
         """A pooled Storyline, or a new one. One idle a while is asked first whether its
@@ -125,11 +120,10 @@ class StoreAccess:
         dead, and the request would fail on it)."""
         while True:
             with self._pool_lock:
-                sl = self._pool.pop() if self._pool else None
-                idle = time.monotonic() - self._idle_since.pop(id(sl), 0.0) if sl else 0.0
+                sl, since = self._pool.pop() if self._pool else (None, 0.0)
             if sl is None:
                 break
-            if idle < IDLE_CHECK_SECONDS or sl.store.alive():
+            if time.monotonic() - since < IDLE_CHECK_SECONDS or sl.store.alive():
                 return sl
             self._drop_idle(sl)
         sl = self._open()
@@ -140,9 +134,8 @@ class StoreAccess:
     def _drop_idle(self, lost: Storyline) -> None:
         """Close ``lost`` and the idle connections: they went to the same server."""
         with self._pool_lock:
-            dropped = [lost, *self._pool]
+            dropped = [lost, *(sl for sl, _ in self._pool)]
             self._pool.clear()
-            self._idle_since.clear()
             self._opened = [sl for sl in self._opened if sl not in dropped]
         for sl in dropped:
             try:
@@ -248,11 +241,9 @@ class StoreAccess:
                         raise IngestError(
                             f"batch {name!r} is already in the store with other content "
                             f"({existing.records} records): give this batch another name")
-                reports = writer.engine.ingest_records(records, origin=origin, whole=whole)
-            except Exception as exc:
-                if writer.store.connection_lost:
-                    raise _unavailable(writer, exc) from exc
-                raise
+                with _unavailable_when_lost(writer):
+                    reports = writer.engine.ingest_records(records, origin=origin,
+                                                           whole=whole)
             finally:
                 self._writer_mark = self._mark()
         self._written()
@@ -264,11 +255,8 @@ class StoreAccess:
         with self.write_lock:
             writer = self._current_writer()
             try:
-                reports = writer.ingest(*paths, window=window)
-            except Exception as exc:
-                if writer.store.connection_lost:
-                    raise _unavailable(writer, exc) from exc
-                raise
+                with _unavailable_when_lost(writer):
+                    reports = writer.ingest(*paths, window=window)
             finally:
                 self._writer_mark = self._mark()
         self._written()
@@ -318,7 +306,15 @@ def _run_hooks(hooks: list[Callable[[], None]]) -> None:
             log.exception("after-ingest hook failed")
 
 
-def _unavailable(sl: Storyline, exc: Exception) -> StoreUnavailableError:
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    return StoreUnavailableError(f"{sl.store.path}: lost the connection to the database "
-                                 f"server ({reason}); try again")
+@contextmanager
+def _unavailable_when_lost(sl: Storyline) -> Iterator[None]:
+    """An error that came with the loss of ``sl``'s server connection (a restart) is
+    StoreUnavailableError (503, try again); any other goes on as it is."""
+    try:
+        yield
+    except Exception as exc:
+        if not sl.store.connection_lost:
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise StoreUnavailableError(f"{sl.store.path}: lost the connection to the database "
+                                    f"server ({reason}); try again") from exc
