@@ -1067,3 +1067,46 @@ def test_surname_typed_org_is_a_person_when_the_story_names_them(extractor):
         ("Trump", "PERSON")}
     alone = extractor.extract("Putin 'ready' for Trump negotiations as talks near.")
     assert [e.label for e in alone.entities if e.text == "Trump"] in (["ORG"], [])
+
+
+def test_a_worker_cuts_headlines_as_this_process_would(extractor, monkeypatch):
+    from storyline.pipeline import headline
+    from storyline.pipeline.facts import model, worker
+
+    texts = ["Ukraine captured two wounded North Korean soldiers who were fighting on "
+             "behalf of Russia in a Russian border region, officials in Kyiv confirmed "
+             "on Saturday",
+             "The central bank raised its main interest rate by half a point on Thursday, "
+             "the largest increase since 2000, as inflation kept climbing across the region"]
+    worker.warm_up()
+    monkeypatch.setattr(model, "model_loaded", lambda name="en_core_web_sm": False)
+    assert worker.compress_elsewhere(texts, 15) == [headline._parsed(t, 15) for t in texts]
+
+
+@pytest.mark.slow
+def test_an_ingest_with_facts_never_loads_spacy_for_its_headlines(tmp_path, extractor):
+    """The headlines a long lead needs are cut on its parse in a facts worker, which has
+    spaCy loaded: the engine's own process never loads it (a process per batch paid
+    about 1 s of CPU for that), and the headlines are those this process makes."""
+    import subprocess
+    import sys
+
+    from storyline.api import Storyline
+
+    seeds = Path(__file__).resolve().parents[1] / "examples" / "seeds"
+    script = ("import json, sys\n"
+              "from storyline.api import Storyline\n"
+              "from storyline.pipeline.facts.model import model_loaded\n"
+              "with Storyline(sys.argv[1], preset_name='default') as sl:\n"
+              "    sl.ingest(sys.argv[2])\n"
+              "    heads = sorted(s.headline for s in sl.stories())\n"
+              "print(json.dumps({'loaded': model_loaded(), 'heads': heads}))\n")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a.db"), str(seeds)],
+                         capture_output=True, text=True, check=True, timeout=300)
+    there = json.loads(out.stdout)
+    with Storyline(tmp_path / "b.db", preset_name="default") as sl:
+        sl.ingest(seeds)
+        here = sorted(s.headline for s in sl.stories())
+    assert there["loaded"] is False
+    assert there["heads"] == here
+    assert any(h.startswith("Ukraine captured two wounded North Korean soldiers") for h in here)

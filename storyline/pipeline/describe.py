@@ -476,14 +476,15 @@ def describe_stories(store: Store, seq: int, story_ids: set[int], new_ids: set[i
                 rows.append(_description(story_id, members, vectors, copies,
                                          described.get(story_id), seq, config))
                 not_novel += _not_novel(members, vectors, new_ids, seq, config)
-        store.describe_stories(rows)
+        store.describe_stories(_with_headlines(rows))
         # New snippets are written novel (the column's default): only the others change.
         store.set_novel((snippet, False) for snippet in not_novel)
 
 
 def _description(story_id: int, members: list, vectors: np.ndarray, copies: dict,
-                 row, seq: int, config: Config) -> tuple[int, int, str, str]:
-    """(story id, headline snippet id, summary, headline) of one story."""
+                 row, seq: int, config: Config) -> tuple[int, int, str, str | tuple]:
+    """(story id, headline snippet id, summary, headline) of one story; the headline
+    is its head's (lead, titles) where it has to be made (:func:`_with_headlines`)."""
     texts = [m.text for m in members]
     counts = [len(copies.get(m.id, [])) or 1 for m in members]
     head = pick_headline(texts, vectors, counts, [m.truncated for m in members],
@@ -494,8 +495,21 @@ def _description(story_id: int, members: list, vectors: np.ndarray, copies: dict
             and not any(c.title and c.batch_seq == seq for c in head_copies)):
         headline = row.headline  # the same head, no new title: parsed once (a new process)
     else:
-        headline = story_headline(texts[head], [c.title for c in head_copies if c.title])
+        headline = (first_sentence(texts[head], max_words=80),
+                    [c.title for c in head_copies if c.title])
     return story_id, members[head].id, summary, headline
+
+
+def _with_headlines(rows: list[tuple]) -> list[tuple[int, int, str, str]]:
+    """``rows`` of :func:`_description` with their headlines made, all at once."""
+    from storyline.pipeline.headline import headline_texts
+
+    todo = [i for i, row in enumerate(rows) if isinstance(row[3], tuple)]
+    made = headline_texts([rows[i][3] for i in todo])
+    rows = list(rows)
+    for i, headline in zip(todo, made, strict=True):
+        rows[i] = (*rows[i][:3], headline)
+    return rows
 
 
 def _not_novel(members: list, vectors: np.ndarray, new_ids: set[int], seq: int,

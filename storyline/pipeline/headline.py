@@ -40,15 +40,26 @@ def headline_text(lead: str, titles: Sequence[str] = (), max_words: int = HEADLI
     >>> headline_text("A quake hit Chile.", ["Strong Quake Hits Chile"])
     'Strong Quake Hits Chile'
     """
-    for title in titles:
-        title = " ".join((title or "").split())
-        if title and len(title.split()) <= max_words:
-            return title
-    base = next((" ".join(t.split()) for t in titles if t and t.strip()), lead.strip())
-    return compress(base, max_words)
+    text, needs_parse = _unparsed(lead, titles, max_words)
+    return _parsed(text, max_words) if needs_parse else text
 
 
-@lru_cache(maxsize=4096)
+def headline_texts(items: Sequence[tuple[str, Sequence[str]]],
+                   max_words: int = HEADLINE_WORDS) -> list[str]:
+    """:func:`headline_text` of each ``(lead, titles)``. The leads that need a parse are
+    parsed together, in a facts worker where one runs: this process then never loads
+    spaCy for them (a process per batch would pay its load, about 1 s of CPU)."""
+    unparsed = [_unparsed(lead, titles, max_words) for lead, titles in items]
+    todo = list(dict.fromkeys(text for text, needs_parse in unparsed if needs_parse))
+    if not todo:
+        return [text for text, _ in unparsed]
+    from storyline.pipeline.facts.worker import compress_elsewhere
+
+    done = compress_elsewhere(todo, max_words) or [_parsed(t, max_words) for t in todo]
+    parsed = dict(zip(todo, done, strict=True))
+    return [parsed[text] if needs_parse else text for text, needs_parse in unparsed]
+
+
 def compress(sentence: str, max_words: int = HEADLINE_WORDS) -> str:
     """The most central clause of ``sentence`` in at most ``max_words`` words.
 
@@ -57,14 +68,35 @@ def compress(sentence: str, max_words: int = HEADLINE_WORDS) -> str:
     ...          "intelligence service said.")
     'Ukraine captured two wounded North Korean soldiers'
     """
+    text = _without_frame(sentence)
+    return _parsed(text, max_words) if len(text.split()) > max_words else text
+
+
+def _unparsed(lead: str, titles: Sequence[str], max_words: int) -> tuple[str, bool]:
+    """A short title, else the first title or the lead without its attribution frame;
+    and whether that is still too long (then :func:`_parsed` shortens it)."""
+    for title in titles:
+        title = " ".join((title or "").split())
+        if title and len(title.split()) <= max_words:
+            return title, False
+    base = next((" ".join(t.split()) for t in titles if t and t.strip()), lead.strip())
+    text = _without_frame(base)
+    return text, len(text.split()) > max_words
+
+
+def _without_frame(sentence: str) -> str:
+    """``sentence`` without an attribution tail or head, nor its final stop."""
     text = sentence.strip()
     for pattern in (_ATTRIBUTION_TAIL, _ACCORDING_TAIL, _ACCORDING_HEAD):
         shorter = pattern.sub("", text).strip()
         if len(shorter.split()) >= 4:
             text = shorter
-    text = text.rstrip(" .!")
-    if len(text.split()) <= max_words:
-        return text
+    return text.rstrip(" .!")
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str, max_words: int) -> str:
+    """``text`` (too long, frame removed) cut down on its parse to ``max_words``."""
     try:
         kept = _parse_compress(text, max_words)
     except (OSError, ImportError):  # no spaCy model: the cut below still holds

@@ -50,6 +50,11 @@ def _load_model(name: str) -> Any:
         return _MODELS[name]
 
 
+def model_loaded(name: str = "en_core_web_sm") -> bool:
+    """Whether this process has loaded the spaCy pipeline ``name``."""
+    return name in _MODELS
+
+
 @contextmanager
 def _without_torch() -> Iterator[None]:
     """spaCy's thinc imports torch when it is installed, for models that run on it; the

@@ -39,6 +39,8 @@ from pathlib import Path
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 _MIN_CHUNK = 64  # a batch is split among the workers in parts of at least this many
 _PART = 1000  # snippets of a batch for each worker it puts to work
+# Texts per request: a headline parse (compress_elsewhere) waits at most for one.
+_REQUEST = 200
 _POOL: _WorkerPool | None = None
 _POOL_LOCK = threading.Lock()
 _EXTRACTOR = None  # this process's FactExtractor, loaded on first use
@@ -72,9 +74,9 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, encoding="utf-8",
         )
 
-    def run(self, texts: list[str]) -> list[str]:
+    def run(self, request: list[str] | dict) -> list[str]:
         try:
-            self.process.stdin.write(json.dumps(texts) + "\n")
+            self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             line = self.process.stdout.readline()
             answer = json.loads(line) if line else None
@@ -117,12 +119,14 @@ class _WorkerPool:
             self.idle.put(worker)
 
     def submit(self, texts: list[str]) -> Future:
-        return self.threads.submit(self._run, texts)
+        return self.threads.submit(self.run, texts)
 
-    def _run(self, texts: list[str]) -> list[str]:
+    def run(self, request: list[str] | dict) -> list[str]:
+        # Called by the pool's threads for queued requests, and directly by
+        # compress_elsewhere, whose request so waits only for the next idle worker.
         worker = self.idle.get()
         try:
-            return worker.run(texts)
+            return worker.run(request)
         finally:
             self.idle.put(worker)
 
@@ -155,7 +159,7 @@ def read_facts(texts: list[str]) -> FactsJob:
     if pool is None:
         return FactsJob(texts, None)
     parts = min(WORKERS, max(1, -(-len(texts) // _PART)))
-    size = max(_MIN_CHUNK, -(-len(texts) // parts))
+    size = min(_REQUEST, max(_MIN_CHUNK, -(-len(texts) // parts)))
     try:
         with _POOL_LOCK:
             pool.grow(parts)
@@ -178,6 +182,24 @@ def warm_up(wait: bool = True) -> None:
     jobs = [pool.submit(["Warm-up: 3 people were hurt, police said."]) for _ in range(WORKERS)]
     for job in jobs:
         job.result()
+
+
+def compress_elsewhere(texts: list[str], max_words: int) -> list[str] | None:
+    """Headlines cut from ``texts`` on their parse (pipeline/headline.py) by a worker,
+    which has spaCy loaded; None where no worker runs or this process has the model
+    already (the caller parses them itself)."""
+    from storyline.pipeline.facts.model import model_loaded
+
+    with _POOL_LOCK:
+        pool = _POOL
+    if pool is None or model_loaded():
+        return None
+    try:
+        answer = pool.run({"headlines": texts, "max_words": max_words})
+    except (WorkerGone, RuntimeError):  # gone or shut down: the caller parses them
+        return None
+    ok = len(answer) == len(texts) and all(isinstance(a, str) for a in answer)
+    return answer if ok else None
 
 
 def worker_pids() -> list[int]:
@@ -241,7 +263,7 @@ def serve(parent: int) -> None:
     try:
         for line in sys.stdin:
             try:
-                answer: object = facts_json(json.loads(line))
+                answer: object = _answer(json.loads(line))
             except Exception as exc:  # the parent reads these texts itself and reports
                 answer = {"error": f"{type(exc).__name__}: {exc}"}
             out.write(json.dumps(answer) + "\n")
@@ -250,6 +272,16 @@ def serve(parent: int) -> None:
         pass
     # The pipe closed: leave now (tearing down spaCy's objects takes seconds, for nothing).
     os._exit(0)
+
+
+def _answer(request: list[str] | dict) -> list[str]:
+    """Facts of a list of texts; or, for ``{"headlines": texts, "max_words": n}``,
+    their headlines."""
+    if isinstance(request, dict):
+        from storyline.pipeline.headline import _parsed
+
+        return [_parsed(text, request["max_words"]) for text in request["headlines"]]
+    return facts_json(request)
 
 
 if __name__ == "__main__":
