@@ -1,0 +1,56 @@
+"""A hostile client against the server and the Python API (a second pass): what it sent
+wrong is a 4xx in the one error shape, never a 500 or a hang, and the store keeps nothing
+of a refused request."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from storyline import Storyline
+from storyline.dates import iso_date, kept_date
+from storyline.web.access import WebSettings
+from storyline.web.app import create_app
+
+from .conftest import SEEDS
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+TOKEN = "test-token-0123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSONL = {**AUTH, "Content-Type": "application/x-ndjson"}
+
+
+@pytest.fixture
+def seeded(tmp_path) -> Path:
+    db = tmp_path / "seeds.db"
+    with Storyline(db, model="none") as sl:
+        sl.ingest(SEEDS)
+    return db
+
+
+def _client(db: Path, **settings) -> TestClient:
+    settings.setdefault("token", TOKEN)
+    return TestClient(create_app(WebSettings(db=db, model="none", **settings)),
+                      raise_server_exceptions=False)
+
+
+def _batches(c: TestClient) -> list[str]:
+    return [b["name"] for b in c.get("/api/batches").json()["batches"]]
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_date_past_the_calendar_in_utc_is_no_date_not_a_server_error(seeded, when):
+    line = ('{"text": "The volcano erupted again overnight", "published_at": "%s"}\n' % when)
+    with _client(seeded) as c:
+        got = c.post("/api/batches?batch=edge", content=line.encode(), headers=JSONL)
+        assert got.status_code == 200, got.text
+        (story,) = c.get("/api/stories?text=volcano").json()["stories"]
+        (snippet,) = c.get(f"/api/stories/{story['id']}").json()["snippets"]
+    assert snippet["published_at"] is None  # kept as no date, as "yesterday" is
+    assert iso_date(when) is None and kept_date(when) is None
