@@ -4,6 +4,7 @@ of a refused request."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _batches(c: TestClient) -> list[str]:
 
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
 def test_a_date_past_the_calendar_in_utc_is_no_date_not_a_server_error(seeded, when):
-    line = ('{"text": "The volcano erupted again overnight", "published_at": "%s"}\n' % when)
+    line = json.dumps({"text": "The volcano erupted again overnight", "published_at": when})
     with _client(seeded) as c:
         got = c.post("/api/batches?batch=edge", content=line.encode(), headers=JSONL)
         assert got.status_code == 200, got.text
@@ -54,3 +55,43 @@ def test_a_date_past_the_calendar_in_utc_is_no_date_not_a_server_error(seeded, w
         (snippet,) = c.get(f"/api/stories/{story['id']}").json()["snippets"]
     assert snippet["published_at"] is None  # kept as no date, as "yesterday" is
     assert iso_date(when) is None and kept_date(when) is None
+
+
+def _asgi(app, method: str, path: str, headers: dict[str, str],
+          parts: list[dict]) -> list[dict]:
+    """What ``app`` sends for a request whose body arrives as ``parts`` (ASGI receive
+    messages: a client that hangs up mid-body is an ``http.disconnect``)."""
+    import asyncio
+
+    path, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": query.encode(), "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    queue, sent = list(parts), []
+
+    async def receive() -> dict:
+        return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(seeded, caplog):
+    app = create_app(WebSettings(db=seeded, model="none", token=TOKEN))
+    try:
+        sent = _asgi(app, "POST", "/api/batches?batch=cut", {
+            **AUTH, "Content-Type": "text/plain", "Content-Length": "1000"},
+            [{"type": "http.request", "body": b"The dam burst after", "more_body": True},
+             {"type": "http.disconnect"}])
+    finally:
+        app.state.access.close()
+    (start,) = [m for m in sent if m["type"] == "http.response.start"]
+    assert start["status"] == 400
+    assert "Traceback" not in caplog.text and "ClientDisconnect" not in caplog.text
+    with Storyline(seeded, model="none") as sl:
+        assert "cut" not in [b.name for b in sl.store.batches()]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from storyline import shapes
 from storyline.search import SearchFilters
@@ -195,9 +196,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise BodyError(413, f"body over {limit} bytes: send smaller batches")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, f"body over {limit} bytes: send smaller batches")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyError(413, f"body over {limit} bytes: send smaller batches")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to read the answer; the log gets its one line, not a traceback.
+        raise BodyError(400, f"the client hung up after {size} bytes of the body: "
+                        "nothing was ingested") from None
     return b"".join(chunks)
