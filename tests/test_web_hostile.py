@@ -95,3 +95,12 @@ def test_a_client_that_hangs_up_mid_body_is_no_server_error(seeded, caplog):
     assert "Traceback" not in caplog.text and "ClientDisconnect" not in caplog.text
     with Storyline(seeded, model="none") as sl:
         assert "cut" not in [b.name for b in sl.store.batches()]
+
+
+def test_the_static_folder_itself_is_not_found_not_a_redirect_loop(seeded):
+    with _client(seeded) as c:
+        for path in ("/static", "/static/"):
+            got = c.get(path, headers={"Host": "evil.example"})  # redirects followed
+            assert got.status_code == 404, (path, got.headers.get("location"))
+            assert got.url.host != "evil.example"
+        assert c.get("/static/style.css").status_code == 200
