@@ -104,3 +104,19 @@ def test_the_static_folder_itself_is_not_found_not_a_redirect_loop(seeded):
             assert got.status_code == 404, (path, got.headers.get("location"))
             assert got.url.host != "evil.example"
         assert c.get("/static/style.css").status_code == 200
+
+
+def test_a_store_deleted_while_serving_is_not_made_again_empty(seeded, tmp_path):
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    with _client(seeded) as c:
+        assert c.get("/api/stories").status_code == 200
+        for path in seeded.parent.glob(seeded.name + "*"):
+            path.rename(moved / path.name)
+        got = c.post("/api/batches?batch=lost", content=b"The dam burst after the rain.",
+                     headers={**AUTH, "Content-Type": "text/plain"})
+        assert got.status_code == 500 and "gone" in got.json()["detail"], got.text
+        assert got.headers["X-Storyline-Exit-Code"] == "3"
+    assert not seeded.exists()  # no new, empty store where the old one was
+    with Storyline(moved / seeded.name, model="none") as sl:
+        assert "lost" not in [b.name for b in sl.store.batches()]
