@@ -147,6 +147,9 @@ class Storyline:
         if not isinstance(self.store, _Closed):
             self.store.close()
             self.store = _Closed(self.store.path)  # type: ignore[assignment]
+            # The engine holds the closed store too: an ingest after close() reached it
+            # (sqlite3.ProgrammingError); the next engine is built on the _Closed one.
+            self._engine = None
 
     def __enter__(self) -> Storyline:
         return self

@@ -81,6 +81,16 @@ def test_a_closed_storyline_says_so(tmp_path):
     assert issubclass(StoreError, StorylineError)
 
 
+def test_a_storyline_closed_after_an_ingest_says_so_when_it_ingests_again(tmp_path):
+    sl = Storyline(tmp_path / "c.db", model="none", extract_facts=False)
+    sl.ingest_records([{"text": "A volcano erupted in Iceland today"}])
+    sl.close()
+    for again in (lambda: sl.ingest_records([{"text": "Ash closed two airports"}]),
+                  lambda: sl.ingest(SEEDS), lambda: sl.check()):
+        with pytest.raises(StoreError, match="closed"):  # was sqlite3.ProgrammingError
+            again()
+
+
 def test_an_empty_file_is_no_store_to_read(tmp_path):
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
