@@ -120,3 +120,13 @@ def test_a_store_deleted_while_serving_is_not_made_again_empty(seeded, tmp_path)
     assert not seeded.exists()  # no new, empty store where the old one was
     with Storyline(moved / seeded.name, model="none") as sl:
         assert "lost" not in [b.name for b in sl.store.batches()]
+
+
+def test_a_parameter_of_the_wrong_shape_is_named_in_words_not_as_a_pattern(seeded):
+    with _client(seeded) as c:
+        since = c.get("/api/search?q=korea&since=last%20week").json()["detail"]
+        batch = c.post("/api/batches?batch=../x", content=b"The dam burst.",
+                       headers={**AUTH, "Content-Type": "text/plain"}).json()["detail"]
+    assert since.startswith("query since: ") and "2025-03-14T09:30Z" in since, since
+    assert batch.startswith("query batch: ") and "letters, digits" in batch, batch
+    assert "^" not in since + batch  # no regular expression for a person to decipher
