@@ -130,3 +130,13 @@ def test_a_parameter_of_the_wrong_shape_is_named_in_words_not_as_a_pattern(seede
     assert since.startswith("query since: ") and "2025-03-14T09:30Z" in since, since
     assert batch.startswith("query batch: ") and "letters, digits" in batch, batch
     assert "^" not in since + batch  # no regular expression for a person to decipher
+
+
+@pytest.mark.parametrize("header", ["Basic !!!notbase64", "Basic bm9jb2xvbg=="])
+def test_a_malformed_login_on_a_private_server_gets_the_servers_own_401(seeded, header):
+    with _client(seeded, private=True) as c:
+        got = c.get("/api/stories", headers={"Authorization": header})
+        page = c.get("/", headers={"Authorization": header})
+    assert got.status_code == 401 and "private" in got.json()["detail"], got.text
+    assert got.headers["WWW-Authenticate"] == 'Bearer realm="storyline"'
+    assert page.status_code == 401 and "private" in page.text
