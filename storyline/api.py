@@ -68,7 +68,8 @@ def _expect(what: str, value: object, kind: object) -> None:
 
 
 def _kind_name(kind: object) -> str:
-    names = {str: "a string", Path: "a Path", type(None): "None", Iterable: "an iterable"}
+    names = {str: "a string", Path: "a Path", type(None): "None", Iterable: "an iterable",
+             timedelta: "a timedelta"}
     parts = getattr(kind, "__args__", None) or (kind,)
     return " or ".join(names.get(p, getattr(p, "__name__", str(p))) for p in parts)
 
@@ -187,6 +188,7 @@ class Storyline:
         for path in paths:
             _expect("a batch file or folder", path, str | Path)
         _expect("batch", batch, str | None)
+        _expect("window", window, str | timedelta | None)
         span = parse_window(window) if isinstance(window, str) else window
         return self.engine.ingest_paths([Path(p) for p in paths], fmt=fmt, batch=batch,
                                         columns=columns, skip_bad=skip_bad, window=span,

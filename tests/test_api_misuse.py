@@ -50,6 +50,7 @@ def sl(tmp_path_factory):
     (lambda sl: sl.ingest(None), UsageError),
     (lambda sl: sl.ingest(5), UsageError),
     (lambda sl: sl.ingest(SEEDS, batch=5), UsageError),
+    (lambda sl: sl.ingest(SEEDS, window=5), UsageError),  # was cut into batches anyway
     (lambda sl: sl.ingest_records(None), UsageError),
     (lambda sl: sl.ingest_records([{"text": "A quake hit the coast"}], batch=5), UsageError),
 ])
