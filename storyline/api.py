@@ -61,6 +61,19 @@ def resolve_preset(store: Store, preset_name: str | None = None, model: str | No
             model or stored_model)
 
 
+def _expect(what: str, value: object, kind: object) -> None:
+    """A UsageError naming ``what`` unless ``value`` is of ``kind`` (a type or a union)."""
+    if not isinstance(value, kind):  # type: ignore[arg-type]
+        raise UsageError(f"{what} must be {_kind_name(kind)}, not {type(value).__name__}")
+
+
+def _kind_name(kind: object) -> str:
+    names = {str: "a string", Path: "a Path", type(None): "None", Iterable: "an iterable",
+             timedelta: "a timedelta"}
+    parts = getattr(kind, "__args__", None) or (kind,)
+    return " or ".join(names.get(p, getattr(p, "__name__", str(p))) for p in parts)
+
+
 class _Closed:
     """The store of a closed Storyline: every use is a StoreError, not the driver's."""
 
@@ -97,6 +110,9 @@ class Storyline:
     def __init__(self, db: str | Path | None = None, preset_name: str | None = None,
                  config: Config | None = None, *, create: bool = True, **overrides) -> None:
         """``create=False``: a store that is not there is a NotFoundError, not made."""
+        if db is not None and not isinstance(db, str | Path):
+            raise UsageError(f"db must be a path or a postgresql:// URL, not "
+                             f"{type(db).__name__}")
         self.store = open_store(db or default_db(), create=create)
         # Opened on a store that says nothing yet, with nothing asked: what another
         # process builds it with is taken up when this one first searches.
@@ -147,6 +163,9 @@ class Storyline:
         if not isinstance(self.store, _Closed):
             self.store.close()
             self.store = _Closed(self.store.path)  # type: ignore[assignment]
+            # The engine holds the closed store too: an ingest after close() reached it
+            # (sqlite3.ProgrammingError); the next engine is built on the _Closed one.
+            self._engine = None
 
     def __enter__(self) -> Storyline:
         return self
@@ -166,6 +185,10 @@ class Storyline:
         a folder's other files (default: the ``storyline.read`` logger)."""
         from storyline.pipeline.window import parse_window
 
+        for path in paths:
+            _expect("a batch file or folder", path, str | Path)
+        _expect("batch", batch, str | None)
+        _expect("window", window, str | timedelta | None)
         span = parse_window(window) if isinstance(window, str) else window
         return self.engine.ingest_paths([Path(p) for p in paths], fmt=fmt, batch=batch,
                                         columns=columns, skip_bad=skip_bad, window=span,
@@ -195,6 +218,8 @@ class Storyline:
         keys of a dict are left out)."""
         from storyline.pipeline.read import checked_record
 
+        _expect("records", records, Iterable)
+        _expect("batch", batch, str | None)
         items = [checked_record(replace(r, batch=batch) if batch and isinstance(r, Record)
                                 else r, batch or "1", n) for n, r in enumerate(records, 1)]
         return self.engine.ingest_records(items, origin="records")

@@ -7,7 +7,7 @@ default for every data set (no per-set thresholds).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from storyline.errors import UsageError
@@ -259,4 +259,8 @@ def dormancy(config: Config) -> DormancyRule:
 def preset(name: str, **overrides) -> Config:
     if name not in PRESETS:
         raise UsageError(f"unknown preset {name!r}: {', '.join(PRESETS)}")
+    known = {f.name for f in fields(Config)}
+    for key in overrides:
+        if key not in known:
+            raise UsageError(f"unknown setting {key!r} (the fields of storyline.config.Config)")
     return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})

@@ -91,6 +91,8 @@ def parse_date(value: object) -> datetime | None:
         return _from_epoch(float(text))
     try:
         return _utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except OverflowError:
+        return None  # 9999-12-31T23:59-14:00: past the calendar once in UTC
     except ValueError:
         if _ISO_SHAPE.match(text):
             return None  # ISO-shaped but wrong (month 14): no guessing which field is which
@@ -145,6 +147,7 @@ def kept_date(value: object) -> str | None:
         except ValueError:
             pass
         else:
-            if not text.isdigit():
+            # (Not one that is past the calendar in UTC: no reader could compare it.)
+            if not text.isdigit() and parse_date(text) is not None:
                 return text
     return iso_date(value)

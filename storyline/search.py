@@ -27,6 +27,11 @@ MIN_COSINE_ALONE = 0.6
 KEYWORD_WEIGHT = 0.5
 CANDIDATE_DEPTH = 200  # per list: a big story's own snippets fill the first few dozen
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
+# A date filter: an ISO date or a prefix of one, as the store's dates are compared (text):
+# month 01-12, day 01-31, a time of hours, minutes, seconds; empty is no filter.
+DATE_PATTERN = (r"^([1-9]\d{3}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+                r"([T ]([01]\d|2[0-3])(:[0-5]\d(:[0-5]\d(\.\d+)?)?)?Z?)?)?)?)?$")
+_DATE = re.compile(DATE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,25 @@ class SearchFilters:
     last_batch: str | None = None
     since: str | None = None
     until: str | None = None
+
+
+def checked_filters(filters: object) -> SearchFilters:
+    """``filters`` (None: none) if they are SearchFilters of names and dates, else a
+    UsageError naming the wrong one (a mistyped date matched nothing, silently)."""
+    from storyline.errors import UsageError
+
+    if filters is None:
+        return SearchFilters()
+    if not isinstance(filters, SearchFilters):
+        raise UsageError(f"filters must be a SearchFilters, not {type(filters).__name__}")
+    for name in ("first_batch", "last_batch", "since", "until"):
+        value = getattr(filters, name)
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"filter {name} must be a string, not {type(value).__name__}")
+        if name in ("since", "until") and value is not None and not _DATE.match(value):
+            raise UsageError(f"filter {name} {value!r} is no date: give an ISO date or a "
+                             "prefix of one (2025, 2025-03, 2025-03-14T09:30Z)")
+    return filters
 
 
 def query_terms(query: str) -> list[str]:

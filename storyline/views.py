@@ -96,6 +96,9 @@ def story_page(
     ``text`` matches the headline or the summary, ignoring case.
     """
     checked_page(limit, offset, min_size)
+    for name, value in (("batch", batch), ("status", status), ("text", text)):
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{name} must be a string, not {type(value).__name__}")
     names = store.batch_names()
     dormant = store.dormant_seqs(dormancy)
     batch_seq = None
@@ -316,7 +319,7 @@ def search(store: Store, query: str, encoder=None, limit: int = 20, *, offset: i
     if not isinstance(query, str):
         raise UsageError(f"a search is words, not {type(query).__name__}")
     return search_.search(store, query, encoder, limit, offset=offset,
-                          filters=filters or search_.SearchFilters(),
+                          filters=search_.checked_filters(filters),
                           nearest=nearest_snippets)
 
 

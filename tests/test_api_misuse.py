@@ -13,6 +13,7 @@ from storyline.errors import (
     StorylineError,
     UsageError,
 )
+from storyline.search import SearchFilters
 
 from .conftest import SEEDS, needs_static
 
@@ -40,10 +41,31 @@ def sl(tmp_path_factory):
     (lambda sl: sl.search("korea", limit=10**30), UsageError),
     (lambda sl: sl.search(123), UsageError),
     (lambda sl: sl.export("xml"), UsageError),
+    # Found by a hostile pass: each was an AttributeError or a TypeError from deep inside.
+    (lambda sl: sl.stories(text=5), UsageError),
+    (lambda sl: sl.stories(batch=["000"]), UsageError),
+    (lambda sl: sl.search("korea", filters={"since": "2025"}), UsageError),
+    (lambda sl: sl.search("korea", filters=SearchFilters(since="last week")), UsageError),
+    (lambda sl: sl.search("korea", filters=SearchFilters(first_batch=2)), UsageError),
+    (lambda sl: sl.ingest(None), UsageError),
+    (lambda sl: sl.ingest(5), UsageError),
+    (lambda sl: sl.ingest(SEEDS, batch=5), UsageError),
+    (lambda sl: sl.ingest(SEEDS, window=5), UsageError),  # was cut into batches anyway
+    (lambda sl: sl.ingest_records(None), UsageError),
+    (lambda sl: sl.ingest_records([{"text": "A quake hit the coast"}], batch=5), UsageError),
 ])
 def test_a_wrong_argument_is_a_storyline_error(sl, call, error):
     with pytest.raises(error):
         call(sl)
+
+
+@pytest.mark.parametrize("open_it,says", [
+    (lambda tmp: Storyline(5), "a path or a postgresql:// URL"),
+    (lambda tmp: Storyline(tmp / "o.db", bogus_setting=3), "unknown setting 'bogus_setting'"),
+])
+def test_a_wrong_way_to_open_a_store_is_a_usage_error(tmp_path, open_it, says):
+    with pytest.raises(UsageError, match=says):
+        open_it(tmp_path)
 
 
 @pytest.mark.parametrize("record,says", [
@@ -79,6 +101,16 @@ def test_a_closed_storyline_says_so(tmp_path):
     with pytest.raises(StoreError, match="closed"):
         sl.stories()
     assert issubclass(StoreError, StorylineError)
+
+
+def test_a_storyline_closed_after_an_ingest_says_so_when_it_ingests_again(tmp_path):
+    sl = Storyline(tmp_path / "c.db", model="none", extract_facts=False)
+    sl.ingest_records([{"text": "A volcano erupted in Iceland today"}])
+    sl.close()
+    for again in (lambda: sl.ingest_records([{"text": "Ash closed two airports"}]),
+                  lambda: sl.ingest(SEEDS), lambda: sl.check()):
+        with pytest.raises(StoreError, match="closed"):  # was sqlite3.ProgrammingError
+            again()
 
 
 def test_an_empty_file_is_no_store_to_read(tmp_path):

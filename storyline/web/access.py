@@ -26,7 +26,7 @@ from cachetools import LRUCache
 from storyline.api import Storyline, resolve_preset
 from storyline.config import db_location
 from storyline.engine import IngestError, group_batches
-from storyline.errors import StoreUnavailableError
+from storyline.errors import NotFoundError, StoreError, StoreUnavailableError
 from storyline.pipeline.facts import story_facts
 from storyline.store import open_store, read_only_store
 from storyline.types import IngestReport, Record, StoryDetail
@@ -94,7 +94,10 @@ class StoreAccess:
         self.closed = False
 
     def _open(self) -> Storyline:
-        return Storyline(self.db, self.preset_name, model=self.model, create=self.create)
+        # Never create (the store was made above): one deleted or moved away while the
+        # server ran was made again, empty, and took the next batch readers never saw.
+        with _store_there(self.db):
+            return Storyline(self.db, self.preset_name, model=self.model, create=False)
 
     # -- reading ----------------------------------------------------------
 
@@ -222,7 +225,7 @@ class StoreAccess:
         return self._writer
 
     def _mark(self) -> tuple[int, ...]:
-        with open_store(self.db, create=self.create) as store:
+        with _store_there(self.db), open_store(self.db, create=False) as store:
             return store.version()
 
     def ingest_records(self, records: Iterable[Record], origin: str, whole: bool = False
@@ -304,6 +307,17 @@ def _run_hooks(hooks: list[Callable[[], None]]) -> None:
             hook()
         except Exception:  # a warm-up that fails costs speed, not correctness
             log.exception("after-ingest hook failed")
+
+
+@contextmanager
+def _store_there(db: str | Path) -> Iterator[None]:
+    """A store no longer where the server found it is a StoreError, not a 404."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise StoreError(f"{db}: the store is gone (deleted or moved while the server "
+                         "ran); nothing was written: put it back or restart the server"
+                         ) from exc
 
 
 @contextmanager

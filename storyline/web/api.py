@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from storyline import shapes
-from storyline.search import SearchFilters
+from storyline.search import DATE_PATTERN, SearchFilters
 from storyline.shapes import MAX_ID
 from storyline.web.auth import require_write
 from storyline.web.ingest import (
@@ -57,13 +58,6 @@ BatchFilter = Annotated[str | None, Query(max_length=500, description="Only stor
 TextFilter = Annotated[str | None, Query(max_length=500, description="Only stories whose "
                                          "headline or summary holds this text.")]
 
-# An ISO date, or its year or month; empty (a form's blank field) is no filter.
-# An ISO date or a prefix of one, as the store's dates are compared (text): month 01-12,
-# day 01-31, a time of hours, minutes, seconds.
-DATE = (r"^([1-9]\d{3}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
-        r"([T ]([01]\d|2[0-3])(:[0-5]\d(:[0-5]\d(\.\d+)?)?)?Z?)?)?)?)?$")
-
-
 class SearchFilterParams:
     """Search's filters as query parameters (storyline.search.SearchFilters)."""
 
@@ -73,9 +67,10 @@ class SearchFilterParams:
                                                  "with news in this batch or later.")] = None,
         last_batch: Annotated[str | None, Query(max_length=500, description="... in this "
                                                 "batch or earlier.")] = None,
-        since: Annotated[str | None, Query(pattern=DATE, description="Only stories published "
-                                           "on or after this date (ISO, or a prefix).")] = None,
-        until: Annotated[str | None, Query(pattern=DATE, description="... on or before "
+        since: Annotated[str | None, Query(pattern=DATE_PATTERN, description="Only stories "
+                                           "published on or after this date (ISO, or a "
+                                           "prefix).")] = None,
+        until: Annotated[str | None, Query(pattern=DATE_PATTERN, description="... on or before "
                                            "this date.")] = None,
     ) -> None:
         self.first_batch, self.last_batch = first_batch or None, last_batch or None
@@ -195,9 +190,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise BodyError(413, f"body over {limit} bytes: send smaller batches")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, f"body over {limit} bytes: send smaller batches")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyError(413, f"body over {limit} bytes: send smaller batches")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to read the answer; the log gets its one line, not a traceback.
+        raise BodyError(400, f"the client hung up after {size} bytes of the body: "
+                        "nothing was ingested") from None
     return b"".join(chunks)

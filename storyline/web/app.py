@@ -118,6 +118,9 @@ def create_app(settings: WebSettings, access: StoreAccess | None = None) -> Fast
         version=_version(),
         docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
         lifespan=_lifespan,
+        # No slash added (NoTrailingSlash takes slashes away): "/static" was a redirect to
+        # "/static/" on whatever host the Host header named, and that one back: a loop.
+        redirect_slashes=False,
     )
     app.state.access = access
     app.state.settings = settings

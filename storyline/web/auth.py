@@ -18,9 +18,23 @@ from storyline.web.access import WebSettings
 
 bearer = HTTPBearer(auto_error=False, scheme_name="token",
                     description="The server's token: --token or STORYLINE_TOKEN.")
-basic = HTTPBasic(auto_error=False, scheme_name="basic", realm="storyline",
-                  description="For browsers on a private server: any user name, the token "
-                              "as password.")
+
+
+class _Login(HTTPBasic):
+    """A browser's login, None where there is none or it is malformed: FastAPI answered a
+    login that was not base64, or had no colon, with its own 401 ('Not authenticated',
+    and a Basic challenge even under /api)."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:
+        try:
+            return await super().__call__(request)
+        except HTTPException:
+            return None
+
+
+basic = _Login(auto_error=False, scheme_name="basic", realm="storyline",
+               description="For browsers on a private server: any user name, the token "
+                           "as password.")
 
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Login = Annotated[HTTPBasicCredentials | None, Depends(basic)]

@@ -21,6 +21,8 @@ from storyline.errors import (
     StoreUnavailableError,
     StorylineError,
 )
+from storyline.search import DATE_PATTERN
+from storyline.web.ingest import BATCH_PATTERN
 
 _JSON_PATHS = ("/api/", "/openapi", "/static/")
 RETRY_AFTER_SECONDS = "10"
@@ -80,13 +82,24 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 
 def validation_message(errors: Any) -> str:
     """``"query limit: Input should be greater than or equal to 1"``, one problem after
-    another, from FastAPI's list of validation errors."""
+    another, from FastAPI's list of validation errors (a pattern said in words)."""
     parts = []
     for error in errors:
         where = " ".join(str(part) for part in error.get("loc", ()))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where
-                     else str(error.get("msg", "invalid")))
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "string_pattern_mismatch":
+            message = _PATTERNS_SAID.get((error.get("ctx") or {}).get("pattern"), message)
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
+
+
+# The query parameters' patterns, said in words (their regular expressions were the answer).
+_PATTERNS_SAID = {
+    DATE_PATTERN: "not a date: give an ISO date or a prefix of one (2025, 2025-03, "
+                  "2025-03-14T09:30Z), in UTC",
+    BATCH_PATTERN: "a batch name is letters, digits, '.', '_' and '-' (up to 100, starting "
+                   "with a letter or digit)",
+}
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
