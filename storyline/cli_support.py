@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from storyline.errors import InputError, NotFoundError, StorylineError
+from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 
 
 @dataclass
@@ -180,6 +180,14 @@ class Bars:
         if key not in self.tasks:
             self.tasks[key] = self.progress.add_task(key, total=total)
         self.progress.update(self.tasks[key], completed=done, total=total)
+
+
+def refuse_local_options(**given: Any) -> None:
+    """``ingest --server`` given options that name a store of its own: a UsageError."""
+    named = [f"--{name}" for name, value in given.items() if value]
+    if named:
+        raise UsageError(f"{', '.join(named)}: with --server the batches go into the "
+                         "server's store, with its preset and model")
 
 
 def ingest_line(r: Any) -> str | None:

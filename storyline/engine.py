@@ -106,15 +106,17 @@ class Engine:
         columns: dict[str, str] | None = None, skip_bad: bool = False,
         window: timedelta | None = None, progress: Progress | None = None,
         on_skipped: Callable[[str], None] | None = None,
-        on_warning: Callable[[InputError], None] | None = None,
+        on_warning: Callable[[InputError], None] | None = None, encoding: str | None = None,
     ) -> list[IngestReport]:
         """Ingest batch files (``-``: standard input), streamed: a file is read as it is
         written into the store, never held whole. ``skip_bad`` skips bad records (each in
         its file's first report's ``skipped_bad``); ``window`` cuts each file into
-        batches by published_at; ``on_skipped`` hears of a folder's other files."""
+        batches by published_at; ``on_skipped`` hears of a folder's other files;
+        ``encoding`` is the files' (default: UTF-8)."""
         reports: list[IngestReport] = []
         files = file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
-                             window=window, on_skipped=on_skipped, on_warning=on_warning)
+                             window=window, on_skipped=on_skipped, on_warning=on_warning,
+                             encoding=encoding)
         try:
             for file in files:
                 reports += file.reports([write_batch(self, name, run, origin=str(file.file),

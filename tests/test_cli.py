@@ -132,6 +132,37 @@ def test_same_batch_name_with_other_content_is_refused(tmp_path):
 
 
 @needs_static
+def test_ingest_reads_a_file_in_the_encoding_it_is_told(tmp_path):
+    """A Latin-1 file is refused with a hint at --encoding, read with it, a no-op read
+    again; the digest is of the decoded records, so the same text in UTF-8 is the same
+    batch; a name that is no encoding is a usage error naming the option."""
+    db = tmp_path / "s.db"
+    latin = tmp_path / "001.txt"
+    text = "Caf\u00e9 owners in Li\u00e8ge protest the new tax\nThe tax takes effect in May\n"
+    latin.write_bytes(text.encode("latin-1"))
+    refused = run_cli("ingest", "--fast", "--db", str(db), str(latin), check=False)
+    assert refused.returncode == 1 and "001.txt:1: not valid UTF-8" in refused.stderr
+    assert "--encoding" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    done = run_cli("ingest", "--fast", "--db", str(db), str(latin), "--encoding", "latin-1")
+    assert "batch 001: 2 records" in done.stdout
+    with Store(db) as store:
+        assert [c.raw_text for c in store.batch_copies(1)] == text.splitlines()
+    again = run_cli("ingest", "--db", str(db), str(latin), "--encoding", "latin-1")
+    assert "already in the store" in again.stdout
+    (tmp_path / "utf8").mkdir()
+    (tmp_path / "utf8" / "001.txt").write_text(text, encoding="utf-8")
+    assert "already in the store" in run_cli("ingest", "--db", str(db),
+                                             str(tmp_path / "utf8" / "001.txt")).stdout
+    for wrong in ("nope", "base64"):
+        bad = run_cli("ingest", "--db", str(db), str(latin), "--encoding", wrong, check=False)
+        assert bad.returncode == 2 and bad.stderr.startswith("error: --encoding: ")
+        assert len(bad.stderr.strip().splitlines()) == 1
+    with Storyline(db) as sl:
+        assert sl.ingest(latin, encoding="latin-1")[0].already_ingested
+    assert Store(db).counts()["copies"] == 2
+
+
+@needs_static
 def test_bad_line_stops_the_batch_whole_and_names_it(tmp_path):
     db = tmp_path / "s.db"
     bad = tmp_path / "001.jsonl"
