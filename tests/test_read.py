@@ -239,6 +239,23 @@ def test_cr_only_file_larger_than_a_read_chunk(tmp_path):
     assert len(records) == 20_000 and records[-1].text == lines[-1]
 
 
+def test_a_line_of_many_read_chunks_keeps_its_ending_across_them():
+    """A long line is read in growing chunks and not searched again: a "\\r\\n" split
+    between two of them is one line ending still, and a whole 20 MB line is read in
+    time linear in it (it took seconds, searched again at each 64 KiB read)."""
+    import io
+    import time
+
+    from storyline.pipeline.lines import raw_lines
+
+    head = b"a" * (2 * 65536 - 1)  # its "\r" ends the second read, its "\n" opens the third
+    assert list(raw_lines(io.BytesIO(head + b"\r\nb\r"), 10**9)) == [head, b"b"]
+    started = time.perf_counter()
+    assert [len(x) for x in raw_lines(io.BytesIO(b"x" * 20_000_000 + b"\ny"), 10**9)] == [
+        20_000_000, 1]
+    assert time.perf_counter() - started < 2
+
+
 def test_ids_as_numbers_are_text_and_objects_are_refused(tmp_path):
     f = write(tmp_path / "i.csv", "id,text\n12,a\n")
     assert next(read_file(f)).id == "12"

@@ -6,7 +6,8 @@ UTF-8 byte order mark is dropped, a file that starts with a UTF-16 byte order ma
 (``--encoding latin-1``) is read in that one, and a line that is not UTF-8 (not in the
 file's encoding there) or is longer than a snippet can be comes out as an
 :class:`~storyline.errors.InputError` in its place, so a caller may skip it
-(``--skip-bad``) or stop. Nothing longer than one line (bounded) is ever held.
+(``--skip-bad``) or stop. Nothing longer than one line (bounded) is ever held, but by
+:func:`whole_text`, which reads a small file whole with the same decoder.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ NAME_ENCODING = ("name the file's encoding with --encoding (latin-1, cp1252...) 
                  "it to UTF-8")
 _EOL = re.compile(rb"\r\n|\r|\n")
 _CHUNK = 1 << 16
+_WHOLE = 1 << 40  # characters: a file read whole has no line limit of its own
 
 
 def origin_of(path: Path) -> str:
@@ -154,13 +156,16 @@ def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
     buffer = b""
     skipping = False
     while True:
-        chunk = stream.read(_CHUNK)
+        # As big as the line held so far: a long line costs copies in proportion to it.
+        chunk = stream.read(max(_CHUNK, len(buffer)))
         if not chunk:
             break
+        # What was held has no line ending but maybe a last "\r": not searched again.
+        scan = max(len(buffer) - 1, 0)
         buffer += chunk
         start = 0
         while True:
-            match = _EOL.search(buffer, start)
+            match = _EOL.search(buffer, max(start, scan))
             if match is None or (match.group() == b"\r" and match.end() == len(buffer)):
                 break  # a "\r" at the end of a chunk may be the first half of "\r\n"
             if skipping:
@@ -198,6 +203,18 @@ def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS, encoding: str | 
             yield number, text
             if isinstance(text, InputError) and getattr(text, "fatal", False):
                 return
+
+
+def whole_text(path: Path, encoding: str | None = None) -> str:
+    """The text of a small file read whole (a ``.json`` document), decoded as
+    :func:`numbered_lines` decodes a file's lines, its line endings made ``\\n``; a
+    line that does not decode is an InputError naming file and line."""
+    lines = []
+    for _, line in numbered_lines(path, _WHOLE, encoding):
+        if isinstance(line, InputError):
+            raise line
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _too_long(max_chars: int) -> str:
