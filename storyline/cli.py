@@ -39,6 +39,8 @@ class ReportingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
+            if cli_support.reader_gone(exc):  # `| head` read what it wanted: a quiet end
+                raise typer.Exit(cli_support.PIPE_CLOSED_EXIT) from None
             code, message = cli_support.error_report(exc)  # or raised again, as it must be
         err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         raise typer.Exit(code) from None
@@ -587,7 +589,10 @@ register(app)
 
 def main() -> None:
     """The ``storyline`` command (errors are reported by ReportingGroup)."""
-    app()
+    try:
+        app()
+    finally:
+        cli_support.flush_stdout()  # here, not at exit, where a failure is a traceback
 
 
 if __name__ == "__main__":

@@ -119,6 +119,36 @@ def test_reingest_is_a_no_op(seeded):
     assert Store(seeded).counts() == before
 
 
+@needs_minilm
+@pytest.mark.parametrize("args", [["export"], ["stories", "--json"], ["stories"],
+                                  ["search", "North Korean soldiers"]])
+def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(seeded, args):
+    """`storyline export | head -1`: the reader is gone before the command writes (its
+    end of a real pipe closed): exit 0 and nothing on standard error, whether the write
+    fails in the command (rich, export's stream) or at the last flush (--json)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "storyline.cli", *args, "--db",
+                               str(seeded)], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_a_broken_pipe_other_than_standard_output_is_an_error(monkeypatch):
+    """Only standard output's reader going away is a quiet end: a broken pipe to a worker
+    while standard output is open is reported (exit 1, one line)."""
+    from storyline import cli_support
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stdout, os.fdopen(read_end):
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert not cli_support.reader_gone(BrokenPipeError(32, "Broken pipe"))
+        assert cli_support.error_report(BrokenPipeError(32, "Broken pipe")) == (1, "Broken pipe")
+
+
 @needs_static
 def test_same_batch_name_with_other_content_is_refused(tmp_path):
     db = tmp_path / "s.db"
