@@ -237,11 +237,12 @@ class StoreAccess:
             writer = self._current_writer()
             try:
                 for name, group in group_batches(records).items():
-                    existing = writer.store.batch(name)
-                    if existing is not None and holds_other_content(existing, group):
+                    existing = holds_other_content(writer.store, name, group)
+                    if existing is not None:
                         raise IngestError(
-                            f"batch {name!r} is already in the store with other content "
-                            f"({existing.records} records): give this batch another name")
+                            f"batch {existing.name!r} is already in the store with other "
+                            f"content ({existing.records} records): give this batch another "
+                            "name")
                 with _unavailable_when_lost(writer):
                     reports = writer.engine.ingest_records(records, origin=origin,
                                                            whole=whole)
