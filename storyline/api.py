@@ -178,11 +178,13 @@ class Storyline:
     def ingest(self, *paths: str | Path, fmt: str | None = None, batch: str | None = None,
                columns: dict[str, str] | None = None, skip_bad: bool = False,
                window: str | timedelta | None = None, progress: Progress | None = None,
-               **listeners) -> list[IngestReport]:
+               encoding: str | None = None, **listeners) -> list[IngestReport]:
         """Ingest batch files or folders of them (a folder's files in name order; ``-``
         is standard input). ``window`` (``6h``, ``1d``) cuts each file into batches by
-        published_at. ``on_warning`` and ``on_skipped`` hear of unreadable dates and of
-        a folder's other files (default: the ``storyline.read`` logger)."""
+        published_at. ``encoding`` is the files' (``latin-1``, ``cp1252``; default UTF-8,
+        or UTF-16 after its byte order mark; an unknown name is a UsageError).
+        ``on_warning`` and ``on_skipped`` hear of unreadable dates and of a folder's
+        other files (default: the ``storyline.read`` logger)."""
         from storyline.pipeline.window import parse_window
 
         for path in paths:
@@ -192,7 +194,7 @@ class Storyline:
         span = parse_window(window) if isinstance(window, str) else window
         return self.engine.ingest_paths([Path(p) for p in paths], fmt=fmt, batch=batch,
                                         columns=columns, skip_bad=skip_bad, window=span,
-                                        progress=progress, **listeners)
+                                        progress=progress, encoding=encoding, **listeners)
 
     def check(self) -> tuple[list[str], list[str]]:
         """(problems, notes) of the store: problems make it inconsistent; notes are what

@@ -14,6 +14,7 @@ from storyline.config import db_location, preset
 from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 from storyline.options import (
     DbOption,
+    EncodingOption,
     FastOption,
     JsonOption,
     ModelOption,
@@ -38,6 +39,8 @@ class ReportingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
+            if cli_support.reader_gone(exc):  # `| head` read what it wanted: a quiet end
+                raise typer.Exit(cli_support.PIPE_CLOSED_EXIT) from None
             code, message = cli_support.error_report(exc)  # or raised again, as it must be
         err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         raise typer.Exit(code) from None
@@ -126,6 +129,7 @@ def ingest(
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip bad records, counted by "
                                            "reason, instead of stopping.")] = False,
     window: WindowOption = None,
+    encoding: EncodingOption = None,
     preset_name: PresetOption = None,
     model: ModelOption = None,
     fast: FastOption = False,
@@ -148,11 +152,12 @@ def ingest(
     columns = {k: v for k, v in {"text": text_column, "id": id_column, "source": source_column,
                                  "url": url_column, "published_at": time_column,
                                  "title": title_column, "batch": batch_column}.items() if v}
-    options = dict(fmt=fmt, batch=batch, columns=columns or None, skip_bad=skip_bad)
+    options = dict(fmt=fmt, batch=batch, columns=columns or None, skip_bad=skip_bad,
+                   encoding=encoding)
     warnings = cli_support.Warnings(err)
     try:
         if server:
-            _refuse_local_options(db=db, preset=preset_name, model=model, fast=fast)
+            cli_support.refuse_local_options(db=db, preset=preset_name, model=model, fast=fast)
             reports = _ingest_on_server(paths, server, token, window, warnings, as_json,
                                         max_body_mb=max_body_mb, **options)
         else:
@@ -178,13 +183,6 @@ def _ingest_here(sl, paths: list[Path], window: str | None, warnings, as_json: b
     with bars.progress:
         return sl.ingest(*paths, window=window, progress=lines or bars, on_warning=warnings,
                          on_skipped=warnings.note, **options)
-
-
-def _refuse_local_options(**given) -> None:
-    named = [f"--{name}" for name, value in given.items() if value]
-    if named:
-        raise UsageError(f"{', '.join(named)}: with --server the batches go into the "
-                         "server's store, with its preset and model")
 
 
 def _ingest_on_server(paths: list[Path], server: str, token: str | None,
@@ -591,7 +589,10 @@ register(app)
 
 def main() -> None:
     """The ``storyline`` command (errors are reported by ReportingGroup)."""
-    app()
+    try:
+        app()
+    finally:
+        cli_support.flush_stdout()  # here, not at exit, where a failure is a traceback
 
 
 if __name__ == "__main__":

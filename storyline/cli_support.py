@@ -3,6 +3,7 @@ levels, progress lines for a log file, tidy help, warnings and the read helpers.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import logging
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from storyline.errors import InputError, NotFoundError, StorylineError
+from storyline.errors import InputError, NotFoundError, StorylineError, UsageError
 
 
 @dataclass
@@ -65,20 +66,79 @@ class LazyConsole:
             from rich.console import Console
 
             self._console = Console(**self._options)
+            # rich's own answer to a closed pipe is exit 1; ReportingGroup's is the CLI's.
+            self._console.on_broken_pipe = _pipe_closed
         return self._console
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console(), name)
 
 
+def _pipe_closed() -> None:
+    raise BrokenPipeError(errno.EPIPE, "the reader of the output closed it")
+
+
+# What a command exits with when the reader of its standard output closed it early
+# (`storyline export | head -1`): it has written all that was read (docs/cli.md).
+PIPE_CLOSED_EXIT = 0
+
+
+def reader_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write to standard output after its reader closed it (``|
+    head``); standard output then goes nowhere, so that what is still buffered does not
+    fail again at exit. A broken pipe elsewhere (a worker's) is an error still."""
+    if not isinstance(exc, BrokenPipeError) or not _stdout_closed():
+        return False
+    _silence_stdout()
+    return True
+
+
+def _stdout_closed() -> bool:
+    """Standard output is a pipe with no reader (poll says POLLERR); where poll cannot
+    say (Windows, no file descriptor), a broken pipe is taken to be it, as click does."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & select.POLLERR for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # no file descriptor: nothing to flush
+        pass
+
+
+def flush_stdout() -> None:
+    """What is left in standard output's buffer, written before the exit: a reader gone
+    by then ends the command as quietly as one gone earlier; a write that fails
+    otherwise (a full disk under ``> file``) is a one-line error, exit 1."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError) as exc:
+        _silence_stdout()
+        sys.stderr.write(f"error: standard output: {getattr(exc, 'strerror', None) or exc}\n")
+        raise SystemExit(1) from None
+
+
 def error_report(exc: Exception) -> tuple[int, str]:
     """The exit code and one-line message of an error a command raised; raises it again
-    where it is not one to report (click's own exits and usage errors, a closed pipe)."""
+    where it is not one to report (click's own exits and usage errors)."""
     import sqlite3
 
     from typer.exceptions import Abort, Exit, TyperException
 
-    if isinstance(exc, Exit | Abort | TyperException | BrokenPipeError):
+    if isinstance(exc, Exit | Abort | TyperException):
         raise exc
     if _while_interrupted(exc):  # Ctrl-C, then a driver's error on the way out: Ctrl-C
         raise KeyboardInterrupt from None
@@ -180,6 +240,14 @@ class Bars:
         if key not in self.tasks:
             self.tasks[key] = self.progress.add_task(key, total=total)
         self.progress.update(self.tasks[key], completed=done, total=total)
+
+
+def refuse_local_options(**given: Any) -> None:
+    """``ingest --server`` given options that name a store of its own: a UsageError."""
+    named = [f"--{name}" for name, value in given.items() if value]
+    if named:
+        raise UsageError(f"{', '.join(named)}: with --server the batches go into the "
+                         "server's store, with its preset and model")
 
 
 def ingest_line(r: Any) -> str | None:

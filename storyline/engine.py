@@ -106,15 +106,17 @@ class Engine:
         columns: dict[str, str] | None = None, skip_bad: bool = False,
         window: timedelta | None = None, progress: Progress | None = None,
         on_skipped: Callable[[str], None] | None = None,
-        on_warning: Callable[[InputError], None] | None = None,
+        on_warning: Callable[[InputError], None] | None = None, encoding: str | None = None,
     ) -> list[IngestReport]:
         """Ingest batch files (``-``: standard input), streamed: a file is read as it is
         written into the store, never held whole. ``skip_bad`` skips bad records (each in
         its file's first report's ``skipped_bad``); ``window`` cuts each file into
-        batches by published_at; ``on_skipped`` hears of a folder's other files."""
+        batches by published_at; ``on_skipped`` hears of a folder's other files;
+        ``encoding`` is the files' (default: UTF-8)."""
         reports: list[IngestReport] = []
         files = file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
-                             window=window, on_skipped=on_skipped, on_warning=on_warning)
+                             window=window, on_skipped=on_skipped, on_warning=on_warning,
+                             encoding=encoding)
         try:
             for file in files:
                 reports += file.reports([write_batch(self, name, run, origin=str(file.file),
@@ -186,10 +188,13 @@ class Engine:
 
     def write_chunk(self, name: str, records: list[Record], offset: int, digest: str,
                     last: bool, *, origin: str | None, report: IngestReport,
-                    progress: Progress | None = None) -> bool:
+                    progress: Progress | None = None,
+                    continues: tuple[str, int] | None = None) -> bool:
         """Write records ``offset`` on of batch ``name`` in one transaction, if the store
-        holds exactly ``offset`` of them (else False: another writer moved on). Their
-        facts are left to finish_facts, which the callers run when they end."""
+        holds exactly ``offset`` of them (else False: another writer moved on). A new
+        batch that continues another, ``continues`` = (that batch, how many continue it
+        already), is written only if that many still do. Their facts are left to
+        finish_facts, which the callers run when they end."""
         if self.config.extract_facts and not self._facts_started:
             # spaCy loads in the worker while the encoder loads here.
             warm_up(wait=False)
@@ -199,12 +204,15 @@ class Engine:
             row = self.store.batch(name)
             if (row.records if row else 0) != offset or (row is not None and row.complete):
                 return False
+            if row is None and continues is not None and len(
+                    self.store.continuations(continues[0])) != continues[1]:
+                return False  # another writer began a continuation meanwhile
             now = datetime.now(UTC)
             seq = row.seq if row else self.store.next_batch_seq()
             self.store.add_batch(name, seq, digest, offset + len(records),
                                  row.ingested_at if row else now.isoformat(timespec="seconds"),
                                  origin, chunk_clock(records, now, row.clock if row else None),
-                                 complete=last)
+                                 complete=last, continues=continues and continues[0])
             facts = self._ingest(seq, offset, records, report, progress)
             self.store.set_state("model", encoder.name)
             self.store.set_state("model_option", self.config.model)

@@ -7,7 +7,7 @@ instead of a list of unrelated classes.
 Exit codes (documented in docs/cli.md):
 
 ====  =====================================================================
-0     success
+0     success (also when standard output's reader closed it: `| head`)
 1     bad input (file:line named), unknown story or batch, nothing ingested
 2     wrong usage: an unknown option, preset, format or model name
 3     the store cannot be used: wrong model, corrupt, newer schema, disk full

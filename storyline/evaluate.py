@@ -79,10 +79,10 @@ def load_labels(path: Path, key: str = "story") -> dict[str, str]:
     whose items are named ``BATCH:LINE``. An id or label is a string or an integer
     (``1`` and ``"1"`` are the same); the file is read as ``ingest`` reads one (UTF-8,
     or UTF-16 with its byte order mark; a line that is neither is named)."""
-    from storyline.pipeline.lines import JSON_LINE_CHARS, numbered_lines
+    from storyline.pipeline.lines import JSON_LINE_CHARS, numbered_lines, whole_text
 
     if path.suffix == ".json":
-        return _json_labels(_json(_whole_text(path), path, None), path)
+        return _json_labels(_json(whole_text(path), path, None), path)
     labels: dict[str, str] = {}
     for number, line in numbered_lines(path, JSON_LINE_CHARS):
         if isinstance(line, InputError):
@@ -120,22 +120,6 @@ def json_text(value: object) -> str:
 
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _whole_text(path: Path) -> str:
-    """A ``.json`` labels file's text (UTF-8, or UTF-16 with its byte order mark)."""
-    import codecs
-
-    from storyline.pipeline.lines import open_binary
-
-    with open_binary(path) as stream:
-        data = stream.read()
-    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    try:
-        return data.decode("utf-16" if utf16 else "utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), None, f"not valid {'UTF-16' if utf16 else 'UTF-8'} "
-                         f"(byte {exc.start}); convert the file to UTF-8") from None
 
 
 def _json_labels(data: object, path: Path) -> dict[str, str]:

@@ -55,8 +55,8 @@ from storyline.errors import FetchError  # noqa: E402  (re-exported)
 class Sink(Protocol):
     """Where a watcher ingests: :class:`storyline.web.access.StoreAccess` is one."""
 
-    def ingest_paths(self, paths: list[Path], window: timedelta | None = None
-                     ) -> list[IngestReport]: ...
+    def ingest_paths(self, paths: list[Path], window: timedelta | None = None,
+                     encoding: str | None = None) -> list[IngestReport]: ...
 
     def ingest_records(self, records: list[Record], origin: str, whole: bool = False
                        ) -> list[IngestReport]: ...
@@ -283,8 +283,9 @@ class Watcher:
     def __init__(self, sink: Sink, *, folder: Path | None = None, feeds: list[str] = (),
                  articles: list[str] = (), fetch_articles: bool = False,
                  settle: float = 2.0, timeout: float = 20.0,
-                 window: timedelta | None = None) -> None:
+                 window: timedelta | None = None, encoding: str | None = None) -> None:
         self.sink = sink
+        self.encoding = encoding  # the folder's files' (default: UTF-8)
         # Batches by published_at (``--window``) instead of one batch a poll or a file.
         self.window = window
         self.folder = Path(folder) if folder else None
@@ -353,10 +354,8 @@ class Watcher:
                 continue
             self._files[path] = version  # a failed file is retried only once it changes
             try:
-                if self.window is None:
-                    result.reports.extend(self.sink.ingest_paths([path]))
-                else:
-                    result.reports.extend(self.sink.ingest_paths([path], window=self.window))
+                result.reports.extend(self.sink.ingest_paths([path], window=self.window,
+                                                             encoding=self.encoding))
             except (StorylineError, OSError) as exc:  # named once (an InputError names it)
                 if isinstance(exc, StoreBusyError | StoreUnavailableError):
                     del self._files[path]  # the store's trouble, not the file's: next poll

@@ -78,3 +78,26 @@ FetchOption = Annotated[
 IntervalOption = Annotated[
     float, typer.Option("--interval", min=1.0, help="Seconds between polls.")
 ]
+
+
+def encoding_name(name: str | None) -> str | None:
+    """``--encoding``'s value, checked before any work: a name Python knows no text
+    encoding by is a UsageError (exit 2) naming the option."""
+    if name is None:
+        return None
+    from storyline.errors import UsageError
+    from storyline.pipeline.lines import text_encoding
+
+    try:
+        return text_encoding(name)
+    except UsageError as exc:
+        raise UsageError(f"--encoding: {exc}") from None
+
+
+EncodingOption = Annotated[
+    Optional[str],
+    typer.Option("--encoding", callback=encoding_name, metavar="NAME",
+                 help="The files' text encoding: latin-1, cp1252, utf-16... [default: UTF-8, "
+                 "or UTF-16 where a file starts with its byte order mark]",
+                 show_default=False),
+]

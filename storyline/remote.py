@@ -181,15 +181,17 @@ def ingest_remote(
     max_body_mb: float = DEFAULT_MAX_BODY_MB, timeout: float = 600.0,
     on_batch: Callable[[IngestReport], None] | None = None,
     on_skipped: Callable[[str], None] | None = None,
-    on_warning: Callable[[InputError], None] | None = None,
+    on_warning: Callable[[InputError], None] | None = None, encoding: str | None = None,
 ) -> list[IngestReport]:
-    """Ingest batch files into the store of the storyline server at ``server``, batch by
-    batch, in order: the reports a local ingest of the same files gives."""
+    """Ingest batch files (in ``encoding``; default UTF-8) into the store of the storyline
+    server at ``server``, batch by batch, in order: the reports a local ingest of the
+    same files gives."""
     server = check_server_url(server)
     token = checked_token(token)
     reports: list[IngestReport] = []
     for file in file_batches(paths, fmt=fmt, batch=batch, columns=columns, skip_bad=skip_bad,
-                             window=window, on_skipped=on_skipped, on_warning=on_warning):
+                             window=window, on_skipped=on_skipped, on_warning=on_warning,
+                             encoding=encoding):
         made = []
         for name, records in file.batches:
             if not BATCH_NAME.match(name):

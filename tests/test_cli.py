@@ -119,6 +119,36 @@ def test_reingest_is_a_no_op(seeded):
     assert Store(seeded).counts() == before
 
 
+@needs_minilm
+@pytest.mark.parametrize("args", [["export"], ["stories", "--json"], ["stories"],
+                                  ["search", "North Korean soldiers"]])
+def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(seeded, args):
+    """`storyline export | head -1`: the reader is gone before the command writes (its
+    end of a real pipe closed): exit 0 and nothing on standard error, whether the write
+    fails in the command (rich, export's stream) or at the last flush (--json)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "storyline.cli", *args, "--db",
+                               str(seeded)], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_a_broken_pipe_other_than_standard_output_is_an_error(monkeypatch):
+    """Only standard output's reader going away is a quiet end: a broken pipe to a worker
+    while standard output is open is reported (exit 1, one line)."""
+    from storyline import cli_support
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stdout, os.fdopen(read_end):
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert not cli_support.reader_gone(BrokenPipeError(32, "Broken pipe"))
+        assert cli_support.error_report(BrokenPipeError(32, "Broken pipe")) == (1, "Broken pipe")
+
+
 @needs_static
 def test_same_batch_name_with_other_content_is_refused(tmp_path):
     db = tmp_path / "s.db"
@@ -129,6 +159,37 @@ def test_same_batch_name_with_other_content_is_refused(tmp_path):
     run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "a"))
     proc = run_cli("ingest", "--fast", "--db", str(db), str(tmp_path / "b"), check=False)
     assert proc.returncode == 3 and "already in" in proc.stderr
+
+
+@needs_static
+def test_ingest_reads_a_file_in_the_encoding_it_is_told(tmp_path):
+    """A Latin-1 file is refused with a hint at --encoding, read with it, a no-op read
+    again; the digest is of the decoded records, so the same text in UTF-8 is the same
+    batch; a name that is no encoding is a usage error naming the option."""
+    db = tmp_path / "s.db"
+    latin = tmp_path / "001.txt"
+    text = "Caf\u00e9 owners in Li\u00e8ge protest the new tax\nThe tax takes effect in May\n"
+    latin.write_bytes(text.encode("latin-1"))
+    refused = run_cli("ingest", "--fast", "--db", str(db), str(latin), check=False)
+    assert refused.returncode == 1 and "001.txt:1: not valid UTF-8" in refused.stderr
+    assert "--encoding" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    done = run_cli("ingest", "--fast", "--db", str(db), str(latin), "--encoding", "latin-1")
+    assert "batch 001: 2 records" in done.stdout
+    with Store(db) as store:
+        assert [c.raw_text for c in store.batch_copies(1)] == text.splitlines()
+    again = run_cli("ingest", "--db", str(db), str(latin), "--encoding", "latin-1")
+    assert "already in the store" in again.stdout
+    (tmp_path / "utf8").mkdir()
+    (tmp_path / "utf8" / "001.txt").write_text(text, encoding="utf-8")
+    assert "already in the store" in run_cli("ingest", "--db", str(db),
+                                             str(tmp_path / "utf8" / "001.txt")).stdout
+    for wrong in ("nope", "base64"):
+        bad = run_cli("ingest", "--db", str(db), str(latin), "--encoding", wrong, check=False)
+        assert bad.returncode == 2 and bad.stderr.startswith("error: --encoding: ")
+        assert len(bad.stderr.strip().splitlines()) == 1
+    with Storyline(db) as sl:
+        assert sl.ingest(latin, encoding="latin-1")[0].already_ingested
+    assert Store(db).counts()["copies"] == 2
 
 
 @needs_static

@@ -58,7 +58,10 @@ def test_a_labels_file_of_another_shape_is_named_with_its_line(tmp_path, name, c
     ("null.json", '{"1": "a", "2": null}', "null.json: the label of '2' null is not"),
     ("latin1.jsonl", b'{"id": 1, "story": "a"}\n{"id": 2, "story": "caf\xe9"}\n',
      "latin1.jsonl:2: not valid UTF-8"),
-    ("latin1.json", b'{"1": "caf\xe9"}', "latin1.json: not valid UTF-8"),
+    ("latin1.json", b'{\n  "1": "a",\n  "2": "caf\xe9"\n}\n',
+     "latin1.json:3: not valid UTF-8 (byte 11); convert the file to UTF-8"),
+    ("utf16.json", '{\n  "1": "a",\n  "2": "\ud800"\n}\n'.encode("utf-16", "surrogatepass"),
+     "utf16.json:3: not valid UTF-16"),
 ])
 def test_an_id_or_label_that_is_no_name_is_named_with_its_line(tmp_path, name, content,
                                                                 message):
@@ -71,6 +74,15 @@ def test_an_id_or_label_that_is_no_name_is_named_with_its_line(tmp_path, name, c
     with pytest.raises(InputError) as caught:
         load_labels(path)
     assert message in str(caught.value)
+
+
+def test_a_json_labels_file_is_decoded_as_ingest_decodes_a_file(tmp_path):
+    """UTF-16 after its mark, a UTF-8 byte order mark, any line ending: as ingest reads."""
+    text = '{\r\n  "1": "caf\u00e9",\r  "2": "b"\n}'
+    (tmp_path / "a.json").write_bytes(text.encode("utf-16"))
+    (tmp_path / "b.json").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_labels(tmp_path / "a.json") == load_labels(tmp_path / "b.json") == {
+        "1": "caf\u00e9", "2": "b"}
 
 
 def test_labels_as_numbers_or_strings_and_utf16_files_agree(tmp_path):

@@ -352,6 +352,20 @@ def test_watcher_ingests_files_dropped_in_a_folder(tmp_path, access):
     assert [name for name, _ in _batches(access.db)] == ["001", "002", "003"]
 
 
+def test_watcher_reads_the_folder_s_files_in_the_encoding_it_is_told(tmp_path, access):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "001_x.txt").write_bytes("Caf\u00e9 owners protest \u2013 \u20ac5 tax\n"
+                                      .encode("cp1252"))
+    refused = Watcher(access, folder=inbox, settle=0.0).poll()
+    assert refused.reports == [] and "not valid UTF-8" in refused.errors[0]
+    assert "--encoding" in refused.errors[0]
+    result = Watcher(access, folder=inbox, settle=0.0, encoding="cp1252").poll()
+    assert [(r.batch, r.records) for r in result.reports] == [("001", 1)]
+    with Store(access.db) as store:
+        assert store.batch_copies(1)[0].raw_text == "Caf\u00e9 owners protest \u2013 \u20ac5 tax"
+
+
 def test_a_file_the_store_could_not_take_then_is_taken_at_the_next_poll(
         tmp_path, access, monkeypatch):
     import sqlite3
@@ -455,7 +469,8 @@ def test_storyline_watch_once(served, tmp_path):
     bad = _cli(*args, "--feed", base + "/gone.xml")
     assert bad.returncode == 1 and "HTTP 404" in bad.stderr
     assert _cli("watch", "--db", str(db)).returncode == 2  # nothing to watch: usage
-    for wrong in (["--preset", "bogus"], ["--model", "bogus"]):  # said once, before a file
+    # Each said once, before a file is read.
+    for wrong in (["--preset", "bogus"], ["--model", "bogus"], ["--encoding", "bogus"]):
         refused = _cli("watch", "--db", str(db), "--folder", str(inbox), "--once", *wrong)
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
 

@@ -78,11 +78,56 @@ def test_bad_jsonl_names_file_and_line(tmp_path, content, message):
         list(read_file(f))
 
 
-def test_wrong_encoding_names_the_line(tmp_path):
+def test_wrong_encoding_names_the_line_and_the_option_that_reads_it(tmp_path):
     latin = "caf\u00e9 cr\u00e8me\n".encode("latin-1")
     f = write(tmp_path / "latin.txt", b"fine\n" + latin)
-    with pytest.raises(InputError, match=r"latin.txt:2: not valid UTF-8"):
+    with pytest.raises(InputError, match=r"latin.txt:2: not valid UTF-8 \(byte 3\); name the "
+                                         r"file's encoding with --encoding \(latin-1"):
         list(read_file(f))
+    assert [r.text for r in read_file(f, encoding="latin-1")] == ["fine", "caf\u00e9 cr\u00e8me"]
+
+
+@pytest.mark.parametrize("name,data", [
+    ("a.txt", "Caf\u00e9 owners protest\r\n\u20ac5 tax \u2013 \u201cno\u201d\n"),
+    ("a.jsonl", '{"text": "Caf\u00e9 owners protest", "source": "Le Monde"}\n'
+                '{"text": "\u20ac5 tax \u2013 \u201cno\u201d"}\n'),
+    ("a.csv", "text;source\nCaf\u00e9 owners protest;Le Monde\n"
+              "\"\u20ac5 tax \u2013\n\u201cno\u201d\";\n"),
+])
+def test_a_file_in_the_encoding_it_is_said_to_be_in_is_read_in_it(tmp_path, name, data):
+    """cp1252 (Windows' Western European: the euro, curly quotes and dashes in 0x80-0x9f)
+    and the same text in UTF-8 give the same records."""
+    wanted = [r.text for r in read_file(write(tmp_path / f"u{name}", data))]
+    assert len(wanted) == 2 and "\u20ac5 tax" in wanted[1]
+    f = write(tmp_path / name, data.encode("cp1252"))
+    assert [r.text for r in read_file(f, encoding="cp1252")] == wanted
+    assert [r.text for r in read_file(f, encoding="Windows-1252")] == wanted  # another name
+    with pytest.raises(InputError, match=r"not valid UTF-8"):
+        list(read_file(f))
+
+
+def test_a_line_not_in_the_encoding_named_is_an_error_at_its_line(tmp_path):
+    # 0x81 is no character in cp1252; UTF-8 named outright reads as the default does.
+    f = write(tmp_path / "a.txt", b"fine\nbad \x81 byte\nfine too\n")
+    skipped = []
+    assert [r.line for r in read_file(f, encoding="cp1252", on_error=skipped.append)] == [1, 3]
+    assert [str(e) for e in skipped] == [f"{f}:2: not valid cp1252 (byte 4); name the file's "
+                                         "encoding with --encoding (latin-1, cp1252...) or "
+                                         "convert it to UTF-8"]
+    utf16 = write(tmp_path / "b.txt", "line one\n".encode("utf-16"))
+    assert [r.text for r in read_file(utf16, encoding="utf-8")] == ["line one"]
+    assert [r.text for r in read_file(write(tmp_path / "c.txt", b"\xef\xbb\xbfx\n"),
+                                      encoding="UTF8")] == ["x"]
+
+
+@pytest.mark.parametrize("name", ["nope", "base64", ""])
+def test_an_encoding_that_is_none_is_a_usage_error(tmp_path, name):
+    from storyline.errors import UsageError
+    from storyline.pipeline.batches import file_batches
+
+    f = write(tmp_path / "a.txt", "fine\n")
+    with pytest.raises(UsageError, match="encoding"):
+        next(file_batches([f], encoding=name))
 
 
 def test_empty_file_is_an_error(tmp_path):
@@ -194,6 +239,23 @@ def test_cr_only_file_larger_than_a_read_chunk(tmp_path):
     assert len(records) == 20_000 and records[-1].text == lines[-1]
 
 
+def test_a_line_of_many_read_chunks_keeps_its_ending_across_them():
+    """A long line is read in growing chunks and not searched again: a "\\r\\n" split
+    between two of them is one line ending still, and a whole 20 MB line is read in
+    time linear in it (it took seconds, searched again at each 64 KiB read)."""
+    import io
+    import time
+
+    from storyline.pipeline.lines import raw_lines
+
+    head = b"a" * (2 * 65536 - 1)  # its "\r" ends the second read, its "\n" opens the third
+    assert list(raw_lines(io.BytesIO(head + b"\r\nb\r"), 10**9)) == [head, b"b"]
+    started = time.perf_counter()
+    assert [len(x) for x in raw_lines(io.BytesIO(b"x" * 20_000_000 + b"\ny"), 10**9)] == [
+        20_000_000, 1]
+    assert time.perf_counter() - started < 2
+
+
 def test_ids_as_numbers_are_text_and_objects_are_refused(tmp_path):
     f = write(tmp_path / "i.csv", "id,text\n12,a\n")
     assert next(read_file(f)).id == "12"
@@ -267,9 +329,9 @@ def test_utf16_that_breaks_is_an_error_at_its_line(tmp_path):
     skipped = []
     assert [(r.line, r.text) for r in read_file(f, on_error=skipped.append)] == [
         (1, "Fire"), (3, "ok")]
-    assert [str(e) for e in skipped] == [f"{f}:2: not valid UTF-16 (byte 0); convert the "
-                                         "file to UTF-8", f"{f}:4: not valid UTF-16 (byte 0); "
-                                         "convert the file to UTF-8"]
+    advice = "name the file's encoding with --encoding (latin-1, cp1252...) or convert it to UTF-8"
+    assert [str(e) for e in skipped] == [f"{f}:2: not valid UTF-16 (byte 0); {advice}",
+                                         f"{f}:4: not valid UTF-16 (byte 0); {advice}"]
 
 
 @pytest.mark.parametrize("header,row", [

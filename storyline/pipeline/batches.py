@@ -92,15 +92,19 @@ def file_batches(
     paths: Iterable[Path], *, fmt: str | None = None, batch: str | None = None,
     columns: dict[str, str] | None = None, skip_bad: bool = False,
     window: timedelta | None = None, on_skipped: Callable[[str], None] | None = None,
-    on_warning: Callable[[InputError], None] | None = None,
+    on_warning: Callable[[InputError], None] | None = None, encoding: str | None = None,
 ) -> Iterator[FileBatches]:
     """Each input file's batches, streamed, as ``storyline ingest`` reads them (a
     folder's files in name order; ``-`` is standard input); ``window`` cuts each file
-    into batches by published_at; ``on_skipped`` hears of a folder's other files.
-    Shared by the engine and the client of a server (:mod:`storyline.remote`)."""
+    into batches by published_at; ``on_skipped`` hears of a folder's other files;
+    ``encoding`` is the files' (default: UTF-8). Shared by the engine and the client of
+    a server (:mod:`storyline.remote`)."""
+    from storyline.pipeline.lines import text_encoding
     from storyline.pipeline.read import batch_name, list_inputs, read_file
     from storyline.pipeline.window import windowed
 
+    if encoding is not None:
+        text_encoding(encoding)  # an unknown one is a UsageError before any file is read
     inputs = [list_inputs(Path(p), fmt) for p in paths]
     for note in (note for item in inputs for note in item.skipped):
         if on_skipped:
@@ -109,7 +113,7 @@ def file_batches(
         skipped: list[InputError] = []
         records = read_file(file, fmt=fmt, batch=batch, columns=columns,
                             on_error=skipped.append if skip_bad else None,
-                            on_warning=on_warning)
+                            on_warning=on_warning, encoding=encoding)
         name = batch or batch_name(file)
         if window is not None:
             records = windowed(records, window, name)

@@ -2,11 +2,12 @@
 
 Any line ending counts (``\\n``, ``\\r\\n`` and a lone ``\\r``: old Mac exports), a
 UTF-8 byte order mark is dropped, a file that starts with a UTF-16 byte order mark
-(Excel's "Unicode text") is read as UTF-16, and a line that is not UTF-8 (not UTF-16
-there) or is longer than a snippet can be comes out as an
+(Excel's "Unicode text") is read as UTF-16, a file in an encoding its reader names
+(``--encoding latin-1``) is read in that one, and a line that is not UTF-8 (not in the
+file's encoding there) or is longer than a snippet can be comes out as an
 :class:`~storyline.errors.InputError` in its place, so a caller may skip it
-(``--skip-bad``) or stop. Nothing longer than one line (bounded) is
-ever held.
+(``--skip-bad``) or stop. Nothing longer than one line (bounded) is ever held, but by
+:func:`whole_text`, which reads a small file whole with the same decoder.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from storyline.errors import InputError
+from storyline.errors import InputError, UsageError
 
 # A snippet is a lead sentence or a description: anything longer than this is
 # not a snippet but a broken file (a missing newline, binary data).
@@ -27,8 +28,14 @@ MAX_LINE_CHARS = 100_000
 # six): its fields are held to MAX_LINE_CHARS each, the line to this.
 JSON_LINE_CHARS = 6 * MAX_LINE_CHARS + 1_000
 STDIN = "-"
+# What a line that does not decode says to do: a reader of batch files (ingest, watch)
+# can be told the file's encoding; the others (labels, the Spark job) cannot.
+CONVERT = "convert the file to UTF-8"
+NAME_ENCODING = ("name the file's encoding with --encoding (latin-1, cp1252...) or convert "
+                 "it to UTF-8")
 _EOL = re.compile(rb"\r\n|\r|\n")
 _CHUNK = 1 << 16
+_WHOLE = 1 << 40  # characters: a file read whole has no line limit of its own
 
 
 def origin_of(path: Path) -> str:
@@ -72,13 +79,36 @@ def _not_text(error: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error("storyline-not-text", _not_text)
 
 
-class _FromUtf16:
-    """A UTF-16 stream (after its byte order mark) read as UTF-8 bytes, a chunk at a time."""
+def text_encoding(name: str) -> str:
+    """``name`` if it names a text encoding Python knows (``latin-1``, ``cp1252``,
+    ``utf-16``), else a UsageError; the default (None) is UTF-8.
 
-    def __init__(self, stream: BinaryIO, start: bytes) -> None:
+    >>> text_encoding("cp1252")
+    'cp1252'
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise UsageError(f"unknown encoding {name!r}: name one Python knows (utf-8, latin-1, "
+                         "cp1252, utf-16...)") from None
+    if not getattr(info, "_is_text_encoding", True):  # base64, zlib: bytes to bytes
+        raise UsageError(f"{name!r} is not a text encoding (utf-8, latin-1, cp1252, "
+                         "utf-16...)")
+    return name
+
+
+def _is_utf8(encoding: str | None) -> bool:
+    return encoding is None or codecs.lookup(text_encoding(encoding)).name == "utf-8"
+
+
+class _Transcoded:
+    """A stream in ``encoding`` (UTF-16 after its byte order mark, or one a reader was
+    told) read as UTF-8 bytes, a chunk at a time."""
+
+    def __init__(self, stream: BinaryIO, start: bytes, encoding: str = "utf-16") -> None:
         self.stream = stream
         self.start = start
-        self.decoder = codecs.getincrementaldecoder("utf-16")("storyline-not-text")
+        self.decoder = codecs.getincrementaldecoder(encoding)("storyline-not-text")
         self.done = False
 
     def read(self, size: int) -> bytes:
@@ -105,15 +135,19 @@ class _Prefixed:
         return self.stream.read(size)
 
 
-def utf8_stream(stream: BinaryIO) -> BinaryIO:
-    """``stream`` as UTF-8 bytes: itself, or decoded from UTF-16 where its first bytes
-    are a UTF-16 byte order mark (kept, for the decoder to read the byte order)."""
+def utf8_stream(stream: BinaryIO, encoding: str | None = None) -> tuple[BinaryIO, str]:
+    """``stream`` as UTF-8 bytes, and the name of the encoding it was in (as an error
+    names it): decoded from ``encoding`` where one is given (other than UTF-8), else
+    itself, or decoded from UTF-16 where its first bytes are a UTF-16 byte order mark
+    (kept, for the decoder to read the byte order)."""
+    if not _is_utf8(encoding):
+        return _Transcoded(stream, b"", encoding), encoding  # type: ignore[return-value,arg-type]
     start = stream.read(2)
     while len(start) < 2 and (more := stream.read(2 - len(start))):
         start += more
     if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        return _FromUtf16(stream, start)  # type: ignore[return-value]
-    return _Prefixed(stream, start)  # type: ignore[return-value]
+        return _Transcoded(stream, start), "UTF-16"  # type: ignore[return-value]
+    return _Prefixed(stream, start), "UTF-8"  # type: ignore[return-value]
 
 
 def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
@@ -122,13 +156,16 @@ def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
     buffer = b""
     skipping = False
     while True:
-        chunk = stream.read(_CHUNK)
+        # As big as the line held so far: a long line costs copies in proportion to it.
+        chunk = stream.read(max(_CHUNK, len(buffer)))
         if not chunk:
             break
+        # What was held has no line ending but maybe a last "\r": not searched again.
+        scan = max(len(buffer) - 1, 0)
         buffer += chunk
         start = 0
         while True:
-            match = _EOL.search(buffer, start)
+            match = _EOL.search(buffer, max(start, scan))
             if match is None or (match.group() == b"\r" and match.end() == len(buffer)):
                 break  # a "\r" at the end of a chunk may be the first half of "\r\n"
             if skipping:
@@ -148,23 +185,36 @@ def raw_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | None]:
         yield buffer
 
 
-def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS
-                   ) -> Iterator[tuple[int, str | InputError]]:
-    """Decoded lines of ``path`` (``-``: standard input) with their numbers; one over
-    ``max_chars`` characters is an error in its place."""
+def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS, encoding: str | None = None,
+                   advice: str = CONVERT) -> Iterator[tuple[int, str | InputError]]:
+    """Decoded lines of ``path`` (``-``: standard input) with their numbers, in
+    ``encoding`` (default: UTF-8, or UTF-16 after its byte order mark); one over
+    ``max_chars`` characters, or one that does not decode (its error says ``advice``),
+    is an error in its place."""
     origin = origin_of(path)
     limit = max_chars * 4  # bytes: a UTF-8 character is at most four
     with open_binary(path) as stream:
-        source = utf8_stream(stream)  # a UTF-16 file (with its mark) read as UTF-8
-        encoding = "UTF-16" if isinstance(source, _FromUtf16) else "UTF-8"
+        source, named = utf8_stream(stream, encoding)  # read as UTF-8 from here on
         for number, raw in enumerate(raw_lines(source, limit), 1):
             if raw is None:
                 yield number, InputError(origin, number, _too_long(max_chars))
                 continue
-            text = decode_line(raw, number, origin, max_chars, encoding)
+            text = decode_line(raw, number, origin, max_chars, named, advice)
             yield number, text
             if isinstance(text, InputError) and getattr(text, "fatal", False):
                 return
+
+
+def whole_text(path: Path, encoding: str | None = None) -> str:
+    """The text of a small file read whole (a ``.json`` document), decoded as
+    :func:`numbered_lines` decodes a file's lines, its line endings made ``\\n``; a
+    line that does not decode is an InputError naming file and line."""
+    lines = []
+    for _, line in numbered_lines(path, _WHOLE, encoding):
+        if isinstance(line, InputError):
+            raise line
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _too_long(max_chars: int) -> str:
@@ -172,13 +222,14 @@ def _too_long(max_chars: int) -> str:
 
 
 def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_CHARS,
-                encoding: str = "UTF-8") -> str | InputError:
+                encoding: str = "UTF-8", advice: str = CONVERT) -> str | InputError:
     """Line ``number`` of ``origin`` (its bytes, without the line ending) as text, or the
     error in its place: not UTF-8, longer than ``max_chars``, or (a first line) the byte
     order mark of UTF-16, an error marked ``fatal`` (every line would be garbled: a
     local read transcodes such a file first, ``utf8_stream``; the Spark job, which
     decodes its lines with this too, refuses it). A UTF-8 byte order mark on the first
-    line is dropped; ``encoding`` is the file's, as the error names it.
+    line is dropped; ``encoding`` is the file's, as the error names it, and ``advice``
+    what the error says to do.
 
     >>> decode_line(b"caf\xc3\xa9", 1, "f"), str(decode_line(b"caf\xe9", 2, "f"))
     ('café', 'f:2: not valid UTF-8 (byte 3); convert the file to UTF-8')
@@ -195,7 +246,7 @@ def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        message = f"not valid {encoding} (byte {exc.start}); convert the file to UTF-8"
+        message = f"not valid {encoding} (byte {exc.start}); {advice}"
         return InputError(origin, number, message)
     if len(text) > max_chars:
         return InputError(origin, number, _too_long(max_chars))

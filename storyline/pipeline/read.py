@@ -24,6 +24,7 @@ from storyline.errors import InputError, UsageError
 from storyline.pipeline.lines import (
     JSON_LINE_CHARS,
     MAX_LINE_CHARS,
+    NAME_ENCODING,
     STDIN,
     numbered_lines,
     origin_of,
@@ -245,10 +246,18 @@ def _check_fields(obj: dict, origin: str, line: int) -> None:
                                  f"(\\u{ord(value[exc.start]):04x}); not text") from None
 
 
-def _read_text(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
+def file_lines(path: Path, max_chars: int = MAX_LINE_CHARS, encoding: str | None = None
+               ) -> Iterator[tuple[int, str | InputError]]:
+    """A batch file's numbered lines (:func:`~storyline.pipeline.lines.numbered_lines`),
+    in ``encoding``; a line that does not decode says how to name the file's encoding."""
+    return numbered_lines(path, max_chars, encoding, NAME_ENCODING)
+
+
+def _read_text(path: Path, batch: str, warn: Warn, encoding: str | None = None
+               ) -> Iterator[Item]:
     """Plain text: one snippet a line; blank lines are skipped."""
     origin = origin_of(path)
-    for number, line in numbered_lines(path):
+    for number, line in file_lines(path, encoding=encoding):
         if isinstance(line, InputError):
             yield line
         elif line.strip():
@@ -293,10 +302,11 @@ def _json_array(origin: str, number: int) -> InputError:
     return error
 
 
-def _read_jsonl(path: Path, batch: str, warn: Warn) -> Iterator[Item]:
+def _read_jsonl(path: Path, batch: str, warn: Warn, encoding: str | None = None
+                ) -> Iterator[Item]:
     origin = origin_of(path)
     first = True
-    for number, line in numbered_lines(path, JSON_LINE_CHARS):
+    for number, line in file_lines(path, JSON_LINE_CHARS, encoding):
         if isinstance(line, InputError):
             yield line
             continue
@@ -329,8 +339,10 @@ def read_file(
     columns: dict[str, str] | None = None,
     on_error: Callable[[InputError], None] | None = None,
     on_warning: Warn | None = None,
+    encoding: str | None = None,
 ) -> Iterator[Record]:
-    """Records of one batch file (``-``: standard input).
+    """Records of one batch file (``-``: standard input), in ``encoding`` (default:
+    UTF-8, or UTF-16 after its byte order mark).
 
     Bad input raises :class:`InputError` naming the file and line, unless
     ``on_error`` is given: then it is called with the error and reading goes on
@@ -350,11 +362,11 @@ def read_file(
     name = batch or batch_name(path)
     warn = on_warning or (lambda w: log.warning("%s", w))
     if kind == "jsonl":
-        items = _read_jsonl(path, name, warn)
+        items = _read_jsonl(path, name, warn, encoding)
     elif kind == "csv":
-        items = read_csv(path, name, columns, warn)
+        items = read_csv(path, name, columns, warn, encoding)
     else:
-        items = _read_text(path, name, warn)
+        items = _read_text(path, name, warn, encoding)
     empty = True
     skipped = False
     for item in items:

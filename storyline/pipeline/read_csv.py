@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from storyline.errors import InputError
-from storyline.pipeline.lines import MAX_LINE_CHARS, numbered_lines, origin_of
-from storyline.pipeline.read import FIELDS, Item, Warn, _record_or_error
+from storyline.pipeline.lines import MAX_LINE_CHARS, origin_of
+from storyline.pipeline.read import FIELDS, Item, Warn, _record_or_error, file_lines
 
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _DELIMITERS = ",;\t|"
@@ -70,8 +70,8 @@ def _columns(header: list[str], mapping: dict[str, str], origin: str) -> dict[st
     return where
 
 
-def read_csv(path: Path, batch: str, columns: dict[str, str] | None, warn: Warn
-             ) -> Iterator[Item]:
+def read_csv(path: Path, batch: str, columns: dict[str, str] | None, warn: Warn,
+             encoding: str | None = None) -> Iterator[Item]:
     """CSV with a header row; ``columns`` maps our field names to the file's column names."""
     origin = origin_of(path)
     mapping = {name: name for name in FIELDS}
@@ -79,7 +79,7 @@ def read_csv(path: Path, batch: str, columns: dict[str, str] | None, warn: Warn
     errors: list[InputError] = []
 
     def lines() -> Iterator[str]:
-        for _, line in numbered_lines(path):
+        for _, line in file_lines(path, encoding=encoding):
             if isinstance(line, InputError):
                 errors.append(line)  # reported before the next row
                 yield "\n"

@@ -32,7 +32,7 @@ COPIED_TABLES: dict[str, tuple[str, ...]] = {
     "merges": ("absorbed", "into_id", "batch_seq", "similarity"),
     "facts": ("snippet_id", "data"),
     "batches": ("name", "seq", "digest", "records", "ingested_at", "origin", "clock",
-                "complete"),
+                "complete", "continues"),
     "state": ("name", "value"),
 }
 
@@ -190,9 +190,14 @@ class Store(ABC):
 
     @abstractmethod
     def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
-                  origin: str | None, clock: str | None = None, complete: bool = True
-                  ) -> None:
-        """Write a batch's row, or (a batch written in chunks) bring it up to date."""
+                  origin: str | None, clock: str | None = None, complete: bool = True,
+                  continues: str | None = None) -> None:
+        """Write a batch's row, or (a batch written in chunks) bring it up to date;
+        ``continues``: the batch whose file's new records it holds (set when made)."""
+
+    @abstractmethod
+    def continuations(self, name: str) -> list[BatchRow]:
+        """The batches that continue batch ``name`` (its file's later records), in order."""
 
     @abstractmethod
     def dormant_seqs(self, rule: DormancyRule, now_seq: int | None = None) -> set[int]:

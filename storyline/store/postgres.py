@@ -175,14 +175,14 @@ class PostgresStore(PostgresRecent, PostgresReads, Store):
             (name, data, kind))
 
     def add_batch(self, name: str, seq: int, digest: str, records: int, when: str,
-                  origin: str | None, clock: str | None = None, complete: bool = True
-                  ) -> None:
+                  origin: str | None, clock: str | None = None, complete: bool = True,
+                  continues: str | None = None) -> None:
         self.db.execute(
             "INSERT INTO batches(name, seq, digest, records, ingested_at, origin, clock, "
-            "complete) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT(name) DO UPDATE "
-            "SET digest=excluded.digest, records=excluded.records, clock=excluded.clock, "
-            "complete=excluded.complete",
-            (name, seq, digest, records, when, origin, clock, int(complete)))
+            "complete, continues) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON "
+            "CONFLICT(name) DO UPDATE SET digest=excluded.digest, records=excluded.records, "
+            "clock=excluded.clock, complete=excluded.complete",
+            (name, seq, digest, records, when, origin, clock, int(complete), continues))
 
     def add_snippets(self, rows: Iterable[NewSnippet]) -> None:
         """Write canonical snippets with the ids given (see next_snippet_id)."""

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 _VERSION = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM batches), "
             "(SELECT COALESCE(MAX(id), 0) FROM copies), "
             "(SELECT COALESCE(MAX(id), 0) FROM stories), (SELECT COUNT(*) FROM merges)")
-_BATCH = ("SELECT name, seq, digest, records, ingested_at, origin, clock, complete = 1 "
-          "FROM batches")
+_BATCH = ("SELECT name, seq, digest, records, ingested_at, origin, clock, complete = 1, "
+          "continues FROM batches")
 # A copy's url matters to its outlet only where it names no source (storyline.outlets):
 # grouping by it there alone keeps the rows few.
 _OUTLET_URL = "CASE WHEN c.source IS NULL OR c.source !~ '\\S' THEN c.url END"
@@ -104,6 +104,10 @@ class PostgresReads:
 
     def batches(self) -> list[BatchRow]:
         return [BatchRow(*r) for r in self._rows(_BATCH + " ORDER BY seq")]
+
+    def continuations(self, name: str) -> list[BatchRow]:
+        return [BatchRow(*r) for r in self._rows(_BATCH + " WHERE continues=%s ORDER BY seq",
+                                                 (name,))]
 
     def batch_names(self) -> dict[int, str]:
         return dict(self._rows("SELECT seq, name FROM batches"))

@@ -137,4 +137,9 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX stories_last ON stories(last_seq);
     """,
+    # 11: a batch that continues another (see storyline.store.schema).
+    """
+    ALTER TABLE batches ADD COLUMN continues TEXT;
+    CREATE INDEX batches_continues ON batches(continues, seq) WHERE continues IS NOT NULL;
+    """,
 ]

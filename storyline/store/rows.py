@@ -42,6 +42,7 @@ class BatchRow:
     origin: str | None
     clock: str | None = None  # latest published_at of its records, UTC (see DormancyRule)
     complete: bool = True  # False while a batch written in chunks is not all in
+    continues: str | None = None  # the first batch of the file whose new records it holds
 
     def __post_init__(self) -> None:
         self.complete = bool(self.complete)

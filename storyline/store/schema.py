@@ -144,4 +144,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX stories_last ON stories(last_seq);
     """,
+    # 11: a batch that continues another: the records a file gained since that one was
+    # stored whole (a log appended to), written as a batch of their own (storyline.writer);
+    # ``continues`` names the first batch of the file, and a rerun finds the file's
+    # batches by it.
+    """
+    ALTER TABLE batches ADD COLUMN continues TEXT;
+    CREATE INDEX batches_continues ON batches(continues, seq) WHERE continues IS NOT NULL;
+    """,
 ]

@@ -103,6 +103,10 @@ class SQLiteReads:
     def batches(self) -> list[BatchRow]:
         return [BatchRow(**dict(r)) for r in self.db.execute("SELECT * FROM batches ORDER BY seq")]
 
+    def continuations(self, name: str) -> list[BatchRow]:
+        return [BatchRow(**dict(r)) for r in self.db.execute(
+            "SELECT * FROM batches WHERE continues=? ORDER BY seq", (name,))]
+
     def batch_names(self) -> dict[int, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT seq, name FROM batches")}
 

@@ -51,6 +51,7 @@ class WebSettings:
     page_size: int = 50
     # Watching: batch files dropped in a folder, RSS/Atom feeds, article pages.
     watch_folder: Path | None = None
+    watch_encoding: str | None = None  # the watched folder's files' (default: UTF-8)
     feeds: list[str] = field(default_factory=list)
     articles: list[str] = field(default_factory=list)
     fetch_articles: bool = False
@@ -239,11 +240,12 @@ class StoreAccess:
             writer = self._current_writer()
             try:
                 for name, group in group_batches(records).items():
-                    existing = writer.store.batch(name)
-                    if existing is not None and holds_other_content(existing, group):
+                    existing = holds_other_content(writer.store, name, group)
+                    if existing is not None:
                         raise IngestError(
-                            f"batch {name!r} is already in the store with other content "
-                            f"({existing.records} records): give this batch another name")
+                            f"batch {existing.name!r} is already in the store with other "
+                            f"content ({existing.records} records): give this batch another "
+                            "name")
                 with _unavailable_when_lost(writer):
                     reports = writer.engine.ingest_records(records, origin=origin,
                                                            whole=whole)
@@ -252,14 +254,15 @@ class StoreAccess:
         self._written()
         return reports
 
-    def ingest_paths(self, paths: list[Path], window: timedelta | None = None
-                     ) -> list[IngestReport]:
-        """Ingest batch files, one ingest at a time (``window``: cut by published_at)."""
+    def ingest_paths(self, paths: list[Path], window: timedelta | None = None,
+                     encoding: str | None = None) -> list[IngestReport]:
+        """Ingest batch files, one ingest at a time (``window``: cut by published_at;
+        ``encoding``: the files', default UTF-8)."""
         with self.write_lock:
             writer = self._current_writer()
             try:
                 with _unavailable_when_lost(writer):
-                    reports = writer.ingest(*paths, window=window)
+                    reports = writer.ingest(*paths, window=window, encoding=encoding)
             finally:
                 self._writer_mark = self._mark()
         self._written()

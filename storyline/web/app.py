@@ -213,7 +213,8 @@ def _start_watcher(access: StoreAccess, settings: WebSettings,
     from storyline.feeds import Watcher
 
     watcher = Watcher(access, folder=settings.watch_folder, feeds=settings.feeds,
-                      articles=settings.articles, fetch_articles=settings.fetch_articles)
+                      articles=settings.articles, fetch_articles=settings.fetch_articles,
+                      encoding=settings.watch_encoding)
     thread = threading.Thread(target=watcher.run, args=(settings.watch_interval, stop),
                               name="storyline-watch", daemon=True)
     thread.start()

@@ -13,6 +13,7 @@ from storyline.errors import StorylineError, UsageError
 from storyline.options import (
     ArticleOption,
     DbOption,
+    EncodingOption,
     FastOption,
     FeedOption,
     FetchOption,
@@ -77,6 +78,7 @@ def serve(
     max_body_mb: Annotated[float, typer.Option(help="Largest POST body, in MiB.", min=0.001)
                            ] = 20.0,
     watch_folder: FolderOption = None,
+    encoding: EncodingOption = None,
     feed: FeedOption = None,
     article: ArticleOption = None,
     fetch_articles: FetchOption = False,
@@ -98,7 +100,7 @@ def serve(
     settings = WebSettings(
         db=path, token=checked_token(token), private=private, preset_name=preset_name,
         model=model, facts=facts, max_body_bytes=int(max_body_mb * 1024 * 1024),
-        watch_folder=watch_folder,
+        watch_folder=watch_folder, watch_encoding=encoding,
         feeds=feed or [], articles=article or [], fetch_articles=fetch_articles,
         watch_interval=interval,
     )
@@ -121,6 +123,7 @@ def watch(
     watch_folder: Annotated[Optional[Path], typer.Option(
         "--folder", help="Ingest each batch file dropped in this folder (write it under a "
         "name starting with '.' and rename it when complete).", file_okay=False)] = None,
+    encoding: EncodingOption = None,
     feed: FeedOption = None,
     article: ArticleOption = None,
     fetch_articles: FetchOption = False,
@@ -154,7 +157,8 @@ def watch(
     except (StoreError, ValueError) as exc:
         _fail(str(exc))
     watcher = Watcher(access, folder=watch_folder, feeds=feed or [], articles=article or [],
-                      fetch_articles=fetch_articles, settle=settle, window=span)
+                      fetch_articles=fetch_articles, settle=settle, window=span,
+                      encoding=encoding)
     stop = threading.Event()
     try:
         while True:

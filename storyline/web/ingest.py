@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from storyline.errors import StorylineError
+from storyline.pipeline.lines import NAME_ENCODING
 from storyline.pipeline.normalize import normalize
 from storyline.pipeline.read import InputError, read_file
 from storyline.types import Record
@@ -78,7 +79,9 @@ def parse_body(body: bytes, fmt: str, batch: str | None) -> list[Record]:
         try:
             records = list(read_file(path, fmt=fmt, batch=batch or _UNNAMED))
         except InputError as exc:
-            message = exc.message.replace("empty file", "empty body")
+            # A body has no --encoding: its sender is told what to send instead.
+            message = exc.message.replace("empty file", "empty body").replace(
+                NAME_ENCODING, "send UTF-8")
             raise BodyError(400, f"line {exc.line}: {message}" if exc.line else message) from None
     for record in records:
         where = f"line {record.line}"
