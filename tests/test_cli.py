@@ -137,6 +137,21 @@ def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(seeded, args):
     assert (proc.returncode, proc.stderr) == (0, "")
 
 
+@pytest.mark.parametrize("args", [["--help"], ["ingest", "--help"]])
+def test_help_into_a_closed_pipe_ends_quietly(args):
+    """`storyline --help | head -1`: typer answers a closed pipe during the help with
+    exit 1; the command's answer is its own (exit 0, nothing on standard error)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "storyline.cli", *args],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
 def test_a_broken_pipe_other_than_standard_output_is_an_error(monkeypatch):
     """Only standard output's reader going away is a quiet end: a broken pipe to a worker
     while standard output is open is reported (exit 1, one line)."""
