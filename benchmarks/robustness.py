@@ -60,7 +60,7 @@ def _jl(*objs) -> bytes:
 
 GOOD = {"text": HEADLINES[0]}
 DEEP = b'{"text": "a", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
-BAD_INPUTS: list[tuple[str, str, bytes]] = [
+BAD_INPUTS: list[tuple] = [  # (case, file name, bytes[, ingest options])
     ("bad JSON", "b.jsonl", _jl(GOOD) + b'{"text": "broken\n'),
     ("JSON list, not object", "b.jsonl", _jl(GOOD, ["a list"])),
     ("JSON top-level string", "b.jsonl", _jl(GOOD, "just text")),
@@ -110,25 +110,30 @@ BAD_INPUTS: list[tuple[str, str, bytes]] = [
      b"id;text\n1;" + HEADLINES[0].encode() + b"\n2;" + HEADLINES[1].encode() + b"\n"),
     ("CSV of Excel's =\"00123\" (fine)", "b.csv",
      b'id,text\n="00123","' + HEADLINES[0].encode() + b'"\n'),
+    ("Latin-1 bytes, --encoding latin-1 (fine)", "b.txt",
+     HEADLINES[0].encode() + b"\ncaf\xe9 cr\xe8me\n", ["--encoding", "latin-1"]),
+    ("--encoding no codec", "b.txt", HEADLINES[0].encode() + b"\n", ["--encoding", "base64"]),
 ]
 
 
 def bad_inputs() -> list[str]:
-    rows = [f"{'case':34} {'exit':>4} {'skip':>4} {'kept':>4} {'tb':>3} check  message"]
+    rows = [f"{'case':40} {'exit':>4} {'skip':>4} {'kept':>4} {'tb':>3} check  message"]
     kinds = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for n, (name, filename, data) in enumerate(BAD_INPUTS):
+        for n, (name, filename, data, *extra) in enumerate(BAD_INPUTS):
+            options = extra[0] if extra else []
             folder = Path(tmp) / f"case{n}"
             folder.mkdir()
             path = folder / filename
             if filename != "missing.txt":
                 path.write_bytes(data)
             db = folder / "s.db"
-            plain = cli("ingest", "--fast", "--db", str(db), str(path))
-            skip = cli("ingest", "--fast", "--skip-bad", "--db", str(folder / "k.db"), str(path))
+            plain = cli("ingest", "--fast", *options, "--db", str(db), str(path))
+            skip = cli("ingest", "--fast", "--skip-bad", *options, "--db", str(folder / "k.db"),
+                       str(path))
             traceback = any(b"Traceback" in p.stderr for p in (plain, skip))
             kept, check = _stored(folder / "k.db")
-            rows.append(f"{name:34} {plain.returncode:>4} {skip.returncode:>4} {kept:>4} "
+            rows.append(f"{name:40} {plain.returncode:>4} {skip.returncode:>4} {kept:>4} "
                         f"{'YES' if traceback else 'no':>3} {check:6} {first_line(plain.stderr)}")
             kinds += 1
     rows.append(f"{kinds} kinds of input")
@@ -153,7 +158,7 @@ DATE_FORMS = [
     "13.01.2025", "20250113T0600Z", "1394470370", "1394470370698",
     "Mon Jan 13 2025 10:00:00 GMT+0200 (Central European Standard Time)",
     "Mon, 13 Jan 2025 10:00:00 JST", "Mon, 13 Jan 2025 10:00:00 IST",
-    "yesterday", "1998-14-06 14:27:00",
+    "yesterday", "1998-14-06 14:27:00", "9999-12-31T23:59:00-14:00",
 ]
 
 
