@@ -589,14 +589,7 @@ register(app)
 
 def main() -> None:
     """The ``storyline`` command (errors are reported by ReportingGroup)."""
-    try:
-        app()
-    except SystemExit as exc:  # typer's answer to a reader gone (--help): exit 1
-        if exc.code == 1 and cli_support.reader_gone(exc.__context__):
-            raise SystemExit(cli_support.PIPE_CLOSED_EXIT) from None
-        raise
-    finally:
-        cli_support.flush_stdout()  # here, not at exit, where a failure is a traceback
+    cli_support.run_command(app)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -115,6 +116,19 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (AttributeError, OSError, ValueError):  # no file descriptor: nothing to flush
         pass
+
+
+def run_command(app: Callable[[], Any]) -> None:
+    """Run the CLI ``app``, flushing standard output before the exit; typer's answer to
+    a reader gone during ``--help`` (exit 1) becomes the CLI's own (PIPE_CLOSED_EXIT)."""
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 1 and reader_gone(exc.__context__):
+            raise SystemExit(PIPE_CLOSED_EXIT) from None
+        raise
+    finally:
+        flush_stdout()  # here, not at exit, where a failure is a traceback
 
 
 def flush_stdout() -> None:
