@@ -452,6 +452,7 @@ def cluster(
     model: ModelOption = None,
     fast: FastOption = False,
     window: WindowOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Cluster a JSONL file online, batch after batch (evaluation interface); --window
     cuts it into batches by published_at instead of its ``batch`` fields."""
@@ -459,7 +460,7 @@ def cluster(
     from storyline.pipeline.window import parse_window, windowed
 
     refuse_overwrite(output, "--out", input_path, db_location(db) if db else None)
-    records = cli_support.read_items(input_path)
+    records = cli_support.read_items(input_path, encoding)
     if window:
         records = list(windowed(records, parse_window(window), "w"))
     from storyline.store import store_exists

@@ -348,11 +348,12 @@ class Warnings:
                            "like these")
 
 
-def read_items(path: Path) -> list:
-    """`cluster`/`summarize` items: JSONL records with unique ids (a line number where none)."""
+def read_items(path: Path, encoding: str | None = None) -> list:
+    """`cluster`/`summarize` items: JSONL records with unique ids (a line number where none),
+    read in ``encoding`` (default: UTF-8, or UTF-16 after its byte order mark)."""
     from storyline.pipeline.read import read_file
 
-    records = list(read_file(path, fmt="jsonl", batch="1"))
+    records = list(read_file(path, fmt="jsonl", batch="1", encoding=encoding))
     seen: set[str] = set()
     for r in records:
         if r.id is not None and r.id in seen:

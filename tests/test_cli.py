@@ -660,6 +660,26 @@ def test_cluster_writes_story_ids_as_numbers(tmp_path):
     assert all(isinstance(r["story"], int) for r in rows)
 
 
+def test_cluster_reads_a_file_in_the_encoding_named(tmp_path):
+    """`cluster --encoding` (its error said to name the encoding, and it had no option):
+    a cp1252 file clusters as its UTF-8 copy; without the option, an error at its line."""
+    texts = ["Fed holds rates steady at 5\u20ac", "\u2018Caf\xe9\u2019 chain closes stores"]
+    lines = [json.dumps({"id": str(n), "text": t, "batch": "1"}, ensure_ascii=False)
+             for n, t in enumerate(texts)]
+    utf8, cp1252 = tmp_path / "utf8.jsonl", tmp_path / "cp1252.jsonl"
+    utf8.write_text("\n".join(lines), encoding="utf-8")
+    cp1252.write_text("\n".join(lines), encoding="cp1252")
+    for src, encoding in ((utf8, "utf-8"), (cp1252, "cp1252")):
+        run_cli("cluster", str(src), "--out", str(tmp_path / f"{encoding}.out"), "--model",
+                "none", "--encoding", encoding)
+    assert (tmp_path / "cp1252.out").read_text() == (tmp_path / "utf-8.out").read_text()
+    refused = run_cli("cluster", str(cp1252), "--out", str(tmp_path / "o"), "--model", "none",
+                      check=False)
+    assert refused.returncode == 1 and "cp1252.jsonl:1: not valid UTF-8" in refused.stderr
+    assert run_cli("cluster", str(cp1252), "--out", str(tmp_path / "o"), "--encoding", "nope",
+                   check=False).returncode == 2
+
+
 def test_model_names_accept_the_old_ones():
     from storyline.options import model_name
 

@@ -6,6 +6,7 @@ The Spark tests start a real local Spark (pyspark and a Java runtime, from
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import shutil
@@ -39,11 +40,13 @@ def seed_records():
     return [r for path in sorted(SEEDS.glob("*.txt")) for r in read_file(path)]
 
 
-def write_jsonl(records, path: Path) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
+def write_jsonl(records, path: Path, encoding: str | None = None) -> Path:
+    """Records as JSONL; in ``encoding`` (its characters as they are, not JSON escapes)
+    where one is named."""
+    with path.open("w", encoding=encoding or "utf-8") as fh:
         for n, r in enumerate(records, 1):
             fh.write(json.dumps({"id": r.id or f"{r.batch}:{n}", "text": r.text,
-                                 "batch": r.batch}) + "\n")
+                                 "batch": r.batch}, ensure_ascii=encoding is None) + "\n")
     return path
 
 
@@ -283,11 +286,17 @@ def test_bad_spark_settings_are_one_line_before_spark_starts(tmp_path: Path, mon
         ({}, ["--out", str(items / "out.jsonl")], "no folder"),
         ({}, ["--out", str(tmp_path)], "is a folder, not a file"),
         ({}, ["--out", out, "--tables", str(items / "tables")], "--tables"),
+        ({}, ["--out", out, "--encoding", "latin-9000"], "--encoding: unknown encoding"),
+        ({}, ["--out", out, "--encoding", "base64"], "--encoding: 'base64' is not a text"),
     ]
     for env, args, message in cases:
         got = run_cli("spark", "cluster", str(items), *args, env=env, check=False)
         assert got.returncode == 2, (args, got.stderr)
         assert message in got.stderr and len(got.stderr.strip().splitlines()) == 1, got.stderr
+    got = run_cli("spark", "backfill", str(items), "--db", str(tmp_path / "b.db"),
+                  "--encoding", "bogus", check=False)
+    assert got.returncode == 2 and "--encoding: unknown encoding 'bogus'" in got.stderr
+    assert not (tmp_path / "b.db").exists()
     assert not (tmp_path / "out.jsonl").exists()
 
 
@@ -344,6 +353,48 @@ def test_spark_cluster_agrees_with_storyline_cluster(spark, tmp_path: Path):
     back = spark.read.parquet(str(parquet)).orderBy("ord").collect()
     assert dict(spark.read.parquet(str(parquet)).dtypes)["story"] == "bigint"
     assert [r["story"] for r in back] == [r["story"] for r in rows]
+
+
+@pytest.mark.slow
+@needs_spark
+@needs_static
+def test_a_utf16_file_and_one_named_by_encoding_cluster_as_storyline_cluster_does(
+        spark, tmp_path: Path):
+    """A UTF-16 file (its byte order mark) and a cp1252 one with --encoding: the stories
+    of their UTF-8 copy, those of `storyline cluster` (the same ids and copies), and a
+    backfill's batches the digests `storyline ingest --encoding` gives them (Spark
+    refused the UTF-16 file and had no --encoding)."""
+    from storyline.spark.backfill import backfill
+    from storyline.spark.job import cluster_archive
+    from storyline.spark.outputs import write_assignments
+    from storyline.store import open_store
+
+    path, records = _stream(tmp_path)
+    config = preset("fast")
+    assert any(ord(c) > 127 for r in records for c in r.text)  # ’ “ ”: cp1252's own bytes
+    write_assignments(cluster_archive(spark, path, config), tmp_path / "utf8.out")
+    for encoding, named in (("utf-16", None), ("cp1252", "cp1252")):
+        source = write_jsonl(records, tmp_path / f"{encoding}.jsonl", encoding)
+        run = cluster_archive(spark, source, config, encoding=named)
+        out = tmp_path / f"{encoding}.out"
+        write_assignments(run, out)
+        assert out.read_text() == (tmp_path / "utf8.out").read_text(), encoding
+        local = tmp_path / f"{encoding}.local"
+        run_cli("cluster", str(source), "--out", str(local), "--fast",
+                *(["--encoding", named] if named else []))
+        rows, single = ([json.loads(line) for line in f.open()] for f in (out, local))
+        assert [(r["id"], r["duplicate_of"]) for r in rows] == \
+            [(r["id"], r["duplicate_of"]) for r in single]
+        assert score_clusters({r["id"]: r["story"] for r in rows},
+                              {r["id"]: r["story"] for r in single}).b3_f1 >= 0.95
+        with open_store(tmp_path / f"{encoding}-spark.db") as store:
+            backfill(run, store, config)
+        run_cli("ingest", "--db", str(tmp_path / f"{encoding}-local.db"), str(source), "--fast",
+                *(["--encoding", named] if named else []))
+        spark_batches, local_batches = (
+            [row[:4] for row in _store_rows(tmp_path / f"{encoding}-{how}.db")["batches"]]
+            for how in ("spark", "local"))
+        assert spark_batches == local_batches and len(local_batches) == 2, encoding
 
 
 @pytest.mark.slow
@@ -430,10 +481,19 @@ def test_a_bad_file_is_one_line_and_what_a_folder_skips_is_named(tmp_path: Path)
     got = run_process("spark", "cluster", str(folder), "--out", str(tmp_path / "o.jsonl"),
                       "--master", MASTER, check=False)
     assert got.returncode == 1, got.stderr
+    advice = "name the file's encoding with --encoding (latin-1, cp1252...) or convert it " \
+        "to UTF-8"
     assert _quiet(got.stderr) == [
         f"not read: {folder / 'notes.txt'}: not a .jsonl, .ndjson or .parquet file",
         f"not read: {folder / 'sub'}: a folder (folders are not read recursively)",
-        f"error: {folder / 'a.jsonl'}:5: not valid UTF-8 (byte 24); convert the file to UTF-8"]
+        f"error: {folder / 'a.jsonl'}:5: not valid UTF-8 (byte 24); {advice}"]
+    # --encoding reaches the executors: a byte cp1252 has no character for is its line.
+    (folder / "a.jsonl").write_bytes(_READS["latin1"] + b'{"text": "x\x81"}\n')
+    got = run_process("spark", "cluster", str(folder), "--out", str(tmp_path / "o.jsonl"),
+                      "--master", MASTER, "--encoding", "cp1252", check=False)
+    assert got.returncode == 1, got.stderr
+    assert _quiet(got.stderr)[-1] == \
+        f"error: {folder / 'a.jsonl'}:2: not valid cp1252 (byte 11); {advice}"
 
 
 @pytest.mark.slow
@@ -475,23 +535,24 @@ def test_ctrl_c_stops_a_spark_run_quietly(tmp_path: Path):
     assert not jvms()
 
 
-def _local_read(path: Path) -> list | str:
+def _local_read(path: Path, encoding: str | None = None) -> list | str:
     """What `storyline cluster` reads of ``path``: its records, or its one-line error."""
     from storyline.cli_support import read_items as local_items
     from storyline.errors import InputError
 
     try:
-        return [(r.id, r.line, r.text) for r in local_items(path)]
+        return [(r.id, r.line, r.text) for r in local_items(path, encoding)]
     except InputError as exc:
         return str(exc)
 
 
-def _spark_read(spark, path: Path) -> list | str:
+def _spark_read(spark, path: Path, encoding: str | None = None) -> list | str:
     from storyline.errors import InputError
     from storyline.spark.job import read_items
 
     try:
-        rows = read_items(spark, path, None).orderBy("ord").select("id", "line", "text").collect()
+        rows = read_items(spark, path, None, encoding).orderBy("ord") \
+            .select("id", "line", "text").collect()
     except InputError as exc:
         return str(exc)
     return [(r["id"], r["line"], r["text"]) for r in rows]
@@ -501,6 +562,12 @@ def _spark_read(spark, path: Path) -> list | str:
 _READS = {
     "latin1": '{"id": "a", "text": "caf\xe9 au lait"}\n'.encode("latin-1"),
     "utf16": '{"id": "a", "text": "hello there"}\n'.encode("utf-16"),
+    "utf16_be": codecs.BOM_UTF16_BE + '{"id": "a", "text": "caf\xe9 \u2019one\u2019"}\r\n\r\n'
+                '{"text": "two \U0001f600"}\r{"id": "c", "text": "three"}'.encode("utf-16-be"),
+    "utf16_odd_byte": codecs.BOM_UTF16_LE + '{"text": "fine"}\n{"text": "x"}\n'.encode(
+        "utf-16-le")[:-1],
+    "utf16_long": codecs.BOM_UTF16_LE + ('{"text": "fine"}\n{"text": "' + "\u20ac" * 1_000_000
+                                         + '"}\n{"text": "after"}\n').encode("utf-16-le"),
     "raw_surrogate": b'{"id": "a", "text": "fine"}\n{"id": "b", "text": "x \xed\xa0\x80"}\n',
     "escaped_surrogate": b'{"id": "a", "text": "ok \\ud800 bad"}\n',
     "long_field": json.dumps({"id": "a", "text": "x" * 100_001}).encode() + b"\n",
@@ -526,13 +593,13 @@ def test_spark_reads_a_file_as_storyline_cluster_does(spark, tmp_path: Path):
         path = tmp_path / f"{name}.jsonl"
         path.write_bytes(data)
         want, got = _local_read(path), _spark_read(spark, path)
-        if name == "utf16":  # read here (transcoded); Spark splits lines before decoding
-            assert want == [("a", 1, "hello there")]
-            assert got == f"{path}:1: not valid UTF-8: the file is UTF-16 (it starts with " \
-                "its byte order mark); convert it to UTF-8"
-            continue
         assert got == want, name
-        assert isinstance(want, str) == (name not in ("tab_line", "utf8_bom", "taken_ids"))
+        assert isinstance(want, str) == (name not in ("tab_line", "utf8_bom", "taken_ids",
+                                                      "utf16", "utf16_be"))
+    assert _local_read(tmp_path / "utf16.jsonl") == [("a", 1, "hello there")]  # was refused
+    assert [line for _, line, _ in _local_read(tmp_path / "utf16_be.jsonl")] == [1, 3, 4]
+    assert _local_read(tmp_path / "utf16_long.jsonl").endswith(":2: line longer than "
+                                                               "601000 characters")
     assert [i for i, _, _ in _local_read(tmp_path / "taken_ids.jsonl")] == \
         ["line-1-2", "1", "line-1-1", "4"]
     # A folder: the first file at fault is named, an empty one before a bad line.
@@ -545,6 +612,47 @@ def test_spark_reads_a_file_as_storyline_cluster_does(spark, tmp_path: Path):
     (folder / "b.jsonl").write_bytes(b'{"id": "z", "text": "fine"}\n')
     assert _spark_read(spark, folder) == _local_read(folder / "c.jsonl")
     assert "c.jsonl:1: not valid UTF-8" in _local_read(folder / "c.jsonl")
+
+
+# Bytes of a JSONL file and the --encoding it is read in: the same records or error.
+_ENCODED = {
+    "latin1": ('{"id": "a", "text": "caf\xe9 au lait \xbd"}\r\n\n{"text": "na\xefve"}\r'
+               .encode("latin-1"), "latin-1"),
+    "cp1252_bad": ('{"text": "\u2019quoted\u2019 \u20ac5"}\n'.encode("cp1252")
+                   + b'{"text": "x\x81y"}\n', "cp1252"),
+    "utf16_named": ('{"id": "a", "text": "\u4e2d\u6587"}\n{"text": "b"}\n'.encode("utf-16-le"),
+                    "utf-16-le"),
+    "utf8_named": ('{"text": "caf\xe9"}\n'.encode("utf-16"), "UTF8"),  # BOM: UTF-16
+    "latin1_folder": (b"", "latin-1"),  # a folder: each file in the encoding
+}
+
+
+@pytest.mark.slow
+@needs_spark
+def test_spark_reads_a_file_in_its_encoding_as_storyline_cluster_does(spark, tmp_path: Path):
+    """--encoding: lines cut by Spark and decoded in the encoding named (latin-1, cp1252),
+    or the file read whole where it cannot be cut before decoding (UTF-16): the records,
+    or the error naming file and line, of `storyline cluster --encoding`."""
+    for name, (data, encoding) in _ENCODED.items():
+        path = tmp_path / f"{name}.jsonl"
+        if name == "latin1_folder":
+            path = tmp_path / "folder"
+            path.mkdir()
+            (path / "a.jsonl").write_bytes(_ENCODED["latin1"][0])
+            (path / "b.jsonl").write_bytes(_ENCODED["cp1252_bad"][0])
+            want = [(line, text) for f in ("a.jsonl", "b.jsonl")
+                    for _, line, text in _local_read(path / f, encoding)]
+            got = [(line, text) for _, line, text in _spark_read(spark, path, encoding)]
+            assert got == want and len(want) == 4, name  # ids: numbered across the files
+            continue
+        path.write_bytes(data)
+        assert _spark_read(spark, path, encoding) == _local_read(path, encoding), name
+    assert _local_read(tmp_path / "latin1.jsonl", "latin-1") == [
+        ("a", 1, "caf\xe9 au lait \xbd"), ("2", 3, "na\xefve")]
+    assert _local_read(tmp_path / "cp1252_bad.jsonl", "cp1252").endswith(
+        "cp1252_bad.jsonl:2: not valid cp1252 (byte 11); name the file's encoding with "
+        "--encoding (latin-1, cp1252...) or convert it to UTF-8")
+    assert _local_read(tmp_path / "utf16_named.jsonl", "utf-16-le")[0] == ("a", 1, "\u4e2d\u6587")
 
 
 @pytest.mark.slow

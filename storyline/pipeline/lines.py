@@ -28,8 +28,8 @@ MAX_LINE_CHARS = 100_000
 # six): its fields are held to MAX_LINE_CHARS each, the line to this.
 JSON_LINE_CHARS = 6 * MAX_LINE_CHARS + 1_000
 STDIN = "-"
-# What a line that does not decode says to do: a reader of batch files (ingest, watch)
-# can be told the file's encoding; the others (labels, the Spark job) cannot.
+# What a line that does not decode says to do: a reader of batch files (ingest, watch,
+# cluster, the Spark job) can be told the file's encoding; the others (labels) cannot.
 CONVERT = "convert the file to UTF-8"
 NAME_ENCODING = ("name the file's encoding with --encoding (latin-1, cp1252...) or convert "
                  "it to UTF-8")
@@ -97,8 +97,46 @@ def text_encoding(name: str) -> str:
     return name
 
 
-def _is_utf8(encoding: str | None) -> bool:
+def is_utf8(encoding: str | None) -> bool:
+    """Whether a file in ``encoding`` is read as UTF-8 (the default: a UTF-8 byte order
+    mark dropped, UTF-16 read after its own)."""
     return encoding is None or codecs.lookup(text_encoding(encoding)).name == "utf-8"
+
+
+def cut_before_decoding(encoding: str | None) -> bool:
+    """Whether a file in ``encoding`` may be cut into lines at its bytes ``\\n`` and
+    ``\\r`` and each line decoded alone, with the lines and text :func:`numbered_lines`
+    gives (a reader that cuts first, Spark's, needs this): UTF-8 (each line still checked
+    for UTF-16's byte order mark) and the encodings of one byte a character whose only
+    line endings are those bytes (latin-1, cp1252). UTF-16, UTF-32, EBCDIC and the
+    encodings of several bytes a character must be decoded whole first.
+
+    >>> [cut_before_decoding(e) for e in ("latin-1", "cp1252", "utf-16", "cp037", "gbk")]
+    [True, True, False, False, False]
+    """
+    if is_utf8(encoding):
+        return True
+    assert encoding is not None
+    if "escape" in codecs.lookup(encoding).name:  # "\\u000a" is a line ending there
+        return False
+    try:  # each byte a character at once (a decoder of several bytes waits for more)
+        decoder = codecs.getincrementaldecoder(encoding)("replace")
+        chars = [decoder.decode(bytes([byte])) for byte in range(256)]
+    except (UnicodeError, ValueError, TypeError):
+        return False
+    return (all(len(c) == 1 for c in chars)
+            and [i for i, c in enumerate(chars) if c in "\r\n"] == [10, 13])
+
+
+def transcode_line(raw: bytes, encoding: str) -> bytes:
+    """A line's bytes in ``encoding`` (one :func:`cut_before_decoding` allows) as UTF-8,
+    as :func:`utf8_stream` transcodes a file: what does not decode becomes a byte no
+    UTF-8 holds, so that :func:`decode_line` names the line.
+
+    >>> transcode_line(b"caf\\xe9", "latin-1"), transcode_line(b"x\\x81", "cp1252")
+    (b'caf\\xc3\\xa9', b'x\\xff')
+    """
+    return raw.decode(encoding, "storyline-not-text").encode("utf-8", "surrogateescape")
 
 
 class _Transcoded:
@@ -140,7 +178,7 @@ def utf8_stream(stream: BinaryIO, encoding: str | None = None) -> tuple[BinaryIO
     names it): decoded from ``encoding`` where one is given (other than UTF-8), else
     itself, or decoded from UTF-16 where its first bytes are a UTF-16 byte order mark
     (kept, for the decoder to read the byte order)."""
-    if not _is_utf8(encoding):
+    if not is_utf8(encoding):
         return _Transcoded(stream, b"", encoding), encoding  # type: ignore[return-value,arg-type]
     start = stream.read(2)
     while len(start) < 2 and (more := stream.read(2 - len(start))):
@@ -197,7 +235,7 @@ def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS, encoding: str | 
         source, named = utf8_stream(stream, encoding)  # read as UTF-8 from here on
         for number, raw in enumerate(raw_lines(source, limit), 1):
             if raw is None:
-                yield number, InputError(origin, number, _too_long(max_chars))
+                yield number, InputError(origin, number, too_long(max_chars))
                 continue
             text = decode_line(raw, number, origin, max_chars, named, advice)
             yield number, text
@@ -217,7 +255,8 @@ def whole_text(path: Path, encoding: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _too_long(max_chars: int) -> str:
+def too_long(max_chars: int) -> str:
+    """What an error says of a line over ``max_chars`` characters."""
     return f"line longer than {max_chars} characters"
 
 
@@ -226,8 +265,8 @@ def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_
     """Line ``number`` of ``origin`` (its bytes, without the line ending) as text, or the
     error in its place: not UTF-8, longer than ``max_chars``, or (a first line) the byte
     order mark of UTF-16, an error marked ``fatal`` (every line would be garbled: a
-    local read transcodes such a file first, ``utf8_stream``; the Spark job, which
-    decodes its lines with this too, refuses it). A UTF-8 byte order mark on the first
+    reader transcodes such a file first, ``utf8_stream``, as the Spark job does too,
+    which decodes its lines with this). A UTF-8 byte order mark on the first
     line is dropped; ``encoding`` is the file's, as the error names it, and ``advice``
     what the error says to do.
 
@@ -240,7 +279,7 @@ def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_
         error.fatal = True  # every line would be garbled: none is read
         return error
     if len(raw) > max_chars * 4:
-        return InputError(origin, number, _too_long(max_chars))
+        return InputError(origin, number, too_long(max_chars))
     if number == 1 and raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     try:
@@ -249,5 +288,5 @@ def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_
         message = f"not valid {encoding} (byte {exc.start}); {advice}"
         return InputError(origin, number, message)
     if len(text) > max_chars:
-        return InputError(origin, number, _too_long(max_chars))
+        return InputError(origin, number, too_long(max_chars))
     return text

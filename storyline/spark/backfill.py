@@ -9,13 +9,13 @@ merges, and the stream statistics (document frequencies, the embedding sum).
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 
 import numpy as np
 
 from storyline.config import Config
 from storyline.errors import UsageError
+from storyline.pipeline.batches import record_bytes
 from storyline.spark.job import SparkRun
 from storyline.store.rows import NewSnippet
 from storyline.types import Record
@@ -85,8 +85,7 @@ def _write_items(run: SparkRun, store, story_of: dict[int, int]
                         url=r["url"], published_at=r["published_at"], title=r["title"],
                         origin=r["origin"], line=r["line"])
         digest = digests.setdefault(seq, hashlib.blake2b(digest_size=16))
-        digest.update(json.dumps([record.text, record.id, record.source, record.url,
-                                  record.published_at, record.title]).encode() + b"\n")
+        digest.update(record_bytes(record))  # what `storyline ingest` digests of a record
         if r["kind"] == "original":
             sid = snippet_of[r["ord"]] = next_id
             next_id += 1

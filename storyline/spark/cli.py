@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from storyline.options import EncodingOption
 from storyline.spark.session import INSTALL_HINT
 
 spark_app = typer.Typer(
@@ -69,7 +70,8 @@ def _before_spark(input_path: Path, master: str, partitions: int | None) -> None
         err.print(f"[yellow]not read:[/] {escape(message)}", soft_wrap=True)
 
 
-def _run(input_path: Path, master: str, window: str | None, config, partitions: int | None):
+def _run(input_path: Path, master: str, window: str | None, config, partitions: int | None,
+         encoding: str | None):
     """Start Spark and run the job (a StorylineError reaches the user in one line
     through the command line's reporter)."""
     from storyline.spark.job import cluster_archive
@@ -77,7 +79,7 @@ def _run(input_path: Path, master: str, window: str | None, config, partitions: 
 
     spark = spark_session(master, partitions)
     try:
-        return spark, cluster_archive(spark, input_path, config, window)
+        return spark, cluster_archive(spark, input_path, config, window, encoding)
     except BaseException:
         spark.stop()
         raise
@@ -99,6 +101,7 @@ def cluster(
         "--tables", help="Also write stories/, snippets/ and copies/ Parquet tables here.",
         show_default=False)] = None,
     partitions: PartitionsOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Cluster an archive on Spark; writes what `storyline cluster` writes."""
     from rich.console import Console
@@ -111,7 +114,7 @@ def cluster(
         check_writable(tables, "--tables", folder=True)
     with _stoppable():
         _before_spark(input_path, master, partitions)
-        spark, run = _run(input_path, master, window, config, partitions)
+        spark, run = _run(input_path, master, window, config, partitions, encoding)
         try:
             counts = write_assignments(run, output)
             if tables is not None:
@@ -135,6 +138,7 @@ def backfill(
     preset_name: PresetOption = None,
     model: ModelOption = None,
     partitions: PartitionsOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Cluster an archive on Spark into a new store."""
     from rich.console import Console
@@ -149,7 +153,7 @@ def backfill(
         store = open_store(db)  # opened (and checked empty) before the job, not after it
         try:
             check_empty(store)
-            spark, run = _run(archive, master, window, config, partitions)
+            spark, run = _run(archive, master, window, config, partitions, encoding)
             try:
                 counts = write_store(run, store, config)
             finally:

@@ -3,12 +3,18 @@
 Every record gets ``ord``, its place in the input (files in name order, lines
 in file order), counted without a single-partition step: rows are numbered
 within each partition and the partitions' counts give the offsets. Lines are
-parsed and normalised by the engine's own code (:mod:`storyline.pipeline.read`,
-:mod:`storyline.pipeline.normalize`) inside pandas UDFs.
+decoded, parsed and normalised by the engine's own code (:mod:`storyline.pipeline.lines`,
+:mod:`storyline.pipeline.read`, :mod:`storyline.pipeline.normalize`) inside pandas UDFs:
+a UTF-8 file, or one in an encoding of one byte a character (``--encoding latin-1``), is
+cut into lines by Spark and each line decoded there; one that must be decoded before it
+can be cut (UTF-16 after its byte order mark, ``--encoding utf-16``) is read whole by one
+task, as the local reader reads it.
 """
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -16,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from storyline.errors import InputError
-from storyline.pipeline.lines import JSON_LINE_CHARS
+from storyline.pipeline.lines import JSON_LINE_CHARS, cut_before_decoding, is_utf8
 from storyline.pipeline.read import FIELDS
 
 RECORD_SCHEMA = ("text string, id string, batch string, source string, url string, "
@@ -26,6 +32,7 @@ SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 # line may hold, the object to all of them.
 ROW_CHARS = len(FIELDS) * JSON_LINE_CHARS
 EMPTY_FILE = "empty file: no snippets"
+LINES_PER_BATCH = 10_000  # rows a task that reads a file whole hands on at a time
 
 
 @dataclass
@@ -37,9 +44,36 @@ class Inputs:
     kind: str
     files: list[Path]
     skipped: list[str] = field(default_factory=list)
+    encoding: str | None = None  # of the JSONL files (--encoding); None: UTF-8
 
 
-def input_files(path: Path) -> Inputs:
+@dataclass(frozen=True)
+class Coding:
+    """How a JSONL file's bytes become lines: cut by Spark at its line endings, each line
+    transcoded from ``encoding`` (None: UTF-8, decoded as it is), or (``whole``) read
+    whole by one task and decoded as :func:`storyline.pipeline.lines.numbered_lines`
+    decodes a file (``encoding`` None: UTF-16 after its byte order mark); ``named`` is
+    the encoding as an error names it."""
+
+    whole: bool
+    encoding: str | None
+    named: str
+
+
+def coding_of(path: Path, encoding: str | None) -> Coding:
+    """How ``path`` is read in ``encoding`` (None: UTF-8, or UTF-16 where the file starts
+    with its byte order mark, as ``storyline ingest`` reads it)."""
+    if is_utf8(encoding):
+        with path.open("rb") as stream:
+            start = stream.read(2)
+        if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return Coding(True, None, "UTF-16")
+        return Coding(False, None, "UTF-8")
+    assert encoding is not None
+    return Coding(not cut_before_decoding(encoding), encoding, encoding)
+
+
+def input_files(path: Path, encoding: str | None = None) -> Inputs:
     """The format ("jsonl" or "parquet") and the files of IN (a file or a folder; a
     folder named ``*.parquet`` is one Parquet input, as Spark writes one). In a folder,
     names starting with ``.`` or ``_`` are Spark's and Hadoop's own (``_SUCCESS``)."""
@@ -66,7 +100,7 @@ def input_files(path: Path) -> Inputs:
              for f in files}
     if len(kinds) > 1:
         raise InputError(str(path), None, "mixes JSONL and Parquet files: use one format")
-    return Inputs(path, kinds.pop(), files, skipped)
+    return Inputs(path, kinds.pop(), files, skipped, encoding)
 
 
 def numbered(df, order_cols: list[str], name: str = "ord"):
@@ -96,14 +130,16 @@ def read_records(spark, inputs: Inputs):
     if inputs.kind == "parquet":
         rows, order, parse = _parquet_rows(spark, inputs), ["origin", "_pos"], parse_rows
     else:
-        rows, order, parse = _text_lines(spark, inputs.files), ["_file", "_pos"], parse_lines
+        codings = [coding_of(f, inputs.encoding) for f in inputs.files]
+        rows, order = _text_lines(spark, inputs.files, codings), ["_file", "_pos"]
+        parse = parse_lines(codings)
     rows = numbered(rows, order, "_n")
     first = rows.groupBy("origin").agg(F.min("_n").alias("_first"))
     rows = rows.join(F.broadcast(first), "origin") \
                .withColumn("line", F.col("_n") - F.col("_first") + 1)
     # A small file is one partition: spread the lines over the cores before the UDFs.
     rows = rows.repartition(spark.sparkContext.defaultParallelism)
-    parsed = rows.withColumn("r", parse("raw", "line")) \
+    parsed = rows.withColumn("r", parse("raw", "line", "_file")) \
                  .select(*order, *([] if "origin" in order else ["origin"]), "line", "r.*")
     parsed = parsed.where(~F.col("blank")).drop("blank")
     records = numbered(parsed, order).drop("_file", "_pos")
@@ -117,18 +153,59 @@ def read_records(spark, inputs: Inputs):
     return records, [str(f) for f in inputs.files if str(f) not in set(present)]
 
 
-def _text_lines(spark, files: list[Path]):
-    """Each file's lines as bytes (decoded in the UDF, as the engine decodes them)."""
+def _text_lines(spark, files: list[Path], codings: list[Coding]):
+    """Each file's lines as bytes: cut by Spark and decoded in the UDF, as the engine
+    decodes them, or (a file that must be decoded first) read whole and transcoded to
+    UTF-8 by one task."""
     from pyspark.sql import functions as F
 
-    parts = [spark.read.text(str(f)).select(
-        F.lit(i).alias("_file"), F.lit(str(f)).alias("origin"),
-        F.monotonically_increasing_id().alias("_pos"), F.col("value").cast("binary").alias("raw"))
-        for i, f in enumerate(files)]
+    parts = []
+    for i, (f, coding) in enumerate(zip(files, codings, strict=True)):
+        if coding.whole:
+            lines = _whole_file_lines(spark, f, coding.encoding)
+        else:
+            lines = spark.read.text(str(f)).select(
+                F.monotonically_increasing_id().alias("_pos"),
+                F.col("value").cast("binary").alias("raw"))
+        parts.append(lines.select(F.lit(i).alias("_file"), F.lit(str(f)).alias("origin"),
+                                  "_pos", "raw"))
     lines = parts[0]
     for part in parts[1:]:
         lines = lines.unionByName(part)
     return lines
+
+
+def _whole_file_lines(spark, path: Path, encoding: str | None):
+    """A file that cannot be cut into lines before it is decoded, read by one task: its
+    lines (``_pos`` their numbers) transcoded to UTF-8 by the local reader's code, a line
+    over the limit a null (Spark holds a file of at most 2 GB this way)."""
+    def lines(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            for content in batch["content"]:
+                yield from _decoded_lines(bytes(content), encoding)
+
+    return spark.read.format("binaryFile").load(str(path)).select("content") \
+                .mapInPandas(lines, "_pos long, raw binary")
+
+
+def _decoded_lines(content: bytes, encoding: str | None) -> Iterator[pd.DataFrame]:
+    """The numbered lines of a file's ``content`` as UTF-8 bytes, as
+    :func:`storyline.pipeline.lines.numbered_lines` cuts them, a batch at a time."""
+    import io
+
+    from storyline.pipeline.lines import raw_lines, utf8_stream
+
+    source, _ = utf8_stream(io.BytesIO(content), encoding)  # type: ignore[arg-type]
+    numbers: list[int] = []
+    raws: list[bytes | None] = []
+    for number, raw in enumerate(raw_lines(source, JSON_LINE_CHARS * 4), 1):
+        numbers.append(number)
+        raws.append(raw)
+        if len(raws) >= LINES_PER_BATCH:
+            yield pd.DataFrame({"_pos": numbers, "raw": raws})
+            numbers, raws = [], []
+    if raws:
+        yield pd.DataFrame({"_pos": numbers, "raw": raws})
 
 
 def _parquet_rows(spark, inputs: Inputs):
@@ -140,32 +217,45 @@ def _parquet_rows(spark, inputs: Inputs):
     present = [c for c in FIELDS if c in raw.columns]
     if "text" not in present and "title" not in present:
         raise InputError(str(inputs.path), None, "no column 'text' nor 'title'")
-    return raw.select(F.input_file_name().alias("origin"),
+    return raw.select(F.input_file_name().alias("origin"), F.lit(0).alias("_file"),
                       F.monotonically_increasing_id().alias("_pos"),
                       F.to_json(F.struct(*present)).cast("binary").alias("raw"))
 
 
-def _parse_lines(raws: pd.Series, lines: pd.Series) -> pd.DataFrame:
-    return _parsed(raws, lines, JSON_LINE_CHARS)
+def _parse_rows(raws: pd.Series, lines: pd.Series, files: pd.Series) -> pd.DataFrame:
+    return _parsed(raws, lines, files, ROW_CHARS)
 
 
-def _parse_rows(raws: pd.Series, lines: pd.Series) -> pd.DataFrame:
-    return _parsed(raws, lines, ROW_CHARS)
+def _decoded(raw: bytes | None, line: int, limit: int, coding: Coding | None
+             ) -> str | InputError:
+    """A line (its bytes as Spark or a whole-file task handed them on) as text, or the
+    error in its place, as the local reader decodes it (a Parquet row, ``coding`` None,
+    is JSON Spark wrote)."""
+    from storyline.pipeline.lines import NAME_ENCODING, decode_line, too_long, transcode_line
+
+    if coding is None:
+        return decode_line(bytes(raw or b""), line, "", limit)
+    if raw is None:  # over the limit: dropped as the file was read
+        return InputError("", line, too_long(limit))
+    raw = bytes(raw)
+    if coding.encoding is not None and not coding.whole:
+        raw = transcode_line(raw, coding.encoding)
+    return decode_line(raw, line, "", limit, coding.named, NAME_ENCODING)
 
 
-def _parsed(raws: pd.Series, lines: pd.Series, limit: int) -> pd.DataFrame:
+def _parsed(raws: pd.Series, lines: pd.Series, files: pd.Series, limit: int,
+            codings: list[Coding] | None = None) -> pd.DataFrame:
     """Each line decoded, parsed and checked by the engine's reader (its functions, not a
     copy): the fields of a good record, the message of a bad one, or a blank line."""
-    from storyline.pipeline.lines import decode_line
     from storyline.pipeline.read import _check_fields, _record, json_value
 
     columns = [c.split()[0] for c in RECORD_SCHEMA.split(", ")]
     rows = []
-    for raw, line in zip(raws, lines):
+    for raw, line, file in zip(raws, lines, files):
         row = dict.fromkeys(columns)
         row["blank"] = False
         try:
-            value = decode_line(bytes(raw), int(line), "", limit)
+            value = _decoded(raw, int(line), limit, codings[int(file)] if codings else None)
             if isinstance(value, InputError):
                 raise value
             if not value.strip():
@@ -212,16 +302,20 @@ def _epochs(published: pd.Series) -> pd.Series:
     return pd.Series(out, dtype="float64")
 
 
-def parse_lines(raw, line):
+def parse_lines(codings: list[Coding]):
+    """The UDF (raw, line, _file) that parses a JSONL line, each file in its coding."""
     from pyspark.sql.functions import pandas_udf
 
-    return pandas_udf(_parse_lines, RECORD_SCHEMA)(raw, line)
+    def parse(raws: pd.Series, lines: pd.Series, files: pd.Series) -> pd.DataFrame:
+        return _parsed(raws, lines, files, JSON_LINE_CHARS, codings)
+
+    return pandas_udf(parse, RECORD_SCHEMA)
 
 
-def parse_rows(raw, line):
+def parse_rows(raw, line, file):
     from pyspark.sql.functions import pandas_udf
 
-    return pandas_udf(_parse_rows, RECORD_SCHEMA)(raw, line)
+    return pandas_udf(_parse_rows, RECORD_SCHEMA)(raw, line, file)
 
 
 def normalise(df):
@@ -257,4 +351,4 @@ def origin_path(origin: str) -> str:
 
 
 def _ignore_warning(warning: Exception) -> None:
-    """Executors drop an unreadable date without a word (see _parse_lines)."""
+    """Executors drop an unreadable date without a word (see _parsed)."""

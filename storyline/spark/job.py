@@ -51,14 +51,15 @@ def window_seconds(text: str) -> int:
     return int(parse_window(text).total_seconds())
 
 
-def read_items(spark, path: Path, window: str | None):
-    """Records, normalised and checked, with a window and its rank."""
+def read_items(spark, path: Path, window: str | None, encoding: str | None = None):
+    """Records, normalised and checked, with a window and its rank; JSONL files are read
+    in ``encoding`` (default: UTF-8, or UTF-16 after its byte order mark)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from storyline.spark.inputs import first_error, input_files, normalise, read_records
 
-    inputs = input_files(path)
+    inputs = input_files(path, encoding)
     records, empty = read_records(spark, inputs)
     items = normalise(records).localCheckpoint()
     error = first_error(items, inputs, empty)
@@ -143,8 +144,9 @@ def _with_ids(spark, items):
     return items.withColumn("id", ids).drop("_fix")
 
 
-def cluster_archive(spark, path: Path, config: Config, window: str | None = None) -> SparkRun:
-    """Run the whole job on IN; see the module docstring."""
+def cluster_archive(spark, path: Path, config: Config, window: str | None = None,
+                    encoding: str | None = None) -> SparkRun:
+    """Run the whole job on IN (JSONL in ``encoding``); see the module docstring."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -152,7 +154,8 @@ def cluster_archive(spark, path: Path, config: Config, window: str | None = None
     from storyline.spark import features as feature_stage
 
     model_name, dim = feature_stage.encoder_info(config.model)
-    items = copy_stage.with_signatures(read_items(spark, path, window)).localCheckpoint()
+    items = copy_stage.with_signatures(read_items(spark, path, window, encoding))\
+                      .localCheckpoint()
     when, horizon = _copy_horizon(items, config)
     found = copy_stage.find_copies(items.select("ord", "key", "sig", "figures", when),
                                    config.near_duplicate_jaccard, horizon)
