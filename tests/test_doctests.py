@@ -10,8 +10,11 @@ import pytest
 
 MODULES = [
     "storyline.api",
+    "storyline.config",
+    "storyline.dates",
     "storyline.errors",
     "storyline.evaluate",
+    "storyline.pipeline.lines",
     "storyline.pipeline.read",
     "storyline.pipeline.normalize",
     "storyline.pipeline.dedupe",

@@ -270,7 +270,7 @@ def decode_line(raw: bytes, number: int, origin: str, max_chars: int = MAX_LINE_
     line is dropped; ``encoding`` is the file's, as the error names it, and ``advice``
     what the error says to do.
 
-    >>> decode_line(b"caf\xc3\xa9", 1, "f"), str(decode_line(b"caf\xe9", 2, "f"))
+    >>> decode_line(b"caf\\xc3\\xa9", 1, "f"), str(decode_line(b"caf\\xe9", 2, "f"))
     ('café', 'f:2: not valid UTF-8 (byte 3); convert the file to UTF-8')
     """
     if number == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
