@@ -13,7 +13,8 @@ only if the stored count is still the one this writer saw: so
 - a batch stored whole whose records now go on (a file appended to: a log) has the new
   ones written as a batch of their own that continues it (``NAME.2``, recorded in the
   store), and so on, each checked by its own digest on a rerun: the file's earlier
-  content changed is other content still.
+  content changed (or cut short, even to the end of one of its batches) is other
+  content still.
 
 A batch smaller than a chunk is one transaction, as it always was.
 """
@@ -113,6 +114,11 @@ def write_batch(engine: Engine, name: str, records: Iterable[Record], *,
         continues = (name, parts - 1) if parts else None
         outcome = _write_part(engine, part, chunks, report, origin=origin, progress=progress,
                               continues=continues)
+        if outcome == WHOLE and report.already_ingested and (
+                later := store.continuations(name)[parts:]):
+            # The records end with this part, stored before, but the store holds more
+            # that continue it: the file was cut short (to this part's end), other content.
+            raise _other_content(later[0].name, later[0], str(store.path))
         if outcome == WHOLE and report.already_ingested:
             report.already_ingested = not wrote
             if not wrote:

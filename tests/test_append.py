@@ -250,3 +250,32 @@ def test_kill_in_the_new_lines_of_a_big_file_then_rerun_gives_the_clean_run_s_st
         run_cli("ingest", "--db", str(db), str(log), env=env)
         stores[name] = _store(db)
     assert stores["killed"] == stores["clean"]
+
+
+@pytest.mark.parametrize("cut", [3, 5])
+def test_a_file_cut_back_to_an_earlier_batch_s_end_is_refused_as_over_http(tmp_path, cut):
+    """Cut short to exactly the records of its first batch (or of it and a continuation),
+    a file no longer holds what its later batches hold: other content, as the docs say
+    and as POST /api/batches says, where ingest called it 'already in the store'."""
+    db, log = tmp_path / "s.db", tmp_path / "log.jsonl"
+    for n, start in ((3, 0), (2, 3), (1, 5)):
+        _append(log, _lines(n, start))
+        with Storyline(db, "default", **WORDS_ONLY) as sl:
+            sl.ingest(log)
+    log.write_text("".join(line + "\n" for line in _lines(cut)))
+    before = _store(db)
+    refused = run_cli("ingest", "--db", str(db), str(log), check=False)
+    assert refused.returncode == 3, refused.stdout
+    later = "log.2" if cut == 3 else "log.3"
+    assert f"batch '{later}' (which continues 'log') is already in" in refused.stderr
+    assert "with other content" in refused.stderr
+    assert _store(db) == before
+    from storyline.web.access import StoreAccess, WebSettings
+
+    access = StoreAccess(WebSettings(db=db, model="none"))
+    try:
+        with pytest.raises(Exception, match=f"'{later}' is already in the store with other"):
+            access.ingest_records(_records(log), "http")
+    finally:
+        access.close()
+    assert _store(db) == before
