@@ -399,3 +399,48 @@ def test_a_json_array_file_is_named_as_one_even_skipping_bad_records(tmp_path, d
     f = write(tmp_path / "x.jsonl", data)
     with pytest.raises(InputError, match=r"x.jsonl:\d: a JSON array, not JSON Lines"):
         list(read_file(f, on_error=lambda e: None))
+
+
+@pytest.mark.parametrize("encoding,data,says", [
+    # No byte order mark: Python's UTF-16 and UTF-32 decoders raised UnicodeError (the
+    # CLI's 'unexpected UnicodeError ... a damaged store?', exit 3).
+    ("utf-16", "line one\nline two\n".encode("utf-16-le"), "no byte order mark"),
+    ("UTF-32", "line one\n".encode("utf-32-be"), "no byte order mark"),
+    # Another encoding's mark: its bytes were read as text ('ï»¿line one', 'ÿþ' and NULs).
+    ("latin-1", b"\xef\xbb\xbfline one\nline two\n", "byte order mark of UTF-8"),
+    ("cp1252", "line one\n".encode("utf-16"), "byte order mark of UTF-16"),
+    ("utf-16-be", b"\xff\xfe" + "line one\n".encode("utf-16-le"), "mark of UTF-16"),
+    ("utf-16", b"\xef\xbb\xbfline one\n", "byte order mark of UTF-8"),
+], ids=["utf-16", "utf-32", "latin-1 utf-8 mark", "cp1252 utf-16 mark", "be le mark",
+        "utf-16 utf-8 mark"])
+def test_a_file_whose_byte_order_mark_is_not_that_of_the_encoding_named_is_refused(
+        tmp_path, encoding, data, says):
+    f = write(tmp_path / "a.txt", data)
+    skipped: list = []
+    with pytest.raises(InputError, match=f"a.txt:1: .*{says}") as error:
+        list(read_file(f, encoding=encoding, on_error=skipped.append))
+    assert "--encoding" in str(error.value) and not skipped
+
+
+@pytest.mark.parametrize("encoding,data", [
+    ("utf-16", "line one\n".encode("utf-16")), ("utf-16-le", "line one\n".encode("utf-16")),
+    ("utf-16-be", "\ufeffline one\n".encode("utf-16-be")),
+    ("utf-16-le", "line one\n".encode("utf-16-le")), ("utf-32", "line one\n".encode("utf-32")),
+    ("utf-8", "\ufeffline one\n".encode()), ("latin-1", b"line one\n"), ("latin-1", b"\xff"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_a_file_with_the_mark_of_the_encoding_named_or_none_is_read(tmp_path, encoding,
+                                                                    data):
+    f = write(tmp_path / "a.txt", data)
+    assert [r.text for r in read_file(f, encoding=encoding)] == [
+        data.decode(encoding).lstrip("\ufeff").strip()]
+
+
+def test_ingest_encoding_utf16_of_a_file_without_its_mark_is_one_line_at_line_1(tmp_path):
+    from .conftest import run_cli
+
+    f = write(tmp_path / "a.txt", "line one\n".encode("utf-16-le"))
+    refused = run_cli("ingest", "--fast", "--db", str(tmp_path / "s.db"), str(f),
+                      "--encoding", "utf-16", check=False)
+    assert refused.returncode == 1 and refused.stderr.startswith(f"error: {f}:1: ")
+    assert "unexpected" not in refused.stderr and "utf-16-le" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

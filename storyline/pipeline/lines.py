@@ -173,6 +173,50 @@ class _Prefixed:
         return self.stream.read(size)
 
 
+# The byte order marks a file may start with, the longest first (UTF-32's little-endian
+# mark starts with UTF-16's).
+_MARKS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+          (codecs.BOM_UTF8, "UTF-8"), (codecs.BOM_UTF16_LE, "UTF-16"),
+          (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def mark_problem(start: bytes, encoding: str) -> str | None:
+    """What is wrong with the first bytes ``start`` (four, or all of a shorter file) of
+    a file said to be in ``encoding`` (one named, not UTF-8), or None: the byte order mark
+    of another encoding (its bytes would be read as text: ``ï»¿``), or no mark where the
+    encoding needs one for its byte order (``utf-16``, ``utf-32``).
+
+    >>> mark_problem(b"\\xef\\xbb\\xbfab", "latin-1")[:49]
+    'the file starts with the byte order mark of UTF-8'
+    >>> mark_problem(b"\\xff\\xfea\\x00", "utf-16"), mark_problem(b"caf\\xe9", "latin-1")
+    (None, None)
+    """
+    found = [name for mark, name in _MARKS if start.startswith(mark)]
+    for mark, _ in _MARKS:
+        try:
+            if start.startswith(mark) and mark.decode(encoding) in ("", "\ufeff"):
+                return None  # the encoding's own mark (read, and dropped)
+        except (UnicodeError, ValueError):
+            continue
+    if found:
+        how = "--encoding utf-32" if found[0] == "UTF-32" else "no --encoding"
+        return (f"the file starts with the byte order mark of {found[0]}, not of "
+                f"{encoding}: read it with {how} (the mark says its encoding)")
+    family = codecs.lookup(encoding).name
+    if family in ("utf-16", "utf-32") and start:
+        return (f"no byte order mark, which {encoding} needs for its byte order: name it "
+                f"with --encoding {family}-le or {family}-be")
+    return None
+
+
+def _first_bytes(stream: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes (fewer only at the end: standard input may give less a read)."""
+    start = stream.read(n)
+    while len(start) < n and (more := stream.read(n - len(start))):
+        start += more
+    return start
+
+
 def utf8_stream(stream: BinaryIO, encoding: str | None = None) -> tuple[BinaryIO, str]:
     """``stream`` as UTF-8 bytes, and the name of the encoding it was in (as an error
     names it): decoded from ``encoding`` where one is given (other than UTF-8), else
@@ -180,9 +224,7 @@ def utf8_stream(stream: BinaryIO, encoding: str | None = None) -> tuple[BinaryIO
     (kept, for the decoder to read the byte order)."""
     if not is_utf8(encoding):
         return _Transcoded(stream, b"", encoding), encoding  # type: ignore[return-value,arg-type]
-    start = stream.read(2)
-    while len(start) < 2 and (more := stream.read(2 - len(start))):
-        start += more
+    start = _first_bytes(stream, 2)
     if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return _Transcoded(stream, start), "UTF-16"  # type: ignore[return-value]
     return _Prefixed(stream, start), "UTF-8"  # type: ignore[return-value]
@@ -232,6 +274,15 @@ def numbered_lines(path: Path, max_chars: int = MAX_LINE_CHARS, encoding: str | 
     origin = origin_of(path)
     limit = max_chars * 4  # bytes: a UTF-8 character is at most four
     with open_binary(path) as stream:
+        if not is_utf8(encoding):
+            assert encoding is not None
+            start = _first_bytes(stream, 4)
+            if problem := mark_problem(start, encoding):
+                error = InputError(origin, 1, problem)
+                error.fatal = True  # every line would be garbled, or none can be read
+                yield 1, error
+                return
+            stream = _Prefixed(stream, start)  # type: ignore[assignment]
         source, named = utf8_stream(stream, encoding)  # read as UTF-8 from here on
         for number, raw in enumerate(raw_lines(source, limit), 1):
             if raw is None:
