@@ -398,7 +398,8 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
                               "from")
     for b in rows:
         table.add_row(escape(b.name), str(b.seq), str(b.records), b.clock or "",
-                      b.ingested_at, escape(b.origin or ""))
+                      b.ingested_at, escape(b.origin or "")
+                      + (f" (continues {escape(b.continues)})" if b.continues else ""))
     out.print(table)
 
 

@@ -19,7 +19,7 @@ from storyline.types import IngestReport, SearchHit, StoryChanges, StoryDetail
 
 # What a batch says about itself, in this order (its digest and origin stay in the store:
 # an origin is a path on the machine that ingested it).
-BATCH_KEYS = ("name", "seq", "records", "clock", "ingested_at")
+BATCH_KEYS = ("name", "seq", "records", "clock", "ingested_at", "continues")
 
 
 _SCALARS = (str, int, type(None))  # bool is an int

@@ -109,7 +109,33 @@ def test_batches(seeded, http):
     printed = cli(seeded, "batches")
     assert printed == http.get("/api/batches").json()
     assert [set(b) for b in printed["batches"]] == [
-        {"name", "seq", "records", "clock", "ingested_at"}] * 2
+        {"name", "seq", "records", "clock", "ingested_at", "continues"}] * 2
+
+
+@pytest.mark.slow
+def test_a_batch_that_continues_another_says_so_in_both(tmp_path):
+    """A file's new lines (``log.2``) name the batch they continue in ``batches --json``,
+    GET /api/batches, a batch's changes and its page (they looked like any batch)."""
+    log = tmp_path / "log.txt"
+    log.write_text("Storm closes the coast road\n")
+    db = tmp_path / "s.db"
+    with Storyline(db, model="none") as sl:
+        sl.ingest(log)
+        with log.open("a") as fh:
+            fh.write("Storm reaches the harbour town\n")
+        sl.ingest(log)
+    printed = cli(db, "batches")
+    with TestClient(create_app(WebSettings(db=db, model="none"))) as http:
+        assert printed == http.get("/api/batches").json()
+        assert [(b["name"], b["continues"]) for b in printed["batches"]] == [
+            ("log", None), ("log.2", "log")]
+        changes = cli(db, "changes", "log.2")
+        assert changes == http.get("/api/batches/log.2").json()
+        assert changes["batch"]["continues"] == "log"
+        page = http.get("/batches/log.2").text
+        assert 'continues batch <a href="/batches/log">log</a>' in page
+    table = run_cli("batches", "--db", str(db)).stdout
+    assert "(continues log)" in table
 
 
 def test_facts_and_their_numbers(seeded, http):

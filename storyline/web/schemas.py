@@ -40,6 +40,9 @@ class BatchOut(BaseModel):
     clock: str | None = Field(description="The newest published_at of its records (UTC), "
                               "the clock dormancy counts by; None where they give none.")
     ingested_at: str
+    continues: str | None = Field(default=None, description="The batch whose file's later "
+                                  "records this one holds (a file that grew: NAME.2); None "
+                                  "for a batch of its own.")
 
 
 class BatchList(BaseModel):
