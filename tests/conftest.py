@@ -62,6 +62,17 @@ needs_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture
+def seeds_db(tmp_path: Path) -> Path:
+    """The example batches in a store of their own (no model: fast)."""
+    from storyline import Storyline
+
+    db = tmp_path / "seeds.db"
+    with Storyline(db, model="none") as sl:
+        sl.ingest(SEEDS)
+    return db
+
+
+@pytest.fixture
 def pg_stores():
     """A maker of empty PostgreSQL stores (a fresh schema each), dropped after the test."""
     if not PG_URL:

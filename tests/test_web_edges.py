@@ -5,7 +5,6 @@ that could turn a page's text around cleaned, pages past the end, bounded story 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
@@ -14,37 +13,21 @@ from storyline import Storyline
 from storyline.errors import InputError
 from storyline.store import Store
 from storyline.types import Record
-from storyline.web.access import WebSettings
-from storyline.web.app import SECURITY_HEADERS, create_app
+from storyline.web.app import SECURITY_HEADERS
 
 from .conftest import SEEDS, run_cli, run_process
+from .web_client import AUTH, client
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-TOKEN = "test-token-0123"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 EXIT = "X-Storyline-Exit-Code"
 BIG_NUMBER_LINE = '{"text": "A big number about the harbour", "id": ' + "1" * 5000 + "}\n"
 
 
-@pytest.fixture
-def seeded(tmp_path) -> Path:
-    db = tmp_path / "seeds.db"
-    with Storyline(db, model="none") as sl:
-        sl.ingest(SEEDS)
-    return db
-
-
-def _client(db: Path, **settings) -> TestClient:
-    settings.setdefault("token", TOKEN)
-    return TestClient(create_app(WebSettings(db=db, model="none", **settings)),
-                      raise_server_exceptions=False)
-
-
-def test_a_number_python_cannot_read_is_a_bad_line_not_a_server_error(seeded, tmp_path):
-    with _client(seeded) as c:
+def test_a_number_python_cannot_read_is_a_bad_line_not_a_server_error(seeds_db, tmp_path):
+    with client(seeds_db) as c:
         got = c.post("/api/batches?batch=big", content=BIG_NUMBER_LINE.encode(),
                      headers={**AUTH, "Content-Type": "application/x-ndjson"})
     assert got.status_code == 400 and got.headers[EXIT] == "1", got.text
@@ -60,26 +43,26 @@ def test_a_number_python_cannot_read_is_a_bad_line_not_a_server_error(seeded, tm
     assert proc.returncode == 0, proc.stderr
 
 
-def test_every_error_answer_says_its_exit_code(seeded, monkeypatch):
-    with _client(seeded) as c:
+def test_every_error_answer_says_its_exit_code(seeds_db, monkeypatch):
+    with client(seeds_db) as c:
         assert c.post("/api/batches?batch=x", content=b"hi",
                       headers={"Content-Type": "text/plain"}).headers[EXIT] == "2"  # 401
         assert c.get("/api/stories?limit=0").headers[EXIT] == "1"  # 422
         assert c.put("/api/stories").headers[EXIT] == "2"  # 405
         assert c.get("/no/such/page").headers[EXIT] == "1"  # 404
-    with _client(seeded, token=None) as c:
+    with client(seeds_db, token=None) as c:
         assert c.post("/api/batches?batch=x", content=b"hi",
                       headers={"Content-Type": "text/plain"}).headers[EXIT] == "2"  # 403
 
 
-def test_an_unexpected_failure_is_500_in_the_shape_of_every_error(seeded, monkeypatch):
+def test_an_unexpected_failure_is_500_in_the_shape_of_every_error(seeds_db, monkeypatch):
     from storyline.web import api
 
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
     monkeypatch.setattr(api, "stories_page", broken)
-    with _client(seeded) as c:
+    with client(seeds_db) as c:
         got = c.get("/api/stories")
     assert got.status_code == 500 and got.headers[EXIT] == "3"
     assert "unexpected KeyError" in got.json()["detail"]
@@ -91,20 +74,20 @@ def test_an_unexpected_failure_is_500_in_the_shape_of_every_error(seeded, monkey
     ({"Content-Type": "text/plain", "Content-Encoding": "gzip"}, "Content-Encoding 'gzip'"),
     ({"Content-Type": "text/plain; charset=iso-8859-1"}, "charset 'iso-8859-1'"),
 ])
-def test_a_body_the_server_would_misread_is_415(seeded, headers, says):
-    with _client(seeded) as c:
+def test_a_body_the_server_would_misread_is_415(seeds_db, headers, says):
+    with client(seeds_db) as c:
         got = c.post("/api/batches?batch=enc", content=b"H4sIAAAAAAAAA0uv", headers={
             **AUTH, **headers})
         assert got.status_code == 415 and says in got.json()["detail"], got.text
         assert "enc" not in [b["name"] for b in c.get("/api/batches").json()["batches"]]
-    with _client(seeded) as c:  # UTF-8 named as such is fine
+    with client(seeds_db) as c:  # UTF-8 named as such is fine
         assert c.post("/api/batches?batch=utf", content="Zürich’s lake froze over.".encode(),
                       headers={**AUTH, "Content-Type": "text/plain; charset=UTF-8"}
                       ).status_code == 200
 
 
-def test_static_files_allow_only_get(seeded):
-    with _client(seeded) as c:
+def test_static_files_allow_only_get(seeds_db):
+    with client(seeds_db) as c:
         got = c.put("/static/style.css")
     assert got.status_code == 405 and got.headers["Allow"] == "GET, HEAD"
 
@@ -144,11 +127,11 @@ def test_wordless_snippets_are_no_copies_of_each_other(tmp_path):
     assert report.new_snippets == 3 and report.exact_duplicates == 0
 
 
-def test_pages_past_the_end_say_so_and_story_pages_stay_bounded(seeded, monkeypatch):
+def test_pages_past_the_end_say_so_and_story_pages_stay_bounded(seeds_db, monkeypatch):
     from storyline.web import pages
 
     monkeypatch.setattr(pages, "FRESH_SHOWN", 1)  # the first story has 2 new in 002
-    with _client(seeded) as c:
+    with client(seeds_db) as c:
         story = c.get("/api/stories").json()["stories"][0]
         page = c.get(f"/stories/{story['id']}").text
         fresh = page.split('<section class="fresh">')[1].split("</section>")[0]
@@ -168,14 +151,14 @@ def test_a_link_shows_its_host_not_what_stands_before_an_at(tmp_path):
     with Storyline(tmp_path / "s.db", model="none") as sl:
         sl.ingest_records([{"text": "The harbour reopened after the storm passed.",
                             "url": "https://www.bbc.co.uk@evil.example/x", "batch": "1"}])
-    with _client(tmp_path / "s.db") as c:
+    with client(tmp_path / "s.db") as c:
         page = c.get("/stories/1").text
     assert 'noreferrer">evil.example</a>' in page
     assert 'noreferrer">www.bbc.co.uk' not in page
 
 
-def test_a_trailing_slash_redirects_to_the_path_without_it_not_to_another_host(seeded):
-    with _client(seeded) as c:
+def test_a_trailing_slash_redirects_to_the_path_without_it_not_to_another_host(seeds_db):
+    with client(seeds_db) as c:
         for path, target in (("/batches/", "/batches"), ("/stories/1/", "/stories/1"),
                              ("/api/stories/?limit=2", "/api/stories?limit=2")):
             got = c.get(path, follow_redirects=False, headers={"Host": "evil.example"})

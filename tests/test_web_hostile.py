@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
@@ -16,29 +15,13 @@ from storyline.dates import iso_date, kept_date
 from storyline.web.access import WebSettings
 from storyline.web.app import create_app
 
-from .conftest import SEEDS
+from .web_client import AUTH, TOKEN, client
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-TOKEN = "test-token-0123"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JSONL = {**AUTH, "Content-Type": "application/x-ndjson"}
-
-
-@pytest.fixture
-def seeded(tmp_path) -> Path:
-    db = tmp_path / "seeds.db"
-    with Storyline(db, model="none") as sl:
-        sl.ingest(SEEDS)
-    return db
-
-
-def _client(db: Path, **settings) -> TestClient:
-    settings.setdefault("token", TOKEN)
-    return TestClient(create_app(WebSettings(db=db, model="none", **settings)),
-                      raise_server_exceptions=False)
 
 
 def _batches(c: TestClient) -> list[str]:
@@ -46,9 +29,9 @@ def _batches(c: TestClient) -> list[str]:
 
 
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
-def test_a_date_past_the_calendar_in_utc_is_no_date_not_a_server_error(seeded, when):
+def test_a_date_past_the_calendar_in_utc_is_no_date_not_a_server_error(seeds_db, when):
     line = json.dumps({"text": "The volcano erupted again overnight", "published_at": when})
-    with _client(seeded) as c:
+    with client(seeds_db) as c:
         got = c.post("/api/batches?batch=edge", content=line.encode(), headers=JSONL)
         assert got.status_code == 200, got.text
         (story,) = c.get("/api/stories?text=volcano").json()["stories"]
@@ -81,8 +64,8 @@ def _asgi(app, method: str, path: str, headers: dict[str, str],
     return sent
 
 
-def test_a_client_that_hangs_up_mid_body_is_no_server_error(seeded, caplog):
-    app = create_app(WebSettings(db=seeded, model="none", token=TOKEN))
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(seeds_db, caplog):
+    app = create_app(WebSettings(db=seeds_db, model="none", token=TOKEN))
     try:
         sent = _asgi(app, "POST", "/api/batches?batch=cut", {
             **AUTH, "Content-Type": "text/plain", "Content-Length": "1000"},
@@ -93,12 +76,12 @@ def test_a_client_that_hangs_up_mid_body_is_no_server_error(seeded, caplog):
     (start,) = [m for m in sent if m["type"] == "http.response.start"]
     assert start["status"] == 400
     assert "Traceback" not in caplog.text and "ClientDisconnect" not in caplog.text
-    with Storyline(seeded, model="none") as sl:
+    with Storyline(seeds_db, model="none") as sl:
         assert "cut" not in [b.name for b in sl.store.batches()]
 
 
-def test_the_static_folder_itself_is_not_found_not_a_redirect_loop(seeded):
-    with _client(seeded) as c:
+def test_the_static_folder_itself_is_not_found_not_a_redirect_loop(seeds_db):
+    with client(seeds_db) as c:
         for path in ("/static", "/static/"):
             got = c.get(path, headers={"Host": "evil.example"})  # redirects followed
             assert got.status_code == 404, (path, got.headers.get("location"))
@@ -106,24 +89,24 @@ def test_the_static_folder_itself_is_not_found_not_a_redirect_loop(seeded):
         assert c.get("/static/style.css").status_code == 200
 
 
-def test_a_store_deleted_while_serving_is_not_made_again_empty(seeded, tmp_path):
+def test_a_store_deleted_while_serving_is_not_made_again_empty(seeds_db, tmp_path):
     moved = tmp_path / "moved"
     moved.mkdir()
-    with _client(seeded) as c:
+    with client(seeds_db) as c:
         assert c.get("/api/stories").status_code == 200
-        for path in seeded.parent.glob(seeded.name + "*"):
+        for path in seeds_db.parent.glob(seeds_db.name + "*"):
             path.rename(moved / path.name)
         got = c.post("/api/batches?batch=lost", content=b"The dam burst after the rain.",
                      headers={**AUTH, "Content-Type": "text/plain"})
         assert got.status_code == 500 and "gone" in got.json()["detail"], got.text
         assert got.headers["X-Storyline-Exit-Code"] == "3"
-    assert not seeded.exists()  # no new, empty store where the old one was
-    with Storyline(moved / seeded.name, model="none") as sl:
+    assert not seeds_db.exists()  # no new, empty store where the old one was
+    with Storyline(moved / seeds_db.name, model="none") as sl:
         assert "lost" not in [b.name for b in sl.store.batches()]
 
 
-def test_a_parameter_of_the_wrong_shape_is_named_in_words_not_as_a_pattern(seeded):
-    with _client(seeded) as c:
+def test_a_parameter_of_the_wrong_shape_is_named_in_words_not_as_a_pattern(seeds_db):
+    with client(seeds_db) as c:
         since = c.get("/api/search?q=korea&since=last%20week").json()["detail"]
         batch = c.post("/api/batches?batch=../x", content=b"The dam burst.",
                        headers={**AUTH, "Content-Type": "text/plain"}).json()["detail"]
@@ -133,8 +116,8 @@ def test_a_parameter_of_the_wrong_shape_is_named_in_words_not_as_a_pattern(seede
 
 
 @pytest.mark.parametrize("header", ["Basic !!!notbase64", "Basic bm9jb2xvbg=="])
-def test_a_malformed_login_on_a_private_server_gets_the_servers_own_401(seeded, header):
-    with _client(seeded, private=True) as c:
+def test_a_malformed_login_on_a_private_server_gets_the_servers_own_401(seeds_db, header):
+    with client(seeds_db, private=True) as c:
         got = c.get("/api/stories", headers={"Authorization": header})
         page = c.get("/", headers={"Authorization": header})
     assert got.status_code == 401 and "private" in got.json()["detail"], got.text
