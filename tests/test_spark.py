@@ -624,6 +624,8 @@ _ENCODED = {
                     "utf-16-le"),
     "utf8_named": ('{"text": "caf\xe9"}\n'.encode("utf-16"), "UTF8"),  # BOM: UTF-16
     "latin1_folder": (b"", "latin-1"),  # a folder: each file in the encoding
+    "utf8_mark_as_latin1": (codecs.BOM_UTF8 + '{"text": "caf\xe9"}\n'.encode(), "latin-1"),
+    "utf16_without_mark": ('{"text": "b"}\n'.encode("utf-16-le"), "utf-16"),
 }
 
 
@@ -653,6 +655,8 @@ def test_spark_reads_a_file_in_its_encoding_as_storyline_cluster_does(spark, tmp
         "cp1252_bad.jsonl:2: not valid cp1252 (byte 11); name the file's encoding with "
         "--encoding (latin-1, cp1252...) or convert it to UTF-8")
     assert _local_read(tmp_path / "utf16_named.jsonl", "utf-16-le")[0] == ("a", 1, "\u4e2d\u6587")
+    assert "utf8_mark_as_latin1.jsonl:1: the file starts with the byte order mark of UTF-8" \
+        in _local_read(tmp_path / "utf8_mark_as_latin1.jsonl", "latin-1")
 
 
 @pytest.mark.slow

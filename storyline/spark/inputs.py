@@ -22,7 +22,12 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 
 from storyline.errors import InputError
-from storyline.pipeline.lines import JSON_LINE_CHARS, cut_before_decoding, is_utf8
+from storyline.pipeline.lines import (
+    JSON_LINE_CHARS,
+    cut_before_decoding,
+    is_utf8,
+    mark_problem,
+)
 from storyline.pipeline.read import FIELDS
 
 RECORD_SCHEMA = ("text string, id string, batch string, source string, url string, "
@@ -70,6 +75,12 @@ def coding_of(path: Path, encoding: str | None) -> Coding:
             return Coding(True, None, "UTF-16")
         return Coding(False, None, "UTF-8")
     assert encoding is not None
+    with path.open("rb") as stream:
+        start = stream.read(4)
+    # Another encoding's byte order mark, or none where the encoding needs one: the
+    # local reader's error at line 1 (pipeline.lines.numbered_lines), before Spark reads.
+    if problem := mark_problem(start, encoding):
+        raise InputError(str(path), 1, problem)
     return Coding(not cut_before_decoding(encoding), encoding, encoding)
 
 
