@@ -17,7 +17,7 @@ import numpy as np
 from scipy import sparse
 
 from storyline.config import Config, dormancy
-from storyline.errors import IngestError, InputError
+from storyline.errors import IngestError, InputError, OtherContentError
 from storyline.pipeline import cluster as clustering
 from storyline.pipeline import describe, ivf
 from storyline.pipeline.batches import batch_digest, file_batches
@@ -122,6 +122,13 @@ class Engine:
                 reports += file.reports([write_batch(self, name, run, origin=str(file.file),
                                                      progress=progress)
                                          for name, run in file.batches])
+        except OtherContentError as exc:
+            if encoding is None:
+                raise
+            # Other bytes, or the same ones read in another encoding than when stored.
+            raise OtherContentError(f"{exc}; or, if it is the file stored, read it in the "
+                                    f"encoding it was read in then (here: --encoding "
+                                    f"{encoding})") from exc
         finally:
             self.finish_facts(progress)
         self.fill_missing_facts(progress)

@@ -78,6 +78,10 @@ class IngestError(StorylineError, RuntimeError):
     http_status = 409
 
 
+class OtherContentError(IngestError):
+    """A batch already in the store with other records than those given again."""
+
+
 class StoreError(StorylineError, RuntimeError):
     """The store cannot be opened or used as it is."""
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from storyline.config import commit_records
 from storyline.dates import parse_date
-from storyline.errors import IngestError
+from storyline.errors import IngestError, OtherContentError
 from storyline.pipeline.batches import BatchDigest, Chunks, batch_digest
 from storyline.pipeline.read import MAX_BATCH_CHARS
 from storyline.types import IngestReport, Record
@@ -48,11 +48,12 @@ def chunk_clock(records: Iterable[Record], ingested: datetime, before: str | Non
     return min(max(times), ingested).isoformat(timespec="seconds") if times else None
 
 
-def _other_content(name: str, row: BatchRow, where: str) -> IngestError:
+def _other_content(name: str, row: BatchRow, where: str) -> OtherContentError:
     stored = "stored whole" if row.complete else f"partly stored ({row.records} records so far)"
     which = f"{name!r} (which continues {row.continues!r})" if row.continues else repr(name)
-    return IngestError(f"batch {which} is already in {where}, {stored}, with other content; "
-                       "give this batch another name (a file of another name, or ingest --batch)")
+    return OtherContentError(f"batch {which} is already in {where}, {stored}, with other "
+                             "content; give this batch another name (a file of another "
+                             "name, or ingest --batch)")
 
 
 def holds_other_content(store: Store, name: str, records: list[Record]) -> BatchRow | None:

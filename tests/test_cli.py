@@ -198,6 +198,12 @@ def test_ingest_reads_a_file_in_the_encoding_it_is_told(tmp_path):
     (tmp_path / "utf8" / "001.txt").write_text(text, encoding="utf-8")
     assert "already in the store" in run_cli("ingest", "--db", str(db),
                                              str(tmp_path / "utf8" / "001.txt")).stdout
+    # The UTF-8 copy read as cp1252: other text from the same bytes; the error says so.
+    misread = run_cli("ingest", "--db", str(db), str(tmp_path / "utf8" / "001.txt"),
+                      "--encoding", "cp1252", check=False)
+    assert misread.returncode == 3 and "with other content" in misread.stderr
+    assert "read it in the encoding it was read in then (here: --encoding cp1252)" in \
+        misread.stderr and len(misread.stderr.strip().splitlines()) == 1
     for wrong in ("nope", "base64"):
         bad = run_cli("ingest", "--db", str(db), str(latin), "--encoding", wrong, check=False)
         assert bad.returncode == 2 and bad.stderr.startswith("error: --encoding: ")
