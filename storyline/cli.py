@@ -239,6 +239,7 @@ def stories(
     from storyline.config import dormancy
     from storyline.views import story_page
 
+    batch, text = batch or None, text or None  # empty: no filter (as GET /api/stories)
     if status not in (None, "active", "dormant"):
         raise UsageError(f"unknown status {status!r}: active or dormant")
     with _open(db) as sl:
@@ -391,8 +392,7 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
     with _open(db) as sl:
         rows = sl.store.batches()
     if as_json:
-        _print_json(shapes.batch_list(rows))
-        return
+        return _print_json(shapes.batch_list(rows))
     # "latest date": the newest published_at of its records, the clock dormancy counts by.
     table = cli_support.table("batch", "order", "records", "latest date", "ingested",
                               "from")
@@ -576,8 +576,7 @@ def eval_clusters(
         err.print(f"[yellow]warning:[/] scored {scores.items} items: {left_out}",
                   soft_wrap=True)
     if as_json:
-        _print_json(scores.as_dict())
-        return
+        return _print_json(scores.as_dict())
     table = cli_support.table("measure", "value")
     for k, v in scores.as_dict().items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))

@@ -208,3 +208,12 @@ def test_a_client_mistake_exits_as_the_api_says(seeded, http, args, path, same_m
     assert answered.headers["X-Storyline-Exit-Code"] == str(printed.returncode), printed.stderr
     if same_message:
         assert printed.stderr.strip() == f"error: {answered.json()['detail']}"
+
+
+@pytest.mark.parametrize(("args", "params"), [
+    (["--batch", ""], {"batch": ""}),
+    (["--text", ""], {"text": ""}),
+])
+def test_an_empty_filter_is_no_filter_in_both(seeded, http, args, params):
+    printed = cli(seeded, "stories", *args)
+    assert printed == http.get("/api/stories", params=params).json() == cli(seeded, "stories")
