@@ -351,6 +351,8 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Find stories: keyword (full text) and semantic (embedding) search, fused."""
+    if not query:  # as GET /api/search?q= is refused (422)
+        raise UsageError("an empty query: give words or a question")
     with _open(db) as sl:
         hits = sl.search(query, limit, offset=offset)
     if as_json:

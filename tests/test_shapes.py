@@ -195,6 +195,7 @@ MISTAKES = [  # (command, path, the same message in both)
     (["show", "0"], "/api/stories/0", False),
     (["show", "1", "--limit", "0"], "/api/stories/1?limit=0", False),
     (["changes", "002", "--offset", "-1"], "/api/batches/002?offset=-1", False),
+    (["search", ""], "/api/search?q=", False),
     (["search", "x", "--offset", "-1"], "/api/search?q=x&offset=-1", False),
 ]
 
