@@ -345,7 +345,7 @@ def _more(total: int, limit: int, offset: int, shown: int) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="Words or a question.")],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="How many stories.", min=1, max=MAX_COUNT)] = 10,
+    limit: Annotated[int, typer.Option(help="How many stories.", min=1, max=MAX_COUNT)] = 20,
     offset: Annotated[int, typer.Option(help="Skip this many stories.", min=0, max=MAX_COUNT)
                       ] = 0,
     as_json: JsonOption = False,

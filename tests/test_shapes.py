@@ -218,3 +218,15 @@ def test_a_client_mistake_exits_as_the_api_says(seeded, http, args, path, same_m
 def test_an_empty_filter_is_no_filter_in_both(seeded, http, args, params):
     printed = cli(seeded, "stories", *args)
     assert printed == http.get("/api/stories", params=params).json() == cli(seeded, "stories")
+
+
+def test_the_default_pages_are_the_same(seeded, http):
+    """No --limit, no limit=: the same page (the HTTP API's caps are its own: a request
+    takes at most 500 stories, 1,000 snippets, 100 hits; the CLI up to shapes.MAX_COUNT)."""
+    story_id = main_story(seeded)
+    assert cli(seeded, "stories") == http.get("/api/stories").json()
+    assert cli(seeded, "changes", "002") == http.get("/api/batches/002").json()
+    assert cli(seeded, "show", str(story_id)) == http.get(
+        f"/api/stories/{story_id}", params={"facts": False}).json()
+    assert cli(seeded, "search", "soldiers") == http.get(
+        "/api/search", params={"q": "soldiers"}).json()
