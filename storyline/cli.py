@@ -536,19 +536,19 @@ def facts(
     refuse_overwrite(output, "--out", cli_support.db_path(db))
     with _open(db) as sl:  # an id past MAX_ID is no story (views.story_detail)
         rows = sl.facts(int(target))
-        story_first = sl.story(int(target)).first_batch
+        story = sl.story(int(target))  # an id merged away: the story it lives on in
     if output:
         write_text(output, "".join(json.dumps(shapes.plain(f), ensure_ascii=False) + "\n"
                                    for f in rows))
         err.print(f"{len(rows)} facts; wrote {output}")
         return
     if as_json:
-        _print_json(shapes.facts_of(int(target), rows))
+        _print_json(shapes.facts_of(story.id, rows))
         return
     table = cli_support.table("fact", "value", "qualifier", "attributed to",
                               "outlets / snippets", "first batch", "status")
     for f in rows:
-        if f.first_batch != story_first and f.status != "contradicted":
+        if f.first_batch != story.first_batch and f.status != "contradicted":
             f.status = f"new in {f.first_batch}, {f.status}"
     for f in rows:
         value = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,}"

@@ -230,3 +230,25 @@ def test_the_default_pages_are_the_same(seeded, http):
         f"/api/stories/{story_id}", params={"facts": False}).json()
     assert cli(seeded, "search", "soldiers") == http.get(
         "/api/search", params={"q": "soldiers"}).json()
+
+
+def test_facts_of_an_id_merged_away_name_the_story_it_lives_on_in(tmp_path):
+    """`facts OLD --json` says the story the facts are of, as GET /api/stories/OLD does."""
+    from storyline.pipeline.cluster import ClusterWeights
+
+    db = tmp_path / "merged.db"
+    weights = ClusterWeights(dense=0.0, terms=1.0, names=0.0, threshold=0.2)
+    with Storyline(db, weights=weights, model="none") as sl:
+        sl.ingest_records([{"text": "Harbour crane collapse injures 3 workers"},
+                           {"text": "Rotterdam dockers strike over safety rules"}], batch="1")
+        sl.ingest_records([
+            {"text": "Rotterdam dockers strike after harbour crane collapse injures workers"},
+            {"text": "Crane collapse at Rotterdam port: dockers strike over safety rules"},
+            {"text": "Harbour crane collapse: Rotterdam port dockers strike over safety"},
+        ], batch="2")
+        ((merged_away, survivor, _, _),) = sl.store.merges()
+    printed = cli(db, "facts", str(merged_away))
+    with TestClient(create_app(WebSettings(db=db, model="none"))) as c:
+        answered = c.get(f"/api/stories/{merged_away}").json()
+    assert answered["id"] == survivor != merged_away
+    assert printed == {"story_id": survivor, "facts": answered["facts"]}
