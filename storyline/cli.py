@@ -239,6 +239,7 @@ def stories(
     from storyline.config import dormancy
     from storyline.views import story_page
 
+    batch, text = batch or None, text or None  # empty: no filter (as GET /api/stories)
     if status not in (None, "active", "dormant"):
         raise UsageError(f"unknown status {status!r}: active or dormant")
     with _open(db) as sl:
@@ -344,12 +345,14 @@ def _more(total: int, limit: int, offset: int, shown: int) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="Words or a question.")],
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="How many stories.", min=1, max=MAX_COUNT)] = 10,
+    limit: Annotated[int, typer.Option(help="How many stories.", min=1, max=MAX_COUNT)] = 20,
     offset: Annotated[int, typer.Option(help="Skip this many stories.", min=0, max=MAX_COUNT)
                       ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Find stories: keyword (full text) and semantic (embedding) search, fused."""
+    if not query:  # as GET /api/search?q= is refused (422)
+        raise UsageError("an empty query: give words or a question")
     with _open(db) as sl:
         hits = sl.search(query, limit, offset=offset)
     if as_json:
@@ -391,8 +394,7 @@ def batches(db: DbOption = None, as_json: JsonOption = False) -> None:
     with _open(db) as sl:
         rows = sl.store.batches()
     if as_json:
-        _print_json(shapes.batch_list(rows))
-        return
+        return _print_json(shapes.batch_list(rows))
     # "latest date": the newest published_at of its records, the clock dormancy counts by.
     table = cli_support.table("batch", "order", "records", "latest date", "ingested",
                               "from")
@@ -534,19 +536,19 @@ def facts(
     refuse_overwrite(output, "--out", cli_support.db_path(db))
     with _open(db) as sl:  # an id past MAX_ID is no story (views.story_detail)
         rows = sl.facts(int(target))
-        story_first = sl.story(int(target)).first_batch
+        story = sl.story(int(target))  # an id merged away: the story it lives on in
     if output:
         write_text(output, "".join(json.dumps(shapes.plain(f), ensure_ascii=False) + "\n"
                                    for f in rows))
         err.print(f"{len(rows)} facts; wrote {output}")
         return
     if as_json:
-        _print_json(shapes.facts_of(int(target), rows))
+        _print_json(shapes.facts_of(story.id, rows))
         return
     table = cli_support.table("fact", "value", "qualifier", "attributed to",
                               "outlets / snippets", "first batch", "status")
     for f in rows:
-        if f.first_batch != story_first and f.status != "contradicted":
+        if f.first_batch != story.first_batch and f.status != "contradicted":
             f.status = f"new in {f.first_batch}, {f.status}"
     for f in rows:
         value = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,}"
@@ -576,8 +578,7 @@ def eval_clusters(
         err.print(f"[yellow]warning:[/] scored {scores.items} items: {left_out}",
                   soft_wrap=True)
     if as_json:
-        _print_json(scores.as_dict())
-        return
+        return _print_json(scores.as_dict())
     table = cli_support.table("measure", "value")
     for k, v in scores.as_dict().items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))

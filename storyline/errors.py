@@ -31,8 +31,9 @@ from __future__ import annotations
 EXIT_HEADER = "X-Storyline-Exit-Code"
 # An HTTP refusal as the exit code a local command gives for the same failure: what
 # the server puts in EXIT_HEADER where no StorylineError says more, and what
-# `ingest --server` falls back to where an answer has no such header (a proxy's).
-EXIT_FOR_STATUS = {400: 1, 404: 1, 422: 1, 401: 2, 403: 2, 405: 2, 413: 2, 415: 2, 409: 3,
+# `ingest --server` falls back to where an answer has no such header (a proxy's). A bad
+# parameter (422) is the CLI's bad option (`--limit 0`, `--status sleeping`): usage, 2.
+EXIT_FOR_STATUS = {400: 1, 404: 1, 422: 2, 401: 2, 403: 2, 405: 2, 413: 2, 415: 2, 409: 3,
                    507: 3, 503: 5}
 
 

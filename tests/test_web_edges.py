@@ -47,7 +47,7 @@ def test_every_error_answer_says_its_exit_code(seeds_db, monkeypatch):
     with client(seeds_db) as c:
         assert c.post("/api/batches?batch=x", content=b"hi",
                       headers={"Content-Type": "text/plain"}).headers[EXIT] == "2"  # 401
-        assert c.get("/api/stories?limit=0").headers[EXIT] == "1"  # 422
+        assert c.get("/api/stories?limit=0").headers[EXIT] == "2"  # 422: `--limit 0`
         assert c.put("/api/stories").headers[EXIT] == "2"  # 405
         assert c.get("/no/such/page").headers[EXIT] == "1"  # 404
     with client(seeds_db, token=None) as c:
