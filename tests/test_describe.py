@@ -284,3 +284,12 @@ def test_an_update_brings_the_batch_news_not_its_background_nor_the_summary_agai
     first, second = summarize_records(records, preset("fast", model="none"), 20)
     assert first["summary"] == lead  # the background was never summarised
     assert second["update"].startswith("Rescuers pulled two survivors")
+
+
+def test_a_snippet_of_stops_only_keeps_a_headline():
+    """"..." or "!!" as a snippet's whole text: its headline was empty (an empty link on
+    the story list); it is the text itself."""
+    from storyline.pipeline.describe import story_headline
+
+    assert [story_headline(t, []) for t in ("...", "!!", "\u2026", "Hi.")] == [
+        "...", "!!", "\u2026", "Hi"]

@@ -91,7 +91,7 @@ def _without_frame(sentence: str) -> str:
         shorter = pattern.sub("", text).strip()
         if len(shorter.split()) >= 4:
             text = shorter
-    return text.rstrip(" .!")
+    return text.rstrip(" .!") or text  # a text of stops only ("...") stays itself
 
 
 @lru_cache(maxsize=4096)
