@@ -39,6 +39,10 @@ def headline_text(lead: str, titles: Sequence[str] = (), max_words: int = HEADLI
 
     >>> headline_text("A quake hit Chile.", ["Strong Quake Hits Chile"])
     'Strong Quake Hits Chile'
+    >>> headline_text("Ukraine captured two wounded North Korean soldiers who were fighting "
+    ...               "on behalf of Russia in a Russian border region, South Korea's "
+    ...               "intelligence service said.")
+    'Ukraine captured two wounded North Korean soldiers'
     """
     text, needs_parse = _unparsed(lead, titles, max_words)
     return _parsed(text, max_words) if needs_parse else text
@@ -58,18 +62,6 @@ def headline_texts(items: Sequence[tuple[str, Sequence[str]]],
     done = compress_elsewhere(todo, max_words) or [_parsed(t, max_words) for t in todo]
     parsed = dict(zip(todo, done, strict=True))
     return [parsed[text] if needs_parse else text for text, needs_parse in unparsed]
-
-
-def compress(sentence: str, max_words: int = HEADLINE_WORDS) -> str:
-    """The most central clause of ``sentence`` in at most ``max_words`` words.
-
-    >>> compress("Ukraine captured two wounded North Korean soldiers who were fighting "
-    ...          "on behalf of Russia in a Russian border region, South Korea's "
-    ...          "intelligence service said.")
-    'Ukraine captured two wounded North Korean soldiers'
-    """
-    text = _without_frame(sentence)
-    return _parsed(text, max_words) if len(text.split()) > max_words else text
 
 
 def _unparsed(lead: str, titles: Sequence[str], max_words: int) -> tuple[str, bool]:
