@@ -68,15 +68,13 @@ class Coding:
 def coding_of(path: Path, encoding: str | None) -> Coding:
     """How ``path`` is read in ``encoding`` (None: UTF-8, or UTF-16 where the file starts
     with its byte order mark, as ``storyline ingest`` reads it)."""
+    with path.open("rb") as stream:
+        start = stream.read(4)
     if is_utf8(encoding):
-        with path.open("rb") as stream:
-            start = stream.read(2)
-        if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             return Coding(True, None, "UTF-16")
         return Coding(False, None, "UTF-8")
     assert encoding is not None
-    with path.open("rb") as stream:
-        start = stream.read(4)
     # Another encoding's byte order mark, or none where the encoding needs one: the
     # local reader's error at line 1 (pipeline.lines.numbered_lines), before Spark reads.
     if problem := mark_problem(start, encoding):
