@@ -25,8 +25,13 @@ from cachetools import LRUCache
 
 from storyline.api import Storyline, resolve_preset
 from storyline.config import db_location
-from storyline.engine import IngestError, group_batches
-from storyline.errors import NotFoundError, StoreError, StoreUnavailableError
+from storyline.engine import group_batches
+from storyline.errors import (
+    NotFoundError,
+    OtherContentError,
+    StoreError,
+    StoreUnavailableError,
+)
 from storyline.pipeline.facts import story_facts
 from storyline.store import open_store, read_only_store
 from storyline.types import IngestReport, Record, StoryDetail
@@ -242,7 +247,7 @@ class StoreAccess:
                 for name, group in group_batches(records).items():
                     existing = holds_other_content(writer.store, name, group)
                     if existing is not None:
-                        raise IngestError(
+                        raise OtherContentError(
                             f"batch {existing.name!r} is already in the store with other "
                             f"content ({existing.records} records): give this batch another "
                             "name")
